@@ -1,0 +1,1 @@
+//! Checks: a scenario's expectations against a response or an event, as findings.

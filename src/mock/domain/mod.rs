@@ -1,0 +1,1 @@
+//! The marketplace rules: state, money, lifecycle, proofs, rate limits, clock. No HTTP here.

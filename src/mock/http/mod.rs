@@ -1,0 +1,1 @@
+//! The HTTP layer of the reference server: axum routes, auth, SSE/WebSocket, control API.

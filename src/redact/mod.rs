@@ -1,0 +1,1 @@
+//! Secrets: the registry of every secret value a run knows, and redaction.

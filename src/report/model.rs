@@ -1,0 +1,242 @@
+//! The results of a run, as data.
+//!
+//! The runner fills these; every renderer (terminal, JSON, JUnit,
+//! Markdown, HTML) reads them and runs nothing. The JSON report is this
+//! structure serialised, and `schemas/run-report.schema.json` describes it.
+//! Everything here is already redacted: no secret may be stored in it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Version of the JSON report format. Bump on any incompatible change.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    /// Version of the harness that produced the report.
+    pub tool_version: String,
+    pub target: TargetInfo,
+    pub spec: SpecInfo,
+    /// RFC 3339 wall-clock start.
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub scenarios: Vec<ScenarioReport>,
+    pub totals: Totals,
+    /// Money the run committed, per actor (scenario id + actor name).
+    pub money: Vec<MoneyMoved>,
+}
+
+/// What the run was pointed at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Base URL (with any credentials removed).
+    pub base_url: String,
+    /// `bundled` for the in-process reference server, else `remote`.
+    pub kind: String,
+    pub sandbox: bool,
+    /// Control-API features the target offers.
+    pub features: Vec<String>,
+}
+
+/// The spec the responses were checked against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecInfo {
+    pub path: String,
+    pub title: String,
+    pub version: String,
+    pub openapi: String,
+    /// SHA-256 of the spec file's bytes, hex.
+    pub sha256: String,
+}
+
+/// Counts that add up: `passed + failed + skipped + errored == total`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Could not run (target unreachable, broken file, timeout).
+    pub errored: usize,
+    /// Failed scenarios whose level is `must`.
+    pub failed_must: usize,
+    pub steps: usize,
+    pub requests: usize,
+}
+
+/// How a scenario (or a step) ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    /// The target does not conform: at least one finding.
+    Failed,
+    /// Not run, with the reason (a missing feature, a money guard, a filter).
+    Skipped { reason: String },
+    /// Could not run: the target was unreachable, timed out, or the
+    /// scenario could not be executed. Not a conformance verdict.
+    Errored { message: String },
+}
+
+impl Outcome {
+    pub fn is_passed(&self) -> bool {
+        matches!(self, Outcome::Passed)
+    }
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Outcome::Failed)
+    }
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    pub id: String,
+    pub title: String,
+    /// Path of the file under `scenarios/`.
+    pub file: String,
+    /// First directory under `scenarios/` (auth, nda, lifecycle, ...).
+    pub area: String,
+    pub level: crate::scenario::Level,
+    pub tags: Vec<String>,
+    pub doc: Vec<String>,
+    pub rule: Option<String>,
+    pub moves_money: bool,
+    pub outcome: Outcome,
+    pub steps: Vec<StepReport>,
+    pub duration_ms: u64,
+}
+
+/// One executed step (an included flow's steps appear in place, flattened).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// 1-based position in the flattened run of steps.
+    pub index: usize,
+    pub name: String,
+    /// `file:line:column` of the step (the flow file for included steps).
+    pub location: String,
+    pub actor: Option<String>,
+    /// `request`, `clock`, `subscribe`, `event`, `no_event`, `set`.
+    pub kind: String,
+    /// The path template as written (`/api/jobs/{{job_id}}/apply`).
+    pub path_template: Option<String>,
+    /// The spec operation matched, if any (`POST /api/jobs/{id}/apply`).
+    pub operation: Option<String>,
+    pub request: Option<RequestRecord>,
+    pub response: Option<ResponseRecord>,
+    /// For `repeat`: how many requests were sent.
+    pub attempts: u32,
+    /// Unexpected 429s retried after `Retry-After`.
+    pub retries: u32,
+    /// Automatic checks that were turned off, with reasons.
+    pub skipped_checks: Vec<String>,
+    pub findings: Vec<Finding>,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+}
+
+/// A request as sent (redacted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// JSON body, or a string for a non-JSON body (truncated when large).
+    pub body: Option<Value>,
+}
+
+/// A response as received (redacted, body truncated when large).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseRecord {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    /// Parsed JSON when the body is JSON, else the text (truncated).
+    pub body: Option<Value>,
+    pub body_bytes: usize,
+    pub elapsed_ms: u64,
+}
+
+/// What kind of check produced a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// The request matched no operation in the spec.
+    UndocumentedOperation,
+    /// The status is not documented for the operation.
+    UndocumentedStatus,
+    ContentType,
+    /// The body does not validate against the documented schema.
+    Schema,
+    /// A documented header is missing.
+    MissingHeader,
+    /// The body is not valid JSON although JSON is documented.
+    InvalidJson,
+    /// A scenario's `expect: status`.
+    Status,
+    /// A scenario's `expect: headers`.
+    Header,
+    /// A scenario's `expect: body`.
+    Body,
+    /// A `repeat` expectation (the status arrived too early or never).
+    Repeat,
+    /// An event expectation.
+    Event,
+    /// A capture found nothing.
+    Capture,
+}
+
+/// One way in which a response differs from what the spec or scenario demands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// One sentence: what is wrong.
+    pub message: String,
+    /// What was expected, as text or JSON.
+    pub expected: Option<Value>,
+    /// What arrived.
+    pub actual: Option<Value>,
+    /// JSON pointer into the response body (or event payload).
+    pub body_pointer: Option<String>,
+    /// JSON pointer into the spec document (`#/paths/...`).
+    pub schema_pointer: Option<String>,
+}
+
+impl Finding {
+    pub fn new(kind: FindingKind, message: impl Into<String>) -> Self {
+        Finding {
+            kind,
+            message: message.into(),
+            expected: None,
+            actual: None,
+            body_pointer: None,
+            schema_pointer: None,
+        }
+    }
+    pub fn expected(mut self, v: impl Into<Value>) -> Self {
+        self.expected = Some(v.into());
+        self
+    }
+    pub fn actual(mut self, v: impl Into<Value>) -> Self {
+        self.actual = Some(v.into());
+        self
+    }
+    pub fn at_body(mut self, pointer: impl Into<String>) -> Self {
+        self.body_pointer = Some(pointer.into());
+        self
+    }
+    pub fn at_schema(mut self, pointer: impl Into<String>) -> Self {
+        self.schema_pointer = Some(pointer.into());
+        self
+    }
+}
+
+/// Money the run committed for one actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyMoved {
+    pub scenario: String,
+    pub actor: String,
+    /// Cents committed by requests this actor sent (escrow, proof escrow).
+    pub cents: i64,
+}

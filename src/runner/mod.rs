@@ -1,0 +1,1 @@
+//! The runner: executes scenarios against a target and records the results.

@@ -1,0 +1,482 @@
+//! The scenario model: what a scenario file says, as plain data.
+//!
+//! This module knows nothing of HTTP or of any target. The loader
+//! (`loader.rs`) turns YAML into these types and records where each
+//! step came from; the runner executes them.
+//!
+//! Every type derives `Serialize` as well as `Deserialize`, so a loaded
+//! scenario re-serialises to an equal one (a property test checks it).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where something was written: file, line and column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SourceLocation {
+    /// Path of the file, relative to the scenario root when known.
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// How plainly the docs state a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The docs say it plainly; a failure fails the run.
+    #[default]
+    Must,
+    /// Inferred or recommended; a failure is reported but does not fail the run.
+    Should,
+}
+
+/// One scenario file, loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Stable identifier, e.g. `nda.apply-requires-ack`. Unique in a library.
+    pub id: String,
+    pub title: String,
+    /// Where the rule is documented: `llms.txt#section`, `docs/api#section`,
+    /// or `openapi:operationId`. One or several.
+    #[serde(default, with = "one_or_many")]
+    pub doc: Vec<String>,
+    /// The documented rule, quoted or paraphrased; shown in every failure.
+    #[serde(default)]
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub level: Level,
+    /// Control-API features the target must offer (`actors`, `clock`, `reset`).
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// True when the scenario commits money (escrow, release, proof fees).
+    #[serde(default)]
+    pub moves_money: bool,
+    /// True when the scenario must not run beside others on a shared target.
+    #[serde(default)]
+    pub exclusive: bool,
+    /// Named actors, provisioned before the first step.
+    #[serde(default)]
+    pub actors: BTreeMap<String, ActorSpec>,
+    /// Variables available from the start (`{{name}}`).
+    #[serde(default)]
+    pub vars: BTreeMap<String, Value>,
+    pub steps: Vec<Step>,
+    /// Filled by the loader, never read from YAML.
+    #[serde(skip)]
+    pub source: SourceLocation,
+}
+
+/// A shared flow (`scenarios/_flows/<name>.yaml`), included by a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// The name used by `include:`; the file stem.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Actor names the flow refers to; the include maps them onto the
+    /// including scenario's actors (`with: {poster: alice}`).
+    #[serde(default)]
+    pub actors: Vec<String>,
+    /// Parameters with their default values (`null` = required).
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    pub steps: Vec<Step>,
+    #[serde(skip)]
+    pub source: SourceLocation,
+}
+
+/// The kind of account an actor is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Poster,
+    Agent,
+    Proofer,
+}
+
+/// Subscription tier; decides rate limits and commission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    #[default]
+    Free,
+    Pro,
+    Enterprise,
+}
+
+/// An actor as a scenario declares it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorSpec {
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specializations: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe_connected: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Tier>,
+}
+
+/// One step of a scenario or flow. Exactly one action key is present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Human label, shown in reports. Defaults to a description of the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The actor sending the request (for `request`) or subscribing.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// How the actor authenticates. Default `api_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMode>,
+
+    // ---- actions: exactly one of these ----
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+    /// Include a shared flow by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<String>,
+    /// Advance the target's clock (needs the `clock` feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockStep>,
+    /// Open an event stream for an actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<Subscribe>,
+    /// Expect an event on an open stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ExpectEvent>,
+    /// Expect that no matching event arrives on an open stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_event: Option<ExpectNoEvent>,
+    /// Set variables from literal values or interpolated strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<BTreeMap<String, Value>>,
+
+    // ---- modifiers ----
+    /// Parameters of an `include` (actor mapping and values).
+    #[serde(default, rename = "with", skip_serializing_if = "Option::is_none")]
+    pub with: Option<BTreeMap<String, Value>>,
+    /// Send the request several times (rate-limit scenarios).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
+    /// What the (last) response must look like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+    /// Variables taken from the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<BTreeMap<String, Capture>>,
+    /// Automatic checks turned off for this step only, each with a reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_checks: Vec<SkipCheck>,
+    /// Per-step timeout in milliseconds (overrides the run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+
+    /// Filled by the loader.
+    #[serde(skip)]
+    pub source: SourceLocation,
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// `X-API-Key: <actor's key>`.
+    #[default]
+    ApiKey,
+    /// `Authorization: Bearer <actor's JWT>`.
+    Jwt,
+    /// No credentials at all.
+    None,
+    /// Misuse: the API key in `Authorization: Bearer`.
+    ApiKeyAsBearer,
+    /// Both `X-API-Key` and `Authorization: Bearer <JWT>`.
+    Both,
+    /// `X-API-Key` with a well-formed key no server issued.
+    UnknownKey,
+    /// `X-API-Key` with a value that is not of the `age_<hex>` form.
+    MalformedKey,
+    /// `Authorization: Bearer` with a value that is not a JWT at all.
+    MalformedJwt,
+    /// `Authorization: Bearer` with a JWT whose signature was tampered with.
+    TamperedJwt,
+}
+
+/// An HTTP request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub method: String,
+    /// Path with `{{variables}}`, e.g. `/api/jobs/{{job_id}}/apply`.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body; strings are interpolated, and a string that is exactly
+    /// `{{var}}` is replaced by the variable's JSON value (numbers stay numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+    /// A raw body, sent as is (interpolated), with `content_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// A raw body of N repeated bytes (oversized-body tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// A multipart upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<Multipart>,
+}
+
+/// A multipart/form-data body with one file part and optional text fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Multipart {
+    /// Part name, default `file`.
+    #[serde(default = "default_file_field")]
+    pub field: String,
+    pub filename: String,
+    /// File content (interpolated text).
+    #[serde(default)]
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+fn default_file_field() -> String {
+    "file".to_string()
+}
+
+/// Send a request several times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// The most requests to send.
+    pub times: u32,
+    /// Stop at the first response with this status; it is the one `expect`
+    /// checks. Without it, `expect` checks the last response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_status: Option<u16>,
+    /// With `until_status`: that status must arrive at exactly this request
+    /// number (1-based), e.g. 31 for a limit of 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_at: Option<u32>,
+    /// What every response before the final one must look like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each: Option<Box<Expect>>,
+}
+
+/// Expectations on a response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// One status or a list of acceptable ones.
+    #[serde(default, with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<u16>,
+    /// Header name (case-insensitive) to checks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Check>,
+    /// Checks on the JSON body, each at a path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub body: Vec<BodyAssertion>,
+}
+
+/// A check at a place in the JSON body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyAssertion {
+    /// A JSON pointer (`/job/id`, `` for the root) or a JSONPath (`$.jobs[*].id`).
+    /// A JSONPath that selects several values applies the check to each
+    /// (and to none, vacuously, unless `length`/`exists` says otherwise).
+    pub path: String,
+    #[serde(flatten)]
+    pub check: Check,
+}
+
+/// The checks one assertion can make; all that are present must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Value>,
+    /// JSON type: `string`, `number`, `integer`, `boolean`, `object`, `array`, `null`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// The value is an integer number of cents (a JSON integer, not a float or string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cents: Option<bool>,
+    /// The value is a full, canonical UUID string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Length of a string, array or object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<usize>,
+    /// Numeric bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// A string contains a substring; an array contains an equal element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<Value>,
+    /// The value equals one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<Value>>,
+    /// The inner checks must NOT all hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<Box<Check>>,
+}
+
+/// Where a captured variable comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Capture {
+    /// A JSON pointer or JSONPath into the body (first match).
+    Body(String),
+    /// A response header.
+    Header { header: String },
+}
+
+/// Advance the target's clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockStep {
+    pub advance_seconds: i64,
+}
+
+/// Open an event stream for the step's actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    /// The stream's name, used by later `event`/`no_event` steps.
+    pub stream: String,
+    /// Event types to ask for (`?types=`); empty for all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+}
+
+/// Expect an event of a type whose payload matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectEvent {
+    pub stream: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Checks on the event's JSON payload.
+    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<BodyAssertion>,
+    /// How long to wait, in milliseconds of wall time. Default 2000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_ms: Option<u64>,
+    /// When true, a second matching event within `within_ms` is a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exactly_once: Option<bool>,
+    /// Variables taken from the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<BTreeMap<String, String>>,
+}
+
+/// Expect that no event of a type (matching, if given) arrives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectNoEvent {
+    pub stream: String,
+    /// The type; absent means any event at all.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<BodyAssertion>,
+    /// How long to watch, in milliseconds. Default 500.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_ms: Option<u64>,
+}
+
+/// An automatic check turned off for one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipCheck {
+    pub check: AutoCheck,
+    /// Why; required, shown in reports.
+    pub reason: String,
+}
+
+/// The checks the runner applies to every response without being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoCheck {
+    /// The status is documented for the operation.
+    Status,
+    /// The content type matches the documented one.
+    ContentType,
+    /// The body validates against the documented schema.
+    Schema,
+    /// Documented response headers are present.
+    Headers,
+    /// The request matches a documented operation at all.
+    Operation,
+}
+
+/// Serde helper: accept `x` or `[x, y]`, always store a list.
+pub mod one_or_many {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(x) => vec![x],
+            OneOrMany::Many(v) => v,
+        })
+    }
+
+    pub fn serialize<S, T>(v: &[T], s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        T: Serialize,
+    {
+        if v.len() == 1 {
+            v[0].serialize(s)
+        } else {
+            v.serialize(s)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Targets: where a run points, its profile, its control API and actors.
