@@ -1,0 +1,594 @@
+//! Jobs: the resource, its status machine, creation rules, browsing, details and the NDA gate.
+//!
+//! Money moves elsewhere (`payment.rs`); state changes after hiring are in
+//! `lifecycle.rs`. Lookups are by full UUID only.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::application::{Application, ApplicationType};
+use super::file::DeliverableFile;
+use super::input::Fields;
+use super::{ApplicationId, DomainError, DomainResult, JobId, Marketplace, UserId};
+
+/// The 13 categories of `GET /api/categories`.
+pub const CATEGORIES: [&str; 13] = [
+    "Research",
+    "Coding",
+    "Content Writing",
+    "Data Analysis",
+    "SDR",
+    "Lead Generation",
+    "Web Scraping",
+    "Design",
+    "Automation",
+    "Social Media",
+    "Customer Service",
+    "Testing",
+    "Other",
+];
+
+/// Job status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Accepting agent applications.
+    Open,
+    /// Agent accepted, escrow not funded.
+    PendingEscrow,
+    /// Funded, agent working.
+    InProgress,
+    /// Delivered (no proof).
+    Delivered,
+    /// Delivered, waiting for proofers.
+    PendingProof,
+    /// Dispute filed.
+    Disputed,
+    /// Approved.
+    Completed,
+    /// Cancelled before funding.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Open => "open",
+            JobStatus::PendingEscrow => "pending_escrow",
+            JobStatus::InProgress => "in_progress",
+            JobStatus::Delivered => "delivered",
+            JobStatus::PendingProof => "pending_proof",
+            JobStatus::Disputed => "disputed",
+            JobStatus::Completed => "completed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether `self → to` is a legal transition.
+    pub fn can_become(self, to: JobStatus) -> bool {
+        use JobStatus::*;
+        matches!(
+            (self, to),
+            (Open, PendingEscrow)
+                | (Open, Cancelled)
+                | (PendingEscrow, Cancelled)
+                | (PendingEscrow, InProgress)
+                | (InProgress, Delivered)
+                | (InProgress, PendingProof)
+                | (InProgress, Disputed)
+                | (Delivered, InProgress)
+                | (Delivered, Disputed)
+                | (Delivered, Completed)
+                | (PendingProof, InProgress)
+                | (PendingProof, Completed)
+                | (PendingProof, Delivered)
+        )
+    }
+}
+
+/// Payment status of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Nothing funded.
+    None,
+    /// Escrow held.
+    Held,
+    /// Approved, in cooldown.
+    PendingRelease,
+    /// Held by the poster during cooldown.
+    OnHold,
+    /// Paid out.
+    Released,
+    /// Returned to the poster.
+    Refunded,
+}
+
+/// A poster question proofers answer in `custom_answers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProofRequirement {
+    /// The question.
+    pub question: String,
+    /// Whether an answer is required.
+    pub required: bool,
+}
+
+/// A job. Serialises to the `Job` resource of api-decisions.md.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    /// Id.
+    pub id: JobId,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// One of [`CATEGORIES`].
+    pub category: String,
+    /// Status.
+    pub status: JobStatus,
+    /// Cents.
+    pub budget_min: i64,
+    /// Cents.
+    pub budget_max: i64,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Poster.
+    pub poster_id: UserId,
+    /// Hired agent (null until hired).
+    pub assigned_agent_id: Option<UserId>,
+    /// Whether proofing is on.
+    pub proof_required: bool,
+    /// 1..3 when proofing is on, else 0.
+    pub proofer_count: u32,
+    /// Optional deadline (ISO date or date-time, as sent).
+    pub deadline: Option<String>,
+    /// Tags (≤ 10).
+    pub tags: Vec<String>,
+    /// Revisions requested so far.
+    pub revision_count: u32,
+    /// Proof round (starts at 1, +1 per delivery after a revision).
+    pub current_round: u32,
+    /// Payment status.
+    pub payment_status: PaymentStatus,
+    /// When the release is due (after approve).
+    pub release_scheduled_at: Option<DateTime<Utc>>,
+    /// Last deliverable URL.
+    pub deliverable_url: Option<String>,
+    /// Updated at.
+    pub updated_at: DateTime<Utc>,
+    /// Poster's proof questions (not part of the resource).
+    #[serde(skip)]
+    pub proof_requirements: Vec<ProofRequirement>,
+    /// Agent escrow held (cents).
+    #[serde(skip)]
+    pub escrow_cents: i64,
+    /// Proof escrow held (cents).
+    #[serde(skip)]
+    pub proof_escrow_cents: i64,
+    /// The funded price of the hired agent.
+    #[serde(skip)]
+    pub agent_price: i64,
+    /// The accepted agent application.
+    #[serde(skip)]
+    pub accepted_application_id: Option<ApplicationId>,
+    /// Whether the proof escrow was funded.
+    #[serde(skip)]
+    pub proof_escrow_funded: bool,
+    /// Times the agent escrow was funded (must stay ≤ 1).
+    #[serde(skip)]
+    pub escrow_fund_count: u32,
+    /// Whether the poster reviewed.
+    #[serde(skip)]
+    pub reviewed: bool,
+    /// Every status change `(from, to)`.
+    #[serde(skip)]
+    pub history: Vec<(JobStatus, JobStatus)>,
+    /// Delivery message.
+    #[serde(skip)]
+    pub delivery_message: Option<String>,
+}
+
+/// Body of `POST /api/agent/jobs`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewJob {
+    /// 5..200 chars.
+    pub title: String,
+    /// ≥ 20 chars.
+    pub description: String,
+    /// One of [`CATEGORIES`].
+    pub category: String,
+    /// ≥ 100.
+    pub budget_min: i64,
+    /// ≥ budget_min, ≤ 10,000,000.
+    pub budget_max: i64,
+    /// Optional.
+    pub deadline: Option<String>,
+    /// ≤ 10.
+    pub tags: Vec<String>,
+    /// Default false.
+    pub proof_required: bool,
+    /// Required 1..3 when `proof_required`.
+    pub proofer_count: Option<u32>,
+    /// Optional questions.
+    pub proof_requirements: Vec<ProofRequirement>,
+}
+
+impl NewJob {
+    /// Reads and checks a JSON body (types, ranges, cross-field rules).
+    pub fn from_json(body: &Value) -> DomainResult<Self> {
+        let mut f = Fields::new(body);
+        let title = f.string("title", true, 5, 200);
+        let description = f.string("description", true, 20, 20_000);
+        let category = f.one_of("category", true, &CATEGORIES);
+        let budget_min = f.int("budget_min", true, 100, 10_000_000);
+        let budget_max = f.int("budget_max", true, 100, 10_000_000);
+        let deadline = f.string("deadline", false, 1, 64);
+        if let Some(d) = &deadline {
+            let ok = DateTime::parse_from_rfc3339(d).is_ok() || chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
+            if !ok {
+                f.fail("deadline", "must be an ISO date (YYYY-MM-DD) or date-time");
+            }
+        }
+        let tags = f.strings("tags", false, 10);
+        let proof_required = f.boolean("proof_required", false).unwrap_or(false);
+        let proofer_count = f.int("proofer_count", proof_required, if proof_required { 1 } else { 0 }, 3);
+        let mut proof_requirements = Vec::new();
+        match f.raw("proof_requirements") {
+            None => {}
+            Some(Value::Array(items)) if items.len() <= 10 => {
+                for (i, it) in items.iter().enumerate() {
+                    match (it.get("question").and_then(Value::as_str), it.get("required")) {
+                        (Some(q), r) if !q.trim().is_empty() && r.is_none_or(|r| r.is_boolean()) => {
+                            proof_requirements.push(ProofRequirement {
+                                question: q.to_string(),
+                                required: r.and_then(Value::as_bool).unwrap_or(false),
+                            })
+                        }
+                        _ => f.fail(&format!("proof_requirements[{i}]"), "must be {question: string, required: boolean}"),
+                    }
+                }
+            }
+            Some(_) => f.fail("proof_requirements", "must be an array of at most 10 {question, required}"),
+        }
+        if let (Some(lo), Some(hi)) = (budget_min, budget_max) {
+            if hi < lo {
+                f.fail("budget_max", "must be ≥ budget_min");
+            }
+        }
+        f.finish()?;
+        Ok(NewJob {
+            title: title.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+            category: category.unwrap_or_default(),
+            budget_min: budget_min.unwrap_or_default(),
+            budget_max: budget_max.unwrap_or_default(),
+            deadline,
+            tags: tags.unwrap_or_default(),
+            proof_required,
+            proofer_count: proofer_count.map(|c| c as u32),
+            proof_requirements,
+        })
+    }
+
+    /// Re-checks the rules on an already-typed value (for direct callers).
+    pub fn validate(&self) -> DomainResult<()> {
+        let mut d = Vec::new();
+        let n = self.title.trim().chars().count();
+        if !(5..=200).contains(&n) {
+            d.push(super::FieldError::new("title", "must be 5 to 200 characters"));
+        }
+        if self.description.trim().chars().count() < 20 {
+            d.push(super::FieldError::new("description", "must be at least 20 characters"));
+        }
+        if !CATEGORIES.contains(&self.category.as_str()) {
+            d.push(super::FieldError::new("category", format!("must be one of {}", CATEGORIES.join(", "))));
+        }
+        if !(100..=10_000_000).contains(&self.budget_min) {
+            d.push(super::FieldError::new("budget_min", "must be an integer from 100 to 10000000"));
+        }
+        if self.budget_max < self.budget_min || self.budget_max > 10_000_000 {
+            d.push(super::FieldError::new("budget_max", "must be ≥ budget_min and ≤ 10000000"));
+        }
+        if self.tags.len() > 10 {
+            d.push(super::FieldError::new("tags", "must have at most 10 items"));
+        }
+        if self.proof_required && !matches!(self.proofer_count, Some(1..=3)) {
+            d.push(super::FieldError::new("proofer_count", "is required (1 to 3) when proof_required is true"));
+        }
+        if d.is_empty() { Ok(()) } else { Err(DomainError::validation(d)) }
+    }
+}
+
+/// Query of `GET /api/agent/jobs/available`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AvailableQuery {
+    /// Exact category.
+    pub category: Option<String>,
+    /// `budget_max ≥ min_budget`.
+    pub min_budget: Option<i64>,
+    /// `budget_min ≤ max_budget`.
+    pub max_budget: Option<i64>,
+    /// Case-insensitive text in title or description.
+    pub search: Option<String>,
+    /// 1..100, default 50.
+    pub limit: Option<usize>,
+}
+
+/// A job in `jobs/available`: the job plus `match_score` (a decimal string).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AvailableJob {
+    /// The job.
+    #[serde(flatten)]
+    pub job: Job,
+    /// e.g. `"0.85"`.
+    pub match_score: String,
+}
+
+/// `{jobs, count}` of `jobs/available`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AvailableJobs {
+    /// Newest first.
+    pub jobs: Vec<AvailableJob>,
+    /// Number returned.
+    pub count: usize,
+}
+
+/// `{jobs, count}` of `GET /api/agent/jobs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostedJobs {
+    /// Newest first.
+    pub jobs: Vec<Job>,
+    /// Number returned.
+    pub count: usize,
+}
+
+/// `myApplication` in details.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MyApplicationRef {
+    /// Id.
+    pub id: ApplicationId,
+    /// Price.
+    pub proposed_price: i64,
+    /// Status.
+    pub status: super::ApplicationStatus,
+    /// `agent` or `proof`.
+    pub application_type: ApplicationType,
+}
+
+/// `GET /api/agent/jobs/{id}/details`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobDetails {
+    /// The job.
+    pub job: Job,
+    /// Caller is the poster.
+    #[serde(rename = "isOwner")]
+    pub is_owner: bool,
+    /// Caller is the hired agent.
+    #[serde(rename = "isAssigned")]
+    pub is_assigned: bool,
+    /// Caller is an accepted proofer.
+    #[serde(rename = "isProofer")]
+    pub is_proofer: bool,
+    /// Poster only, else null.
+    pub applications: Option<Vec<Application>>,
+    /// The caller's latest application, or null.
+    #[serde(rename = "myApplication")]
+    pub my_application: Option<MyApplicationRef>,
+    /// Deliverables with a signed `download_url` (null without access or files).
+    pub deliverable_files: Option<Vec<DeliverableFile>>,
+}
+
+/// Answer of `POST /api/jobs/{id}/nda`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NdaAck {
+    /// Always true.
+    pub success: bool,
+    /// Always true.
+    pub accepted: bool,
+    /// First acknowledgment time (unchanged on repeats).
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// Answer of `GET /api/jobs/{id}/nda`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NdaStatus {
+    /// Whether acknowledged (always true for the poster).
+    pub accepted: bool,
+    /// When, or null.
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+impl Marketplace {
+    /// Posts a job (`open`) and sends `job.available` to every other user whose
+    /// specializations contain the category.
+    pub fn create_job(&mut self, poster: UserId, input: NewJob) -> DomainResult<Job> {
+        self.tick();
+        self.user_ref(poster)?;
+        input.validate()?;
+        let now = self.now();
+        let job = Job {
+            id: Uuid::new_v4(),
+            title: input.title,
+            description: input.description,
+            category: input.category,
+            status: JobStatus::Open,
+            budget_min: input.budget_min,
+            budget_max: input.budget_max,
+            created_at: now,
+            poster_id: poster,
+            assigned_agent_id: None,
+            proof_required: input.proof_required,
+            proofer_count: if input.proof_required { input.proofer_count.unwrap_or(1) } else { 0 },
+            deadline: input.deadline,
+            tags: input.tags,
+            revision_count: 0,
+            current_round: 1,
+            payment_status: PaymentStatus::None,
+            release_scheduled_at: None,
+            deliverable_url: None,
+            updated_at: now,
+            proof_requirements: input.proof_requirements,
+            escrow_cents: 0,
+            proof_escrow_cents: 0,
+            agent_price: 0,
+            accepted_application_id: None,
+            proof_escrow_funded: false,
+            escrow_fund_count: 0,
+            reviewed: false,
+            history: Vec::new(),
+            delivery_message: None,
+        };
+        let id = job.id;
+        self.jobs.insert(id, job.clone());
+        self.job_order.push(id);
+        let mut recipients: Vec<UserId> = self
+            .users
+            .values()
+            .filter(|u| u.id != poster && u.specializations().contains(&job.category))
+            .map(|u| u.id)
+            .collect();
+        recipients.sort();
+        for r in recipients {
+            self.emit(
+                r,
+                "job.available",
+                id,
+                json!({"title": job.title, "category": job.category, "budget_min": job.budget_min, "budget_max": job.budget_max}),
+            );
+        }
+        Ok(job)
+    }
+
+    /// A job by id (no access rule; for the HTTP layer and tests).
+    pub fn get_job(&self, job: JobId) -> DomainResult<Job> {
+        self.job_ref(job).cloned()
+    }
+
+    /// Open jobs in the caller's specializations, not its own, newest first.
+    pub fn list_available(&mut self, user: UserId, q: AvailableQuery) -> DomainResult<AvailableJobs> {
+        self.tick();
+        let specs: Vec<String> = self.user_ref(user)?.specializations().to_vec();
+        if let Some(l) = q.limit {
+            if !(1..=100).contains(&l) {
+                return Err(DomainError::invalid_field("limit", "must be an integer from 1 to 100"));
+            }
+        }
+        let limit = q.limit.unwrap_or(50);
+        let search = q.search.as_ref().map(|s| s.to_lowercase());
+        let jobs: Vec<AvailableJob> = self
+            .job_order
+            .iter()
+            .rev()
+            .filter_map(|id| self.jobs.get(id))
+            .filter(|j| j.status == JobStatus::Open && j.poster_id != user && specs.contains(&j.category))
+            .filter(|j| q.category.as_ref().is_none_or(|c| &j.category == c))
+            .filter(|j| q.min_budget.is_none_or(|m| j.budget_max >= m))
+            .filter(|j| q.max_budget.is_none_or(|m| j.budget_min <= m))
+            .filter(|j| {
+                search.as_ref().is_none_or(|s| {
+                    j.title.to_lowercase().contains(s) || j.description.to_lowercase().contains(s)
+                })
+            })
+            .take(limit)
+            .map(|j| AvailableJob { job: j.clone(), match_score: match_score(j, &specs, search.as_deref()) })
+            .collect();
+        Ok(AvailableJobs { count: jobs.len(), jobs })
+    }
+
+    /// Jobs the caller posted, newest first.
+    pub fn list_posted(&mut self, user: UserId) -> DomainResult<PostedJobs> {
+        self.tick();
+        self.user_ref(user)?;
+        let jobs: Vec<Job> = self
+            .job_order
+            .iter()
+            .rev()
+            .filter_map(|id| self.jobs.get(id))
+            .filter(|j| j.poster_id == user)
+            .cloned()
+            .collect();
+        Ok(PostedJobs { count: jobs.len(), jobs })
+    }
+
+    /// The NDA gate: the poster is exempt on its own job, everyone else needs an
+    /// acknowledgment (`ACKNOWLEDGMENT_REQUIRED`). `NOT_FOUND` for unknown jobs.
+    pub fn require_nda(&self, user: UserId, job: JobId) -> DomainResult<()> {
+        let j = self.job_ref(job)?;
+        if j.poster_id == user || self.ndas.contains_key(&(user, job)) {
+            Ok(())
+        } else {
+            Err(DomainError::AcknowledgmentRequired(format!(
+                "Acknowledge the job's data-privacy terms first: POST /api/jobs/{job}/nda, then retry."
+            )))
+        }
+    }
+
+    /// Acknowledges the NDA (idempotent; keeps the first time).
+    pub fn acknowledge_nda(&mut self, user: UserId, job: JobId) -> DomainResult<NdaAck> {
+        self.tick();
+        self.user_ref(user)?;
+        self.job_ref(job)?;
+        let now = self.now();
+        let at = *self.ndas.entry((user, job)).or_insert(now);
+        Ok(NdaAck { success: true, accepted: true, accepted_at: at })
+    }
+
+    /// Whether the caller acknowledged the NDA (the poster counts as accepted).
+    pub fn nda_status(&mut self, user: UserId, job: JobId) -> DomainResult<NdaStatus> {
+        self.tick();
+        let j = self.job_ref(job)?;
+        match self.ndas.get(&(user, job)) {
+            Some(at) => Ok(NdaStatus { accepted: true, accepted_at: Some(*at) }),
+            None if j.poster_id == user => Ok(NdaStatus { accepted: true, accepted_at: Some(j.created_at) }),
+            None => Ok(NdaStatus { accepted: false, accepted_at: None }),
+        }
+    }
+
+    /// Job details by the caller's role (NDA needed unless poster).
+    pub fn job_details(&mut self, user: UserId, job: JobId) -> DomainResult<JobDetails> {
+        self.tick();
+        self.user_ref(user)?;
+        self.require_nda(user, job)?;
+        let j = self.job_ref(job)?.clone();
+        let is_owner = j.poster_id == user;
+        let is_assigned = j.assigned_agent_id == Some(user);
+        let is_proofer = self.accepted_proofers(job).iter().any(|a| a.agent_id == user);
+        let applications = is_owner.then(|| self.job_applications(job));
+        let my_application = self
+            .app_order
+            .iter()
+            .rev()
+            .filter_map(|id| self.applications.get(id))
+            .find(|a| a.job_id == job && a.agent_id == user)
+            .map(|a| MyApplicationRef {
+                id: a.id,
+                proposed_price: a.proposed_price,
+                status: a.status,
+                application_type: a.application_type,
+            });
+        let deliverable_files = if is_owner || is_assigned || is_proofer {
+            let files = self.deliverable_files_with_links(job);
+            (!files.is_empty()).then_some(files)
+        } else {
+            None
+        };
+        Ok(JobDetails { job: j, is_owner, is_assigned, is_proofer, applications, my_application, deliverable_files })
+    }
+}
+
+/// 1.00 for a category match, less 0.05 per missing search word in the title; two decimals.
+fn match_score(job: &Job, specs: &[String], search: Option<&str>) -> String {
+    let mut score: f64 = if specs.contains(&job.category) { 0.85 } else { 0.5 };
+    if let Some(s) = search {
+        if job.title.to_lowercase().contains(s) {
+            score += 0.1;
+        }
+    }
+    if !job.tags.is_empty() {
+        score += 0.05;
+    }
+    format!("{:.2}", score.min(1.0))
+}

@@ -1,0 +1,227 @@
+//! Rate limits: sliding-window logs keyed by (rule, user or IP, job), reading the server clock.
+//!
+//! A request that is allowed is recorded in every window it was checked
+//! against; a refused (429) request consumes nothing. `Retry-After` is the
+//! number of seconds until the oldest counted request leaves the window (≥ 1).
+//! This module decides nothing about which call uses which rule.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::{DomainError, DomainResult, JobId, Marketplace, Tier, UserId};
+
+/// A named limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateRule {
+    /// Every authenticated `/api` call: 30/120/300 per minute by tier.
+    Standard,
+    /// fund-escrow and fund-proof-escrow: 3 per minute.
+    FundBurst,
+    /// fund-escrow and fund-proof-escrow: 20/60/200 per hour by tier.
+    FundHourly,
+    /// fund-escrow and fund-proof-escrow: 5 per hour per job.
+    FundPerJob,
+    /// Applications: 20/50/100 per hour by tier.
+    Applications,
+    /// Signed-URL downloads: 30 per hour per user per job.
+    Downloads,
+    /// Login: 20 per minute per IP.
+    Login,
+    /// Registration: 10 per hour per IP.
+    Register,
+}
+
+impl RateRule {
+    /// `(limit, window in seconds)` for a tier.
+    pub fn limit(self, tier: Tier) -> (usize, i64) {
+        let by_tier = |f: usize, p: usize, e: usize| match tier {
+            Tier::Free => f,
+            Tier::Pro => p,
+            Tier::Enterprise => e,
+        };
+        match self {
+            RateRule::Standard => (by_tier(30, 120, 300), 60),
+            RateRule::FundBurst => (3, 60),
+            RateRule::FundHourly => (by_tier(20, 60, 200), 3600),
+            RateRule::FundPerJob => (5, 3600),
+            RateRule::Applications => (by_tier(20, 50, 100), 3600),
+            RateRule::Downloads => (30, 3600),
+            RateRule::Login => (20, 60),
+            RateRule::Register => (10, 3600),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            RateRule::Standard => "API requests",
+            RateRule::FundBurst | RateRule::FundHourly | RateRule::FundPerJob => "escrow-funding attempts",
+            RateRule::Applications => "applications",
+            RateRule::Downloads => "downloads for this job",
+            RateRule::Login => "login attempts from this IP",
+            RateRule::Register => "registrations from this IP",
+        }
+    }
+}
+
+/// Who a limit is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RateSubject {
+    /// A user (per user, whatever credential it used).
+    User(UserId),
+    /// A client IP (login, registration).
+    Ip(String),
+}
+
+type Key = (RateRule, RateSubject, Option<JobId>);
+
+/// The window logs.
+#[derive(Debug, Default, Clone)]
+pub struct RateLimiter {
+    windows: HashMap<Key, VecDeque<DateTime<Utc>>>,
+}
+
+impl RateLimiter {
+    /// Checks every `(rule, subject, job)` against its limit at `now`; when all
+    /// pass, records one hit in each. Otherwise refuses with the largest wait.
+    pub fn check_all(&mut self, checks: &[(RateRule, RateSubject, Option<JobId>)], tier: Tier, now: DateTime<Utc>) -> DomainResult<()> {
+        let mut wait: Option<(i64, RateRule)> = None;
+        for (rule, subject, job) in checks {
+            let (limit, window) = rule.limit(tier);
+            let key = (*rule, subject.clone(), *job);
+            let log = self.windows.entry(key).or_default();
+            while let Some(front) = log.front() {
+                if (now - *front).num_milliseconds() >= window * 1000 {
+                    log.pop_front();
+                } else {
+                    break;
+                }
+            }
+            if log.len() >= limit {
+                let oldest = *log.front().expect("non-empty when at limit");
+                let ms_left = window * 1000 - (now - oldest).num_milliseconds();
+                let secs = ((ms_left + 999) / 1000).max(1);
+                if wait.is_none_or(|(w, _)| secs > w) {
+                    wait = Some((secs, *rule));
+                }
+            }
+        }
+        if let Some((secs, rule)) = wait {
+            let (limit, window) = rule.limit(tier);
+            let per = if window == 60 { "minute" } else { "hour" };
+            return Err(DomainError::RateLimited {
+                message: format!(
+                    "Too many {} (limit {limit} per {per}). Retry after {secs} seconds.",
+                    rule.describe()
+                ),
+                retry_after_secs: secs as u64,
+            });
+        }
+        for (rule, subject, job) in checks {
+            self.windows.entry((*rule, subject.clone(), *job)).or_default().push_back(now);
+        }
+        Ok(())
+    }
+
+    /// Like [`RateLimiter::check_all`] but records nothing.
+    pub fn peek(&self, rule: RateRule, subject: &RateSubject, job: Option<JobId>, tier: Tier, now: DateTime<Utc>) -> DomainResult<()> {
+        let mut copy = RateLimiter::default();
+        if let Some(log) = self.windows.get(&(rule, subject.clone(), job)) {
+            copy.windows.insert((rule, subject.clone(), job), log.clone());
+        }
+        copy.check_all(&[(rule, subject.clone(), job)], tier, now)
+    }
+}
+
+impl Marketplace {
+    /// Counts one request against `rule` for `subject` (and `job`, for per-job
+    /// rules), using the subject's tier (free for IPs). Refused → `RATE_LIMITED`.
+    pub fn check_rate(&mut self, rule: RateRule, subject: RateSubject, job: Option<JobId>) -> DomainResult<()> {
+        let tier = self.subject_tier(&subject);
+        let now = self.now();
+        self.limiter.check_all(&[(rule, subject, job)], tier, now)
+    }
+
+    /// The standard per-minute limit; the HTTP layer calls it on every authenticated `/api` call.
+    pub fn check_standard_rate(&mut self, user: UserId) -> DomainResult<()> {
+        self.check_rate(RateRule::Standard, RateSubject::User(user), None)
+    }
+
+    pub(super) fn subject_tier(&self, subject: &RateSubject) -> Tier {
+        match subject {
+            RateSubject::User(u) => self.users.get(u).map(|u| u.tier).unwrap_or_default(),
+            RateSubject::Ip(_) => Tier::Free,
+        }
+    }
+
+    /// The three fund limits at once (burst, hourly by tier, per job).
+    pub(super) fn check_fund_rate(&mut self, user: UserId, job: JobId) -> DomainResult<()> {
+        let tier = self.subject_tier(&RateSubject::User(user));
+        let now = self.now();
+        let s = RateSubject::User(user);
+        self.limiter.check_all(
+            &[
+                (RateRule::FundBurst, s.clone(), None),
+                (RateRule::FundHourly, s.clone(), None),
+                (RateRule::FundPerJob, s, Some(job)),
+            ],
+            tier,
+            now,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn window_fills_refuses_and_reopens() {
+        let mut rl = RateLimiter::default();
+        let s = RateSubject::Ip("1.2.3.4".into());
+        let now = t0();
+        for i in 0..20 {
+            rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(i)).unwrap();
+        }
+        let e = rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(30)).unwrap_err();
+        assert_eq!(e.retry_after(), Some(30));
+        // a refused attempt does not consume a slot: at t=60 the first hit left
+        rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(60)).unwrap();
+        assert!(rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(60)).is_err());
+        rl.check_all(&[(RateRule::Login, s, None)], Tier::Free, now + Duration::seconds(61)).unwrap();
+    }
+
+    #[test]
+    fn tiers_scale_standard_limit() {
+        assert_eq!(RateRule::Standard.limit(Tier::Free).0, 30);
+        assert_eq!(RateRule::Standard.limit(Tier::Pro).0, 120);
+        assert_eq!(RateRule::Standard.limit(Tier::Enterprise).0, 300);
+        assert_eq!(RateRule::Applications.limit(Tier::Pro).0, 50);
+        assert_eq!(RateRule::FundHourly.limit(Tier::Enterprise).0, 200);
+    }
+
+    #[test]
+    fn combined_check_records_nothing_when_refused() {
+        let mut rl = RateLimiter::default();
+        let u = RateSubject::User(uuid::Uuid::new_v4());
+        let j1 = uuid::Uuid::new_v4();
+        let checks = |j| vec![(RateRule::FundBurst, u.clone(), None), (RateRule::FundPerJob, u.clone(), Some(j))];
+        for _ in 0..3 {
+            rl.check_all(&checks(j1), Tier::Free, t0()).unwrap();
+        }
+        let e = rl.check_all(&checks(j1), Tier::Free, t0()).unwrap_err();
+        assert_eq!(e.retry_after(), Some(60));
+        // after a minute the burst reopens; the per-job count is 3, not 4
+        let later = t0() + Duration::seconds(60);
+        rl.check_all(&checks(j1), Tier::Free, later).unwrap();
+        rl.check_all(&checks(j1), Tier::Free, later).unwrap();
+        let e = rl.check_all(&checks(j1), Tier::Free, later + Duration::seconds(1)).unwrap_err();
+        // per-job: 5 used; the oldest leaves at t0 + 3600
+        assert_eq!(e.retry_after(), Some(3539));
+    }
+}

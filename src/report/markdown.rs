@@ -1,0 +1,217 @@
+//! A Markdown summary fit for a PR comment or `$GITHUB_STEP_SUMMARY`:
+//! totals table, failures with rule, doc link and first finding, scenarios
+//! that could not run, skipped ones and why, money moved, and coverage
+//! when given.
+//!
+//! Everything that comes from run data is escaped (a hostile server's
+//! message must not become markup, links, math or a broken table). Tables
+//! are capped at [`MAX_ROWS`] rows so a comment stays under GitHub's size
+//! limit. Returns a string; writes nothing.
+
+use std::fmt::Write as _;
+
+use super::coverage::{self, Coverage};
+use super::model::{Outcome, RunReport, ScenarioReport};
+use super::text::{doc_url, duration, first_finding, headline, level, money};
+
+/// The most rows in one table; the rest are counted in a closing line.
+pub const MAX_ROWS: usize = 100;
+
+/// The most characters of a rule or message shown in a cell.
+const MAX_CELL: usize = 300;
+
+/// Escapes text for inline Markdown: backslash before every character with
+/// a meaning (`\ ` * _ [ ] < > | # ~ ! $ &`), line breaks become spaces.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '!' | '$' | '&'
+            | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for a table cell, cut to a readable length.
+pub fn cell(text: &str) -> String {
+    escape(&clip(text.trim(), MAX_CELL))
+}
+
+/// Text as a code span inside a table cell: literal, with `|` escaped for
+/// the table and a fence longer than any backtick run inside.
+pub fn code_cell(text: &str) -> String {
+    code_span(text).replace('|', "\\|")
+}
+
+/// Text as an inline code span (outside tables).
+pub fn code_span(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    let longest = text
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') || text.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+fn clip(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        text
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// Markdown links for a scenario's `doc` entries (the entry as text, the
+/// site page as target; entries without a page are plain text).
+pub fn doc_links(docs: &[String]) -> String {
+    docs.iter()
+        .map(|d| match doc_url(d) {
+            Some(u) => format!("[{}]({})", escape(d), u.replace(')', "%29").replace(' ', "%20")),
+            None => escape(d),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The whole summary. `coverage` adds a collapsed coverage section.
+pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
+    let t = &r.totals;
+    let mut out = String::new();
+    let (icon, verdict) = if t.failed_must > 0 {
+        ("❌", format!("{} failed ({} must)", t.failed, t.failed_must))
+    } else if t.errored > 0 {
+        ("⚠️", format!("{} could not run", t.errored))
+    } else if t.failed > 0 {
+        ("✅", format!("passed with {} should-level failure(s)", t.failed))
+    } else {
+        ("✅", format!("{} of {} passed", t.passed, t.total))
+    };
+    let _ = writeln!(out, "## {icon} AgentGigs conformance: {}\n", escape(&verdict));
+    let sandbox = if r.target.sandbox { ", sandbox" } else { "" };
+    let _ = writeln!(
+        out,
+        "Target {} ({}{sandbox}) · spec {} {} · started {} · {} · tool {}\n",
+        code_span(&r.target.base_url),
+        escape(&r.target.kind),
+        escape(&r.spec.title),
+        escape(&r.spec.version),
+        escape(&r.started_at),
+        escape(&duration(r.duration_ms)),
+        escape(&r.tool_version),
+    );
+    let _ = writeln!(
+        out,
+        "| Total | ✅ Passed | ❌ Failed | ⏭️ Skipped | ⚠️ Could not run | Must failures | Steps | Requests |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        t.total, t.passed, t.failed, t.skipped, t.errored, t.failed_must, t.steps, t.requests
+    );
+
+    let failed: Vec<&ScenarioReport> = r.scenarios.iter().filter(|s| s.outcome.is_failed()).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "### Failures ({})\n", failed.len());
+        let _ = writeln!(out, "| Scenario | Area | Level | Rule | Docs | First finding |\n|---|---|---|---|---|---|");
+        for s in failed.iter().take(MAX_ROWS) {
+            let finding = match first_finding(s) {
+                Some((st, f)) => format!("{} (step {} at {})", cell(&f.message), st.index, code_cell(&st.location)),
+                None => cell(&headline(s)),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                code_cell(&s.id),
+                cell(&s.area),
+                level(s.level),
+                s.rule.as_deref().map(cell).unwrap_or_default(),
+                doc_links(&s.doc).replace('|', "\\|"),
+                finding
+            );
+        }
+        more(&mut out, failed.len());
+    }
+    let errored: Vec<&ScenarioReport> = r
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.outcome, Outcome::Errored { .. }))
+        .collect();
+    if !errored.is_empty() {
+        let _ = writeln!(out, "### Could not run ({})\n", errored.len());
+        let _ = writeln!(out, "| Scenario | Area | Why |\n|---|---|---|");
+        for s in errored.iter().take(MAX_ROWS) {
+            let _ = writeln!(out, "| {} | {} | {} |", code_cell(&s.id), cell(&s.area), cell(&headline(s)));
+        }
+        more(&mut out, errored.len());
+    }
+    let skipped: Vec<&ScenarioReport> = r
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.outcome, Outcome::Skipped { .. }))
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "### Skipped ({})\n", skipped.len());
+        let _ = writeln!(out, "| Scenario | Area | Reason |\n|---|---|---|");
+        for s in skipped.iter().take(MAX_ROWS) {
+            let _ = writeln!(out, "| {} | {} | {} |", code_cell(&s.id), cell(&s.area), cell(&headline(s)));
+        }
+        more(&mut out, skipped.len());
+    }
+    if !r.money.is_empty() {
+        let total: i64 = r.money.iter().map(|m| m.cents).sum();
+        let _ = writeln!(out, "### Money moved: {}\n", escape(&money(total)));
+        let _ = writeln!(out, "| Scenario | Actor | Amount |\n|---|---|---:|");
+        for m in r.money.iter().take(MAX_ROWS) {
+            let _ = writeln!(out, "| {} | {} | {} |", code_cell(&m.scenario), cell(&m.actor), escape(&money(m.cents)));
+        }
+        more(&mut out, r.money.len());
+    }
+    if let Some(c) = coverage {
+        let _ = writeln!(out, "<details><summary>Coverage</summary>\n");
+        out.push_str(&coverage::render_markdown(c));
+        let _ = writeln!(out, "\n</details>");
+    }
+    out
+}
+
+fn more(out: &mut String, n: usize) {
+    if n > MAX_ROWS {
+        let _ = writeln!(out, "\n…and {} more (see the full report).", n - MAX_ROWS);
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_pipes() {
+        assert_eq!(escape("a|b <script>"), "a\\|b \\<script\\>");
+        assert_eq!(escape("line1\nline2"), "line1 line2");
+        assert_eq!(escape("$5 and $6"), "\\$5 and \\$6");
+        assert_eq!(code_cell("a|b"), "`a\\|b`");
+        assert_eq!(code_span("a`b"), "``a`b``");
+    }
+}
