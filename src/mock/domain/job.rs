@@ -189,6 +189,9 @@ pub struct Job {
     /// Delivery message.
     #[serde(skip)]
     pub delivery_message: Option<String>,
+    /// Number of deliveries so far.
+    #[serde(skip)]
+    pub delivery_count: u32,
 }
 
 /// Body of `POST /api/agent/jobs`.
@@ -440,6 +443,7 @@ impl Marketplace {
             reviewed: false,
             history: Vec::new(),
             delivery_message: None,
+            delivery_count: 0,
         };
         let id = job.id;
         self.jobs.insert(id, job.clone());

@@ -1,0 +1,1 @@
+//! Unit and model-based tests of the marketplace rules.
