@@ -14,6 +14,7 @@
 //! - [`cli`]: the command line.
 
 pub mod check;
+pub mod fuzz;
 pub mod cli;
 pub mod mock;
 pub mod redact;

@@ -1,1 +1,5 @@
-fn main(){}
+//! `agentgigs-conformance`: see `agentgigs-conformance --help`.
+
+fn main() -> std::process::ExitCode {
+    agentgigs_conformance::cli::main()
+}

@@ -1,1 +1,180 @@
-//! Checks: a scenario's expectations against a response or an event, as findings.
+//! Checks: a scenario's expectations (`expect`, `match`) against a
+//! response or an event payload, turned into [`Finding`]s.
+//!
+//! Pure functions: no HTTP, no I/O, no spec. The runner hands in the
+//! status, headers and parsed body; this room says what differs. It must
+//! not know where the values came from, nor redact them (the runner does).
+
+mod eval;
+mod path;
+#[cfg(test)]
+mod tests;
+
+use serde_json::Value;
+
+use crate::report::model::{Finding, FindingKind};
+use crate::scenario::{BodyAssertion, Check, Expect};
+
+pub use path::{Located, resolve};
+
+/// What can go wrong before a check is even made (a bad path or regex in a
+/// scenario). These become findings so a run never stops on them.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum CheckError {
+    /// A path is neither a JSON pointer nor a valid JSONPath.
+    #[error("invalid path `{path}`: {message}")]
+    InvalidPath { path: String, message: String },
+    /// A `regex` check whose pattern does not compile.
+    #[error("invalid regex `{pattern}`: {message}")]
+    InvalidRegex { pattern: String, message: String },
+}
+
+/// Largest serialised size of a value shown in a finding before it is cut.
+pub const MAX_SHOWN_CHARS: usize = 512;
+
+/// Checks a response against an `expect` block: status, headers, body.
+///
+/// An empty `expect.status` demands any 2xx. `headers` holds header names
+/// (any case) and their values; `json` is the parsed body, `None` when the
+/// body was not JSON (every body assertion then fails, naming that).
+pub fn check_expect(
+    expect: &Expect,
+    status: u16,
+    headers: &[(String, String)],
+    json: Option<&Value>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(f) = check_status(&expect.status, status) {
+        out.push(f);
+    }
+    for (name, check) in &expect.headers {
+        let values: Vec<&str> = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let value = if values.is_empty() { None } else { Some(Value::String(values.join(", "))) };
+        for failure in eval::evaluate(check, value.as_ref(), eval::Mode::Header) {
+            out.push(failure.into_finding(FindingKind::Header, None, Some(name)));
+        }
+    }
+    if !expect.body.is_empty() {
+        match json {
+            Some(body) => out.extend(check_assertions(&expect.body, body)),
+            None => out.push(
+                Finding::new(
+                    FindingKind::Body,
+                    format!(
+                        "the body is not JSON, so {} body assertion(s) could not hold",
+                        expect.body.len()
+                    ),
+                )
+                .expected("a JSON body"),
+            ),
+        }
+    }
+    out
+}
+
+/// Checks the status against the acceptable ones (empty = any 2xx).
+pub fn check_status(expected: &[u16], status: u16) -> Option<Finding> {
+    let ok = if expected.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        expected.contains(&status)
+    };
+    if ok {
+        return None;
+    }
+    let want: Value = match expected {
+        [] => Value::String("any 2xx".into()),
+        [one] => Value::from(*one),
+        many => Value::from(many.to_vec()),
+    };
+    let msg = match expected {
+        [] => format!("status {status} is not a success (2xx)"),
+        [one] => format!("status {status}, expected {one}"),
+        many => format!(
+            "status {status}, expected one of {}",
+            many.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Some(Finding::new(FindingKind::Status, msg).expected(want).actual(status))
+}
+
+/// Checks body assertions against a JSON value; findings are of kind `Body`.
+pub fn check_assertions(assertions: &[BodyAssertion], body: &Value) -> Vec<Finding> {
+    check_assertions_as(FindingKind::Body, assertions, body)
+}
+
+/// Like [`check_assertions`] with the findings' kind chosen (e.g. `Event`).
+pub fn check_assertions_as(kind: FindingKind, assertions: &[BodyAssertion], body: &Value) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for a in assertions {
+        out.extend(check_one(kind, a, body));
+    }
+    out
+}
+
+/// True when every assertion holds (used to filter events).
+pub fn assertions_hold(assertions: &[BodyAssertion], body: &Value) -> bool {
+    assertions.iter().all(|a| check_one(FindingKind::Body, a, body).is_empty())
+}
+
+fn check_one(kind: FindingKind, a: &BodyAssertion, body: &Value) -> Vec<Finding> {
+    let located = match path::resolve(&a.path, body) {
+        Ok(l) => l,
+        Err(e) => {
+            return vec![Finding::new(kind, e.to_string()).at_body(a.path.clone())];
+        }
+    };
+    let mut out = Vec::new();
+    match located {
+        Located::Pointer { pointer, value } => {
+            for failure in eval::evaluate(&a.check, value, eval::Mode::Json) {
+                out.push(failure.into_finding(kind, Some(&pointer), None));
+            }
+        }
+        Located::Matches(matches) => {
+            // `exists`/`absent` speak of the selection as a whole; the other
+            // checks apply to each selected value (vacuously to none).
+            let present = !matches.is_empty();
+            for failure in eval::presence(&a.check, present) {
+                out.push(failure.into_finding(kind, Some(&a.path), None));
+            }
+            let rest = eval::without_presence(&a.check);
+            if present {
+                for (pointer, value) in matches {
+                    for failure in eval::evaluate(&rest, Some(value), eval::Mode::Json) {
+                        out.push(failure.into_finding(kind, Some(&pointer), None));
+                    }
+                }
+            } else {
+                for failure in eval::evaluate_empty_selection(&rest) {
+                    out.push(failure.into_finding(kind, Some(&a.path), None));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Checks one value (or its absence) against a [`Check`]; the findings
+/// name `pointer`. Exposed for callers with a single value in hand.
+pub fn check_value(kind: FindingKind, check: &Check, value: Option<&Value>, pointer: &str) -> Vec<Finding> {
+    eval::evaluate(check, value, eval::Mode::Json)
+        .into_iter()
+        .map(|f| f.into_finding(kind, Some(pointer), None))
+        .collect()
+}
+
+/// A value as shown in a finding: as is when small, else a string with
+/// its first [`MAX_SHOWN_CHARS`] characters and the full size.
+pub fn shown(value: &Value) -> Value {
+    let text = value.to_string();
+    if text.chars().count() <= MAX_SHOWN_CHARS {
+        return value.clone();
+    }
+    let head: String = text.chars().take(MAX_SHOWN_CHARS).collect();
+    Value::String(format!("{head}… ({} bytes in all)", text.len()))
+}

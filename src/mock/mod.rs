@@ -1,7 +1,222 @@
 //! The reference server: a stateful, in-memory AgentGigs.
 //!
 //! `domain/` holds the rules in plain Rust (no HTTP); `http/` maps requests
-//! onto them. It shares nothing with the harness but the spec.
+//! onto them. It shares nothing with the harness but the spec. This module is
+//! the public handle: configure, start, get the URL, shut down. It never
+//! prints (the CLI does).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), agentgigs_conformance::mock::MockError> {
+//! use agentgigs_conformance::mock::{MockConfig, MockServer};
+//! let server = MockServer::start(MockConfig::default()).await?;
+//! let base = server.url(); // e.g. "http://127.0.0.1:41234"
+//! # let _ = base;
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 pub mod domain;
 pub mod http;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use http::{AppState, KNOWN_FAULTS, router};
+
+/// How long [`MockServer::shutdown`] waits for open connections before it
+/// aborts the server task.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Settings of one reference server.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Address to bind (default `127.0.0.1`). A non-loopback address needs a
+    /// `control_token`.
+    pub host: IpAddr,
+    /// Port to bind; `0` picks a free one.
+    pub port: u16,
+    /// When set, every `/__conformance` call must carry it in `X-Conformance-Token`.
+    pub control_token: Option<String>,
+    /// Interval of the `: keepalive` comment on event streams (default 30 s).
+    pub keepalive: Duration,
+    /// Deliberate rule-breaks (see [`KNOWN_FAULTS`]); empty by default.
+    pub faults: BTreeSet<String>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            control_token: None,
+            keepalive: Duration::from_secs(30),
+            faults: BTreeSet::new(),
+        }
+    }
+}
+
+impl MockConfig {
+    /// Checks the binding rule and the fault names without binding anything.
+    pub fn validate(&self) -> Result<(), MockError> {
+        let loopback = match self.host {
+            IpAddr::V4(v4) => v4.is_loopback(),
+            IpAddr::V6(v6) => v6.to_canonical().is_loopback(),
+        };
+        let has_token = self.control_token.as_deref().is_some_and(|t| !t.is_empty());
+        if !loopback && !has_token {
+            return Err(MockError::TokenRequired { host: self.host });
+        }
+        if let Some(bad) = self
+            .faults
+            .iter()
+            .find(|f| !KNOWN_FAULTS.contains(&f.as_str()))
+        {
+            return Err(MockError::UnknownFault {
+                name: bad.clone(),
+                known: KNOWN_FAULTS.join(", "),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why the reference server could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    /// A non-loopback host was asked for without a control token.
+    #[error(
+        "refusing to bind `{host}` without a control token (the control API would be open on the network; set a token or bind 127.0.0.1)"
+    )]
+    TokenRequired {
+        /// The requested host.
+        host: IpAddr,
+    },
+    /// A fault name that the server does not know.
+    #[error("unknown fault `{name}` (known: {known})")]
+    UnknownFault {
+        /// The unknown name.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// The socket could not be bound.
+    #[error("cannot bind `{addr}`")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed after the bind.
+    #[error("the reference server stopped with an error")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A running reference server. Drop only signals shutdown; call
+/// [`MockServer::shutdown`] to wait for it.
+#[derive(Debug)]
+pub struct MockServer {
+    url: String,
+    addr: SocketAddr,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl MockServer {
+    /// Binds, spawns the server on the current tokio runtime and returns at
+    /// once. Refuses a non-loopback host without a control token
+    /// ([`MockError::TokenRequired`]).
+    pub async fn start(config: MockConfig) -> Result<MockServer, MockError> {
+        config.validate()?;
+        let want = SocketAddr::new(config.host, config.port);
+        let listener = tokio::net::TcpListener::bind(want)
+            .await
+            .map_err(|source| MockError::Bind { addr: want, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| MockError::Bind { addr: want, source })?;
+        let url = match addr {
+            SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+        };
+        let state = AppState::new(&config, &url);
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let hub_state = state.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                    // Long-lived event streams would hold the graceful shutdown open.
+                    hub_state.close_streams();
+                })
+                .await
+        });
+        Ok(MockServer {
+            url,
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The bound socket address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (for in-process checks such as [`AppState::check_invariants`]).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, closes event streams and waits for open requests (at
+    /// most a few seconds, then the server task is aborted).
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.state.close_streams();
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.state.close_streams();
+    }
+}
+
+/// Runs a server until Ctrl-C (for `agentgigs-conformance mock`). `on_ready`
+/// receives the base URL once bound; nothing is printed here.
+pub async fn serve_until_ctrl_c(
+    config: MockConfig,
+    on_ready: impl FnOnce(&str),
+) -> Result<(), MockError> {
+    let server = MockServer::start(config).await?;
+    on_ready(&server.url());
+    let _ = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    Ok(())
+}

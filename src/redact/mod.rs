@@ -1,1 +1,282 @@
-//! Secrets: the registry of every secret value a run knows, and redaction.
+//! Secrets: the registry of every secret value a run knows (API keys,
+//! JWTs, passwords, the control token) and their redaction from text,
+//! JSON and headers, plus a scan of written artifacts for leaks.
+//!
+//! It must not decide what is secret beyond what it is told and the
+//! shapes it recognises (`age_<32 hex>`, JWTs); it never logs or prints.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::RwLock;
+use regex::Regex;
+use serde_json::Value;
+
+/// What can go wrong while scanning artifacts.
+#[derive(Debug, thiserror::Error)]
+pub enum RedactError {
+    /// A file or directory could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+}
+
+/// Secret values shorter than this are not registered: redacting them
+/// would garble unrelated text. (Generated secrets are far longer.)
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// Header names whose values are always redacted, known secret or not.
+pub const SENSITIVE_HEADERS: &[&str] =
+    &["authorization", "x-api-key", "x-conformance-token", "cookie", "set-cookie", "proxy-authorization"];
+
+/// JSON object keys whose string values are always redacted.
+pub const SENSITIVE_KEYS: &[&str] = &[
+    "password",
+    "api_key",
+    "apikey",
+    "access_token",
+    "accesstoken",
+    "refresh_token",
+    "refreshtoken",
+    "client_secret",
+    "clientsecret",
+    "secret",
+    "token",
+    "authorization",
+];
+
+static API_KEY_SHAPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"age_[0-9a-fA-F]{32}").expect("static regex"));
+static JWT_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*").expect("static regex")
+});
+
+/// The run's secrets. Cheap to clone (an `Arc`), safe to share between tasks.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never show the values.
+        f.debug_struct("Secrets").field("count", &self.inner.read().labels.len()).finish()
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Every registered form (raw, JSON-escaped, percent-encoded) → label.
+    labels: HashMap<String, String>,
+    /// Raw values only, for file scans.
+    raw: Vec<String>,
+    /// Compiled alternation of every form, longest first; rebuilt lazily.
+    matcher: Option<Regex>,
+}
+
+impl Secrets {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret under a label such as `API_KEY:poster`; it is
+    /// shown as `[API_KEY:poster]`. Values shorter than [`MIN_SECRET_LEN`]
+    /// are ignored. Registering the same value again keeps the first label.
+    pub fn add(&self, label: &str, value: &str) {
+        if value.chars().count() < MIN_SECRET_LEN {
+            return;
+        }
+        let mut inner = self.inner.write();
+        if inner.labels.contains_key(value) {
+            return;
+        }
+        let shown = format!("[{label}]");
+        for form in forms(value) {
+            inner.labels.entry(form).or_insert_with(|| shown.clone());
+        }
+        inner.raw.push(value.to_string());
+        inner.matcher = None;
+    }
+
+    /// How many secrets are registered.
+    pub fn len(&self) -> usize {
+        self.inner.read().raw.len()
+    }
+
+    /// True when no secret is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when `text` holds a registered secret verbatim.
+    pub fn contains_secret(&self, text: &str) -> bool {
+        let inner = self.inner.read();
+        inner.raw.iter().any(|s| text.contains(s.as_str()))
+    }
+
+    /// Replaces every known secret with its label, then anything shaped like
+    /// an API key (`[API_KEY]`) or a JWT (`[JWT]`).
+    pub fn redact_str(&self, text: &str) -> String {
+        let replaced = self.replace_known(text);
+        let replaced = API_KEY_SHAPE.replace_all(&replaced, "[API_KEY]");
+        JWT_SHAPE.replace_all(&replaced, "[JWT]").into_owned()
+    }
+
+    fn replace_known(&self, text: &str) -> String {
+        {
+            let inner = self.inner.read();
+            if inner.labels.is_empty() {
+                return text.to_string();
+            }
+            if let Some(m) = &inner.matcher {
+                return replace_with(m, &inner.labels, text);
+            }
+        }
+        let mut inner = self.inner.write();
+        if inner.matcher.is_none() {
+            let mut forms: Vec<&String> = inner.labels.keys().collect();
+            forms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            let pattern = forms.iter().map(|f| regex::escape(f)).collect::<Vec<_>>().join("|");
+            inner.matcher = Regex::new(&pattern).ok();
+        }
+        match &inner.matcher {
+            Some(m) => replace_with(m, &inner.labels, text),
+            // An alternation too large to compile: fall back to plain replaces.
+            None => {
+                let mut out = text.to_string();
+                let mut forms: Vec<(&String, &String)> = inner.labels.iter().collect();
+                forms.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+                for (form, label) in forms {
+                    out = out.replace(form.as_str(), label);
+                }
+                out
+            }
+        }
+    }
+
+    /// Redacts every string in a JSON value (keys too), and replaces the
+    /// string values of sensitive keys (`password`, `api_key`, ...) whole.
+    pub fn redact_json(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.redact_str(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.redact_json(v)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) if is_sensitive_key(k) => {
+                                Value::String(self.redact_whole(s, "REDACTED"))
+                            }
+                            other => self.redact_json(other),
+                        };
+                        (self.redact_str(k), v)
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Redacts one header value; sensitive headers are always redacted,
+    /// keeping an auth scheme word (`Bearer [JWT:poster]`).
+    pub fn redact_header(&self, name: &str, value: &str) -> String {
+        let lname = name.to_ascii_lowercase();
+        if !SENSITIVE_HEADERS.contains(&lname.as_str()) {
+            return self.redact_str(value);
+        }
+        if lname == "cookie" || lname == "set-cookie" {
+            return "[REDACTED]".to_string();
+        }
+        match value.split_once(' ') {
+            Some((scheme, rest)) if lname.contains("authorization") && !scheme.is_empty() => {
+                format!("{scheme} {}", self.redact_whole(rest.trim(), "REDACTED"))
+            }
+            _ => self.redact_whole(value, "REDACTED"),
+        }
+    }
+
+    /// Redacts a list of headers.
+    pub fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+        headers.iter().map(|(k, v)| (k.clone(), self.redact_header(k, v))).collect()
+    }
+
+    /// The value's label if it is a known secret (or has a secret's shape),
+    /// otherwise `[fallback]`: never the value itself.
+    fn redact_whole(&self, value: &str, fallback: &str) -> String {
+        if value.is_empty() {
+            return String::new();
+        }
+        if let Some(label) = self.inner.read().labels.get(value) {
+            return label.clone();
+        }
+        let r = self.redact_str(value);
+        if is_only_labels(&r) { r } else { format!("[{fallback}]") }
+    }
+
+    /// The files among `paths` (directories are walked) that contain a known
+    /// secret verbatim. Unreadable files are reported as errors.
+    pub fn scan_files<P: AsRef<Path>>(&self, paths: &[P]) -> Result<Vec<PathBuf>, RedactError> {
+        let mut found = Vec::new();
+        for root in paths {
+            for entry in walkdir::WalkDir::new(root.as_ref()).follow_links(false) {
+                let entry = entry.map_err(|e| RedactError::Read {
+                    path: e.path().map(Path::to_path_buf).unwrap_or_else(|| root.as_ref().to_path_buf()),
+                    source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")),
+                })?;
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                let bytes = std::fs::read(entry.path())
+                    .map_err(|source| RedactError::Read { path: entry.path().to_path_buf(), source })?;
+                if self.contains_secret(&String::from_utf8_lossy(&bytes)) {
+                    found.push(entry.path().to_path_buf());
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn is_sensitive_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    SENSITIVE_KEYS.contains(&k.as_str())
+}
+
+/// True when the text is nothing but `[LABEL]`s (and spaces).
+fn is_only_labels(text: &str) -> bool {
+    static ONLY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(\s*\[[A-Za-z0-9_:.\- ]+\]\s*)+$").expect("static regex"));
+    ONLY.is_match(text)
+}
+
+fn replace_with(matcher: &Regex, labels: &HashMap<String, String>, text: &str) -> String {
+    matcher
+        .replace_all(text, |caps: &regex::Captures<'_>| {
+            labels.get(&caps[0]).cloned().unwrap_or_else(|| "[REDACTED]".to_string())
+        })
+        .into_owned()
+}
+
+/// The forms a secret may take in recorded text: raw, JSON-escaped,
+/// percent-encoded (query strings, form bodies).
+fn forms(value: &str) -> Vec<String> {
+    let mut out = vec![value.to_string()];
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    if json != value {
+        out.push(json);
+    }
+    let pct: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    if pct != value {
+        out.push(pct.clone());
+        let pct20 = pct.replace('+', "%20");
+        if pct20 != pct {
+            out.push(pct20);
+        }
+    }
+    out
+}

@@ -31,8 +31,7 @@ pub fn escape(text: &str) -> String {
                     out.push(' ');
                 }
             }
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '!' | '$' | '&'
-            | '{' | '}' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '!' | '$' | '&' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -89,7 +88,7 @@ fn clip(text: &str, max: usize) -> String {
 pub fn doc_links(docs: &[String]) -> String {
     docs.iter()
         .map(|d| match doc_url(d) {
-            Some(u) => format!("[{}]({})", escape(d), u.replace(')', "%29").replace(' ', "%20")),
+            Some(u) => format!("[{}]({})", escape(d), u.replace(')', "%29").replace(' ', "%20").replace('|', "%7C")),
             None => escape(d),
         })
         .collect::<Vec<_>>()
@@ -146,7 +145,7 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
                 cell(&s.area),
                 level(s.level),
                 s.rule.as_deref().map(cell).unwrap_or_default(),
-                doc_links(&s.doc).replace('|', "\\|"),
+                doc_links(&s.doc),
                 finding
             );
         }

@@ -1,6 +1,27 @@
-//! Scenarios: the model of a scenario file and its loader.
-//! Knows nothing of HTTP or targets.
+//! Scenarios: the model of a scenario file, its loader with line/column
+//! diagnostics, includes of shared flows, and lint.
+//!
+//! Knows nothing of HTTP or targets; it must not run, print, or panic on
+//! any input.
+//!
+//! - [`model`]: the data (the file format is this model).
+//! - [`loader`]: files → model, every error with `file:line:column`.
+//! - [`flow`]: includes: checking and expansion.
+//! - [`lint`]: cross-step and cross-scenario rules, and the spec.
+//! - [`vars`]: `{{variable}}` references.
 
+mod de;
+pub mod diagnostics;
+pub mod flow;
+pub mod lint;
+pub mod loader;
 pub mod model;
+pub mod validate;
+pub mod vars;
 
+pub use diagnostics::{LoadError, LoadErrorKind, LoadErrors};
+pub use flow::expand;
+pub use lint::{lint, lint_with, LintFinding, OperationIndex, Severity};
+pub use loader::{load_library, parse_flow, parse_flow_all, parse_scenario, parse_scenario_all, Library};
 pub use model::*;
+pub use vars::variables_in;

@@ -233,7 +233,12 @@ pub struct Request {
     pub headers: BTreeMap<String, String>,
     /// A JSON body; strings are interpolated, and a string that is exactly
     /// `{{var}}` is replaced by the variable's JSON value (numbers stay numbers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A written `json: null` is `Some(Value::Null)` (a `null` body).
+    #[serde(
+        default,
+        deserialize_with = "super::de::present_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub json: Option<Value>,
     /// A raw body, sent as is (interpolated), with `content_type`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,8 +309,10 @@ pub struct Expect {
 }
 
 /// A check at a place in the JSON body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Written flat: `- {path: /job/id, uuid: true}`. `Deserialize` is
+/// hand-written (in `de.rs`): serde's `flatten` cannot deny unknown keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BodyAssertion {
     /// A JSON pointer (`/job/id`, `` for the root) or a JSONPath (`$.jobs[*].id`).
     /// A JSONPath that selects several values applies the check to each
@@ -316,8 +323,11 @@ pub struct BodyAssertion {
 }
 
 /// The checks one assertion can make; all that are present must hold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+///
+/// `Deserialize` is hand-written (in `de.rs`), sharing its keys with
+/// [`BodyAssertion`]; unknown keys are an error. A written `equals: null`
+/// or `contains: null` is `Some(Value::Null)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Check {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<Value>,
@@ -358,7 +368,9 @@ pub struct Check {
 }
 
 /// Where a captured variable comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Deserialize` is hand-written (in `de.rs`): a string, or `{header: name}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Capture {
     /// A JSON pointer or JSONPath into the body (first match).
@@ -450,24 +462,16 @@ pub enum AutoCheck {
 pub mod one_or_many {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        One(T),
-        Many(Vec<T>),
-    }
-
+    /// Reads `x` or `[x, y]` as a list, keeping `T`'s own error messages.
     pub fn deserialize<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
     where
         D: Deserializer<'de>,
         T: Deserialize<'de>,
     {
-        Ok(match OneOrMany::deserialize(d)? {
-            OneOrMany::One(x) => vec![x],
-            OneOrMany::Many(v) => v,
-        })
+        d.deserialize_any(super::super::de::OneOrManyVisitor(std::marker::PhantomData))
     }
 
+    /// Writes a one-element list as the element alone.
     pub fn serialize<S, T>(v: &[T], s: S) -> Result<S::Ok, S::Error>
     where
         S: Serializer,

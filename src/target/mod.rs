@@ -1,1 +1,85 @@
-//! Targets: where a run points, its profile, its control API and actors.
+//! Targets: where a run points (the bundled reference server or a remote
+//! deployment), its profile, its control API, and actor credentials.
+//!
+//! This room knows how to reach a target and provision actors; it must
+//! not run scenarios or judge responses (the runner and `check` do).
+
+mod control;
+mod http;
+mod profile;
+
+pub use control::{ActorCredentials, ControlClient, ControlInfo};
+pub use http::{ClientOptions, build_client, describe_error, install_crypto_provider};
+pub use profile::{ControlConfig, EventsTransport, Profile, Secret, StaticActor};
+
+use crate::mock::MockConfig;
+
+/// What a run is pointed at.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    /// The in-process reference server with the default configuration:
+    /// each scenario gets its own fresh server (always a sandbox).
+    Bundled,
+    /// Like [`TargetSpec::Bundled`], with a chosen configuration (faults,
+    /// keepalive). `host`/`port` are ignored: each server binds a free
+    /// loopback port.
+    BundledWith(MockConfig),
+    /// A deployment reached over HTTP.
+    Remote(Profile),
+}
+
+impl TargetSpec {
+    /// True for the in-process reference server.
+    pub fn is_bundled(&self) -> bool {
+        !matches!(self, TargetSpec::Remote(_))
+    }
+
+    /// True when money moved on this target is not real.
+    pub fn is_sandbox(&self) -> bool {
+        match self {
+            TargetSpec::Remote(p) => p.sandbox,
+            _ => true,
+        }
+    }
+
+    /// `bundled` or `remote`, as recorded in reports.
+    pub fn kind(&self) -> &'static str {
+        if self.is_bundled() { "bundled" } else { "remote" }
+    }
+}
+
+/// Why a target could not be set up or used.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// A profile file could not be read.
+    #[error("cannot read profile `{file}`: {source}")]
+    ReadProfile {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A profile file is malformed or has a bad field.
+    #[error("{file}:{line}:{column}: field `{field}`: {message}")]
+    Profile { file: String, line: usize, column: usize, field: String, message: String },
+    /// A `--target` URL (or a URL field) that does not parse.
+    #[error("invalid URL `{url}`: {message}")]
+    Url { url: String, message: String },
+    /// An environment variable a profile names is not set.
+    #[error("environment variable `{var}` (named by `{field}`) is not set")]
+    MissingEnv { var: String, field: String },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// The control API could not be reached.
+    #[error("control API `{endpoint}` unreachable: {message}")]
+    ControlUnreachable { endpoint: String, message: String },
+    /// The control API answered with an error.
+    #[error("control API `{endpoint}` answered {status}: {body}")]
+    Control { endpoint: String, status: u16, body: String },
+    /// The control API answered something unreadable.
+    #[error("control API `{endpoint}` answered an unexpected body: {message}")]
+    ControlBody { endpoint: String, message: String },
+    /// A scenario actor cannot be mapped to a profile's static credentials.
+    #[error("no credentials for actor `{actor}`: {message}")]
+    NoCredentials { actor: String, message: String },
+}

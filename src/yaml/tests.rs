@@ -32,7 +32,7 @@ fn locations_of_nodes_and_keys() {
     assert_eq!(d.location("/list/0"), Some(at(4, 5)));
     assert_eq!(d.location("#/list/1/b"), Some(at(5, 9)));
     assert_eq!(d.key_location("/list/0"), None);
-    assert_eq!(d.location("/we~1ird~0"), Some(at(6, 13)));
+    assert_eq!(d.location("/we~1ird~0"), Some(at(6, 12)));
     assert_eq!(d.key_location("/we~1ird~0"), Some(at(6, 1)));
     assert_eq!(d.location("/info/missing"), None);
     assert_eq!(d.nearest_location("/info/missing/deeper"), at(2, 3));
@@ -170,3 +170,4 @@ mod garbage {
         }
     }
 }
+

@@ -157,10 +157,10 @@ pub struct ProfilePatch {
 }
 
 fn check_categories(f: &mut Fields<'_>, field: &str, cats: &Option<Vec<String>>) {
-    if let Some(cats) = cats {
-        if let Some((i, c)) = cats.iter().enumerate().find(|(_, c)| !CATEGORIES.contains(&c.as_str())) {
-            f.fail(&format!("{field}[{i}]"), format!("`{c}` is not a category; use one of GET /api/categories"));
-        }
+    if let Some(cats) = cats
+        && let Some((i, c)) = cats.iter().enumerate().find(|(_, c)| !CATEGORIES.contains(&c.as_str()))
+    {
+        f.fail(&format!("{field}[{i}]"), format!("`{c}` is not a category; use one of GET /api/categories"));
     }
 }
 

@@ -33,14 +33,22 @@ pub enum FileKind {
 /// A stored file (bytes included; not serialised).
 #[derive(Debug, Clone)]
 pub struct StoredFile {
-    pub(super) id: Uuid,
-    pub(super) job_id: JobId,
-    pub(super) kind: FileKind,
-    pub(super) file_name: String,
-    pub(super) file_path: String,
-    pub(super) uploader: UserId,
-    pub(super) created_at: DateTime<Utc>,
-    pub(super) bytes: Vec<u8>,
+    /// Id.
+    pub id: Uuid,
+    /// Job.
+    pub job_id: JobId,
+    /// Attachment or deliverable.
+    pub kind: FileKind,
+    /// Original name.
+    pub file_name: String,
+    /// Storage path.
+    pub file_path: String,
+    /// Who uploaded it.
+    pub uploader: UserId,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Content.
+    pub bytes: Vec<u8>,
 }
 
 /// A signed-URL token.

@@ -47,10 +47,10 @@ impl DeliverInput {
         let mut f = Fields::new(body);
         let key = if f.raw("deliverableUrl").is_none() && f.raw("deliverable_url").is_some() { "deliverable_url" } else { "deliverableUrl" };
         let url = f.string(key, true, 1, 2000);
-        if let Some(u) = &url {
-            if url::Url::parse(u).map(|p| !matches!(p.scheme(), "http" | "https")).unwrap_or(true) {
-                f.fail(key, "must be an http(s) URL");
-            }
+        if let Some(u) = &url
+            && url::Url::parse(u).map(|p| !matches!(p.scheme(), "http" | "https")).unwrap_or(true)
+        {
+            f.fail(key, "must be an http(s) URL");
         }
         let message = f.string("message", true, 10, 5000);
         f.finish()?;

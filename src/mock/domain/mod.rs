@@ -7,6 +7,35 @@
 //! `Result<T, DomainError>`; the `T`s derive `Serialize` with the JSON field
 //! names of `docs/api-decisions.md`. Every operation first runs [`Marketplace::tick`]
 //! (due payment releases). This module must not know about HTTP, axum or tokio.
+//!
+//! Map of the operations (all on [`Marketplace`]; `u` = acting user id):
+//! - accounts (`account.rs`): `register`, `login(email, pw, ip)`, `create_actor(ActorSpec)`,
+//!   `user_view`, `user_by_email`, `create_profile(u, ProfileInput)`, `update_profile(u, ProfilePatch)`,
+//!   `profile`, `issue_api_key`, `authenticate_api_key`, `wallet`, `deposit`, `verify_email`,
+//!   `set_user_flags`, `register_proofer(u, categories)`.
+//! - rate limits (`ratelimit.rs`): `check_standard_rate(u)` on every authenticated call,
+//!   `check_rate(rule, subject, job)`; fund/apply/download/login limits are applied inside the operations.
+//! - jobs (`job.rs`): `create_job(u, NewJob)`, `get_job`, `list_available(u, AvailableQuery)`,
+//!   `list_posted`, `job_details`, `acknowledge_nda`, `nda_status`, `require_nda`.
+//! - applications (`application.rs`): `apply(u, job, ApplyInput)`, `list_applications`,
+//!   `my_applications(u, status, limit)`, `accept_application(u, job, app)`.
+//! - money (`payment.rs`): `fund_escrow(u, job, app, use_wallet)`, `fund_proof_escrow`,
+//!   `approve(u, job, override_proof)`, `hold_payment(u, job, reason)`, `tick`.
+//! - lifecycle (`lifecycle.rs`): `deliver(u, job, DeliverInput)`, `cancel`, `request_revision`,
+//!   `dispute(u, job, DisputeInput)`, `review(u, job, ReviewInput)`.
+//! - files (`file.rs`): `upload_deliverable(u, job, name, bytes)`, `add_attachment`,
+//!   `list_attachments`, `deliverables`, `download_link(u, job, path)`, `resolve_download(token)`.
+//! - proofs (`proof.rs`, `verdict.rs`, `proof_view.rs`): `proof_needed`, `accept_proofer`,
+//!   `proof_settings`, `update_proof_settings(u, job, ProofSettingsPatch)`,
+//!   `submit_verdict(u, job, &Value)`, `consensus(job, round)`, `proofs_view`, `improvement_trends(u, period)`.
+//! - messages, notifications, events: `list_messages`, `post_message(u, job, MessageInput)`,
+//!   `notifications(u, unread_only, limit)`, `mark_notifications_read`, `drain_events`.
+//! - clock and invariants: `now`, `advance_clock(secs)`, `set_base_url`, `total_money`,
+//!   `total_deposits`, `platform_fees`, `check_invariants`.
+//!
+//! Request bodies: every input struct has `from_json(&Value) -> DomainResult<Self>` that
+//! reports type and range problems as `VALIDATION_FAILED` with `details`. Errors:
+//! [`DomainError::code`], [`DomainError::status`], [`DomainError::body`], [`DomainError::retry_after`].
 
 pub mod account;
 pub mod application;

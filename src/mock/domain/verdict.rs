@@ -297,13 +297,14 @@ impl Marketplace {
         };
         self.proofs.push(proof.clone());
         let consensus = self.consensus(job, round);
-        if before.is_none() {
-            if let Some(c) = consensus {
-                let text = format!("Proofers reached a consensus on \"{}\": {}", j.title, serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
-                self.notify(j.poster_id, "proof.consensus", "Proof consensus".into(), text.clone(), job);
-                if let Some(agent) = j.assigned_agent_id {
-                    self.notify(agent, "proof.consensus", "Proof consensus".into(), text, job);
-                }
+        if before.is_none()
+            && let Some(c) = consensus
+        {
+            let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let text = format!("Proofers reached a consensus on \"{}\": {name}", j.title);
+            self.notify(j.poster_id, "proof.consensus", "Proof consensus".into(), text.clone(), job);
+            if let Some(agent) = j.assigned_agent_id {
+                self.notify(agent, "proof.consensus", "Proof consensus".into(), text, job);
             }
         }
         Ok(VerdictResult { success: true, proof, consensus })

@@ -1,0 +1,218 @@
+//! The clap definitions of `agentgigs-conformance`. No logic here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Conformance harness for the AgentGigs agent-marketplace API, with a
+/// bundled stateful reference server.
+#[derive(Debug, Parser)]
+#[command(name = "agentgigs-conformance", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the scenario library against a target (default: the bundled reference server).
+    Run(RunArgs),
+    /// Serve the reference server until Ctrl-C.
+    Mock(MockArgs),
+    /// Check every scenario file without any server.
+    Lint(LibraryArgs),
+    /// List the scenarios (id, level, area, file).
+    List(ListArgs),
+    /// Run the library against the bundled server and print the coverage of the spec
+    /// (operation × status × error code, and which scenarios hit each).
+    Coverage(CoverageArgs),
+    /// Print a scenario's rule, documentation and steps in words.
+    Explain(ExplainArgs),
+    /// Generate requests from the spec's schemas and check that the target answers them as documented.
+    Fuzz(FuzzArgs),
+    /// Send a saved fuzz failure again against a target.
+    Replay(ReplayArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Where the spec and the library are.
+#[derive(Debug, Clone, Args)]
+pub struct LibraryArgs {
+    /// The OpenAPI spec responses are checked against.
+    #[arg(long, value_name = "FILE", default_value = "specs/agentgigs.openapi.yaml")]
+    pub spec: PathBuf,
+    /// The scenario library.
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    pub scenarios: PathBuf,
+}
+
+/// Which scenarios to take.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SelectArgs {
+    /// Only scenarios whose id or file path contains this text (repeatable: any matches).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Only scenarios with this tag (repeatable: any matches).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Only scenarios of this level.
+    #[arg(long, value_enum)]
+    pub level: Option<LevelArg>,
+}
+
+/// A scenario level on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LevelArg {
+    Must,
+    Should,
+}
+
+/// Where to send requests.
+#[derive(Debug, Clone, Args, Default)]
+pub struct TargetArgs {
+    /// Base URL of a server that offers the control API at the same URL.
+    #[arg(long, value_name = "URL", conflicts_with = "profile", env = "AGENTGIGS_TARGET")]
+    pub target: Option<String>,
+    /// A target profile file (base URL, control API, static actors, tier, sandbox).
+    #[arg(long, value_name = "FILE", env = "AGENTGIGS_PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// Accept invalid TLS certificates (verification is on by default).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub library: LibraryArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Scenarios run at once (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// List what would run, with skip reasons, and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Stop scheduling scenarios after the first must-level failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Rerun only the scenarios that failed in the previous run.
+    #[arg(long)]
+    pub last_failed: bool,
+    /// Write a report: FORMAT=PATH with FORMAT one of junit, json, markdown, html (repeatable).
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<String>,
+    /// Write insta-format transcripts of every scenario into DIR (`.snap.new` for differences).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Run money-moving scenarios against a target that is not a sandbox. You accept that real money moves.
+    #[arg(long = "i-understand-this-moves-real-money")]
+    pub allow_real_money: bool,
+    /// The most money (cents) the run may commit; default 0 off sandboxes, unlimited on them.
+    #[arg(long, value_name = "CENTS")]
+    pub max_spend_cents: Option<i64>,
+    /// The most bytes read of one response body.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Timeout of one request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub request_timeout: u64,
+    /// Timeout of one scenario, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub scenario_timeout: u64,
+    /// Timeout of the whole run, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub run_timeout: Option<u64>,
+    /// Where the state of the previous run is kept (for --last-failed).
+    #[arg(long, value_name = "FILE", default_value = ".agentgigs-conformance/last-run.json")]
+    pub state_file: PathBuf,
+}
+
+/// `mock`.
+#[derive(Debug, Clone, Args)]
+pub struct MockArgs {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port to bind (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Token every control-API call must carry in `X-Conformance-Token` (required off loopback).
+    #[arg(long, value_name = "TOKEN", env = "AGENTGIGS_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+    /// Seconds between keepalive comments on event streams.
+    #[arg(long, default_value_t = 30)]
+    pub keepalive_secs: u64,
+}
+
+/// `list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub library: LibraryArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+/// `coverage`.
+#[derive(Debug, Clone, Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub library: LibraryArgs,
+    /// Also write the table as Markdown to this file.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// `explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub library: LibraryArgs,
+    /// The scenario id.
+    pub id: String,
+}
+
+/// `fuzz`.
+#[derive(Debug, Clone, Args)]
+pub struct FuzzArgs {
+    /// The OpenAPI spec requests are generated from.
+    #[arg(long, value_name = "FILE", default_value = "specs/agentgigs.openapi.yaml")]
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Seed of the generator (a run is reproducible from it).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Generated cases per operation.
+    #[arg(long, default_value_t = 64)]
+    pub cases: u32,
+    /// Only this operation (operationId or "METHOD /path").
+    #[arg(long, value_name = "OP")]
+    pub operation: Option<String>,
+    /// Stop generating after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub time_budget: Option<u64>,
+    /// Where failures are saved.
+    #[arg(long, value_name = "DIR", default_value = "fuzz-corpus")]
+    pub corpus: PathBuf,
+}
+
+/// `replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A corpus file written by `fuzz`.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}

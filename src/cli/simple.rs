@@ -1,0 +1,126 @@
+//! The commands that run nothing against a target: lint, list, explain,
+//! mock, completions, man.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::CommandFactory;
+
+use crate::mock::{MockConfig, MockServer};
+use crate::report::terminal::render_explain;
+
+use super::args::{Cli, ExplainArgs, LibraryArgs, ListArgs, MockArgs};
+use super::library::{self, UsageError, area_of, has_errors, selected};
+use super::{EXIT_OK, EXIT_USAGE, Out};
+
+/// `lint`: loads every file, then checks the library against the spec.
+pub fn lint(args: &LibraryArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let spec = library::load_spec(&args.spec)?;
+    let lib = library::load(args)?;
+    let findings = library::lint(&lib, &spec);
+    for f in &findings {
+        out.err(&f.to_string());
+    }
+    let errors = findings.iter().filter(|f| f.severity == crate::scenario::Severity::Error).count();
+    let warnings = findings.len() - errors;
+    out.line(&format!(
+        "lint: {} scenarios, {} flows: {errors} errors, {warnings} warnings",
+        lib.scenarios.len(),
+        lib.flows.len()
+    ));
+    Ok(if has_errors(&findings) { ExitCode::from(EXIT_USAGE) } else { ExitCode::from(EXIT_OK) })
+}
+
+/// `list`: one line per selected scenario.
+pub fn list(args: &ListArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let lib = library::load(&args.library)?;
+    let mut n = 0;
+    for s in lib.scenarios.iter().filter(|s| selected(s, &args.select)) {
+        n += 1;
+        let level = match s.level {
+            crate::scenario::Level::Must => "must",
+            crate::scenario::Level::Should => "should",
+        };
+        let money = if s.moves_money { " $" } else { "" };
+        out.line(&format!("{:<48} {:<6} {:<10} {}{money}", s.id, level, area_of(s), s.source.file));
+    }
+    out.line(&format!("{n} scenarios"));
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `explain ID`.
+pub fn explain(args: &ExplainArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let lib = library::load(&args.library)?;
+    let Some(scenario) = lib.scenario(&args.id) else {
+        let ids: Vec<&str> = lib.scenarios.iter().map(|s| s.id.as_str()).collect();
+        let hint = crate::scenario::diagnostics::did_you_mean(&args.id, ids.iter().copied())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(UsageError::Other(format!("no scenario has the id `{}`{hint}", args.id)));
+    };
+    let steps = lib.expand(scenario).map_err(|e| UsageError::Other(e.to_string()))?;
+    out.text(&render_explain(scenario, &steps));
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `mock`: serves until Ctrl-C.
+pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let config = MockConfig {
+        host: args.host,
+        port: args.port,
+        control_token: args.control_token.clone().filter(|t| !t.is_empty()),
+        keepalive: Duration::from_secs(args.keepalive_secs.max(1)),
+        ..MockConfig::default()
+    };
+    config.validate().map_err(|e| UsageError::Other(e.to_string()))?;
+    let token_note = config.control_token.is_some();
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        let server = MockServer::start(config).await?;
+        let url = server.url();
+        out.line(&format!("AgentGigs reference server listening on {url}"));
+        out.line("");
+        out.line("Create a test actor (poster, agent or proofer) through the control API:");
+        let token = if token_note { " -H \"X-Conformance-Token: $AGENTGIGS_CONTROL_TOKEN\"" } else { "" };
+        out.line(&format!(
+            "  curl -s -X POST {url}/__conformance/actors{token} -H 'content-type: application/json' \\\n       -d '{{\"role\":\"agent\",\"specializations\":[\"Research\"],\"wallet_cents\":100000}}'"
+        ));
+        out.line("Then call the API with its key:");
+        out.line(&format!("  curl -s {url}/api/agent/jobs/available -H 'X-API-Key: age_...'"));
+        out.line(&format!("Move the clock: curl -s -X POST {url}/__conformance/clock{token} -H 'content-type: application/json' -d '{{\"advance_seconds\":3600}}'"));
+        out.line("Press Ctrl-C to stop.");
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        Ok::<(), crate::mock::MockError>(())
+    });
+    result.map_err(|e| UsageError::Other(e.to_string()))?;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `completions SHELL`.
+pub fn completions(shell: clap_complete::Shell, out: &mut Out) -> ExitCode {
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "agentgigs-conformance", &mut buf);
+    out.bytes(&buf);
+    ExitCode::from(EXIT_OK)
+}
+
+/// `man`.
+pub fn man(out: &mut Out) -> ExitCode {
+    let mut buf = Vec::new();
+    if clap_mangen::Man::new(Cli::command()).render(&mut buf).is_err() {
+        out.err("cannot render the man page");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    out.bytes(&buf);
+    ExitCode::from(EXIT_OK)
+}
+
+impl Out {
+    /// Writes raw bytes to stdout.
+    pub fn bytes(&mut self, b: &[u8]) {
+        let _ = self.stdout.write_all(b);
+    }
+}

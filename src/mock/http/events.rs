@@ -1,0 +1,203 @@
+//! The event stream: a hub keyed by user id fed from the domain outbox, and
+//! `GET /api/agent/events` as Server-Sent Events or, on upgrade, WebSocket.
+//!
+//! Each user has one bounded broadcast channel; a slow subscriber lags and
+//! loses the oldest events instead of blocking others or growing memory.
+//! Only events published while a connection is open are sent (no replay).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{QueryMap, query_error};
+use super::server::AppState;
+use crate::mock::domain::{DomainError, EVENT_TYPES, Event};
+
+/// Events buffered per user before the slowest subscriber starts losing them.
+const CHANNEL_CAPACITY: usize = 256;
+
+/// One published event.
+#[derive(Debug)]
+pub(crate) struct HubEvent {
+    pub(crate) event_type: &'static str,
+    pub(crate) payload: Value,
+}
+
+/// Subscribers by user id.
+#[derive(Debug, Default)]
+pub(crate) struct EventHub {
+    subs: Mutex<HashMap<Uuid, broadcast::Sender<Arc<HubEvent>>>>,
+}
+
+impl EventHub {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// A receiver of `user`'s future events.
+    pub(crate) fn subscribe(&self, user: Uuid) -> broadcast::Receiver<Arc<HubEvent>> {
+        self.subs
+            .lock()
+            .entry(user)
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Sends each event to its recipient's subscribers (or to everyone, under
+    /// the `events_to_everyone` fault). Never blocks.
+    pub(crate) fn publish(&self, events: Vec<Event>, to_everyone: bool) {
+        if events.is_empty() {
+            return;
+        }
+        let mut subs = self.subs.lock();
+        for ev in events {
+            let item = Arc::new(HubEvent {
+                event_type: ev.event_type,
+                payload: ev.payload,
+            });
+            if to_everyone {
+                for tx in subs.values() {
+                    let _ = tx.send(item.clone());
+                }
+            } else if let Some(tx) = subs.get(&ev.recipient) {
+                let _ = tx.send(item);
+            }
+        }
+        subs.retain(|_, tx| tx.receiver_count() > 0);
+    }
+
+    /// Drops every channel: open streams end.
+    pub(crate) fn close_all(&self) {
+        self.subs.lock().clear();
+    }
+}
+
+/// Parses `?types=a,b` (absent = all; unknown or empty = 400).
+fn parse_types(q: &QueryMap) -> Result<Option<Vec<&'static str>>, ApiError> {
+    let Some(raw) = q.get("types") else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim) {
+        match EVENT_TYPES.iter().find(|t| **t == part) {
+            Some(t) => out.push(*t),
+            None => {
+                return Err(query_error(
+                    "types",
+                    &format!(
+                        "`{part}` is not an event type (one of {})",
+                        EVENT_TYPES.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// `GET /api/agent/events`: SSE, or WebSocket when the request asks to upgrade.
+pub(crate) async fn stream(
+    State(st): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+    req: Request,
+) -> Response {
+    let types = match parse_types(&q) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let wants_ws = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let rx = st.hub().subscribe(caller.user);
+    if wants_ws {
+        let (mut parts, _body) = req.into_parts();
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &st).await {
+            Ok(ws) => {
+                let keepalive = st.keepalive();
+                ws.on_upgrade(move |socket| websocket(socket, rx, types, keepalive))
+                    .into_response()
+            }
+            Err(rej) => ApiError::from(DomainError::invalid_field(
+                "upgrade",
+                &format!("WebSocket upgrade refused: {}", rej.body_text()),
+            ))
+            .into_response(),
+        };
+    }
+    let events = BroadcastStream::new(rx)
+        .filter_map(move |item| {
+            let keep = match item {
+                Ok(ev) if types.as_ref().is_none_or(|t| t.contains(&ev.event_type)) => Some(ev),
+                _ => None, // filtered out, or lost by a lagging subscriber
+            };
+            futures::future::ready(keep)
+        })
+        .enumerate()
+        .map(|(i, ev)| {
+            let frame = SseEvent::default()
+                .event(ev.event_type)
+                .id((i + 1).to_string())
+                .data(serde_json::to_string(&ev.payload).unwrap_or_else(|_| "{}".into()));
+            Ok::<_, Infallible>(frame)
+        });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(st.keepalive()).text("keepalive"))
+        .into_response()
+}
+
+async fn websocket(
+    socket: WebSocket,
+    mut rx: broadcast::Receiver<Arc<HubEvent>>,
+    types: Option<Vec<&'static str>>,
+    keepalive: std::time::Duration,
+) {
+    let (mut tx, mut incoming) = socket.split();
+    let mut ping = tokio::time::interval(keepalive);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(ev) => {
+                    if types.as_ref().is_some_and(|t| !t.contains(&ev.event_type)) {
+                        continue;
+                    }
+                    let text = json!({"event": ev.event_type, "data": ev.payload}).to_string();
+                    if tx.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => {
+                    let _ = tx.send(Message::Close(None)).await;
+                    break;
+                }
+            },
+            msg = incoming.next() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if tx.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}

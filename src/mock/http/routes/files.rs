@@ -1,0 +1,182 @@
+//! Files: job attachments (poster upload, list), deliverable uploads, signed
+//! download URLs and the `/files/{token}` server behind them.
+//!
+//! Uploads are `multipart/form-data` with the file in part `file` (415
+//! otherwise), at most 50 MB (413). Access rules and link expiry (domain
+//! clock) are the domain's.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::nda_gate;
+use crate::mock::domain::DomainError;
+use crate::mock::http::auth::Caller;
+use crate::mock::http::error::{ApiError, ApiResult, created, ok};
+use crate::mock::http::extract::{JobPath, QueryMap, query_error};
+use crate::mock::http::server::{AppState, MAX_FILE_BYTES};
+
+fn not_multipart() -> ApiError {
+    DomainError::UnsupportedMediaType(
+        "Upload the file as multipart/form-data with the file in a part named `file`.".into(),
+    )
+    .into()
+}
+
+fn too_large() -> ApiError {
+    DomainError::PayloadTooLarge("The file is over 50 MB. Upload a smaller file.".into()).into()
+}
+
+/// Reads the `file` part: `(file name, bytes)`.
+async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>), ApiError> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if !is_multipart {
+        return Err(not_multipart());
+    }
+    let mut form = Multipart::from_request(req, st)
+        .await
+        .map_err(|_| not_multipart())?;
+    let mut found: Option<(String, Vec<u8>)> = None;
+    let mut over = false;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(_) => return Err(not_multipart()),
+        };
+        let is_file = field.name() == Some("file") && found.is_none();
+        let name = field
+            .file_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| "file".into());
+        let mut field = field;
+        let mut bytes = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if is_file && !over {
+                        if bytes.len() + chunk.len() > MAX_FILE_BYTES {
+                            over = true;
+                            bytes = Vec::new();
+                        } else {
+                            bytes.extend_from_slice(&chunk);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(_) => return Err(not_multipart()),
+            }
+        }
+        if is_file {
+            found = Some((name, bytes));
+        }
+    }
+    if over {
+        return Err(too_large());
+    }
+    found.ok_or_else(not_multipart)
+}
+
+/// `GET /api/jobs/{id}/attachments`.
+pub(crate) async fn list_attachments(
+    State(st): State<AppState>,
+    caller: Caller,
+    JobPath(job): JobPath,
+) -> ApiResult {
+    ok(st.run(|m| {
+        nda_gate(&st, m, caller.user, job);
+        m.list_attachments(caller.user, job)
+    })?)
+}
+
+/// `POST /api/jobs/{id}/attachments` (poster, multipart) → 201 `{success, attachment}`.
+pub(crate) async fn add_attachment(
+    State(st): State<AppState>,
+    caller: Caller,
+    JobPath(job): JobPath,
+    req: Request,
+) -> ApiResult {
+    let (name, bytes) = read_file_part(&st, req).await?;
+    let file = st.run(|m| m.add_attachment(caller.user, job, &name, bytes))?;
+    created(json!({"success": true, "attachment": file}))
+}
+
+/// `POST /api/agent/jobs/{id}/upload-deliverable` (hired agent, multipart) → 201 `{success, file}`.
+pub(crate) async fn upload_deliverable(
+    State(st): State<AppState>,
+    caller: Caller,
+    JobPath(job): JobPath,
+    req: Request,
+) -> ApiResult {
+    let (name, bytes) = read_file_part(&st, req).await?;
+    let file = st.run_at(caller.host.as_deref(), |m| {
+        nda_gate(&st, m, caller.user, job);
+        let view = m.upload_deliverable(caller.user, job, &name, bytes)?;
+        let with_link = m.download_link(caller.user, job, &view.file_path)?;
+        Ok::<_, DomainError>(json!({
+            "id": view.id,
+            "file_name": view.file_name,
+            "file_size": view.file_size,
+            "file_path": view.file_path,
+            "download_url": with_link.signed_url,
+        }))
+    })?;
+    created(json!({"success": true, "file": file}))
+}
+
+/// `GET /api/jobs/{id}/download?file=` → `{signedUrl, expires_in}`.
+pub(crate) async fn download_link(
+    State(st): State<AppState>,
+    caller: Caller,
+    JobPath(job): JobPath,
+    q: QueryMap,
+) -> ApiResult {
+    let Some(path) = q.text("file") else {
+        return Err(query_error(
+            "file",
+            "is required (a file_path from the attachments or deliverable list)",
+        ));
+    };
+    if !path.starts_with(&job.to_string()) {
+        return Err(query_error("file", "must begin with the job id"));
+    }
+    ok(st.run_at(caller.host.as_deref(), |m| {
+        nda_gate(&st, m, caller.user, job);
+        m.download_link(caller.user, job, &path)
+    })?)
+}
+
+/// `GET /files/{token}`: the bytes behind a signed URL (no auth; the token is the credential).
+pub(crate) async fn signed_file(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let file = st.run(|m| m.resolve_download(&token))?;
+    let mut resp = (StatusCode::OK, Body::from(file.bytes)).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    let safe: String = file
+        .file_name
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}

@@ -1,0 +1,299 @@
+//! The shared state of one server and the router around it: the single
+//! marketplace lock, event publication, the JSON 404/405 answers, panic
+//! catching and the response-wide faults.
+//!
+//! It holds no business rule; routes live in `routes/`, `control.rs` and
+//! `events.rs`.
+
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use futures::FutureExt;
+use parking_lot::Mutex;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::{ApiError, internal_error};
+use super::events::EventHub;
+use super::jwt::JwtKeys;
+use crate::mock::MockConfig;
+use crate::mock::domain::{Clock, DomainError, Marketplace};
+
+/// The deliberate rule-breaks a server can be started with (for tests that
+/// prove the harness catches a broken server).
+pub const KNOWN_FAULTS: &[&str] = &[
+    "skip_nda",               // NDA-gated actions work without an acknowledgment
+    "bearer_accepts_api_key", // `Authorization: Bearer age_...` authenticates
+    "float_money",            // wallet balance as a float of dollars
+    "no_retry_after",         // 429 without the `Retry-After` header
+    "refs_resolve",           // an 8-char REF code resolves to the job
+    "list_all_categories",    // jobs/available ignores specializations
+    "no_blind_review",        // a proofer who has not voted sees everything
+    "early_release",          // payment released at approve
+    "double_hire",            // a second accept-application answers 200
+    "events_to_everyone",     // every event goes to every subscriber
+    "error_without_code",     // error bodies lack `code`
+    "html_404",               // unknown routes answer an HTML page
+];
+
+/// Biggest request body the router lets through at all (files: 50 MB, plus
+/// multipart framing); JSON bodies are held to 1 MB by the extractor.
+pub(crate) const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
+const ROUTER_BODY_LIMIT: usize = MAX_FILE_BYTES + 1024 * 1024;
+
+/// Marks a response the normalising middleware must leave alone.
+#[derive(Debug, Clone, Copy)]
+struct Untouched;
+
+/// The shared state of one reference server. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    market: Mutex<Marketplace>,
+    /// Held from "events drained" to "events published", so streams see events in order.
+    publish_order: Mutex<()>,
+    hub: EventHub,
+    jwt: JwtKeys,
+    control_token: Option<String>,
+    keepalive: Duration,
+    faults: BTreeSet<String>,
+    base_url: String,
+    /// Every job id created over HTTP (only read by the `refs_resolve` fault).
+    job_ids: Mutex<Vec<Uuid>>,
+}
+
+impl AppState {
+    /// Fresh state for a server whose own base URL is `base_url`.
+    pub fn new(config: &MockConfig, base_url: &str) -> Self {
+        let mut market = Marketplace::new(Clock::real());
+        market.set_base_url(base_url);
+        AppState(Arc::new(Shared {
+            market: Mutex::new(market),
+            publish_order: Mutex::new(()),
+            hub: EventHub::new(),
+            jwt: JwtKeys::random(),
+            control_token: config.control_token.clone().filter(|t| !t.is_empty()),
+            keepalive: config.keepalive,
+            faults: config.faults.clone(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            job_ids: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Reads the marketplace (for in-process checks; no events are drained).
+    pub fn inspect<T>(&self, f: impl FnOnce(&Marketplace) -> T) -> T {
+        f(&self.0.market.lock())
+    }
+
+    /// The domain's money invariants (conservation, no negative balance).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.inspect(|m| m.check_invariants())
+    }
+
+    /// Ends every open event stream (shutdown, reset).
+    pub fn close_streams(&self) {
+        self.0.hub.close_all();
+    }
+
+    /// Whether the fault `name` is on.
+    pub(crate) fn fault(&self, name: &str) -> bool {
+        self.0.faults.contains(name)
+    }
+
+    pub(crate) fn jwt(&self) -> &JwtKeys {
+        &self.0.jwt
+    }
+
+    pub(crate) fn hub(&self) -> &EventHub {
+        &self.0.hub
+    }
+
+    pub(crate) fn keepalive(&self) -> Duration {
+        self.0.keepalive
+    }
+
+    /// This server's own base URL (`http://127.0.0.1:PORT`).
+    pub(crate) fn base_url(&self) -> &str {
+        &self.0.base_url
+    }
+
+    pub(crate) fn control_token(&self) -> Option<&str> {
+        self.0.control_token.as_deref()
+    }
+
+    /// The one way into the marketplace: lock, `tick()`, `f`, drain the
+    /// outbox, unlock, publish the events in order.
+    pub(crate) fn run<T, E: Into<ApiError>>(
+        &self,
+        f: impl FnOnce(&mut Marketplace) -> Result<T, E>,
+    ) -> Result<T, ApiError> {
+        self.run_at(None, f)
+    }
+
+    /// Like [`AppState::run`], with signed URLs built on `host` (the request's
+    /// `Host` header) instead of the bound address.
+    pub(crate) fn run_at<T, E: Into<ApiError>>(
+        &self,
+        host: Option<&str>,
+        f: impl FnOnce(&mut Marketplace) -> Result<T, E>,
+    ) -> Result<T, ApiError> {
+        let mut market = self.0.market.lock();
+        if let Some(h) = host {
+            market.set_base_url(format!("http://{h}"));
+        }
+        market.tick();
+        let out = f(&mut market).map_err(Into::into);
+        if host.is_some() {
+            market.set_base_url(self.0.base_url.clone());
+        }
+        let events = market.drain_events();
+        let order = self.0.publish_order.lock();
+        drop(market);
+        self.0.hub.publish(events, self.fault("events_to_everyone"));
+        drop(order);
+        out
+    }
+
+    /// Replaces the marketplace with an empty one on the same clock and ends streams.
+    pub(crate) fn reset(&self) {
+        let mut market = self.0.market.lock();
+        let clock = market.clock().clone();
+        let mut fresh = Marketplace::new(clock);
+        fresh.set_base_url(self.0.base_url.clone());
+        *market = fresh;
+        self.0.job_ids.lock().clear();
+        self.0.hub.close_all();
+    }
+
+    /// Remembers a job id (for the `refs_resolve` fault).
+    pub(crate) fn remember_job(&self, id: Uuid) {
+        self.0.job_ids.lock().push(id);
+    }
+
+    /// The job whose id starts with a REF code (only under `refs_resolve`).
+    pub(crate) fn resolve_ref(&self, code: &str) -> Option<Uuid> {
+        if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let code = code.to_ascii_lowercase();
+        self.0
+            .job_ids
+            .lock()
+            .iter()
+            .copied()
+            .find(|id| id.simple().to_string().starts_with(&code))
+    }
+}
+
+/// The whole application: `/api`, `/files`, `/__conformance`, JSON 404/405.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(super::routes::routes())
+        .merge(super::control::routes(state.clone()))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(ROUTER_BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), finish))
+        .with_state(state)
+}
+
+async fn fallback(State(st): State<AppState>, method: Method, uri: axum::http::Uri) -> Response {
+    if st.fault("html_404") {
+        let mut resp = (
+            StatusCode::NOT_FOUND,
+            Html("<!doctype html><html><body><h1>404 Not Found</h1></body></html>"),
+        )
+            .into_response();
+        resp.extensions_mut().insert(Untouched);
+        return resp;
+    }
+    ApiError::route_not_found(method.as_str(), uri.path()).into_response()
+}
+
+/// Outermost layer: catches panics, turns any non-JSON error into JSON
+/// (axum's own 405 included) and applies the response-wide faults.
+async fn finish(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| internal_error());
+    if resp.extensions().get::<Untouched>().is_some() || resp.status().as_u16() < 400 {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let mut resp = if is_json {
+        resp
+    } else {
+        jsonify(&method, &path, resp)
+    };
+    if st.fault("no_retry_after") {
+        resp.headers_mut().remove(header::RETRY_AFTER);
+    }
+    if st.fault("error_without_code") {
+        resp = strip_code(resp).await;
+    }
+    resp
+}
+
+/// A JSON body for an error answer that came out without one.
+fn jsonify(method: &Method, path: &str, resp: Response) -> Response {
+    let status = resp.status();
+    let allow = resp
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let err: ApiError = match status.as_u16() {
+        405 => return ApiError::method_not_allowed(method.as_str(), path, allow).into_response(),
+        404 => ApiError::route_not_found(method.as_str(), path),
+        413 => DomainError::PayloadTooLarge(
+            "The request body is too large (JSON 1 MB, files 50 MB). Send less.".into(),
+        )
+        .into(),
+        415 => {
+            DomainError::UnsupportedMediaType("Send the body as application/json.".into()).into()
+        }
+        401 => {
+            DomainError::Unauthenticated("Authentication required: send X-API-Key: age_...".into())
+                .into()
+        }
+        400..=499 => DomainError::invalid_field(
+            "request",
+            &format!("was refused with status {}", status.as_u16()),
+        )
+        .into(),
+        _ => return internal_error(),
+    };
+    err.into_response()
+}
+
+async fn strip_code(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return internal_error();
+    };
+    let mut value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("code");
+    }
+    let body = serde_json::to_vec(&value).unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Response::from_parts(parts, Body::from(body))
+}

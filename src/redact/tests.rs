@@ -1,0 +1,82 @@
+//! Unit tests for redaction.
+
+use serde_json::json;
+
+use super::*;
+
+const KEY: &str = "age_0123456789abcdef0123456789abcdef";
+const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+
+#[test]
+fn known_secrets_get_their_labels() {
+    let s = Secrets::new();
+    s.add("API_KEY:poster", KEY);
+    s.add("PASSWORD:poster", "hunter2 & co");
+    let out = s.redact_str(&format!("key={KEY} pw=hunter2 & co"));
+    assert_eq!(out, "key=[API_KEY:poster] pw=[PASSWORD:poster]");
+    // Percent-encoded and JSON-escaped forms too.
+    assert_eq!(s.redact_str("pw=hunter2+%26+co"), "pw=[PASSWORD:poster]");
+    s.add("PASSWORD:agent", "a\"quote");
+    assert_eq!(s.redact_str(r#"{"p":"a\"quote"}"#), r#"{"p":"[PASSWORD:agent]"}"#);
+}
+
+#[test]
+fn shapes_are_redacted_without_registration() {
+    let s = Secrets::new();
+    let out = s.redact_str(&format!("{KEY} and Bearer {JWT}"));
+    assert_eq!(out, "[API_KEY] and Bearer [JWT]");
+}
+
+#[test]
+fn short_values_are_ignored() {
+    let s = Secrets::new();
+    s.add("X", "ab");
+    assert_eq!(s.redact_str("abc"), "abc");
+    assert!(s.is_empty());
+}
+
+#[test]
+fn json_and_sensitive_keys() {
+    let s = Secrets::new();
+    s.add("API_KEY:agent", KEY);
+    let v = json!({"api_key": "whatever-value", "nested": [KEY, {"password": "p4ssw0rd!"}], "n": 3});
+    let r = s.redact_json(&v);
+    assert_eq!(r, json!({"api_key": "[REDACTED]", "nested": ["[API_KEY:agent]", {"password": "[REDACTED]"}], "n": 3}));
+    let r = s.redact_json(&json!({"api_key": KEY}));
+    assert_eq!(r, json!({"api_key": "[API_KEY:agent]"}));
+}
+
+#[test]
+fn headers_are_always_redacted() {
+    let s = Secrets::new();
+    s.add("JWT:poster", JWT);
+    assert_eq!(s.redact_header("Authorization", &format!("Bearer {JWT}")), "Bearer [JWT:poster]");
+    assert_eq!(s.redact_header("authorization", "Bearer garbage"), "Bearer [REDACTED]");
+    assert_eq!(s.redact_header("X-API-Key", "not-a-key"), "[REDACTED]");
+    assert_eq!(s.redact_header("X-Conformance-Token", "tok"), "[REDACTED]");
+    assert_eq!(s.redact_header("Cookie", "a=b"), "[REDACTED]");
+    assert_eq!(s.redact_header("content-type", "application/json"), "application/json");
+}
+
+#[test]
+fn scan_files_finds_leaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.json");
+    let leak = dir.path().join("sub").join("leak.txt");
+    std::fs::create_dir_all(leak.parent().unwrap()).unwrap();
+    std::fs::write(&clean, "[API_KEY:poster]").unwrap();
+    std::fs::write(&leak, format!("oops {KEY}")).unwrap();
+    let s = Secrets::new();
+    s.add("API_KEY:poster", KEY);
+    let found = s.scan_files(&[dir.path()]).unwrap();
+    assert_eq!(found, vec![leak]);
+}
+
+#[test]
+fn clones_share_the_registry_across_threads() {
+    let s = Secrets::new();
+    let c = s.clone();
+    std::thread::spawn(move || c.add("TOKEN", "control-token-123")).join().unwrap();
+    assert_eq!(s.redact_str("x control-token-123 y"), "x [TOKEN] y");
+    assert!(!format!("{s:?}").contains("control-token"));
+}

@@ -1,0 +1,445 @@
+//! Semantic validation of one parsed scenario or flow file.
+//!
+//! Job: the rules serde cannot express: one action per step, modifiers
+//! only where they make sense, declared actors, known methods, id format,
+//! regexes that compile, valid JSON pointers and JSONPaths, sane numbers.
+//! Each error names its place (via the document's locations).
+//!
+//! It must not: look at other files (includes and flows are checked by
+//! `flow.rs`, cross-scenario rules by `lint.rs`), or stop at the first error.
+
+use regex::Regex;
+use serde_json_path::JsonPath;
+
+use super::diagnostics::{did_you_mean, tick_list, KeyPath, LoadError, LoadErrorKind, Locator};
+use super::model::{BodyAssertion, Capture, Check, Expect, Flow, Request, Scenario, Step};
+use super::vars::{is_variable_name, replace_references};
+
+/// The action keys of a step; exactly one is present.
+pub const ACTIONS: &[&str] = &["request", "include", "clock", "subscribe", "event", "no_event", "set"];
+
+/// HTTP methods a request may use (upper-case).
+pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
+
+/// JSON type names accepted by `type:`.
+pub const JSON_TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
+
+/// Modifier keys and the actions that take them.
+const MODIFIERS: &[(&str, &[&str])] = &[
+    ("as", &["request", "subscribe"]),
+    ("auth", &["request", "subscribe"]),
+    ("with", &["include"]),
+    ("repeat", &["request"]),
+    ("expect", &["request"]),
+    ("capture", &["request"]),
+    ("skip_checks", &["request"]),
+    ("timeout_ms", &["request", "subscribe", "event", "no_event"]),
+];
+
+/// The actions present in a step, in [`ACTIONS`] order.
+pub fn step_actions(step: &Step) -> Vec<&'static str> {
+    let present = [
+        step.request.is_some(),
+        step.include.is_some(),
+        step.clock.is_some(),
+        step.subscribe.is_some(),
+        step.event.is_some(),
+        step.no_event.is_some(),
+        step.set.is_some(),
+    ];
+    ACTIONS.iter().zip(present).filter(|(_, p)| *p).map(|(a, _)| *a).collect()
+}
+
+fn modifiers_present(step: &Step) -> Vec<&'static str> {
+    let present = [
+        step.actor.is_some(),
+        step.auth.is_some(),
+        step.with.is_some(),
+        step.repeat.is_some(),
+        step.expect.is_some(),
+        step.capture.is_some(),
+        !step.skip_checks.is_empty(),
+        step.timeout_ms.is_some(),
+    ];
+    MODIFIERS.iter().zip(present).filter(|(_, p)| *p).map(|((m, _), _)| *m).collect()
+}
+
+/// Is `id` of the form `[a-z0-9][a-z0-9._-]*`?
+pub fn is_valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Checks a body path: a JSON pointer (`/a/b`, `` for the root) or a
+/// JSONPath (`$...`). Returns what is wrong.
+pub fn check_body_path(path: &str) -> Result<(), String> {
+    if path.starts_with('$') {
+        return JsonPath::parse(path).map(|_| ()).map_err(|e| {
+            format!("invalid JSONPath `{path}`: {}", one_line(&e.to_string()))
+        });
+    }
+    if !path.is_empty() && !path.starts_with('/') {
+        return Err(format!(
+            "invalid path `{path}`: expected a JSON pointer (`/a/b`, or empty for the root) or a JSONPath (`$.a.b`)"
+        ));
+    }
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Err(format!("invalid JSON pointer `{path}`: `~` must be followed by `0` or `1`"));
+        }
+    }
+    Ok(())
+}
+
+/// The last meaningful line of a multi-line error text.
+pub fn one_line(s: &str) -> String {
+    let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// Collects the errors of one document.
+pub struct Validator<'a> {
+    loc: &'a Locator<'a>,
+    /// Actor names `as:` may use.
+    actors: Vec<String>,
+    /// The errors found, in order.
+    pub errors: Vec<LoadError>,
+}
+
+impl<'a> Validator<'a> {
+    /// A validator for a document whose steps may use `actors`.
+    pub fn new(loc: &'a Locator<'a>, actors: Vec<String>) -> Self {
+        Validator { loc, actors, errors: Vec::new() }
+    }
+
+    fn invalid(&mut self, p: &KeyPath, message: String) {
+        self.errors.push(self.loc.error(p, LoadErrorKind::Invalid { message }));
+    }
+
+    fn invalid_value(&mut self, p: &KeyPath, expected: &str, found: String, suggestion: Option<String>) {
+        let kind = LoadErrorKind::InvalidValue {
+            at: p.quoted(),
+            expected: expected.to_string(),
+            found,
+            suggestion,
+        };
+        self.errors.push(self.loc.error(p, kind));
+    }
+
+    /// All rules of a scenario.
+    pub fn scenario(&mut self, s: &Scenario) {
+        let root = KeyPath::root();
+        if !is_valid_id(&s.id) {
+            self.invalid_value(
+                &root.key("id"),
+                "lower-case letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+                format!("`{}`", s.id),
+                None,
+            );
+        }
+        if s.title.trim().is_empty() {
+            self.invalid_value(&root.key("title"), "a non-empty title", "an empty string".into(), None);
+        }
+        for name in s.actors.keys() {
+            self.name(&root.key("actors").key(name), name, "actor");
+        }
+        for name in s.vars.keys() {
+            self.name(&root.key("vars").key(name), name, "variable");
+        }
+        self.steps(&s.steps, &root.key("steps"));
+    }
+
+    /// All rules of a flow.
+    pub fn flow(&mut self, f: &Flow) {
+        let root = KeyPath::root();
+        for (i, a) in f.actors.iter().enumerate() {
+            let p = root.key("actors").index(i);
+            self.name(&p, a, "actor");
+            if f.actors[..i].contains(a) {
+                self.invalid(&p, format!("duplicate actor `{a}` in actors"));
+            }
+            if f.params.contains_key(a) {
+                self.invalid(&p, format!("`{a}` is both an actor and a parameter of the flow"));
+            }
+        }
+        for name in f.params.keys() {
+            self.name(&root.key("params").key(name), name, "parameter");
+        }
+        self.steps(&f.steps, &root.key("steps"));
+    }
+
+    fn name(&mut self, p: &KeyPath, name: &str, what: &str) {
+        if !is_variable_name(name) {
+            let kind = LoadErrorKind::Invalid {
+                message: format!(
+                    "invalid {what} name `{name}` in {}: expected letters, digits and `_`, not starting with a digit",
+                    p.describe()
+                ),
+            };
+            self.errors.push(self.loc.key_error(p, kind));
+        }
+    }
+
+    fn steps(&mut self, steps: &[Step], p: &KeyPath) {
+        if steps.is_empty() {
+            self.invalid(p, format!("empty {}: expected at least one step", p.describe()));
+        }
+        for (i, step) in steps.iter().enumerate() {
+            self.step(step, &p.index(i));
+        }
+    }
+
+    fn step(&mut self, step: &Step, p: &KeyPath) {
+        let actions = step_actions(step);
+        let action = match actions.as_slice() {
+            [] => {
+                self.errors.push(self.loc.error(p, LoadErrorKind::NoAction { at: p.describe() }));
+                return;
+            }
+            [one] => *one,
+            [_, second, ..] => {
+                let kind = LoadErrorKind::SeveralActions {
+                    at: p.describe(),
+                    actions: actions.iter().map(|a| a.to_string()).collect(),
+                };
+                self.errors.push(self.loc.key_error(&p.key(second), kind).keyed(p));
+                return;
+            }
+        };
+        for m in modifiers_present(step) {
+            let allowed = MODIFIERS.iter().find(|(k, _)| *k == m).map(|(_, a)| *a).unwrap_or(&[]);
+            if !allowed.contains(&action) {
+                let kind = LoadErrorKind::NotAllowed {
+                    key: m.to_string(),
+                    action: action.to_string(),
+                    at: p.describe(),
+                    allowed: format!("only {} steps take it", and_list(allowed)),
+                };
+                self.errors.push(self.loc.key_error(&p.key(m), kind).keyed(p));
+            }
+        }
+        if let Some(actor) = &step.actor
+            && !self.actors.contains(actor)
+        {
+            let kind = LoadErrorKind::UndefinedActor {
+                actor: actor.clone(),
+                at: p.key("as").describe(),
+                declared: self.actors.clone(),
+                suggestion: did_you_mean(actor, self.actors.iter()),
+            };
+            self.errors.push(self.loc.error(&p.key("as"), kind));
+        }
+        let needs_actor = matches!(action, "request" | "subscribe")
+            && step.actor.is_none()
+            && step.auth != Some(super::model::AuthMode::None);
+        if needs_actor {
+            let hint = format!("a `{action}` step needs an actor unless `auth: none`");
+            let kind = LoadErrorKind::MissingKey { key: "as".into(), at: p.describe(), hint: Some(hint) };
+            self.errors.push(self.loc.error(p, kind));
+        }
+        if let Some(r) = &step.request {
+            self.request(r, &p.key("request"));
+        }
+        if let Some(rep) = &step.repeat {
+            let rp = p.key("repeat");
+            if rep.times < 1 {
+                self.invalid_value(&rp.key("times"), "at least 1", rep.times.to_string(), None);
+            }
+            if let Some(at) = rep.expect_at {
+                if rep.until_status.is_none() {
+                    let kind = LoadErrorKind::MissingKey {
+                        key: "until_status".into(),
+                        at: rp.describe(),
+                        hint: Some("`expect_at` needs `until_status`".into()),
+                    };
+                    self.errors.push(self.loc.error(&rp, kind));
+                }
+                if at < 1 || at > rep.times {
+                    let expected = format!("a request number from 1 to {}", rep.times);
+                    self.invalid_value(&rp.key("expect_at"), &expected, at.to_string(), None);
+                }
+            }
+            if let Some(s) = rep.until_status {
+                self.status(&rp.key("until_status"), s);
+            }
+            if let Some(each) = &rep.each {
+                self.expect(each, &rp.key("each"));
+            }
+        }
+        if let Some(e) = &step.expect {
+            self.expect(e, &p.key("expect"));
+        }
+        if let Some(c) = &step.capture {
+            let cp = p.key("capture");
+            for (name, cap) in c {
+                self.name(&cp.key(name), name, "variable");
+                match cap {
+                    Capture::Body(path) => self.body_path(&cp.key(name), path),
+                    Capture::Header { header } if header.trim().is_empty() => {
+                        self.invalid_value(&cp.key(name).key("header"), "a header name", "an empty string".into(), None)
+                    }
+                    Capture::Header { .. } => {}
+                }
+            }
+        }
+        for (i, sc) in step.skip_checks.iter().enumerate() {
+            if sc.reason.trim().is_empty() {
+                let rp = p.key("skip_checks").index(i).key("reason");
+                self.invalid_value(&rp, "a reason saying why the check is off", "an empty string".into(), None);
+            }
+        }
+        if let Some(c) = &step.clock
+            && c.advance_seconds <= 0
+        {
+            let cp = p.key("clock").key("advance_seconds");
+            self.invalid_value(&cp, "a positive number of seconds", c.advance_seconds.to_string(), None);
+        }
+        if let Some(s) = &step.subscribe
+            && s.stream.trim().is_empty()
+        {
+            self.invalid_value(&p.key("subscribe").key("stream"), "a stream name", "an empty string".into(), None);
+        }
+        if let Some(e) = &step.event {
+            let ep = p.key("event");
+            if e.stream.trim().is_empty() {
+                self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
+            }
+            self.assertions(&e.matches, &ep.key("match"));
+            if let Some(c) = &e.capture {
+                for (name, path) in c {
+                    self.name(&ep.key("capture").key(name), name, "variable");
+                    self.body_path(&ep.key("capture").key(name), path);
+                }
+            }
+        }
+        if let Some(e) = &step.no_event {
+            let ep = p.key("no_event");
+            if e.stream.trim().is_empty() {
+                self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
+            }
+            self.assertions(&e.matches, &ep.key("match"));
+        }
+        if let Some(set) = &step.set {
+            for name in set.keys() {
+                self.name(&p.key("set").key(name), name, "variable");
+            }
+        }
+        if let Some(name) = &step.include
+            && name.trim().is_empty()
+        {
+            self.invalid_value(&p.key("include"), "a flow name", "an empty string".into(), None);
+        }
+    }
+
+    fn request(&mut self, r: &Request, p: &KeyPath) {
+        if !METHODS.contains(&r.method.as_str()) {
+            let upper = r.method.to_ascii_uppercase();
+            let suggestion = if METHODS.contains(&upper.as_str()) {
+                Some(upper)
+            } else {
+                did_you_mean(&r.method, METHODS.iter())
+            };
+            let expected = format!("one of {}", tick_list(METHODS));
+            self.invalid_value(&p.key("method"), &expected, format!("`{}`", r.method), suggestion);
+        }
+        if !r.path.starts_with('/') {
+            self.invalid_value(&p.key("path"), "a path starting with `/`", format!("`{}`", r.path), None);
+        }
+        let bodies: Vec<&str> = [
+            ("json", r.json.is_some()),
+            ("raw", r.raw.is_some()),
+            ("raw_size", r.raw_size.is_some()),
+            ("multipart", r.multipart.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(k, _)| k)
+        .collect();
+        if bodies.len() > 1 {
+            self.invalid(p, format!("several bodies in {}: {} (a request has at most one)", p.describe(), tick_list(&bodies)));
+        }
+    }
+
+    fn status(&mut self, p: &KeyPath, s: u16) {
+        if !(100..=599).contains(&s) {
+            self.invalid_value(p, "an HTTP status from 100 to 599", s.to_string(), None);
+        }
+    }
+
+    fn expect(&mut self, e: &Expect, p: &KeyPath) {
+        match e.status.as_slice() {
+            [one] => self.status(&p.key("status"), *one),
+            many => {
+                for (i, s) in many.iter().enumerate() {
+                    self.status(&p.key("status").index(i), *s);
+                }
+            }
+        }
+        for (name, check) in &e.headers {
+            self.check(check, &p.key("headers").key(name));
+        }
+        self.assertions(&e.body, &p.key("body"));
+    }
+
+    fn assertions(&mut self, v: &[BodyAssertion], p: &KeyPath) {
+        for (i, a) in v.iter().enumerate() {
+            let ap = p.index(i);
+            self.body_path(&ap.key("path"), &a.path);
+            self.check(&a.check, &ap);
+        }
+    }
+
+    fn body_path(&mut self, p: &KeyPath, path: &str) {
+        if let Err(message) = check_body_path(path) {
+            self.invalid(p, format!("{message} in {}", p.describe()));
+        }
+    }
+
+    fn check(&mut self, c: &Check, p: &KeyPath) {
+        // `not` nests; walk it without recursion.
+        let mut cur = Some((c, p.clone()));
+        while let Some((c, p)) = cur {
+            // Variables are interpolated before the regex is compiled.
+            if let Some(re) = &c.regex
+                && let Err(e) = Regex::new(&replace_references(re, "x"))
+            {
+                let message = format!("invalid regex in {}: {}", p.key("regex").describe(), one_line(&e.to_string()));
+                self.invalid(&p.key("regex"), message);
+            }
+            if let Some(t) = &c.type_
+                && !JSON_TYPES.contains(&t.as_str())
+            {
+                let expected = format!("one of {}", tick_list(JSON_TYPES));
+                let suggestion = did_you_mean(t, JSON_TYPES.iter());
+                self.invalid_value(&p.key("type"), &expected, format!("`{t}`"), suggestion);
+            }
+            for (k, v) in [("min", c.min), ("max", c.max)] {
+                if let Some(x) = v
+                    && !x.is_finite()
+                {
+                    self.invalid_value(&p.key(k), "a finite number", x.to_string(), None);
+                }
+            }
+            cur = c.not.as_deref().map(|n| (n, p.key("not")));
+        }
+    }
+}
+
+/// `a`, `b` and `c` (backticked).
+fn and_list(v: &[&str]) -> String {
+    match v {
+        [] => String::new(),
+        [one] => format!("`{one}`"),
+        [init @ .., last] => format!("{} and `{last}`", tick_list(init)),
+    }
+}
+
+impl LoadError {
+    /// Sets the key path the error is about.
+    pub(crate) fn keyed(mut self, p: &KeyPath) -> Self {
+        self.key = p.display.clone();
+        self
+    }
+}

@@ -1,0 +1,390 @@
+//! Target profiles: from `--target URL` alone, or from a YAML file.
+//!
+//! Secrets never live in the file: the control token and static actor
+//! credentials are named by environment variables (`*_env`) and read
+//! here; `insecure` is command-line only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::TargetError;
+use crate::scenario::Tier;
+
+/// Environment variable holding the control token for `--target URL`.
+pub const DEFAULT_TOKEN_ENV: &str = "AGENTGIGS_CONTROL_TOKEN";
+
+/// A secret string whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+/// How actors' event streams are opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventsTransport {
+    /// `GET /api/agent/events` as Server-Sent Events.
+    #[default]
+    Sse,
+    /// The same endpoint upgraded to a WebSocket.
+    WebSocket,
+}
+
+/// The target's control API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlConfig {
+    /// Base URL; `/__conformance/...` is appended.
+    pub url: Url,
+    /// The environment variable the token came from, if any.
+    pub token_env: Option<String>,
+    /// The token, read from `token_env`.
+    pub token: Option<Secret>,
+}
+
+/// Static credentials of one account, each named by an environment variable.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StaticActor {
+    pub api_key_env: Option<String>,
+    pub jwt_env: Option<String>,
+    pub email_env: Option<String>,
+    pub password_env: Option<String>,
+    pub user_id_env: Option<String>,
+}
+
+impl StaticActor {
+    /// Reads the credentials from the environment; every variable named
+    /// must be set. `name` is the profile key, for the error message.
+    pub fn resolve(&self, name: &str) -> Result<super::ActorCredentials, TargetError> {
+        let read = |var: &Option<String>, field: &str| -> Result<Option<String>, TargetError> {
+            match var {
+                None => Ok(None),
+                Some(v) => std::env::var(v).map(Some).map_err(|_| TargetError::MissingEnv {
+                    var: v.clone(),
+                    field: format!("actors.{name}.{field}"),
+                }),
+            }
+        };
+        Ok(super::ActorCredentials {
+            user_id: read(&self.user_id_env, "user_id_env")?,
+            email: read(&self.email_env, "email_env")?,
+            password: read(&self.password_env, "password_env")?,
+            access_token: read(&self.jwt_env, "jwt_env")?,
+            api_key: read(&self.api_key_env, "api_key_env")?,
+        })
+    }
+}
+
+/// Everything about a remote target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Where the API is (`/api/...` is appended to it).
+    pub base_url: Url,
+    /// The control API; `None` when the target has none.
+    pub control: Option<ControlConfig>,
+    /// Static credentials by role name or actor name (used without control API).
+    pub actors: BTreeMap<String, StaticActor>,
+    /// Tier of the accounts, for pacing (an actor's own tier wins).
+    pub tier: Tier,
+    /// True when money moved here is not real.
+    pub sandbox: bool,
+    pub events: EventsTransport,
+    /// Keep each actor under its tier's rate limit.
+    pub pace: bool,
+    /// Accept invalid TLS certificates; set from the command line only.
+    pub insecure: bool,
+    /// The file the profile came from, if any.
+    pub source: Option<String>,
+}
+
+impl Profile {
+    /// A profile from a URL alone: the control API at the same URL (token
+    /// from `AGENTGIGS_CONTROL_TOKEN` when set), a sandbox when the host is
+    /// loopback, paced.
+    pub fn from_url(url: &str) -> Result<Profile, TargetError> {
+        let base_url = parse_url(url)?;
+        let token = std::env::var(DEFAULT_TOKEN_ENV).ok().filter(|t| !t.is_empty()).map(Secret);
+        Ok(Profile {
+            sandbox: is_loopback(&base_url),
+            control: Some(ControlConfig {
+                url: base_url.clone(),
+                token_env: token.as_ref().map(|_| DEFAULT_TOKEN_ENV.to_string()),
+                token,
+            }),
+            base_url,
+            actors: BTreeMap::new(),
+            tier: Tier::Free,
+            events: EventsTransport::Sse,
+            pace: true,
+            insecure: false,
+            source: None,
+        })
+    }
+
+    /// Reads a YAML profile file. Errors name the file, line and field.
+    pub fn load(path: &Path) -> Result<Profile, TargetError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::ReadProfile { file: file.clone(), source })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses a YAML profile's text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Profile, TargetError> {
+        let doc = crate::yaml::parse(text).map_err(|e| TargetError::Profile {
+            file: file.to_string(),
+            line: e.line,
+            column: e.column,
+            field: "(document)".into(),
+            message: e.message.clone(),
+        })?;
+        let p = Parser { doc: &doc, file };
+        let root = p.object("", "(document)")?;
+        p.known(root, "", &["base_url", "control", "actors", "tier", "sandbox", "events", "pace", "insecure"])?;
+        if root.contains_key("insecure") {
+            return Err(p.err("/insecure", "insecure", "is command-line only (`--insecure`), never in a profile file"));
+        }
+        let base_url = match root.get("base_url") {
+            Some(Value::String(s)) => parse_url(s).map_err(|e| p.err("/base_url", "base_url", &e.to_string()))?,
+            Some(_) => return Err(p.err("/base_url", "base_url", "expected a URL string")),
+            None => return Err(p.err("", "base_url", "is required")),
+        };
+        let control = match root.get("control") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(c)) => {
+                p.known(c, "/control", &["url", "token_env", "token"])?;
+                if c.contains_key("token") {
+                    return Err(p.err(
+                        "/control/token",
+                        "control.token",
+                        "secrets never go in a profile; name an environment variable with `token_env`",
+                    ));
+                }
+                let url = match c.get("url") {
+                    None | Some(Value::Null) => base_url.clone(),
+                    Some(Value::String(s)) => {
+                        parse_url(s).map_err(|e| p.err("/control/url", "control.url", &e.to_string()))?
+                    }
+                    Some(_) => return Err(p.err("/control/url", "control.url", "expected a URL string")),
+                };
+                let token_env = p.opt_string(c, "/control/token_env", "control.token_env")?;
+                let token = match &token_env {
+                    Some(var) => Some(Secret(std::env::var(var).map_err(|_| TargetError::MissingEnv {
+                        var: var.clone(),
+                        field: format!("{file}:{}: control.token_env", p.line("/control/token_env")),
+                    })?)),
+                    None => None,
+                };
+                Some(ControlConfig { url, token_env, token })
+            }
+            Some(_) => return Err(p.err("/control", "control", "expected a mapping with `url` and `token_env`")),
+        };
+        let mut actors = BTreeMap::new();
+        if let Some(a) = root.get("actors").filter(|v| !v.is_null()) {
+            let Value::Object(map) = a else {
+                return Err(p.err("/actors", "actors", "expected a mapping of actor or role names"));
+            };
+            for (name, v) in map {
+                let ptr = format!("/actors/{}", crate::yaml::escape_token(name));
+                let field = format!("actors.{name}");
+                let Value::Object(fields) = v else {
+                    return Err(p.err(&ptr, &field, "expected a mapping of `*_env` variable names"));
+                };
+                p.known(fields, &ptr, &["api_key_env", "jwt_env", "email_env", "password_env", "user_id_env"])?;
+                let get = |k: &str| p.opt_string(fields, &format!("{ptr}/{k}"), &format!("{field}.{k}"));
+                actors.insert(
+                    name.clone(),
+                    StaticActor {
+                        api_key_env: get("api_key_env")?,
+                        jwt_env: get("jwt_env")?,
+                        email_env: get("email_env")?,
+                        password_env: get("password_env")?,
+                        user_id_env: get("user_id_env")?,
+                    },
+                );
+            }
+        }
+        let tier = match root.get("tier") {
+            None | Some(Value::Null) => Tier::Free,
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|_| p.err("/tier", "tier", "expected `free`, `pro` or `enterprise`"))?,
+        };
+        let sandbox = p.opt_bool(root, "/sandbox", "sandbox")?.unwrap_or_else(|| is_loopback(&base_url));
+        let pace = p.opt_bool(root, "/pace", "pace")?.unwrap_or(true);
+        let events = match p.opt_string(root, "/events", "events")?.as_deref() {
+            None | Some("sse") => EventsTransport::Sse,
+            Some("websocket") => EventsTransport::WebSocket,
+            Some(other) => {
+                return Err(p.err("/events", "events", &format!("expected `sse` or `websocket`, got `{other}`")));
+            }
+        };
+        Ok(Profile {
+            base_url,
+            control,
+            actors,
+            tier,
+            sandbox,
+            events,
+            pace,
+            insecure: false,
+            source: Some(file.to_string()),
+        })
+    }
+
+    /// The base URL without user info, as shown in reports.
+    pub fn display_url(&self) -> String {
+        display_url(&self.base_url)
+    }
+}
+
+/// A URL with any user name and password removed.
+pub(crate) fn display_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+fn parse_url(s: &str) -> Result<Url, TargetError> {
+    let url = Url::parse(s.trim()).map_err(|e| TargetError::Url { url: s.to_string(), message: e.to_string() })?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(TargetError::Url { url: s.to_string(), message: "expected an http or https URL".into() });
+    }
+    if url.host().is_none() {
+        return Err(TargetError::Url { url: s.to_string(), message: "the URL has no host".into() });
+    }
+    Ok(url)
+}
+
+/// True for `localhost`, 127.0.0.0/8 and `::1`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Field access with locations for errors.
+struct Parser<'a> {
+    doc: &'a crate::yaml::Document,
+    file: &'a str,
+}
+
+impl<'a> Parser<'a> {
+    fn line(&self, pointer: &str) -> usize {
+        self.doc.nearest_location(pointer).line
+    }
+
+    fn err(&self, pointer: &str, field: &str, message: &str) -> TargetError {
+        let loc = self.doc.key_location(pointer).unwrap_or_else(|| self.doc.nearest_location(pointer));
+        TargetError::Profile {
+            file: self.file.to_string(),
+            line: loc.line,
+            column: loc.column,
+            field: field.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    fn object(&self, pointer: &str, field: &str) -> Result<&'a Map<String, Value>, TargetError> {
+        match self.doc.value.pointer(pointer) {
+            Some(Value::Object(m)) => Ok(m),
+            _ => Err(self.err(pointer, field, "expected a mapping")),
+        }
+    }
+
+    fn known(&self, map: &Map<String, Value>, pointer: &str, allowed: &[&str]) -> Result<(), TargetError> {
+        for key in map.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let ptr = format!("{pointer}/{}", crate::yaml::escape_token(key));
+                let field = if pointer.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{}.{key}", pointer.trim_start_matches('/').replace('/', "."))
+                };
+                return Err(self.err(&ptr, &field, &format!("unknown field; expected one of {}", allowed.join(", "))));
+            }
+        }
+        Ok(())
+    }
+
+    fn opt_string(&self, map: &Map<String, Value>, pointer: &str, field: &str) -> Result<Option<String>, TargetError> {
+        let key = pointer.rsplit('/').next().unwrap_or_default();
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+            Some(_) => Err(self.err(pointer, field, "expected a non-empty string")),
+        }
+    }
+
+    fn opt_bool(&self, map: &Map<String, Value>, pointer: &str, field: &str) -> Result<Option<bool>, TargetError> {
+        let key = pointer.rsplit('/').next().unwrap_or_default();
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.err(pointer, field, "expected `true` or `false`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_alone() {
+        let p = Profile::from_url("http://127.0.0.1:8080").unwrap();
+        assert!(p.sandbox && p.pace);
+        assert_eq!(p.control.unwrap().url.as_str(), "http://127.0.0.1:8080/");
+        assert!(!Profile::from_url("https://api.example.com").unwrap().sandbox);
+        assert!(Profile::from_url("ftp://x").is_err());
+        assert!(Profile::from_url("not a url").is_err());
+    }
+
+    #[test]
+    fn file_with_everything() {
+        let text = "base_url: https://api.example.com\nactors:\n  poster:\n    api_key_env: POSTER_KEY\ntier: pro\nsandbox: true\nevents: websocket\npace: false\n";
+        let p = Profile::parse(text, "p.yaml").unwrap();
+        assert_eq!(p.tier, Tier::Pro);
+        assert!(p.sandbox && !p.pace && p.control.is_none());
+        assert_eq!(p.events, EventsTransport::WebSocket);
+        assert_eq!(p.actors["poster"].api_key_env.as_deref(), Some("POSTER_KEY"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let e = Profile::parse("base_url: https://x.example\nsandbox: maybe\n", "p.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("p.yaml:2:"), "{e}");
+        assert!(e.contains("`sandbox`"), "{e}");
+        let e = Profile::parse("base_url: https://x.example\ninsecure: true\n", "p.yaml").unwrap_err().to_string();
+        assert!(e.contains("p.yaml:2:") && e.contains("command-line only"), "{e}");
+        let e = Profile::parse("base_url: https://x.example\ncontrol:\n  token: abc\n", "p.yaml").unwrap_err().to_string();
+        assert!(e.contains("p.yaml:3:") && e.contains("control.token"), "{e}");
+        let e = Profile::parse("base_url: https://x.example\nactors:\n  poster:\n    api_key: abc\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.yaml:4:") && e.contains("actors.poster.api_key"), "{e}");
+        let e = Profile::parse(
+            "base_url: https://x.example\ncontrol:\n  token_env: AGENTGIGS_TEST_SURELY_UNSET_VAR\n",
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("AGENTGIGS_TEST_SURELY_UNSET_VAR"), "{e}");
+        let e = Profile::parse("sandbox: true\n", "p.yaml").unwrap_err().to_string();
+        assert!(e.contains("base_url"), "{e}");
+    }
+}

@@ -1,0 +1,643 @@
+//! Every report format, produced from one realistic hand-built run and read
+//! back where the format allows: JSON (round trip, schema), JUnit (XML
+//! well-formed, counts), Markdown (ids, rules, escaping), HTML (one file,
+//! escaped, no network), terminal, explain, coverage and `write_report`.
+
+use std::str::FromStr;
+
+use agentgigs_conformance::report::coverage::{self, Coverage};
+use agentgigs_conformance::report::model::*;
+use agentgigs_conformance::report::{
+    self, Format, ReportError, TerminalStyle, html, json, junit, markdown, terminal,
+};
+use agentgigs_conformance::scenario::{Level, Scenario};
+use serde_json::{Value, json};
+
+const HOSTILE: &str = "<script>alert('pwned')</script>";
+const NDA_RULE: &str = "POST /api/jobs/{id}/apply requires NDA acknowledgment first; without it, it returns 403 ACKNOWLEDGMENT_REQUIRED.";
+const BOTH_RULE: &str = "Authentication: two headers, do not mix.";
+
+fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn request_step(
+    index: usize,
+    name: &str,
+    location: &str,
+    actor: &str,
+    method: &str,
+    template: &str,
+    operation: &str,
+    url: &str,
+    body: Option<Value>,
+    status: u16,
+    response_body: Value,
+    findings: Vec<Finding>,
+) -> StepReport {
+    let outcome = if findings.is_empty() { Outcome::Passed } else { Outcome::Failed };
+    StepReport {
+        index,
+        name: name.into(),
+        location: location.into(),
+        actor: Some(actor.into()),
+        kind: "request".into(),
+        path_template: Some(template.into()),
+        operation: Some(operation.into()),
+        request: Some(RequestRecord {
+            method: method.into(),
+            url: url.into(),
+            headers: headers(&[("x-api-key", "[redacted:agent.api_key]"), ("content-type", "application/json")]),
+            body,
+        }),
+        response: Some(ResponseRecord {
+            status,
+            headers: headers(&[("content-type", "application/json"), ("x-request-id", HOSTILE)]),
+            content_type: Some("application/json".into()),
+            body_bytes: response_body.to_string().len(),
+            body: Some(response_body),
+            elapsed_ms: 42,
+        }),
+        attempts: 1,
+        retries: 0,
+        skipped_checks: vec![],
+        findings,
+        outcome,
+        duration_ms: 45,
+    }
+}
+
+fn scenario(id: &str, area: &str, level: Level, rule: Option<&str>, outcome: Outcome, steps: Vec<StepReport>) -> ScenarioReport {
+    ScenarioReport {
+        id: id.into(),
+        title: format!("Title of {id}"),
+        file: format!("scenarios/{area}/{}.yaml", id.split('.').nth(1).unwrap_or(id)),
+        area: area.into(),
+        level,
+        tags: vec![area.into()],
+        doc: vec!["llms.txt#browse-and-apply".into(), "openapi:applyToJob".into()],
+        rule: rule.map(str::to_string),
+        moves_money: area == "nda" || area == "money",
+        outcome,
+        duration_ms: steps.iter().map(|s| s.duration_ms).sum::<u64>() + 3,
+        steps,
+    }
+}
+
+const BASE: &str = "https://sandbox.agentgigs.io";
+
+/// A run with passed, failed (must and should), skipped and errored
+/// scenarios across five areas, and a hostile response body.
+fn sample_run() -> RunReport {
+    let post_job = || {
+        request_step(
+            1,
+            "post a job",
+            "scenarios/_flows/post-job.yaml:5:5",
+            "poster",
+            "POST",
+            "/api/agent/jobs",
+            "POST /api/agent/jobs",
+            &format!("{BASE}/api/agent/jobs"),
+            Some(json!({"title": "Summarise 10 papers", "budget_cents": 6000})),
+            201,
+            json!({"job": {"id": "4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f", "status": "open"}}),
+            vec![],
+        )
+    };
+    let nda_fail = request_step(
+        2,
+        "the agent applies without acknowledging the NDA",
+        "scenarios/nda/apply-requires-ack.yaml:14:5",
+        "agent",
+        "POST",
+        "/api/jobs/{{job_id}}/apply",
+        "POST /api/jobs/{id}/apply",
+        &format!("{BASE}/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply"),
+        Some(json!({"message": "I would like to take this job, please.", "proposed_price": 6000})),
+        200,
+        json!({"application": {"status": "pending", "note": HOSTILE}, "code": "OK"}),
+        vec![
+            Finding::new(FindingKind::Status, "expected status 403, got 200")
+                .expected(403)
+                .actual(200),
+            Finding::new(FindingKind::Body, "`/code` should equal \"ACKNOWLEDGMENT_REQUIRED\"")
+                .expected("ACKNOWLEDGMENT_REQUIRED")
+                .actual("OK")
+                .at_body("/code"),
+            Finding::new(FindingKind::Schema, "`/application` does not match the documented schema: `job_id` is required")
+                .expected(json!({"status": "pending", "job_id": "4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f"}))
+                .actual(json!({"status": "pending", "note": HOSTILE}))
+                .at_body("/application/job_id")
+                .at_schema("#/components/schemas/Application/required"),
+        ],
+    );
+    let both = request_step(
+        1,
+        "both headers",
+        "scenarios/auth/both-headers.yaml:11:5",
+        "agent",
+        "GET",
+        "/api/wallet",
+        "GET /api/wallet",
+        &format!("{BASE}/api/wallet"),
+        None,
+        200,
+        json!({"balance_cents": 0}),
+        vec![Finding::new(FindingKind::Status, "expected status 400, got 200 | pipes & <tags>").expected(400).actual(200)],
+    );
+    let unauth = request_step(
+        1,
+        "no credentials",
+        "scenarios/auth/missing-and-bad-credentials.yaml:12:5",
+        "agent",
+        "GET",
+        "/api/wallet",
+        "GET /api/wallet",
+        &format!("{BASE}/api/wallet"),
+        None,
+        401,
+        json!({"error": "Send X-API-Key.", "code": "UNAUTHENTICATED"}),
+        vec![],
+    );
+    let mut limited = request_step(
+        1,
+        "31 searches",
+        "scenarios/ratelimit/free-tier.yaml:9:5",
+        "agent",
+        "GET",
+        "/api/jobs",
+        "GET /api/jobs",
+        &format!("{BASE}/api/jobs?limit=1"),
+        None,
+        429,
+        json!({"error": "Slow down.", "code": "RATE_LIMITED", "retry_after": 30}),
+        vec![],
+    );
+    limited.attempts = 31;
+    limited.skipped_checks = vec!["headers: Retry-After is checked by the scenario".into()];
+
+    let mut nda_steps = vec![post_job(), nda_fail];
+    let mut third = post_job();
+    third.index = 3;
+    third.name = "not run after the failure".into();
+    third.outcome = Outcome::Skipped { reason: "an earlier step failed".into() };
+    third.request = None;
+    third.response = None;
+    nda_steps.push(third);
+
+    let mut errored_step = post_job();
+    errored_step.response = None;
+    errored_step.outcome = Outcome::Errored { message: "connection refused (os error 111)".into() };
+
+    let scenarios = vec![
+        scenario("auth.missing-and-bad-credentials", "auth", Level::Must, Some("Requests without valid credentials are refused with 401."), Outcome::Passed, vec![unauth]),
+        scenario("auth.both-headers-refused", "auth", Level::Should, Some(BOTH_RULE), Outcome::Failed, vec![both]),
+        scenario("nda.apply-requires-ack", "nda", Level::Must, Some(NDA_RULE), Outcome::Failed, nda_steps),
+        scenario(
+            "lifecycle.no-proof-happy-path",
+            "lifecycle",
+            Level::Must,
+            None,
+            Outcome::Errored { message: "target unreachable: connection refused (os error 111)".into() },
+            vec![errored_step],
+        ),
+        scenario(
+            "money.release-requires-approval",
+            "money",
+            Level::Must,
+            Some("Only the poster releases escrow."),
+            Outcome::Skipped { reason: "moves money on a non-sandbox target (pass --allow-money)".into() },
+            vec![],
+        ),
+        scenario("ratelimit.free-tier-30-per-minute", "ratelimit", Level::Must, Some("Free tier: 30 requests per minute."), Outcome::Passed, vec![limited]),
+    ];
+    let totals = report::tally(&scenarios);
+    RunReport {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: "0.1.0".into(),
+        target: TargetInfo {
+            base_url: BASE.into(),
+            kind: "remote".into(),
+            sandbox: true,
+            features: vec!["actors".into(), "clock".into(), "reset".into()],
+        },
+        spec: SpecInfo {
+            path: "specs/agentgigs.openapi.yaml".into(),
+            title: "AgentGigs API".into(),
+            version: "1.4.0".into(),
+            openapi: "3.0.3".into(),
+            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        },
+        started_at: "2025-06-01T12:00:00Z".into(),
+        duration_ms: 12_345,
+        scenarios,
+        totals,
+        money: vec![MoneyMoved { scenario: "nda.apply-requires-ack".into(), actor: "poster".into(), cents: 6000 }],
+    }
+}
+
+fn sample_coverage(r: &RunReport) -> Coverage {
+    let ops = vec![
+        ("POST".to_string(), "/api/agent/jobs".to_string(), vec!["201".to_string(), "400".to_string()]),
+        ("POST".to_string(), "/api/jobs/{id}/apply".to_string(), vec!["200".to_string(), "403".to_string()]),
+        ("GET".to_string(), "/api/wallet".to_string(), vec!["200".to_string(), "4XX".to_string()]),
+        ("GET".to_string(), "/api/jobs".to_string(), vec!["200".to_string(), "default".to_string()]),
+    ];
+    let codes = vec!["UNAUTHENTICATED".to_string(), "RATE_LIMITED".to_string(), "ACKNOWLEDGMENT_REQUIRED".to_string()];
+    Coverage::from_reports(&ops, &codes, &r.scenarios)
+}
+
+#[test]
+fn totals_add_up() {
+    let t = sample_run().totals;
+    assert_eq!(t.total, 6);
+    assert_eq!((t.passed, t.failed, t.skipped, t.errored), (2, 2, 1, 1));
+    assert_eq!(t.passed + t.failed + t.skipped + t.errored, t.total);
+    assert_eq!(t.failed_must, 1);
+    assert_eq!(t.requests, 1 + 1 + 2 + 1 + 31);
+}
+
+#[test]
+fn json_round_trips_and_validates_against_the_schema() {
+    let run = sample_run();
+    let text = json::to_json(&run);
+    assert_eq!(json::from_json(&text).unwrap(), run);
+
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/run-report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(schema, json::schema(), "the embedded schema is the file");
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema["properties"]["schema_version"]["const"], REPORT_SCHEMA_VERSION);
+    jsonschema::meta::validate(&schema).expect("the schema is a valid draft 2020-12 schema");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(json::validate(&instance).is_empty());
+
+    // The schema is strict: a wrong version, a missing field, an unknown
+    // field or an unknown outcome are rejected.
+    let mut bad = instance.clone();
+    bad["schema_version"] = json!(2);
+    assert!(!validator.is_valid(&bad));
+    let mut bad = instance.clone();
+    bad["scenarios"][0].as_object_mut().unwrap().remove("level");
+    assert!(!validator.is_valid(&bad));
+    let mut bad = instance.clone();
+    bad["totals"]["extra"] = json!(1);
+    assert!(!validator.is_valid(&bad));
+    let mut bad = instance.clone();
+    bad["scenarios"][0]["outcome"] = json!({"status": "flaky"});
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn from_json_names_the_version_and_the_field() {
+    let run = sample_run();
+    let mut v: Value = serde_json::from_str(&json::to_json(&run)).unwrap();
+    v["schema_version"] = json!(2);
+    match json::from_json(&v.to_string()) {
+        Err(ReportError::SchemaVersion { found: 2, expected: 1 }) => {}
+        other => panic!("{other:?}"),
+    }
+    v["schema_version"] = json!(1);
+    v["scenarios"][2]["steps"][1]["response"]["status"] = json!("two hundred");
+    match json::from_json(&v.to_string()) {
+        Err(ReportError::InvalidJson { pointer, .. }) => {
+            assert_eq!(pointer, "/scenarios/2/steps/1/response/status")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(json::from_json("{").is_err());
+}
+
+/// Counts of one `<testsuite>` or of `<testsuites>`, from attributes.
+#[derive(Debug, Default, PartialEq)]
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+#[test]
+fn junit_is_well_formed_and_counts_add_up() {
+    use quick_xml::events::Event;
+
+    let run = sample_run();
+    let xml = junit::to_junit(&run).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
+        e.try_get_attribute(name).unwrap().map(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap().into_owned())
+    };
+    let num = |e: &quick_xml::events::BytesStart, name: &str| -> usize {
+        attr(e, name).map(|v| v.parse().unwrap()).unwrap_or(0)
+    };
+    let mut declared_root = Counts::default();
+    let mut declared_suites: Vec<(String, Counts)> = vec![];
+    let mut seen = Counts::default();
+    let mut cases: Vec<(String, String)> = vec![];
+    let mut failure_messages = vec![];
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                b"testsuites" => {
+                    declared_root = Counts { tests: num(&e, "tests"), failures: num(&e, "failures"), errors: num(&e, "errors"), skipped: num(&e, "skipped") };
+                    assert!(attr(&e, "time").is_some());
+                }
+                b"testsuite" => {
+                    declared_suites.push((
+                        attr(&e, "name").unwrap(),
+                        Counts { tests: num(&e, "tests"), failures: num(&e, "failures"), errors: num(&e, "errors"), skipped: num(&e, "skipped") },
+                    ));
+                }
+                b"testcase" => {
+                    seen.tests += 1;
+                    cases.push((attr(&e, "name").unwrap(), attr(&e, "classname").unwrap()));
+                    assert!(attr(&e, "time").is_some());
+                }
+                b"failure" => {
+                    seen.failures += 1;
+                    failure_messages.push(attr(&e, "message").unwrap());
+                }
+                b"error" => seen.errors += 1,
+                b"skipped" => seen.skipped += 1,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    let t = &run.totals;
+    assert_eq!(seen, Counts { tests: t.total, failures: t.failed, errors: t.errored, skipped: t.skipped });
+    assert_eq!(declared_root, seen);
+    let sum = declared_suites.iter().fold(Counts::default(), |mut a, (_, c)| {
+        a.tests += c.tests;
+        a.failures += c.failures;
+        a.errors += c.errors;
+        a.skipped += c.skipped;
+        a
+    });
+    assert_eq!(sum, seen);
+    let names: Vec<&str> = declared_suites.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["auth", "lifecycle", "money", "nda", "ratelimit"]);
+    for s in &run.scenarios {
+        assert!(cases.contains(&(s.id.clone(), s.area.clone())), "{} missing", s.id);
+    }
+    assert!(failure_messages.contains(&"expected status 403, got 200".to_string()));
+    // The body lists every finding of the failing step with where and what.
+    assert!(xml.contains("scenarios/nda/apply-requires-ack.yaml:14:5"));
+    assert!(xml.contains("POST https://sandbox.agentgigs.io/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply"));
+    assert!(xml.contains("#/components/schemas/Application/required"));
+    assert!(xml.contains("moves money on a non-sandbox target"));
+    assert!(!xml.contains("<script>"));
+
+    // quick-junit reads it back too.
+    let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!((back.tests, back.failures, back.errors), (t.total, t.failed, t.errored));
+}
+
+#[test]
+fn markdown_has_totals_failures_rules_and_escapes() {
+    let run = sample_run();
+    let cov = sample_coverage(&run);
+    let md = markdown::render(&run, Some(&cov));
+    assert!(md.contains("| 6 | 2 | 2 | 1 | 1 | 1 |"), "{md}");
+    for id in ["auth.both-headers-refused", "nda.apply-requires-ack"] {
+        assert!(md.contains(&format!("`{id}`")), "{id}");
+    }
+    assert!(md.contains(BOTH_RULE));
+    assert!(md.contains(&markdown::escape(NDA_RULE)));
+    assert!(md.contains("[llms.txt\\#browse-and-apply](https://www.agentgigs.io/llms.txt)"));
+    assert!(md.contains("expected status 403, got 200"));
+    // A `|` in data must not break the table, nor `<tags>` become HTML.
+    assert!(md.contains("200 \\| pipes \\& \\<tags\\>"), "{md}");
+    assert!(!md.contains("<script>") && !md.contains("<tags>"));
+    assert!(md.contains("moves money on a non-sandbox target"));
+    assert!(md.contains("target unreachable"));
+    assert!(md.contains("\\$60.00"));
+    assert!(md.contains("<details><summary>Coverage</summary>"));
+    // Every table row has the same number of unescaped pipes as its header.
+    for block in md.split("\n\n") {
+        let rows: Vec<&str> = block.lines().filter(|l| l.starts_with('|')).collect();
+        if let Some(first) = rows.first() {
+            let cols = |l: &str| l.replace("\\|", "").matches('|').count();
+            assert!(rows.iter().all(|r| cols(r) == cols(first)), "ragged table:\n{block}");
+        }
+    }
+}
+
+#[test]
+fn html_is_one_escaped_self_contained_file() {
+    let run = sample_run();
+    let cov = sample_coverage(&run);
+    let page = html::render(&run, Some(&cov));
+    assert!(page.starts_with("<!doctype html>"));
+    // Exactly one script: ours. The hostile body is shown as text.
+    assert_eq!(page.matches("<script").count(), 1);
+    assert!(!page.contains(HOSTILE));
+    assert!(page.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"));
+    assert!(!page.contains("<tags>"));
+    // No network resources.
+    let lower = page.to_lowercase();
+    for bad in ["<link", "src=", "@import", "url(", "<iframe", "<img"] {
+        assert!(!lower.contains(bad), "found {bad}");
+    }
+    assert!(lower.contains("content-security-policy"));
+    // Totals, big and colored.
+    for (class, n) in [("all", 6), ("passed", 2), ("failed", 2), ("skipped", 1), ("errored", 1)] {
+        assert!(page.contains(&format!("class=\"stat {class}\" data-outcome-filter=\"{class}\" aria-pressed=\"false\"><span class=\"num\">{n}</span>")), "{class}");
+    }
+    // Filters by area and outcome.
+    for area in ["auth", "lifecycle", "money", "nda", "ratelimit"] {
+        assert!(page.contains(&format!("data-area-filter=\"{area}\"")));
+    }
+    // The failing scenario is expanded, a passing one is not.
+    assert!(page.contains("id=\"s-nda.apply-requires-ack\" data-area=\"nda\" data-outcome=\"failed\""));
+    let nda = &page[page.find("id=\"s-nda.apply-requires-ack\"").unwrap()..];
+    assert!(nda[..nda.find('>').unwrap()].ends_with(" open"));
+    let ok = &page[page.find("id=\"s-auth.missing-and-bad-credentials\"").unwrap()..];
+    assert!(!ok[..ok.find('>').unwrap()].ends_with(" open"));
+    // The finding's body pointer is marked (a missing key marks its object).
+    assert!(page.contains("<mark class=\"hit\" title=\"finding at /code\">"));
+    assert!(page.contains("<mark class=\"hit\" title=\"finding at /application\">"));
+    // Rule, doc link, coverage, money.
+    assert!(page.contains(&html::escape(NDA_RULE)));
+    assert!(page.contains("href=\"https://www.agentgigs.io/llms.txt\""));
+    assert!(page.contains("id=\"coverage\""));
+    assert!(page.contains("<a href=\"#s-nda.apply-requires-ack\">"));
+    assert!(page.contains("$60.00"));
+}
+
+#[test]
+fn terminal_failure_has_everything_needed() {
+    let run = sample_run();
+    let nda = &run.scenarios[2];
+    let plain = terminal::render_failure(nda, &TerminalStyle { color: false });
+    assert!(!plain.contains('\u{1b}'));
+    for needle in [
+        "nda.apply-requires-ack",
+        "Title of nda.apply-requires-ack",
+        "scenarios/nda/apply-requires-ack.yaml",
+        "scenarios/nda/apply-requires-ack.yaml:14:5",
+        "actor",
+        "agent",
+        "POST https://sandbox.agentgigs.io/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply",
+        "POST /api/jobs/{id}/apply",
+        "expected status 403, got 200",
+        "403",
+        "\"ACKNOWLEDGMENT_REQUIRED\"",
+        "body at",
+        "/code",
+        "/application/job_id",
+        "#/components/schemas/Application/required",
+        "--- expected",
+        "+++ actual",
+        "-  \"job_id\": \"4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f\"",
+        NDA_RULE,
+        "llms.txt#browse-and-apply",
+        "https://www.agentgigs.io/llms.txt",
+        "openapi:applyToJob",
+    ] {
+        assert!(plain.contains(needle), "missing {needle:?} in\n{plain}");
+    }
+    let colored = terminal::render_failure(nda, &TerminalStyle { color: true });
+    assert!(colored.contains("\u{1b}["));
+
+    let errored = terminal::render_failure(&run.scenarios[3], &TerminalStyle::default());
+    assert!(errored.contains("COULD NOT RUN") && errored.contains("connection refused"));
+}
+
+#[test]
+fn terminal_summary_groups_and_totals() {
+    let run = sample_run();
+    let s = terminal::render_summary(&run, &TerminalStyle { color: false });
+    for needle in [
+        "6 scenarios: 2 passed, 2 failed (1 must), 1 skipped, 1 could not run",
+        "Failures by area",
+        "auth (1)",
+        "nda (1)",
+        "Could not run",
+        "lifecycle.no-proof-happy-path",
+        "Skipped",
+        "moves money on a non-sandbox target",
+        "Money moved",
+        "$60.00",
+        "12.3 s",
+        "FAILED: 1 must-level failure(s)",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in\n{s}");
+    }
+    assert!(!s.contains('\u{1b}'));
+    assert!(TerminalStyle::detect(true, None).color);
+    assert!(!TerminalStyle::detect(true, Some(std::ffi::OsStr::new("1"))).color);
+    assert!(!TerminalStyle::detect(false, None).color);
+}
+
+#[test]
+fn explain_describes_steps_in_words() {
+    let sc: Scenario = serde_json::from_value(json!({
+        "id": "nda.apply-requires-ack",
+        "title": "Applying without the NDA acknowledgment is refused",
+        "doc": ["llms.txt#browse-and-apply", "openapi:applyToJob"],
+        "rule": NDA_RULE,
+        "level": "must",
+        "requires": ["actors"],
+        "actors": {"poster": {"role": "poster", "wallet_cents": 100000}, "agent": {"role": "agent"}},
+        "steps": [
+            {"as": "poster", "request": {"method": "POST", "path": "/api/agent/jobs", "json": {"title": "x"}},
+             "expect": {"status": 201}, "capture": {"job_id": "/job/id"}},
+            {"name": "apply", "as": "agent", "request": {"method": "POST", "path": "/api/jobs/{{job_id}}/apply"},
+             "expect": {"status": 403, "body": [{"path": "/code", "equals": "ACKNOWLEDGMENT_REQUIRED"}]}},
+            {"include": "hire-agent", "with": {"poster": "poster"}},
+            {"clock": {"advance_seconds": 3600}},
+            {"as": "agent", "request": {"method": "GET", "path": "/api/jobs"},
+             "repeat": {"times": 31, "until_status": 429, "expect_at": 31},
+             "skip_checks": [{"check": "schema", "reason": "429 body undocumented"}]}
+        ]
+    }))
+    .unwrap();
+    let text = terminal::render_explain(&sc, &sc.steps);
+    for needle in [
+        "as poster: POST /api/agent/jobs, JSON body {\"title\":\"x\"}, expect 201, capture job_id from /job/id",
+        "apply — as agent: POST /api/jobs/{{job_id}}/apply, expect 403, /code equals \"ACKNOWLEDGMENT_REQUIRED\"",
+        "include flow `hire-agent` with poster=poster",
+        "advance the target's clock by 1 hour(s)",
+        "send up to 31 times until 429, which must arrive at request 31",
+        "automatic schema check off (429 body undocumented)",
+        NDA_RULE,
+        "https://www.agentgigs.io/llms.txt",
+        "poster: poster, wallet $1,000.00",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn coverage_lists_hits_and_missing() {
+    let run = sample_run();
+    let cov = sample_coverage(&run);
+    let apply = &cov.operations[1];
+    assert_eq!(apply.statuses[0].status, "200");
+    assert_eq!(apply.statuses[0].scenarios, ["nda.apply-requires-ack"]);
+    assert!(apply.statuses[1].scenarios.is_empty());
+    // 401 falls under the documented `4XX`; 429 under `default`.
+    assert_eq!(cov.operations[2].statuses[1].scenarios, ["auth.missing-and-bad-credentials"]);
+    assert_eq!(cov.operations[2].statuses[1].codes, ["UNAUTHENTICATED"]);
+    assert_eq!(cov.operations[3].statuses[1].scenarios, ["ratelimit.free-tier-30-per-minute"]);
+    let codes: Vec<(&str, usize)> = cov.error_codes.iter().map(|c| (c.code.as_str(), c.scenarios.len())).collect();
+    assert_eq!(codes, [("UNAUTHENTICATED", 1), ("RATE_LIMITED", 1), ("ACKNOWLEDGMENT_REQUIRED", 0)]);
+    let missing = cov.missing();
+    let pairs: Vec<String> = missing.statuses.iter().map(|m| format!("{} {} {}", m.method, m.path, m.status)).collect();
+    assert_eq!(pairs, ["POST /api/agent/jobs 400", "POST /api/jobs/{id}/apply 403", "GET /api/jobs 200"]);
+    assert_eq!(missing.error_codes, ["ACKNOWLEDGMENT_REQUIRED"]);
+    assert_eq!(cov.status_counts(), (5, 8));
+
+    let table = coverage::render_table(&cov);
+    assert!(table.contains("POST /api/jobs/{id}/apply") && table.contains("covered: 5/8"));
+    let md = coverage::render_markdown(&cov);
+    assert!(md.contains("| `POST /api/jobs/{id}/apply` | 403 |  | ❌ none |"), "{md}");
+}
+
+#[test]
+fn write_report_writes_every_format_creating_directories() {
+    let run = sample_run();
+    let cov = sample_coverage(&run);
+    let dir = tempfile::tempdir().unwrap();
+    for format in Format::ALL {
+        assert_eq!(Format::from_str(format.name()).unwrap(), format);
+        let path = dir.path().join("nested/deeper").join(format!("report.{}", format.extension()));
+        report::write_report(format, &run, Some(&cov), &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("nda.apply-requires-ack"), "{format}");
+    }
+    let back = std::fs::read_to_string(dir.path().join("nested/deeper/report.json")).unwrap();
+    assert_eq!(json::from_json(&back).unwrap(), run);
+    let term = std::fs::read_to_string(dir.path().join("nested/deeper/report.txt")).unwrap();
+    assert!(!term.contains('\u{1b}') && term.contains("--- expected"));
+    assert_eq!(Format::from_str("md").unwrap(), Format::Markdown);
+    assert_eq!(Format::from_str("JUnit").unwrap(), Format::Junit);
+    let err = Format::from_str("pdf").unwrap_err().to_string();
+    assert!(err.contains("`pdf`"), "{err}");
+}
+
+/// Writes every format of the sample run to `$REPORTS_DUMP_DIR` for a
+/// person to look at (`REPORTS_DUMP_DIR=/tmp/r cargo test --test reports`).
+#[test]
+fn dump_samples_when_asked() {
+    let Some(dir) = std::env::var_os("REPORTS_DUMP_DIR") else { return };
+    let run = sample_run();
+    let cov = sample_coverage(&run);
+    for format in Format::ALL {
+        let path = std::path::Path::new(&dir).join(format!("report.{}", format.extension()));
+        report::write_report(format, &run, Some(&cov), &path).unwrap();
+    }
+    let colored = std::path::Path::new(&dir).join("terminal-color.txt");
+    let mut text = terminal::render_failure(&run.scenarios[2], &TerminalStyle { color: true });
+    text.push_str(&terminal::render_summary(&run, &TerminalStyle { color: true }));
+    std::fs::write(colored, text).unwrap();
+}
