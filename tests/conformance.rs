@@ -1,1 +1,84 @@
-fn main() {}
+//! The scenario library as tests: one libtest-mimic trial per scenario file,
+//! named by its path under `scenarios/`, each run against its own
+//! in-process reference server.
+//!
+//! Set `AGENTGIGS_TARGET=<url>` (a server with the control API) or
+//! `AGENTGIGS_PROFILE=<file>` to run the same trials against another server.
+//! Scenarios the target cannot run (a missing control feature, money on a
+//! non-sandbox target) are listed as ignored, with the reason in the name.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use agentgigs_conformance::report::model::Outcome;
+use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
+use agentgigs_conformance::runner::{PlannedScenario, RunOptions, ScenarioContext, run_scenario};
+use agentgigs_conformance::scenario::load_library;
+use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::target::{Profile, TargetSpec};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let trials = match build_trials(root) {
+        Ok(trials) => trials,
+        Err(message) => vec![Trial::test("scenario library loads", move || Err(Failed::from(message.clone())))],
+    };
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn target() -> Result<TargetSpec, String> {
+    if let Ok(file) = std::env::var("AGENTGIGS_PROFILE") {
+        return Profile::load(Path::new(&file)).map(TargetSpec::Remote).map_err(|e| e.to_string());
+    }
+    if let Ok(url) = std::env::var("AGENTGIGS_TARGET") {
+        return Profile::from_url(&url).map(TargetSpec::Remote).map_err(|e| e.to_string());
+    }
+    Ok(TargetSpec::Bundled)
+}
+
+fn build_trials(root: &Path) -> Result<Vec<Trial>, String> {
+    let spec = Spec::load(&root.join("specs/agentgigs.openapi.yaml")).map_err(|e| format!("spec: {e}"))?;
+    let spec = Arc::new(spec);
+    let library = load_library(&root.join("scenarios")).map_err(|e| format!("scenario library:\n{e}"))?;
+    if library.scenarios.is_empty() {
+        return Err("no scenario found under scenarios/: discovery is broken".into());
+    }
+    let target = target()?;
+    let mut trials = Vec::new();
+    for scenario in &library.scenarios {
+        let name = scenario.source.file.trim_start_matches("scenarios/").trim_end_matches(".yaml").to_string();
+        let steps = library.expand(scenario).map_err(|e| e.to_string())?;
+        let planned = PlannedScenario::new(scenario.clone(), steps);
+        let spec = spec.clone();
+        let target = target.clone();
+        let kind = planned.area.clone();
+        trials.push(Trial::test(name, move || run_one(planned, spec, target)).with_kind(kind));
+    }
+    Ok(trials)
+}
+
+fn run_one(planned: PlannedScenario, spec: Arc<Spec>, target: TargetSpec) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failed::from(format!("cannot build a runtime: {e}")))?;
+    let report = runtime.block_on(async {
+        let options = RunOptions::default();
+        let ctx = ScenarioContext::new(spec, &target, options).await.map_err(|e| Failed::from(e.to_string()))?;
+        Ok::<_, Failed>(run_scenario(&planned, &ctx).await)
+    })?;
+    match &report.outcome {
+        Outcome::Passed => Ok(()),
+        Outcome::Skipped { reason } => {
+            // libtest-mimic cannot skip at run time; a skip is a pass that says why.
+            eprintln!("skipped: {reason}");
+            Ok(())
+        }
+        Outcome::Failed | Outcome::Errored { .. } => {
+            Err(Failed::from(render_failure(&report, &TerminalStyle { color: false })))
+        }
+    }
+}

@@ -18,7 +18,10 @@ const NDA_RULE: &str = "POST /api/jobs/{id}/apply requires NDA acknowledgment fi
 const BOTH_RULE: &str = "Authentication: two headers, do not mix.";
 
 fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -36,7 +39,11 @@ fn request_step(
     response_body: Value,
     findings: Vec<Finding>,
 ) -> StepReport {
-    let outcome = if findings.is_empty() { Outcome::Passed } else { Outcome::Failed };
+    let outcome = if findings.is_empty() {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    };
     StepReport {
         index,
         name: name.into(),
@@ -48,12 +55,18 @@ fn request_step(
         request: Some(RequestRecord {
             method: method.into(),
             url: url.into(),
-            headers: headers(&[("x-api-key", "[redacted:agent.api_key]"), ("content-type", "application/json")]),
+            headers: headers(&[
+                ("x-api-key", "[redacted:agent.api_key]"),
+                ("content-type", "application/json"),
+            ]),
             body,
         }),
         response: Some(ResponseRecord {
             status,
-            headers: headers(&[("content-type", "application/json"), ("x-request-id", HOSTILE)]),
+            headers: headers(&[
+                ("content-type", "application/json"),
+                ("x-request-id", HOSTILE),
+            ]),
             content_type: Some("application/json".into()),
             body_bytes: response_body.to_string().len(),
             body: Some(response_body),
@@ -68,15 +81,28 @@ fn request_step(
     }
 }
 
-fn scenario(id: &str, area: &str, level: Level, rule: Option<&str>, outcome: Outcome, steps: Vec<StepReport>) -> ScenarioReport {
+fn scenario(
+    id: &str,
+    area: &str,
+    level: Level,
+    rule: Option<&str>,
+    outcome: Outcome,
+    steps: Vec<StepReport>,
+) -> ScenarioReport {
     ScenarioReport {
         id: id.into(),
         title: format!("Title of {id}"),
-        file: format!("scenarios/{area}/{}.yaml", id.split('.').nth(1).unwrap_or(id)),
+        file: format!(
+            "scenarios/{area}/{}.yaml",
+            id.split('.').nth(1).unwrap_or(id)
+        ),
         area: area.into(),
         level,
         tags: vec![area.into()],
-        doc: vec!["llms.txt#browse-and-apply".into(), "openapi:applyToJob".into()],
+        doc: vec![
+            "llms.txt#browse-and-apply".into(),
+            "openapi:applyToJob".into(),
+        ],
         rule: rule.map(str::to_string),
         moves_money: area == "nda" || area == "money",
         outcome,
@@ -122,15 +148,23 @@ fn sample_run() -> RunReport {
             Finding::new(FindingKind::Status, "expected status 403, got 200")
                 .expected(403)
                 .actual(200),
-            Finding::new(FindingKind::Body, "`/code` should equal \"ACKNOWLEDGMENT_REQUIRED\"")
-                .expected("ACKNOWLEDGMENT_REQUIRED")
-                .actual("OK")
-                .at_body("/code"),
-            Finding::new(FindingKind::Schema, "`/application` does not match the documented schema: `job_id` is required")
-                .expected(json!({"status": "pending", "job_id": "4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f"}))
-                .actual(json!({"status": "pending", "note": HOSTILE}))
-                .at_body("/application/job_id")
-                .at_schema("#/components/schemas/Application/required"),
+            Finding::new(
+                FindingKind::Body,
+                "`/code` should equal \"ACKNOWLEDGMENT_REQUIRED\"",
+            )
+            .expected("ACKNOWLEDGMENT_REQUIRED")
+            .actual("OK")
+            .at_body("/code"),
+            Finding::new(
+                FindingKind::Schema,
+                "`/application` does not match the documented schema: `job_id` is required",
+            )
+            .expected(
+                json!({"status": "pending", "job_id": "4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f"}),
+            )
+            .actual(json!({"status": "pending", "note": HOSTILE}))
+            .at_body("/application/job_id")
+            .at_schema("#/components/schemas/Application/required"),
         ],
     );
     let both = request_step(
@@ -145,7 +179,14 @@ fn sample_run() -> RunReport {
         None,
         200,
         json!({"balance_cents": 0}),
-        vec![Finding::new(FindingKind::Status, "expected status 400, got 200 | pipes & <tags>").expected(400).actual(200)],
+        vec![
+            Finding::new(
+                FindingKind::Status,
+                "expected status 400, got 200 | pipes & <tags>\u{1b}]0;pwned\u{7}",
+            )
+            .expected(400)
+            .actual(200),
+        ],
     );
     let unauth = request_step(
         1,
@@ -182,25 +223,52 @@ fn sample_run() -> RunReport {
     let mut third = post_job();
     third.index = 3;
     third.name = "not run after the failure".into();
-    third.outcome = Outcome::Skipped { reason: "an earlier step failed".into() };
+    third.outcome = Outcome::Skipped {
+        reason: "an earlier step failed".into(),
+    };
     third.request = None;
     third.response = None;
     nda_steps.push(third);
 
     let mut errored_step = post_job();
     errored_step.response = None;
-    errored_step.outcome = Outcome::Errored { message: "connection refused (os error 111)".into() };
+    errored_step.outcome = Outcome::Errored {
+        message: "connection refused (os error 111)".into(),
+    };
 
     let scenarios = vec![
-        scenario("auth.missing-and-bad-credentials", "auth", Level::Must, Some("Requests without valid credentials are refused with 401."), Outcome::Passed, vec![unauth]),
-        scenario("auth.both-headers-refused", "auth", Level::Should, Some(BOTH_RULE), Outcome::Failed, vec![both]),
-        scenario("nda.apply-requires-ack", "nda", Level::Must, Some(NDA_RULE), Outcome::Failed, nda_steps),
+        scenario(
+            "auth.missing-and-bad-credentials",
+            "auth",
+            Level::Must,
+            Some("Requests without valid credentials are refused with 401."),
+            Outcome::Passed,
+            vec![unauth],
+        ),
+        scenario(
+            "auth.both-headers-refused",
+            "auth",
+            Level::Should,
+            Some(BOTH_RULE),
+            Outcome::Failed,
+            vec![both],
+        ),
+        scenario(
+            "nda.apply-requires-ack",
+            "nda",
+            Level::Must,
+            Some(NDA_RULE),
+            Outcome::Failed,
+            nda_steps,
+        ),
         scenario(
             "lifecycle.no-proof-happy-path",
             "lifecycle",
             Level::Must,
             None,
-            Outcome::Errored { message: "target unreachable: connection refused (os error 111)".into() },
+            Outcome::Errored {
+                message: "target unreachable: connection refused (os error 111)".into(),
+            },
             vec![errored_step],
         ),
         scenario(
@@ -208,10 +276,19 @@ fn sample_run() -> RunReport {
             "money",
             Level::Must,
             Some("Only the poster releases escrow."),
-            Outcome::Skipped { reason: "moves money on a non-sandbox target (pass --allow-money)".into() },
+            Outcome::Skipped {
+                reason: "moves money on a non-sandbox target (pass --allow-money)".into(),
+            },
             vec![],
         ),
-        scenario("ratelimit.free-tier-30-per-minute", "ratelimit", Level::Must, Some("Free tier: 30 requests per minute."), Outcome::Passed, vec![limited]),
+        scenario(
+            "ratelimit.free-tier-30-per-minute",
+            "ratelimit",
+            Level::Must,
+            Some("Free tier: 30 requests per minute."),
+            Outcome::Passed,
+            vec![limited],
+        ),
     ];
     let totals = report::tally(&scenarios);
     RunReport {
@@ -234,18 +311,42 @@ fn sample_run() -> RunReport {
         duration_ms: 12_345,
         scenarios,
         totals,
-        money: vec![MoneyMoved { scenario: "nda.apply-requires-ack".into(), actor: "poster".into(), cents: 6000 }],
+        money: vec![MoneyMoved {
+            scenario: "nda.apply-requires-ack".into(),
+            actor: "poster".into(),
+            cents: 6000,
+        }],
     }
 }
 
 fn sample_coverage(r: &RunReport) -> Coverage {
     let ops = vec![
-        ("POST".to_string(), "/api/agent/jobs".to_string(), vec!["201".to_string(), "400".to_string()]),
-        ("POST".to_string(), "/api/jobs/{id}/apply".to_string(), vec!["200".to_string(), "403".to_string()]),
-        ("GET".to_string(), "/api/wallet".to_string(), vec!["200".to_string(), "4XX".to_string()]),
-        ("GET".to_string(), "/api/jobs".to_string(), vec!["200".to_string(), "default".to_string()]),
+        (
+            "POST".to_string(),
+            "/api/agent/jobs".to_string(),
+            vec!["201".to_string(), "400".to_string()],
+        ),
+        (
+            "POST".to_string(),
+            "/api/jobs/{id}/apply".to_string(),
+            vec!["200".to_string(), "403".to_string()],
+        ),
+        (
+            "GET".to_string(),
+            "/api/wallet".to_string(),
+            vec!["200".to_string(), "4XX".to_string()],
+        ),
+        (
+            "GET".to_string(),
+            "/api/jobs".to_string(),
+            vec!["200".to_string(), "default".to_string()],
+        ),
     ];
-    let codes = vec!["UNAUTHENTICATED".to_string(), "RATE_LIMITED".to_string(), "ACKNOWLEDGMENT_REQUIRED".to_string()];
+    let codes = vec![
+        "UNAUTHENTICATED".to_string(),
+        "RATE_LIMITED".to_string(),
+        "ACKNOWLEDGMENT_REQUIRED".to_string(),
+    ];
     Coverage::from_reports(&ops, &codes, &r.scenarios)
 }
 
@@ -266,16 +367,29 @@ fn json_round_trips_and_validates_against_the_schema() {
     assert_eq!(json::from_json(&text).unwrap(), run);
 
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/run-report.schema.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/run-report.schema.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(schema, json::schema(), "the embedded schema is the file");
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-    assert_eq!(schema["properties"]["schema_version"]["const"], REPORT_SCHEMA_VERSION);
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert_eq!(
+        schema["properties"]["schema_version"]["const"],
+        REPORT_SCHEMA_VERSION
+    );
     jsonschema::meta::validate(&schema).expect("the schema is a valid draft 2020-12 schema");
     let validator = jsonschema::validator_for(&schema).unwrap();
     let instance: Value = serde_json::from_str(&text).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(json::validate(&instance).is_empty());
 
@@ -301,7 +415,10 @@ fn from_json_names_the_version_and_the_field() {
     let mut v: Value = serde_json::from_str(&json::to_json(&run)).unwrap();
     v["schema_version"] = json!(2);
     match json::from_json(&v.to_string()) {
-        Err(ReportError::SchemaVersion { found: 2, expected: 1 }) => {}
+        Err(ReportError::SchemaVersion {
+            found: 2,
+            expected: 1,
+        }) => {}
         other => panic!("{other:?}"),
     }
     v["schema_version"] = json!(1);
@@ -332,7 +449,11 @@ fn junit_is_well_formed_and_counts_add_up() {
     let xml = junit::to_junit(&run).unwrap();
     let mut reader = quick_xml::Reader::from_str(&xml);
     let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
-        e.try_get_attribute(name).unwrap().map(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap().into_owned())
+        e.try_get_attribute(name).unwrap().map(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .unwrap()
+                .into_owned()
+        })
     };
     let num = |e: &quick_xml::events::BytesStart, name: &str| -> usize {
         attr(e, name).map(|v| v.parse().unwrap()).unwrap_or(0)
@@ -347,13 +468,23 @@ fn junit_is_well_formed_and_counts_add_up() {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
                 b"testsuites" => {
-                    declared_root = Counts { tests: num(&e, "tests"), failures: num(&e, "failures"), errors: num(&e, "errors"), skipped: num(&e, "skipped") };
+                    declared_root = Counts {
+                        tests: num(&e, "tests"),
+                        failures: num(&e, "failures"),
+                        errors: num(&e, "errors"),
+                        skipped: num(&e, "skipped"),
+                    };
                     assert!(attr(&e, "time").is_some());
                 }
                 b"testsuite" => {
                     declared_suites.push((
                         attr(&e, "name").unwrap(),
-                        Counts { tests: num(&e, "tests"), failures: num(&e, "failures"), errors: num(&e, "errors"), skipped: num(&e, "skipped") },
+                        Counts {
+                            tests: num(&e, "tests"),
+                            failures: num(&e, "failures"),
+                            errors: num(&e, "errors"),
+                            skipped: num(&e, "skipped"),
+                        },
                     ));
                 }
                 b"testcase" => {
@@ -373,32 +504,52 @@ fn junit_is_well_formed_and_counts_add_up() {
         }
     }
     let t = &run.totals;
-    assert_eq!(seen, Counts { tests: t.total, failures: t.failed, errors: t.errored, skipped: t.skipped });
+    assert_eq!(
+        seen,
+        Counts {
+            tests: t.total,
+            failures: t.failed,
+            errors: t.errored,
+            skipped: t.skipped
+        }
+    );
     assert_eq!(declared_root, seen);
-    let sum = declared_suites.iter().fold(Counts::default(), |mut a, (_, c)| {
-        a.tests += c.tests;
-        a.failures += c.failures;
-        a.errors += c.errors;
-        a.skipped += c.skipped;
-        a
-    });
+    let sum = declared_suites
+        .iter()
+        .fold(Counts::default(), |mut a, (_, c)| {
+            a.tests += c.tests;
+            a.failures += c.failures;
+            a.errors += c.errors;
+            a.skipped += c.skipped;
+            a
+        });
     assert_eq!(sum, seen);
     let names: Vec<&str> = declared_suites.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["auth", "lifecycle", "money", "nda", "ratelimit"]);
     for s in &run.scenarios {
-        assert!(cases.contains(&(s.id.clone(), s.area.clone())), "{} missing", s.id);
+        assert!(
+            cases.contains(&(s.id.clone(), s.area.clone())),
+            "{} missing",
+            s.id
+        );
     }
     assert!(failure_messages.contains(&"expected status 403, got 200".to_string()));
     // The body lists every finding of the failing step with where and what.
     assert!(xml.contains("scenarios/nda/apply-requires-ack.yaml:14:5"));
-    assert!(xml.contains("POST https://sandbox.agentgigs.io/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply"));
+    assert!(xml.contains(
+        "POST https://sandbox.agentgigs.io/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply"
+    ));
     assert!(xml.contains("#/components/schemas/Application/required"));
     assert!(xml.contains("moves money on a non-sandbox target"));
     assert!(!xml.contains("<script>"));
+    assert!(!xml.contains('\u{1b}'));
 
     // quick-junit reads it back too.
     let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
-    assert_eq!((back.tests, back.failures, back.errors), (t.total, t.failed, t.errored));
+    assert_eq!(
+        (back.tests, back.failures, back.errors),
+        (t.total, t.failed, t.errored)
+    );
 }
 
 #[test]
@@ -417,6 +568,7 @@ fn markdown_has_totals_failures_rules_and_escapes() {
     // A `|` in data must not break the table, nor `<tags>` become HTML.
     assert!(md.contains("200 \\| pipes \\& \\<tags\\>"), "{md}");
     assert!(!md.contains("<script>") && !md.contains("<tags>"));
+    assert!(!md.contains('\u{1b}') && !md.contains('\u{7}'));
     assert!(md.contains("moves money on a non-sandbox target"));
     assert!(md.contains("target unreachable"));
     assert!(md.contains("\\$60.00"));
@@ -426,7 +578,10 @@ fn markdown_has_totals_failures_rules_and_escapes() {
         let rows: Vec<&str> = block.lines().filter(|l| l.starts_with('|')).collect();
         if let Some(first) = rows.first() {
             let cols = |l: &str| l.replace("\\|", "").matches('|').count();
-            assert!(rows.iter().all(|r| cols(r) == cols(first)), "ragged table:\n{block}");
+            assert!(
+                rows.iter().all(|r| cols(r) == cols(first)),
+                "ragged table:\n{block}"
+            );
         }
     }
 }
@@ -442,6 +597,7 @@ fn html_is_one_escaped_self_contained_file() {
     assert!(!page.contains(HOSTILE));
     assert!(page.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"));
     assert!(!page.contains("<tags>"));
+    assert!(!page.contains('\u{1b}') && !page.contains('\u{7}'));
     // No network resources.
     let lower = page.to_lowercase();
     for bad in ["<link", "src=", "@import", "url(", "<iframe", "<img"] {
@@ -449,18 +605,29 @@ fn html_is_one_escaped_self_contained_file() {
     }
     assert!(lower.contains("content-security-policy"));
     // Totals, big and colored.
-    for (class, n) in [("all", 6), ("passed", 2), ("failed", 2), ("skipped", 1), ("errored", 1)] {
-        assert!(page.contains(&format!("class=\"stat {class}\" data-outcome-filter=\"{class}\" aria-pressed=\"false\"><span class=\"num\">{n}</span>")), "{class}");
+    for (class, n) in [
+        ("all", 6),
+        ("passed", 2),
+        ("failed", 2),
+        ("skipped", 1),
+        ("errored", 1),
+    ] {
+        let pressed = class == "all";
+        assert!(page.contains(&format!("class=\"stat {class}\" data-outcome-filter=\"{class}\" aria-pressed=\"{pressed}\"><span class=\"num\">{n}</span>")), "{class}");
     }
     // Filters by area and outcome.
     for area in ["auth", "lifecycle", "money", "nda", "ratelimit"] {
         assert!(page.contains(&format!("data-area-filter=\"{area}\"")));
     }
     // The failing scenario is expanded, a passing one is not.
-    assert!(page.contains("id=\"s-nda.apply-requires-ack\" data-area=\"nda\" data-outcome=\"failed\""));
+    assert!(
+        page.contains("id=\"s-nda.apply-requires-ack\" data-area=\"nda\" data-outcome=\"failed\"")
+    );
     let nda = &page[page.find("id=\"s-nda.apply-requires-ack\"").unwrap()..];
     assert!(nda[..nda.find('>').unwrap()].ends_with(" open"));
-    let ok = &page[page.find("id=\"s-auth.missing-and-bad-credentials\"").unwrap()..];
+    let ok = &page[page
+        .find("id=\"s-auth.missing-and-bad-credentials\"")
+        .unwrap()..];
     assert!(!ok[..ok.find('>').unwrap()].ends_with(" open"));
     // The finding's body pointer is marked (a missing key marks its object).
     assert!(page.contains("<mark class=\"hit\" title=\"finding at /code\">"));
@@ -505,6 +672,16 @@ fn terminal_failure_has_everything_needed() {
     ] {
         assert!(plain.contains(needle), "missing {needle:?} in\n{plain}");
     }
+    // Terminal escapes from the server are shown, not obeyed.
+    let both = terminal::render_failure(&run.scenarios[1], &TerminalStyle { color: false });
+    assert!(
+        !both.contains('\u{1b}') && !both.contains('\u{7}'),
+        "{both}"
+    );
+    assert!(both.contains("<tags>\\u{1b}]0;pwned\\u{7}"), "{both}");
+    let summary = terminal::render_summary(&run, &TerminalStyle { color: true });
+    assert!(!summary.contains("\u{1b}]0;"));
+
     let colored = terminal::render_failure(nda, &TerminalStyle { color: true });
     assert!(colored.contains("\u{1b}["));
 
@@ -586,21 +763,52 @@ fn coverage_lists_hits_and_missing() {
     assert_eq!(apply.statuses[0].scenarios, ["nda.apply-requires-ack"]);
     assert!(apply.statuses[1].scenarios.is_empty());
     // 401 falls under the documented `4XX`; 429 under `default`.
-    assert_eq!(cov.operations[2].statuses[1].scenarios, ["auth.missing-and-bad-credentials"]);
+    assert_eq!(
+        cov.operations[2].statuses[1].scenarios,
+        ["auth.missing-and-bad-credentials"]
+    );
     assert_eq!(cov.operations[2].statuses[1].codes, ["UNAUTHENTICATED"]);
-    assert_eq!(cov.operations[3].statuses[1].scenarios, ["ratelimit.free-tier-30-per-minute"]);
-    let codes: Vec<(&str, usize)> = cov.error_codes.iter().map(|c| (c.code.as_str(), c.scenarios.len())).collect();
-    assert_eq!(codes, [("UNAUTHENTICATED", 1), ("RATE_LIMITED", 1), ("ACKNOWLEDGMENT_REQUIRED", 0)]);
+    assert_eq!(
+        cov.operations[3].statuses[1].scenarios,
+        ["ratelimit.free-tier-30-per-minute"]
+    );
+    let codes: Vec<(&str, usize)> = cov
+        .error_codes
+        .iter()
+        .map(|c| (c.code.as_str(), c.scenarios.len()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("UNAUTHENTICATED", 1),
+            ("RATE_LIMITED", 1),
+            ("ACKNOWLEDGMENT_REQUIRED", 0)
+        ]
+    );
     let missing = cov.missing();
-    let pairs: Vec<String> = missing.statuses.iter().map(|m| format!("{} {} {}", m.method, m.path, m.status)).collect();
-    assert_eq!(pairs, ["POST /api/agent/jobs 400", "POST /api/jobs/{id}/apply 403", "GET /api/jobs 200"]);
+    let pairs: Vec<String> = missing
+        .statuses
+        .iter()
+        .map(|m| format!("{} {} {}", m.method, m.path, m.status))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            "POST /api/agent/jobs 400",
+            "POST /api/jobs/{id}/apply 403",
+            "GET /api/jobs 200"
+        ]
+    );
     assert_eq!(missing.error_codes, ["ACKNOWLEDGMENT_REQUIRED"]);
     assert_eq!(cov.status_counts(), (5, 8));
 
     let table = coverage::render_table(&cov);
     assert!(table.contains("POST /api/jobs/{id}/apply") && table.contains("covered: 5/8"));
     let md = coverage::render_markdown(&cov);
-    assert!(md.contains("| `POST /api/jobs/{id}/apply` | 403 |  | ❌ none |"), "{md}");
+    assert!(
+        md.contains("| `POST /api/jobs/{id}/apply` | 403 |  | ❌ none |"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -610,7 +818,10 @@ fn write_report_writes_every_format_creating_directories() {
     let dir = tempfile::tempdir().unwrap();
     for format in Format::ALL {
         assert_eq!(Format::from_str(format.name()).unwrap(), format);
-        let path = dir.path().join("nested/deeper").join(format!("report.{}", format.extension()));
+        let path = dir
+            .path()
+            .join("nested/deeper")
+            .join(format!("report.{}", format.extension()));
         report::write_report(format, &run, Some(&cov), &path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("nda.apply-requires-ack"), "{format}");
@@ -629,7 +840,9 @@ fn write_report_writes_every_format_creating_directories() {
 /// person to look at (`REPORTS_DUMP_DIR=/tmp/r cargo test --test reports`).
 #[test]
 fn dump_samples_when_asked() {
-    let Some(dir) = std::env::var_os("REPORTS_DUMP_DIR") else { return };
+    let Some(dir) = std::env::var_os("REPORTS_DUMP_DIR") else {
+        return;
+    };
     let run = sample_run();
     let cov = sample_coverage(&run);
     for format in Format::ALL {
@@ -638,6 +851,9 @@ fn dump_samples_when_asked() {
     }
     let colored = std::path::Path::new(&dir).join("terminal-color.txt");
     let mut text = terminal::render_failure(&run.scenarios[2], &TerminalStyle { color: true });
-    text.push_str(&terminal::render_summary(&run, &TerminalStyle { color: true }));
+    text.push_str(&terminal::render_summary(
+        &run,
+        &TerminalStyle { color: true },
+    ));
     std::fs::write(colored, text).unwrap();
 }

@@ -180,7 +180,7 @@ fn nullable_in_30() {
     assert!(check(&spec, "GET", &path, 200, &[], &ok).is_empty());
     let bad = json!({"id": UUID, "title": 1, "status": "closed", "parent": {"id": UUID, "title": 2}, "price": 1});
     let mut got = pointers(&check(&spec, "GET", &path, 200, &[], &bad));
-    got.sort();
+    got.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
     let job = "#/components/schemas/Job/properties";
     assert_eq!(
         got,
@@ -196,7 +196,7 @@ fn nullable_in_30() {
     let f = check(&spec, "GET", &path, 200, &[], &bad);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].body_pointer.as_deref(), Some("/parent"));
-    assert_eq!(f[0].schema_pointer.as_deref(), Some("#/components/schemas/Job/properties/title/type").filter(|_| false).or(Some("#/components/schemas/Job/type")));
+    assert_eq!(f[0].schema_pointer.as_deref(), Some("#/components/schemas/Job/type"));
 }
 
 #[test]

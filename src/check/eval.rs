@@ -49,6 +49,12 @@ impl Failure {
     }
 }
 
+/// The check without what speaks of a selection as a whole
+/// (`exists`, `absent`, `length`, `min_length`).
+pub(crate) fn per_value(check: &Check) -> Check {
+    Check { exists: None, absent: None, length: None, min_length: None, ..check.clone() }
+}
+
 /// The check without `exists`/`absent`.
 pub(crate) fn without_presence(check: &Check) -> Check {
     Check { exists: None, absent: None, ..check.clone() }
@@ -69,6 +75,39 @@ pub(crate) fn presence(check: &Check, present: bool) -> Vec<Failure> {
     out
 }
 
+/// The selection-wide checks of a multi-value JSONPath: `exists`/`absent`
+/// (any match at all), `length`/`min_length` (the number of matches).
+pub(crate) fn selection(check: &Check, count: usize) -> Vec<Failure> {
+    let mut out = Vec::new();
+    for want in [check.exists, check.absent.map(|a| !a)].into_iter().flatten() {
+        if want && count == 0 {
+            out.push(Failure::new("selects nothing, expected at least one value", Some("present".into()), None));
+        } else if !want && count > 0 {
+            out.push(Failure::new(
+                format!("selects {count} value(s), expected none"),
+                Some("absent".into()),
+                Some(&count.into()),
+            ));
+        }
+    }
+    out.dedup();
+    if let Some(n) = check.length
+        && n != count
+    {
+        out.push(Failure::new(format!("selects {count} value(s), expected {n}"), Some(n.into()), Some(&count.into())));
+    }
+    if let Some(n) = check.min_length
+        && count < n
+    {
+        out.push(Failure::new(
+            format!("selects {count} value(s), expected at least {n}"),
+            Some(n.into()),
+            Some(&count.into()),
+        ));
+    }
+    out
+}
+
 /// True when the check asks something of a value beyond presence.
 fn has_value_checks(c: &Check) -> bool {
     c.equals.is_some()
@@ -82,32 +121,6 @@ fn has_value_checks(c: &Check) -> bool {
         || c.max.is_some()
         || c.contains.is_some()
         || c.one_of.is_some()
-}
-
-/// A JSONPath that selected nothing: `length`/`min_length` count zero
-/// matches, `not` holds when its inner checks do not, the rest hold vacuously.
-pub(crate) fn evaluate_empty_selection(check: &Check) -> Vec<Failure> {
-    let mut out = presence(check, false);
-    if let Some(n) = check.length
-        && n != 0
-    {
-        out.push(Failure::new(format!("selects nothing, expected {n} value(s)"), Some(n.into()), Some(&0.into())));
-    }
-    if let Some(n) = check.min_length
-        && n > 0
-    {
-        out.push(Failure::new(
-            format!("selects nothing, expected at least {n} value(s)"),
-            Some(n.into()),
-            Some(&0.into()),
-        ));
-    }
-    if let Some(inner) = &check.not
-        && evaluate_empty_selection(inner).is_empty()
-    {
-        out.push(Failure::new("selects nothing, and the `not` checks all hold for that", None, None));
-    }
-    out
 }
 
 /// Evaluates every field of `check` against `value` (`None` = nothing there).

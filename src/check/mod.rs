@@ -135,23 +135,27 @@ fn check_one(kind: FindingKind, a: &BodyAssertion, body: &Value) -> Vec<Finding>
                 out.push(failure.into_finding(kind, Some(&pointer), None));
             }
         }
+        Located::Matches(matches) if !path::is_multi_select(&a.path) => {
+            // A JSONPath that names one place behaves like a pointer.
+            let (pointer, value) = match matches.first() {
+                Some((p, v)) => (p.clone(), Some(*v)),
+                None => (a.path.clone(), None),
+            };
+            for failure in eval::evaluate(&a.check, value, eval::Mode::Json) {
+                out.push(failure.into_finding(kind, Some(&pointer), None));
+            }
+        }
         Located::Matches(matches) => {
-            // `exists`/`absent` speak of the selection as a whole; the other
-            // checks apply to each selected value (vacuously to none).
-            let present = !matches.is_empty();
-            for failure in eval::presence(&a.check, present) {
+            // `exists`, `absent`, `length` and `min_length` speak of the
+            // selection (how many values); the other checks apply to each
+            // selected value, and vacuously hold for none.
+            for failure in eval::selection(&a.check, matches.len()) {
                 out.push(failure.into_finding(kind, Some(&a.path), None));
             }
-            let rest = eval::without_presence(&a.check);
-            if present {
-                for (pointer, value) in matches {
-                    for failure in eval::evaluate(&rest, Some(value), eval::Mode::Json) {
-                        out.push(failure.into_finding(kind, Some(&pointer), None));
-                    }
-                }
-            } else {
-                for failure in eval::evaluate_empty_selection(&rest) {
-                    out.push(failure.into_finding(kind, Some(&a.path), None));
+            let rest = eval::per_value(&a.check);
+            for (pointer, value) in matches {
+                for failure in eval::evaluate(&rest, Some(value), eval::Mode::Json) {
+                    out.push(failure.into_finding(kind, Some(&pointer), None));
                 }
             }
         }

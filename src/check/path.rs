@@ -30,6 +30,12 @@ pub fn is_json_path(path: &str) -> bool {
     path.trim_start().starts_with('$')
 }
 
+/// True when a JSONPath can select several values (a wildcard, a
+/// descendant `..`, a filter, a slice or a union).
+pub fn is_multi_select(path: &str) -> bool {
+    is_json_path(path) && path.contains(['*', '?', ':', ',']) || path.contains("..")
+}
+
 /// Resolves a pointer or JSONPath against `value`.
 ///
 /// A pointer must be empty or start with `/`; a JSONPath must parse.

@@ -176,6 +176,17 @@ fn root_pointer_and_json_path() {
     holds("$.nothing[*]", json!({"absent": true}));
     fails("$.jobs[*]", json!({"absent": true}));
     fails("$.nothing[*]", json!({"min_length": 1}));
+    // Several-value paths: length counts the matches; `not` is per value.
+    holds("$.jobs[*]", json!({"length": 2, "min_length": 1}));
+    fails("$.jobs[*]", json!({"length": 3}));
+    holds("$.nothing[*]", json!({"not": {"equals": 1}}));
+    holds("$.jobs[*].id", json!({"not": {"equals": "c"}}));
+    fails("$.jobs[*].id", json!({"not": {"equals": "b"}}));
+    // A one-place JSONPath is like a pointer.
+    holds("$.job.status", json!({"equals": "open"}));
+    holds("$.job.tags", json!({"length": 2}));
+    fails("$.job.nope", json!({"exists": true}));
+    holds("$.job.nope", json!({"absent": true}));
     fails("$[", json!({"exists": true}));
     fails("job/status", json!({"exists": true}));
 }

@@ -34,7 +34,7 @@ pub struct GenConfig {
 
 impl Default for GenConfig {
     fn default() -> Self {
-        GenConfig { max_depth: 5, max_extra_items: 3, max_extra_chars: 400, optional_presence: 0.5 }
+        GenConfig { max_depth: 5, max_extra_items: 3, max_extra_chars: 300, optional_presence: 0.5 }
     }
 }
 
@@ -82,6 +82,17 @@ impl Generator {
     /// A strategy for values valid against `schema`.
     pub fn strategy(&self, schema: &Value) -> BoxedStrategy<Value> {
         self.any(schema, 0, None)
+    }
+
+    /// A strategy for the value of a property or parameter called `name`
+    /// (hints for that name apply).
+    pub fn named(&self, name: &str, schema: &Value) -> BoxedStrategy<Value> {
+        self.any(schema, 0, Some(name))
+    }
+
+    /// The document `$ref`s resolve in.
+    pub fn root(&self) -> &Value {
+        &self.root
     }
 
     /// A strategy for one branch of a schema (see [`branches`]).
@@ -345,7 +356,7 @@ fn plain_char() -> impl Strategy<Value = char> {
 
 /// A string of `min..=max` characters (Unicode scalar values).
 pub fn plain_string(min: usize, max: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(plain_char(), min..=max).prop_map(|cs| cs.into_iter().collect())
+    proptest::collection::vec(plain_char().no_shrink(), min..=max).prop_map(|cs| cs.into_iter().collect())
 }
 
 #[cfg(test)]

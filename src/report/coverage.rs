@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::ScenarioReport;
+use super::text::defang;
 
 /// Coverage of documented operations, statuses and error codes.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -50,6 +51,7 @@ pub struct StatusCoverage {
 /// One documented error code.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CodeCoverage {
+    /// The documented code (`ACKNOWLEDGMENT_REQUIRED`).
     pub code: String,
     /// Ids of the scenarios with a response whose body had `code` equal to
     /// it (sorted).
@@ -59,15 +61,20 @@ pub struct CodeCoverage {
 /// An (operation, documented status) pair no scenario hit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingStatus {
+    /// Upper-case method.
     pub method: String,
+    /// Path template as in the spec.
     pub path: String,
+    /// The documented status no response had (`403`, `4XX`, `default`).
     pub status: String,
 }
 
 /// What a run did not cover.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Missing {
+    /// Uncovered (operation, status) pairs, in the order documented.
     pub statuses: Vec<MissingStatus>,
+    /// Documented error codes no response body carried.
     pub error_codes: Vec<String>,
 }
 
@@ -103,7 +110,11 @@ fn documented_key(documented: &[String], status: u16) -> Option<&String> {
         .iter()
         .find(|d| **d == exact)
         .or_else(|| documented.iter().find(|d| d.eq_ignore_ascii_case(&range)))
-        .or_else(|| documented.iter().find(|d| d.eq_ignore_ascii_case("default")))
+        .or_else(|| {
+            documented
+                .iter()
+                .find(|d| d.eq_ignore_ascii_case("default"))
+        })
 }
 
 fn body_code(body: Option<&Value>) -> Option<&str> {
@@ -138,7 +149,9 @@ impl Coverage {
                     codes.entry(c).or_default().insert(s.id.clone());
                 }
                 let Some(op) = &st.operation else { continue };
-                let Some((method, path)) = op.trim().split_once(' ') else { continue };
+                let Some((method, path)) = op.trim().split_once(' ') else {
+                    continue;
+                };
                 let Some(i) = operations
                     .iter()
                     .position(|(m, p, _)| m.eq_ignore_ascii_case(method) && p == path.trim())
@@ -172,10 +185,16 @@ impl Coverage {
                     })
                     .collect(),
                 undocumented: {
-                    let keys: Vec<(usize, u16)> =
-                        undocumented.range((i, 0)..=(i, u16::MAX)).map(|(k, _)| *k).collect();
+                    let keys: Vec<(usize, u16)> = undocumented
+                        .range((i, 0)..=(i, u16::MAX))
+                        .map(|(k, _)| *k)
+                        .collect();
                     keys.into_iter()
-                        .filter_map(|k| undocumented.remove(&k).map(|h| h.into_status(k.1.to_string())))
+                        .filter_map(|k| {
+                            undocumented
+                                .remove(&k)
+                                .map(|h| h.into_status(k.1.to_string()))
+                        })
                         .collect()
                 },
             })
@@ -231,7 +250,11 @@ impl Coverage {
 
     /// `(covered, documented)` counts of error codes.
     pub fn code_counts(&self) -> (usize, usize) {
-        let covered = self.error_codes.iter().filter(|c| !c.scenarios.is_empty()).count();
+        let covered = self
+            .error_codes
+            .iter()
+            .filter(|c| !c.scenarios.is_empty())
+            .count();
         (covered, self.error_codes.len())
     }
 }
@@ -252,13 +275,18 @@ pub fn render_table(c: &Coverage) -> String {
     for o in &c.operations {
         let op = format!("{} {}", o.method, o.path);
         for s in &o.statuses {
-            rows.push([op.clone(), s.status.clone(), s.codes.join(", "), hit_list(&s.scenarios)]);
+            rows.push([
+                op.clone(),
+                s.status.clone(),
+                defang(&s.codes.join(", ")),
+                hit_list(&s.scenarios),
+            ]);
         }
         for s in &o.undocumented {
             rows.push([
                 op.clone(),
                 format!("{} (undocumented)", s.status),
-                s.codes.join(", "),
+                defang(&s.codes.join(", ")),
                 hit_list(&s.scenarios),
             ]);
         }
@@ -280,16 +308,31 @@ pub fn render_table(c: &Coverage) -> String {
         })
         .collect();
     let line = |r: &[String; 4]| {
-        format!("{:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3], w0 = w[0], w1 = w[1], w2 = w[2])
-            .trim_end()
-            .to_string()
+        format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2]
+        )
+        .trim_end()
+        .to_string()
     };
     let _ = writeln!(out, "{}", line(&header));
     for r in &rows {
         let _ = writeln!(out, "{}", line(r));
     }
     if !c.error_codes.is_empty() {
-        let wc = c.error_codes.iter().map(|e| e.code.len()).max().unwrap_or(0).max(10);
+        let wc = c
+            .error_codes
+            .iter()
+            .map(|e| e.code.len())
+            .max()
+            .unwrap_or(0)
+            .max(10);
         let _ = writeln!(out, "\n{:<wc$}  scenarios", "error code");
         for e in &c.error_codes {
             let _ = writeln!(out, "{:<wc$}  {}", e.code, hit_list(&e.scenarios));
@@ -307,7 +350,11 @@ pub fn render_table(c: &Coverage) -> String {
 }
 
 fn hit_list(s: &[String]) -> String {
-    if s.is_empty() { "-".into() } else { s.join(", ") }
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.join(", ")
+    }
 }
 
 /// The coverage as GitHub-flavoured Markdown tables (cells escaped).
@@ -322,21 +369,33 @@ pub fn render_markdown(c: &Coverage) -> String {
         pct(sc, st),
         pct(cc, ct)
     );
-    let _ = writeln!(out, "| Operation | Status | Codes seen | Scenarios |\n|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| Operation | Status | Codes seen | Scenarios |\n|---|---|---|---|"
+    );
     for o in &c.operations {
         let op = code_cell(&format!("{} {}", o.method, o.path));
-        let rows = o
-            .statuses
-            .iter()
-            .map(|s| (s, cell(&s.status)))
-            .chain(o.undocumented.iter().map(|s| (s, format!("{} (undocumented)", cell(&s.status)))));
+        let rows = o.statuses.iter().map(|s| (s, cell(&s.status))).chain(
+            o.undocumented
+                .iter()
+                .map(|s| (s, format!("{} (undocumented)", cell(&s.status)))),
+        );
         for (s, status) in rows {
             let hits = if s.scenarios.is_empty() {
                 "❌ none".to_string()
             } else {
-                s.scenarios.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ")
+                s.scenarios
+                    .iter()
+                    .map(|x| code_cell(x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
-            let codes = s.codes.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ");
+            let codes = s
+                .codes
+                .iter()
+                .map(|x| code_cell(x))
+                .collect::<Vec<_>>()
+                .join(", ");
             let _ = writeln!(out, "| {op} | {status} | {codes} | {hits} |");
         }
     }
@@ -346,7 +405,11 @@ pub fn render_markdown(c: &Coverage) -> String {
             let hits = if e.scenarios.is_empty() {
                 "❌ none".to_string()
             } else {
-                e.scenarios.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ")
+                e.scenarios
+                    .iter()
+                    .map(|x| code_cell(x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let _ = writeln!(out, "| {} | {hits} |", code_cell(&e.code));
         }

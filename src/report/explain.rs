@@ -9,9 +9,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::text::{compact, doc_url, serde_name};
-use crate::scenario::{
-    AuthMode, BodyAssertion, Capture, Check, Expect, Level, Scenario, Step,
-};
+use crate::scenario::{AuthMode, BodyAssertion, Capture, Check, Expect, Level, Scenario, Step};
 
 /// The scenario in words: title, level, rule, documentation with links,
 /// actors, then each of `steps` (the scenario's own, or the flattened run
@@ -31,7 +29,11 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
         let _ = writeln!(out, "  tags      {}", sc.tags.join(", "));
     }
     if !sc.requires.is_empty() {
-        let _ = writeln!(out, "  requires  {} (control-API features)", sc.requires.join(", "));
+        let _ = writeln!(
+            out,
+            "  requires  {} (control-API features)",
+            sc.requires.join(", ")
+        );
     }
     let mut flags = Vec::new();
     if sc.moves_money {
@@ -44,7 +46,11 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
         let _ = writeln!(out, "  note      {}", flags.join("; "));
     }
     if let Some(rule) = &sc.rule {
-        let _ = writeln!(out, "\nRule\n  {}", rule.split_whitespace().collect::<Vec<_>>().join(" "));
+        let _ = writeln!(
+            out,
+            "\nRule\n  {}",
+            rule.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
     }
     if !sc.doc.is_empty() {
         let _ = writeln!(out, "\nDocumented in");
@@ -76,13 +82,24 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
                 parts.push("email not verified".into());
             }
             if let Some(sc) = a.stripe_connected {
-                parts.push(if sc { "Stripe connected" } else { "Stripe not connected" }.into());
+                parts.push(
+                    if sc {
+                        "Stripe connected"
+                    } else {
+                        "Stripe not connected"
+                    }
+                    .into(),
+                );
             }
             let _ = writeln!(out, "  {name}: {}", parts.join(", "));
         }
     }
     if !sc.vars.is_empty() {
-        let vars: Vec<String> = sc.vars.iter().map(|(k, v)| format!("{k} = {}", compact(v))).collect();
+        let vars: Vec<String> = sc
+            .vars
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", compact(v)))
+            .collect();
         let _ = writeln!(out, "\nVariables\n  {}", vars.join(", "));
     }
     let _ = writeln!(out, "\nSteps");
@@ -97,12 +114,20 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
 
 /// One step as a sentence.
 pub(crate) fn describe_step(step: &Step) -> String {
-    let who = step.actor.as_deref().map(|a| format!("as {a}: ")).unwrap_or_default();
+    let who = step
+        .actor
+        .as_deref()
+        .map(|a| format!("as {a}: "))
+        .unwrap_or_default();
     let mut parts: Vec<String> = Vec::new();
     if let Some(r) = &step.request {
         let mut line = format!("{who}{} {}", r.method.to_uppercase(), r.path);
         if !r.query.is_empty() {
-            let q: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect();
+            let q: Vec<String> = r
+                .query
+                .iter()
+                .map(|(k, v)| format!("{k}={}", plain(v)))
+                .collect();
             line.push('?');
             line.push_str(&q.join("&"));
         }
@@ -137,7 +162,10 @@ pub(crate) fn describe_step(step: &Step) -> String {
         }
         parts.push(line);
     } else if let Some(c) = &step.clock {
-        parts.push(format!("advance the target's clock by {}", seconds(c.advance_seconds)));
+        parts.push(format!(
+            "advance the target's clock by {}",
+            seconds(c.advance_seconds)
+        ));
     } else if let Some(s) = &step.subscribe {
         let types = if s.types.is_empty() {
             "all events".to_string()
@@ -164,13 +192,24 @@ pub(crate) fn describe_step(step: &Step) -> String {
             parts.push(format!("capture {}", c.join(", ")));
         }
     } else if let Some(e) = &step.no_event {
-        let what = e.event_type.as_deref().map(|t| format!("no `{t}` event")).unwrap_or_else(|| "no event".into());
-        parts.push(format!("expect {what} on stream `{}` for {} ms", e.stream, e.within_ms.unwrap_or(500)));
+        let what = e
+            .event_type
+            .as_deref()
+            .map(|t| format!("no `{t}` event"))
+            .unwrap_or_else(|| "no event".into());
+        parts.push(format!(
+            "expect {what} on stream `{}` for {} ms",
+            e.stream,
+            e.within_ms.unwrap_or(500)
+        ));
         if !e.matches.is_empty() {
             parts.push(format!("matching {}", assertions(&e.matches)));
         }
     } else if let Some(set) = &step.set {
-        let s: Vec<String> = set.iter().map(|(k, v)| format!("{k} = {}", compact(v))).collect();
+        let s: Vec<String> = set
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", compact(v)))
+            .collect();
         parts.push(format!("set {}", s.join(", ")));
     } else {
         parts.push(format!("{who}(no action)"));
@@ -202,7 +241,11 @@ pub(crate) fn describe_step(step: &Step) -> String {
         parts.push(format!("capture {}", c.join(", ")));
     }
     for s in &step.skip_checks {
-        parts.push(format!("automatic {} check off ({})", serde_name(&s.check), s.reason));
+        parts.push(format!(
+            "automatic {} check off ({})",
+            serde_name(&s.check),
+            s.reason
+        ));
     }
     if let Some(t) = step.timeout_ms {
         parts.push(format!("timeout {t} ms"));
@@ -242,7 +285,11 @@ fn expect_words(e: &Expect) -> String {
 fn assertions(list: &[BodyAssertion]) -> String {
     list.iter()
         .map(|a| {
-            let p = if a.path.is_empty() { "the body" } else { a.path.as_str() };
+            let p = if a.path.is_empty() {
+                "the body"
+            } else {
+                a.path.as_str()
+            };
             format!("{p} {}", check_words(&a.check))
         })
         .collect::<Vec<_>>()

@@ -124,8 +124,9 @@ fn header(out: &mut String, r: &RunReport, verdict_class: &str, verdict: &str) {
     ] {
         let _ = write!(
             out,
-            "<button type=\"button\" class=\"stat {key}\" data-outcome-filter=\"{key}\" aria-pressed=\"false\">\
-             <span class=\"num\">{n}</span><span class=\"lbl\">{label}</span></button>"
+            "<button type=\"button\" class=\"stat {key}\" data-outcome-filter=\"{key}\" aria-pressed=\"{}\">\
+             <span class=\"num\">{n}</span><span class=\"lbl\">{label}</span></button>",
+            key == "all"
         );
     }
     out.push_str("</div>\n</div></header>\n");
@@ -193,7 +194,11 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
         escape(&s.area),
         level(s.level),
         level(s.level),
-        if s.moves_money { "<span class=\"pill\">moves money</span>" } else { "" },
+        if s.moves_money {
+            "<span class=\"pill\">moves money</span>"
+        } else {
+            ""
+        },
         duration(s.duration_ms),
         escape(&s.title)
     );
@@ -205,14 +210,22 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
     }
     out.push_str("</summary>\n<div class=\"sbody\">\n");
     if let Some(rule) = &s.rule {
-        let _ = write!(out, "<blockquote class=\"rule\"><span class=\"lbl2\">Rule</span>{}</blockquote>\n", escape(rule.trim()));
+        let _ = writeln!(
+            out,
+            "<blockquote class=\"rule\"><span class=\"lbl2\">Rule</span>{}</blockquote>",
+            escape(rule.trim())
+        );
     }
     if !s.doc.is_empty() {
         out.push_str("<p><span class=\"lbl2\">Docs</span>");
         out.push_str(&doc_links(&s.doc));
         out.push_str("</p>\n");
     }
-    let _ = write!(out, "<p><span class=\"lbl2\">File</span><code>{}</code>", escape(&s.file));
+    let _ = write!(
+        out,
+        "<p><span class=\"lbl2\">File</span><code>{}</code>",
+        escape(&s.file)
+    );
     if !s.tags.is_empty() {
         out.push_str(" <span class=\"lbl2\">Tags</span>");
         for t in &s.tags {
@@ -222,10 +235,18 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
     out.push_str("</p>\n");
     match &s.outcome {
         Outcome::Skipped { reason } => {
-            let _ = write!(out, "<p><span class=\"lbl2\">Skipped</span>{}</p>\n", escape(reason));
+            let _ = writeln!(
+                out,
+                "<p><span class=\"lbl2\">Skipped</span>{}</p>",
+                escape(reason)
+            );
         }
         Outcome::Errored { message } => {
-            let _ = write!(out, "<p><span class=\"lbl2\">Could not run</span>{}</p>\n", escape(message));
+            let _ = writeln!(
+                out,
+                "<p><span class=\"lbl2\">Could not run</span>{}</p>",
+                escape(message)
+            );
         }
         _ => {}
     }
@@ -257,7 +278,11 @@ fn doc_links(docs: &[String]) -> String {
 
 fn step(out: &mut String, st: &StepReport, failing: bool) {
     let key = outcome_key(&st.outcome);
-    let key = if failing && key == "passed" { "failed" } else { key };
+    let key = if failing && key == "passed" {
+        "failed"
+    } else {
+        key
+    };
     let icon = match key {
         "passed" => "✓",
         "failed" => "✗",
@@ -272,7 +297,13 @@ fn step(out: &mut String, st: &StepReport, failing: bool) {
     let status = st
         .response
         .as_ref()
-        .map(|r| format!(" → <span class=\"st s{}\">{}</span>", r.status / 100, escape(&status_text(r.status))))
+        .map(|r| {
+            format!(
+                " → <span class=\"st s{}\">{}</span>",
+                r.status / 100,
+                escape(&status_text(r.status))
+            )
+        })
         .unwrap_or_default();
     let actor = st
         .actor
@@ -301,10 +332,18 @@ fn step(out: &mut String, st: &StepReport, failing: bool) {
     where_.push(duration(st.duration_ms));
     let _ = writeln!(out, "<p class=\"where\">{}</p>", where_.join(" · "));
     if let Outcome::Errored { message } = &st.outcome {
-        let _ = writeln!(out, "<p class=\"where\"><span class=\"lbl2\">Could not run</span>{}</p>", escape(message));
+        let _ = writeln!(
+            out,
+            "<p class=\"where\"><span class=\"lbl2\">Could not run</span>{}</p>",
+            escape(message)
+        );
     }
     for c in &st.skipped_checks {
-        let _ = writeln!(out, "<p class=\"where\"><span class=\"lbl2\">Check off</span>{}</p>", escape(c));
+        let _ = writeln!(
+            out,
+            "<p class=\"where\"><span class=\"lbl2\">Check off</span>{}</p>",
+            escape(c)
+        );
     }
     for f in &st.findings {
         finding(out, f);
@@ -323,10 +362,18 @@ fn finding(out: &mut String, f: &Finding) {
         escape(&f.message)
     );
     if let Some(e) = &f.expected {
-        let _ = write!(out, "<dt>Expected</dt><dd><code class=\"exp\">{}</code></dd>", escape(&compact(e)));
+        let _ = write!(
+            out,
+            "<dt>Expected</dt><dd><code class=\"exp\">{}</code></dd>",
+            escape(&compact(e))
+        );
     }
     if let Some(a) = &f.actual {
-        let _ = write!(out, "<dt>Actual</dt><dd><code class=\"act\">{}</code></dd>", escape(&compact(a)));
+        let _ = write!(
+            out,
+            "<dt>Actual</dt><dd><code class=\"act\">{}</code></dd>",
+            escape(&compact(a))
+        );
     }
     if let Some(p) = &f.body_pointer {
         let p = if p.is_empty() { "(root)" } else { p };
@@ -428,10 +475,20 @@ fn body(out: &mut String, v: &Value, marks: &BTreeSet<String>) {
 
 /// Pretty-prints JSON as escaped HTML with syntax classes, wrapping the
 /// values at `marks` (JSON pointers) in `<mark class="hit">`.
-fn json_html(v: &Value, path: &mut String, marks: &BTreeSet<String>, depth: usize, out: &mut String) {
+fn json_html(
+    v: &Value,
+    path: &mut String,
+    marks: &BTreeSet<String>,
+    depth: usize,
+    out: &mut String,
+) {
     let marked = marks.contains(path.as_str());
     if marked {
-        let _ = write!(out, "<mark class=\"hit\" title=\"finding at {}\">", escape(if path.is_empty() { "(root)" } else { path }));
+        let _ = write!(
+            out,
+            "<mark class=\"hit\" title=\"finding at {}\">",
+            escape(if path.is_empty() { "(root)" } else { path })
+        );
     }
     let pad = "  ".repeat(depth + 1);
     let end_pad = "  ".repeat(depth);
@@ -442,7 +499,11 @@ fn json_html(v: &Value, path: &mut String, marks: &BTreeSet<String>, depth: usiz
                 let len = path.len();
                 path.push('/');
                 path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                let _ = write!(out, "{pad}<span class=\"k\">{}</span>: ", escape(&compact(&Value::String(k.clone()))));
+                let _ = write!(
+                    out,
+                    "{pad}<span class=\"k\">{}</span>: ",
+                    escape(&compact(&Value::String(k.clone())))
+                );
                 json_html(child, path, marks, depth + 1, out);
                 path.truncate(len);
                 out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
@@ -479,7 +540,13 @@ fn json_html(v: &Value, path: &mut String, marks: &BTreeSet<String>, depth: usiz
 fn coverage_section(out: &mut String, c: &Coverage) {
     let (sc, st) = c.status_counts();
     let (cc, ct) = c.code_counts();
-    let pct = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            0.0
+        } else {
+            a as f64 * 100.0 / b as f64
+        }
+    };
     let _ = write!(
         out,
         "<h2 id=\"coverage\">Coverage</h2>\n<p>{sc} of {st} documented operation statuses ({:.0}%)</p><div class=\"bar\"><span style=\"width:{:.1}%\"></span></div>\
@@ -492,18 +559,34 @@ fn coverage_section(out: &mut String, c: &Coverage) {
     );
     for o in &c.operations {
         let op = format!("{} {}", o.method, o.path);
-        let rows = o
-            .statuses
-            .iter()
-            .map(|s| (s, escape(&s.status)))
-            .chain(o.undocumented.iter().map(|s| (s, format!("{} <span class=\"pill must\">undocumented</span>", escape(&s.status)))));
+        let rows =
+            o.statuses
+                .iter()
+                .map(|s| (s, escape(&s.status)))
+                .chain(o.undocumented.iter().map(|s| {
+                    (
+                        s,
+                        format!(
+                            "{} <span class=\"pill must\">undocumented</span>",
+                            escape(&s.status)
+                        ),
+                    )
+                }));
         for (s, status) in rows {
-            let miss = if s.scenarios.is_empty() { " class=\"miss\"" } else { "" };
-            let _ = write!(
+            let miss = if s.scenarios.is_empty() {
+                " class=\"miss\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
                 out,
-                "<tr{miss}><td><code>{}</code></td><td>{status}</td><td>{}</td><td class=\"hits\">{}</td></tr>\n",
+                "<tr{miss}><td><code>{}</code></td><td>{status}</td><td>{}</td><td class=\"hits\">{}</td></tr>",
                 escape(&op),
-                s.codes.iter().map(|c| format!("<code>{}</code>", escape(c))).collect::<Vec<_>>().join(" "),
+                s.codes
+                    .iter()
+                    .map(|c| format!("<code>{}</code>", escape(c)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 scenario_links(&s.scenarios)
             );
         }
@@ -512,10 +595,14 @@ fn coverage_section(out: &mut String, c: &Coverage) {
     if !c.error_codes.is_empty() {
         out.push_str("<h2>Error codes</h2>\n<div class=\"tablewrap\"><table><thead><tr><th>Code</th><th>Scenarios</th></tr></thead><tbody>\n");
         for e in &c.error_codes {
-            let miss = if e.scenarios.is_empty() { " class=\"miss\"" } else { "" };
-            let _ = write!(
+            let miss = if e.scenarios.is_empty() {
+                " class=\"miss\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
                 out,
-                "<tr{miss}><td><code>{}</code></td><td class=\"hits\">{}</td></tr>\n",
+                "<tr{miss}><td><code>{}</code></td><td class=\"hits\">{}</td></tr>",
                 escape(&e.code),
                 scenario_links(&e.scenarios)
             );
@@ -545,16 +632,20 @@ fn money_section(out: &mut String, r: &RunReport) {
         money(total)
     );
     for m in &r.money {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<tr><td><a href=\"#s-{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td></tr>\n",
+            "<tr><td><a href=\"#s-{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td></tr>",
             escape(&m.scenario),
             escape(&m.scenario),
             escape(&m.actor),
             money(m.cents)
         );
     }
-    let _ = write!(out, "<tr><th colspan=\"2\">Total</th><th class=\"num\">{}</th></tr></tbody></table></div>\n", money(total));
+    let _ = writeln!(
+        out,
+        "<tr><th colspan=\"2\">Total</th><th class=\"num\">{}</th></tr></tbody></table></div>",
+        money(total)
+    );
 }
 
 /// Standard base64 with padding (for the CSP script hash).
@@ -562,7 +653,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -596,7 +691,9 @@ mod tests {
         let marks = BTreeSet::from(["/job/id".to_string()]);
         let mut out = String::new();
         json_html(&body, &mut String::new(), &marks, 0, &mut out);
-        assert!(out.contains("<mark class=\"hit\" title=\"finding at /job/id\"><span class=\"n\">1</span></mark>"));
+        assert!(out.contains(
+            "<mark class=\"hit\" title=\"finding at /job/id\"><span class=\"n\">1</span></mark>"
+        ));
         assert!(out.contains("&lt;b&gt;"));
     }
 }

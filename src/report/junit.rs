@@ -89,7 +89,11 @@ fn failure_text(s: &ScenarioReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: {}", s.id, s.title);
     if let Some(rule) = &s.rule {
-        let _ = writeln!(out, "rule: {}", rule.split_whitespace().collect::<Vec<_>>().join(" "));
+        let _ = writeln!(
+            out,
+            "rule: {}",
+            rule.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
     }
     for d in &s.doc {
         match doc_url(d) {
@@ -105,7 +109,11 @@ fn failure_text(s: &ScenarioReport) -> String {
         let _ = writeln!(out, "could not run: {message}");
     }
     for st in failing_steps(s) {
-        let _ = writeln!(out, "\nstep {} \"{}\" at {}", st.index, st.name, st.location);
+        let _ = writeln!(
+            out,
+            "\nstep {} \"{}\" at {}",
+            st.index, st.name, st.location
+        );
         let resp = st
             .response
             .as_ref()

@@ -60,11 +60,7 @@ pub fn code_span(text: &str) -> String {
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
         .filter(|c| !c.is_control())
         .collect();
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') || text.is_empty() {
         " "
@@ -88,7 +84,13 @@ fn clip(text: &str, max: usize) -> String {
 pub fn doc_links(docs: &[String]) -> String {
     docs.iter()
         .map(|d| match doc_url(d) {
-            Some(u) => format!("[{}]({})", escape(d), u.replace(')', "%29").replace(' ', "%20").replace('|', "%7C")),
+            Some(u) => format!(
+                "[{}]({})",
+                escape(d),
+                u.replace(')', "%29")
+                    .replace(' ', "%20")
+                    .replace('|', "%7C")
+            ),
             None => escape(d),
         })
         .collect::<Vec<_>>()
@@ -100,15 +102,25 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
     let t = &r.totals;
     let mut out = String::new();
     let (icon, verdict) = if t.failed_must > 0 {
-        ("❌", format!("{} failed ({} must)", t.failed, t.failed_must))
+        (
+            "❌",
+            format!("{} failed ({} must)", t.failed, t.failed_must),
+        )
     } else if t.errored > 0 {
         ("⚠️", format!("{} could not run", t.errored))
     } else if t.failed > 0 {
-        ("✅", format!("passed with {} should-level failure(s)", t.failed))
+        (
+            "✅",
+            format!("passed with {} should-level failure(s)", t.failed),
+        )
     } else {
         ("✅", format!("{} of {} passed", t.passed, t.total))
     };
-    let _ = writeln!(out, "## {icon} AgentGigs conformance: {}\n", escape(&verdict));
+    let _ = writeln!(
+        out,
+        "## {icon} AgentGigs conformance: {}\n",
+        escape(&verdict)
+    );
     let sandbox = if r.target.sandbox { ", sandbox" } else { "" };
     let _ = writeln!(
         out,
@@ -129,13 +141,25 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         t.total, t.passed, t.failed, t.skipped, t.errored, t.failed_must, t.steps, t.requests
     );
 
-    let failed: Vec<&ScenarioReport> = r.scenarios.iter().filter(|s| s.outcome.is_failed()).collect();
+    let failed: Vec<&ScenarioReport> = r
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome.is_failed())
+        .collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "### Failures ({})\n", failed.len());
-        let _ = writeln!(out, "| Scenario | Area | Level | Rule | Docs | First finding |\n|---|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| Scenario | Area | Level | Rule | Docs | First finding |\n|---|---|---|---|---|---|"
+        );
         for s in failed.iter().take(MAX_ROWS) {
             let finding = match first_finding(s) {
-                Some((st, f)) => format!("{} (step {} at {})", cell(&f.message), st.index, code_cell(&st.location)),
+                Some((st, f)) => format!(
+                    "{} (step {} at {})",
+                    cell(&f.message),
+                    st.index,
+                    code_cell(&st.location)
+                ),
                 None => cell(&headline(s)),
             };
             let _ = writeln!(
@@ -160,7 +184,13 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         let _ = writeln!(out, "### Could not run ({})\n", errored.len());
         let _ = writeln!(out, "| Scenario | Area | Why |\n|---|---|---|");
         for s in errored.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "| {} | {} | {} |", code_cell(&s.id), cell(&s.area), cell(&headline(s)));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                code_cell(&s.id),
+                cell(&s.area),
+                cell(&headline(s))
+            );
         }
         more(&mut out, errored.len());
     }
@@ -173,7 +203,13 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         let _ = writeln!(out, "### Skipped ({})\n", skipped.len());
         let _ = writeln!(out, "| Scenario | Area | Reason |\n|---|---|---|");
         for s in skipped.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "| {} | {} | {} |", code_cell(&s.id), cell(&s.area), cell(&headline(s)));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                code_cell(&s.id),
+                cell(&s.area),
+                cell(&headline(s))
+            );
         }
         more(&mut out, skipped.len());
     }
@@ -182,7 +218,13 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         let _ = writeln!(out, "### Money moved: {}\n", escape(&money(total)));
         let _ = writeln!(out, "| Scenario | Actor | Amount |\n|---|---|---:|");
         for m in r.money.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "| {} | {} | {} |", code_cell(&m.scenario), cell(&m.actor), escape(&money(m.cents)));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                code_cell(&m.scenario),
+                cell(&m.actor),
+                escape(&money(m.cents))
+            );
         }
         more(&mut out, r.money.len());
     }

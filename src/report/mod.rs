@@ -29,7 +29,9 @@ pub use text::doc_url;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A format name that is not one of ours.
-    #[error("unknown report format `{0}`: expected one of `terminal`, `json`, `junit`, `markdown` (`md`), `html`")]
+    #[error(
+        "unknown report format `{0}`: expected one of `terminal`, `json`, `junit`, `markdown` (`md`), `html`"
+    )]
     UnknownFormat(String),
     /// Writing the report file (or creating its directory) failed.
     #[error("cannot write report `{path}`: {source}")]

@@ -74,10 +74,14 @@ pub enum Outcome {
     /// The target does not conform: at least one finding.
     Failed,
     /// Not run, with the reason (a missing feature, a money guard, a filter).
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
     /// Could not run: the target was unreachable, timed out, or the
     /// scenario could not be executed. Not a conformance verdict.
-    Errored { message: String },
+    Errored {
+        message: String,
+    },
 }
 
 impl Outcome {

@@ -12,8 +12,8 @@ use similar::TextDiff;
 
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
-    by_area, clip_lines, compact, doc_url, duration, failing_steps, headline, is_structured,
-    money, pointer_parent, pretty_body, request_line, serde_name, status_text,
+    by_area, clip_lines, compact, defanged, doc_url, duration, failing_steps, headline,
+    is_structured, money, pointer_parent, pretty_body, request_line, serde_name, status_text,
 };
 
 pub use super::explain::render_explain;
@@ -90,6 +90,7 @@ fn indent(text: &str, n: usize) -> String {
 /// the response, every finding with expected versus actual, pointers and
 /// a diff of the relevant part of the body.
 pub fn render_failure(s: &ScenarioReport, st: &TerminalStyle) -> String {
+    let s = &defanged(s);
     let mut out = String::new();
     let verdict = match &s.outcome {
         Outcome::Failed => st.red("FAIL"),
@@ -98,7 +99,13 @@ pub fn render_failure(s: &ScenarioReport, st: &TerminalStyle) -> String {
         Outcome::Passed => st.green("PASS"),
     };
     let level = format!("[{}]", level_name(s));
-    let _ = writeln!(out, "{} {verdict}  {}  {}", icon(&s.outcome, st), st.bold(&s.id), st.dim(level));
+    let _ = writeln!(
+        out,
+        "{} {verdict}  {}  {}",
+        icon(&s.outcome, st),
+        st.bold(&s.id),
+        st.dim(level)
+    );
     let _ = writeln!(out, "  {}", s.title);
     let _ = writeln!(out, "  {}  {}", st.dim("file "), s.file);
     if let Some(rule) = &s.rule {
@@ -106,7 +113,11 @@ pub fn render_failure(s: &ScenarioReport, st: &TerminalStyle) -> String {
         let _ = writeln!(out, "  {}  {}", st.dim("rule "), rule);
     }
     for (i, d) in s.doc.iter().enumerate() {
-        let label = if i == 0 { st.dim("docs ") } else { "     ".to_string() };
+        let label = if i == 0 {
+            st.dim("docs ")
+        } else {
+            "     ".to_string()
+        };
         match doc_url(d) {
             Some(u) => {
                 let _ = writeln!(out, "  {label}  {d}  {}", st.cyan(u));
@@ -157,7 +168,13 @@ fn level_name(s: &ScenarioReport) -> &'static str {
 
 fn render_step_detail(step: &StepReport, st: &TerminalStyle) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "  {} {} \"{}\"", st.bold("step"), step.index, step.name);
+    let _ = writeln!(
+        out,
+        "  {} {} \"{}\"",
+        st.bold("step"),
+        step.index,
+        step.name
+    );
     let row = |out: &mut String, k: &str, v: &str| {
         let _ = writeln!(out, "    {}  {}", st.dim(format!("{k:<9}")), v);
     };
@@ -218,7 +235,13 @@ fn render_finding(
 ) -> String {
     let mut out = String::new();
     let kind = serde_name(&f.kind);
-    let _ = writeln!(out, "    {} {} {}", st.red("✗"), st.dim(format!("[{kind}]")), st.bold(&f.message));
+    let _ = writeln!(
+        out,
+        "    {} {} {}",
+        st.red("✗"),
+        st.dim(format!("[{kind}]")),
+        st.bold(&f.message)
+    );
     let row = |out: &mut String, k: &str, v: &str| {
         let _ = writeln!(out, "        {}  {}", st.dim(format!("{k:<9}")), v);
     };
@@ -247,7 +270,12 @@ fn render_finding(
                 && is_structured(b)
             {
                 let (at, part) = relevant_part(b, p);
-                let _ = writeln!(out, "        {}", st.dim(format!("body at {}", if at.is_empty() { "(root)" } else { at })));
+                let label = if at.is_empty() {
+                    "response body".to_string()
+                } else {
+                    format!("response body at {at}")
+                };
+                let _ = writeln!(out, "        {}", st.dim(label));
                 let _ = writeln!(out, "{}", indent(&clip_lines(&pretty_body(part), 15), 10));
                 *showed_body = true;
             }
@@ -304,11 +332,18 @@ fn diff(expected: &Value, actual: &Value, st: &TerminalStyle) -> String {
 /// scenarios that could not run, skipped scenarios with reasons, money
 /// moved per actor, duration and the verdict.
 pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
+    let r = &defanged(r);
     let mut out = String::new();
     let t = &r.totals;
     let _ = writeln!(out, "{}", st.bold("AgentGigs conformance run"));
     let sandbox = if r.target.sandbox { ", sandbox" } else { "" };
-    let _ = writeln!(out, "  {}  {} ({}{sandbox})", st.dim("target  "), r.target.base_url, r.target.kind);
+    let _ = writeln!(
+        out,
+        "  {}  {} ({}{sandbox})",
+        st.dim("target  "),
+        r.target.base_url,
+        r.target.kind
+    );
     let sha: String = r.spec.sha256.chars().take(12).collect();
     let _ = writeln!(
         out,
@@ -340,14 +375,26 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
         "  {} scenarios: {}, {}, {}, {}  ·  {} steps  ·  {} requests",
         t.total,
         st.green(format!("{} passed", t.passed)),
-        if t.failed > 0 { st.red(format!("{} failed{must}", t.failed)) } else { "0 failed".to_string() },
+        if t.failed > 0 {
+            st.red(format!("{} failed{must}", t.failed))
+        } else {
+            "0 failed".to_string()
+        },
         st.yellow(format!("{} skipped", t.skipped)),
-        if t.errored > 0 { st.magenta(format!("{} could not run", t.errored)) } else { "0 could not run".to_string() },
+        if t.errored > 0 {
+            st.magenta(format!("{} could not run", t.errored))
+        } else {
+            "0 could not run".to_string()
+        },
         t.steps,
         t.requests
     );
 
-    let failed: Vec<&ScenarioReport> = r.scenarios.iter().filter(|s| s.outcome.is_failed()).collect();
+    let failed: Vec<&ScenarioReport> = r
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome.is_failed())
+        .collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Failures by area"));
         for (area, list) in by_area(failed) {
@@ -375,7 +422,14 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     if !errored.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Could not run"));
         for s in errored {
-            let _ = writeln!(out, "  {} {} ({})  {}", icon(&s.outcome, st), s.id, s.area, headline(s));
+            let _ = writeln!(
+                out,
+                "  {} {} ({})  {}",
+                icon(&s.outcome, st),
+                s.id,
+                s.area,
+                headline(s)
+            );
         }
     }
     let skipped: Vec<&ScenarioReport> = r
@@ -386,18 +440,47 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     if !skipped.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Skipped"));
         for s in skipped {
-            let _ = writeln!(out, "  {} {} ({})  {}", icon(&s.outcome, st), s.id, s.area, headline(s));
+            let _ = writeln!(
+                out,
+                "  {} {} ({})  {}",
+                icon(&s.outcome, st),
+                s.id,
+                s.area,
+                headline(s)
+            );
         }
     }
     if !r.money.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Money moved"));
-        let w_s = r.money.iter().map(|m| m.scenario.chars().count()).max().unwrap_or(0);
-        let w_a = r.money.iter().map(|m| m.actor.chars().count()).max().unwrap_or(0);
+        let w_s = r
+            .money
+            .iter()
+            .map(|m| m.scenario.chars().count())
+            .max()
+            .unwrap_or(0);
+        let w_a = r
+            .money
+            .iter()
+            .map(|m| m.actor.chars().count())
+            .max()
+            .unwrap_or(0);
         for m in &r.money {
-            let _ = writeln!(out, "  {:<w_s$}  {:<w_a$}  {:>12}", m.scenario, m.actor, money(m.cents));
+            let _ = writeln!(
+                out,
+                "  {:<w_s$}  {:<w_a$}  {:>12}",
+                m.scenario,
+                m.actor,
+                money(m.cents)
+            );
         }
         let total: i64 = r.money.iter().map(|m| m.cents).sum();
-        let _ = writeln!(out, "  {:<w$}  {:>12}", st.bold("total"), st.bold(money(total)), w = w_s + w_a + 2 + visible_extra(st));
+        let _ = writeln!(
+            out,
+            "  {:<w$}  {:>12}",
+            st.bold("total"),
+            st.bold(money(total)),
+            w = w_s + w_a + 2 + visible_extra(st)
+        );
     }
     out.push('\n');
     let _ = writeln!(out, "{}", verdict(r, st));
@@ -420,7 +503,11 @@ fn verdict(r: &RunReport, st: &TerminalStyle) -> String {
         if t.skipped > 0 {
             n.push(format!("{} skipped", t.skipped));
         }
-        if n.is_empty() { String::new() } else { format!(" ({})", n.join(", ")) }
+        if n.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", n.join(", "))
+        }
     };
     if t.failed_must > 0 {
         format!(
@@ -437,6 +524,12 @@ fn verdict(r: &RunReport, st: &TerminalStyle) -> String {
             duration(r.duration_ms)
         )
     } else {
-        format!("{} {} of {} scenario(s){notes} in {}", st.green("PASSED:"), t.passed, t.total, duration(r.duration_ms))
+        format!(
+            "{} {} of {} scenario(s){notes} in {}",
+            st.green("PASSED:"),
+            t.passed,
+            t.total,
+            duration(r.duration_ms)
+        )
     }
 }

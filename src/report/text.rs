@@ -70,7 +70,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -92,9 +92,9 @@ pub(crate) fn duration(ms: u64) -> String {
 
 /// Steps worth showing in detail: those with findings or that failed.
 pub(crate) fn failing_steps(s: &ScenarioReport) -> impl Iterator<Item = &StepReport> {
-    s.steps
-        .iter()
-        .filter(|st| !st.findings.is_empty() || !matches!(st.outcome, Outcome::Passed | Outcome::Skipped { .. }))
+    s.steps.iter().filter(|st| {
+        !st.findings.is_empty() || !matches!(st.outcome, Outcome::Passed | Outcome::Skipped { .. })
+    })
 }
 
 /// The first finding of a scenario, with its step.
@@ -112,13 +112,14 @@ pub(crate) fn headline(s: &ScenarioReport) -> String {
         Outcome::Errored { message } => message.clone(),
         _ => match first_finding(s) {
             Some((_, f)) => f.message.clone(),
-            None => match s.steps.iter().find_map(|st| match &st.outcome {
-                Outcome::Errored { message } => Some(message.clone()),
-                _ => None,
-            }) {
-                Some(m) => m,
-                None => String::new(),
-            },
+            None => s
+                .steps
+                .iter()
+                .find_map(|st| match &st.outcome {
+                    Outcome::Errored { message } => Some(message.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
         },
     }
 }
@@ -224,6 +225,57 @@ pub(crate) fn by_area<'a>(
     map
 }
 
+/// Makes control characters in text visible and inert for a terminal:
+/// ESC and the other C0/C1 controls (except newline and tab) become
+/// `\u{1b}`-style text, so a hostile server cannot move the cursor, set
+/// the title or hide lines.
+pub(crate) fn defang(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A copy of `t` with every string (and object key) passed through
+/// [`defang`]; `t` itself when nothing needed it.
+pub(crate) fn defanged<T: serde::Serialize + serde::de::DeserializeOwned + Clone>(t: &T) -> T {
+    fn walk(v: &mut Value, changed: &mut bool) {
+        match v {
+            Value::String(s) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                *s = defang(s);
+                *changed = true;
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, changed)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (k, mut child) in entries {
+                    walk(&mut child, changed);
+                    let k2 = defang(&k);
+                    if k2 != k {
+                        *changed = true;
+                    }
+                    map.insert(k2, child);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Ok(mut v) = serde_json::to_value(t) else {
+        return t.clone();
+    };
+    let mut changed = false;
+    walk(&mut v, &mut changed);
+    if !changed {
+        return t.clone();
+    }
+    serde_json::from_value(v).unwrap_or_else(|_| t.clone())
+}
+
 /// The parent of a JSON pointer (`/job/id` → `/job`; `/job` → ``).
 pub(crate) fn pointer_parent(p: &str) -> &str {
     match p.rfind('/') {
@@ -248,6 +300,11 @@ mod tests {
         );
         assert_eq!(doc_url("openapi:applyToJob"), None);
         assert_eq!(doc_url("javascript:alert(1)"), None);
+    }
+
+    #[test]
+    fn defang_makes_escapes_visible() {
+        assert_eq!(defang("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\nc");
     }
 
     #[test]

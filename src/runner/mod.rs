@@ -1,1 +1,216 @@
 //! The runner: executes scenarios against a target and records the results.
+//!
+//! It provisions actors, interpolates variables, sends requests with the
+//! chosen auth mode, checks every response against the spec and the
+//! step's `expect`, captures values, repeats, moves the clock, follows
+//! event streams, paces, times out, and runs scenarios in parallel. All it
+//! records is redacted. It must not print, render reports, or panic: every
+//! problem ends up inside the [`RunReport`](crate::report::model::RunReport).
+
+mod auth;
+mod context;
+mod events;
+mod exec;
+mod money;
+mod pacing;
+mod record;
+mod scenario;
+mod schedule;
+mod spec_glue;
+mod stream_steps;
+mod steps;
+mod vars;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use context::ScenarioContext;
+pub use scenario::run_scenario;
+pub use schedule::{run, run_with_secrets};
+
+use crate::report::model::{Outcome, ScenarioReport, StepReport, Totals};
+use crate::scenario::{Scenario, Step};
+use crate::spec::Spec;
+use crate::target::TargetSpec;
+
+/// A callback receiving progress as the run goes.
+pub type ProgressFn = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
+
+/// How a run behaves.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Scenarios run at once (at least 1).
+    pub jobs: usize,
+    /// Stop scheduling new scenarios after the first must-level failure.
+    pub fail_fast: bool,
+    /// Limit of one HTTP request (headers and body).
+    pub request_timeout: Duration,
+    /// Limit of one step (a step's `timeout_ms` overrides it); time spent
+    /// pacing or waiting out a `Retry-After` is added to it.
+    pub step_timeout: Duration,
+    /// Limit of one scenario (pacing and `Retry-After` waits added).
+    pub scenario_timeout: Duration,
+    /// Limit of the whole run; scenarios not started by then are errored.
+    pub run_timeout: Option<Duration>,
+    /// Largest response body read; a larger one makes the step errored.
+    pub max_body_bytes: usize,
+    /// Accept invalid TLS certificates.
+    pub insecure: bool,
+    /// Run `moves_money` scenarios on a non-sandbox target.
+    pub allow_real_money: bool,
+    /// Most cents the run may commit (default 0 off sandboxes, unbounded on them).
+    pub max_spend_cents: Option<i64>,
+    /// Retries of an unexpected 429 after its `Retry-After`.
+    pub retry_429: u32,
+    /// Progress callback.
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 1,
+            fail_fast: false,
+            request_timeout: Duration::from_secs(10),
+            step_timeout: Duration::from_secs(30),
+            scenario_timeout: Duration::from_secs(120),
+            run_timeout: None,
+            max_body_bytes: 4 * 1024 * 1024,
+            insecure: false,
+            allow_real_money: false,
+            max_spend_cents: None,
+            retry_429: 2,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("jobs", &self.jobs)
+            .field("fail_fast", &self.fail_fast)
+            .field("request_timeout", &self.request_timeout)
+            .field("step_timeout", &self.step_timeout)
+            .field("scenario_timeout", &self.scenario_timeout)
+            .field("run_timeout", &self.run_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("insecure", &self.insecure)
+            .field("allow_real_money", &self.allow_real_money)
+            .field("max_spend_cents", &self.max_spend_cents)
+            .field("retry_429", &self.retry_429)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// What the progress callback hears. Everything in it is redacted.
+#[derive(Debug, Clone)]
+pub enum ProgressEvent {
+    /// The run begins with this many scenarios.
+    RunStarted { total: usize },
+    /// A scenario starts (`position` is its index in the plan).
+    ScenarioStarted { position: usize, id: String },
+    /// A step of a scenario ended.
+    StepFinished { scenario: String, step: Box<StepReport> },
+    /// A scenario ended (or was skipped without starting).
+    ScenarioFinished { position: usize, report: Box<ScenarioReport> },
+    /// The run ended.
+    RunFinished { totals: Totals },
+}
+
+/// One scenario ready to run: the scenario, its steps with includes
+/// flattened (`scenario::loader::expand`), and where it came from.
+#[derive(Debug, Clone)]
+pub struct PlannedScenario {
+    pub scenario: Scenario,
+    /// The steps to execute, in order.
+    pub steps: Vec<Step>,
+    /// Path of the file under `scenarios/`.
+    pub file: String,
+    /// First directory under `scenarios/` (auth, nda, lifecycle, ...).
+    pub area: String,
+}
+
+impl PlannedScenario {
+    /// A planned scenario whose `file` and `area` come from
+    /// `scenario.source.file` (relative to the scenario root).
+    pub fn new(scenario: Scenario, steps: Vec<Step>) -> Self {
+        let file = scenario.source.file.replace('\\', "/");
+        let area = file.trim_start_matches("scenarios/").split('/').next().unwrap_or_default().to_string();
+        let area = if area.ends_with(".yaml") || area.ends_with(".yml") { String::new() } else { area };
+        PlannedScenario { scenario, steps, file, area }
+    }
+}
+
+/// A whole run's input.
+#[derive(Clone)]
+pub struct RunPlan {
+    pub spec: Arc<Spec>,
+    pub scenarios: Vec<PlannedScenario>,
+    pub target: TargetSpec,
+    pub options: RunOptions,
+}
+
+/// Why a step or scenario could not run (the message of `Outcome::Errored`).
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum RunnerError {
+    /// `{{name}}` has no value.
+    #[error("undefined variable `{name}` in {place}")]
+    UndefinedVariable { name: String, place: String },
+    /// A step names an actor the scenario does not declare.
+    #[error("unknown actor `{name}` (declared: {declared})")]
+    UnknownActor { name: String, declared: String },
+    /// The actor lacks the credential the auth mode needs.
+    #[error("actor `{actor}` has no `{field}` for auth mode `{mode}`")]
+    MissingCredential { actor: String, field: String, mode: String },
+    /// The auth mode needs an actor (`as:`).
+    #[error("auth mode `{mode}` needs an actor (`as:`)")]
+    NoActor { mode: String },
+    /// The request could not be built (bad method, URL, header).
+    #[error("cannot build the request: {0}")]
+    BadRequest(String),
+    /// The target could not be reached or the exchange broke.
+    #[error("{what} `{method} {url}`: {message}")]
+    Transport { what: String, method: String, url: String, message: String },
+    /// A time limit passed.
+    #[error("{0}")]
+    Timeout(String),
+    /// The response body exceeded `max_body_bytes`.
+    #[error("the response body is larger than {limit} bytes (`max_body_bytes`); not read")]
+    BodyTooLarge { limit: usize },
+    /// A control-API call failed.
+    #[error("control API: {0}")]
+    Control(String),
+    /// An event step names a stream no `subscribe` opened.
+    #[error("no stream named `{0}` is open (subscribe first)")]
+    NoStream(String),
+    /// A step kind the runner does not execute.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Setting up the run failed.
+    #[error("cannot set up the run: {0}")]
+    Setup(String),
+}
+
+/// Adds an outcome to running totals.
+pub(crate) fn count(totals: &mut Totals, report: &ScenarioReport) {
+    totals.total += 1;
+    match &report.outcome {
+        Outcome::Passed => totals.passed += 1,
+        Outcome::Failed => {
+            totals.failed += 1;
+            if report.level == crate::scenario::Level::Must {
+                totals.failed_must += 1;
+            }
+        }
+        Outcome::Skipped { .. } => totals.skipped += 1,
+        Outcome::Errored { .. } => totals.errored += 1,
+    }
+    for s in &report.steps {
+        if !matches!(s.outcome, Outcome::Skipped { .. }) {
+            totals.steps += 1;
+        }
+        totals.requests += s.attempts as usize;
+    }
+}

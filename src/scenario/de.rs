@@ -270,6 +270,34 @@ fn check_field<'de, A: MapAccess<'de>>(
     Ok(true)
 }
 
+/// Reads a mapping key and refuses keys not in `allowed` right there, as
+/// derived structs do (so the error's recorded path ends with the key).
+struct KeySeed(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        if self.0.contains(&v) {
+            Ok(v.to_string())
+        } else {
+            Err(E::unknown_field(v, self.0))
+        }
+    }
+}
+
 struct CheckVisitor;
 
 impl<'de> Visitor<'de> for CheckVisitor {
@@ -281,7 +309,7 @@ impl<'de> Visitor<'de> for CheckVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Check, A::Error> {
         let mut check = Check::default();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed(CHECK_FIELDS))? {
             if !check_field(&mut check, &key, &mut map)? {
                 return Err(de::Error::unknown_field(&key, CHECK_FIELDS));
             }
@@ -308,7 +336,7 @@ impl<'de> Visitor<'de> for BodyAssertionVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BodyAssertion, A::Error> {
         let mut path: Option<String> = None;
         let mut check = Check::default();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed(BODY_ASSERTION_FIELDS))? {
             if key == "path" {
                 path = Some(map.next_value()?);
             } else if !check_field(&mut check, &key, &mut map)? {
@@ -351,7 +379,7 @@ impl<'de> Visitor<'de> for CaptureVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Capture, A::Error> {
         let mut header: Option<String> = None;
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed(CAPTURE_FIELDS))? {
             match key.as_str() {
                 "header" => header = Some(map.next_value()?),
                 _ => return Err(de::Error::unknown_field(&key, CAPTURE_FIELDS)),

@@ -71,13 +71,17 @@ impl KeyPath {
     pub fn join_serde(&self, path: &serde_path_to_error::Path) -> Self {
         let mut p = self.clone();
         for seg in path.iter() {
-            p = match seg {
-                Segment::Seq { index } => p.index(*index),
-                Segment::Map { key } => p.key(key),
-                Segment::Enum { .. } | Segment::Unknown => p,
-            };
+            p = p.segment(seg);
         }
         p
+    }
+
+    fn segment(self, seg: &Segment) -> Self {
+        match seg {
+            Segment::Seq { index } => self.index(*index),
+            Segment::Map { key } => self.key(key),
+            Segment::Enum { .. } | Segment::Unknown => self,
+        }
     }
 }
 
@@ -114,7 +118,7 @@ pub enum LoadErrorKind {
     #[error("no action in {at}: expected one of {}", tick_list(super::validate::ACTIONS))]
     NoAction { at: String },
     /// A step with several action keys.
-    #[error("several actions in {at}: {} (a step has exactly one)", tick_list(.actions))]
+    #[error("several actions in {at}: {} (a step has exactly one)", and_list(.actions))]
     SeveralActions { at: String, actions: Vec<String> },
     /// A modifier key on a step whose action does not take it.
     #[error("key `{key}` is not allowed on a `{action}` step in {at}: {allowed}")]
@@ -157,6 +161,15 @@ fn fmt_declared(v: &[String]) -> String {
 
 fn fmt_chain(v: &[String]) -> String {
     v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" → ")
+}
+
+/// `a`, `b` and `c` (each in backticks).
+pub fn and_list<S: AsRef<str>>(v: &[S]) -> String {
+    match v {
+        [] => String::new(),
+        [one] => format!("`{}`", one.as_ref()),
+        [init @ .., last] => format!("{} and `{}`", tick_list(init), last.as_ref()),
+    }
 }
 
 /// `a`, `b`, `c` (each in backticks).
@@ -273,27 +286,33 @@ pub fn from_serde(
     base: &KeyPath,
     loc: &Locator<'_>,
 ) -> LoadError {
-    let path = base.join_serde(err.path());
     let msg = err.inner().to_string();
+    let mut path = base.join_serde(err.path());
+    // An unknown key is recorded with the key itself as the last segment:
+    // report it against the mapping that holds it.
+    if let (Some(rest), Some(Segment::Map { key })) =
+        (msg.strip_prefix("unknown field `"), err.path().iter().last())
+        && split_ticked(rest).0 == *key
+    {
+        let segments: Vec<&Segment> = err.path().iter().collect();
+        path = base.clone();
+        for seg in &segments[..segments.len() - 1] {
+            path = path.segment(seg);
+        }
+    }
     translate(&msg, &path, loc)
 }
 
 fn translate(msg: &str, path: &KeyPath, loc: &Locator<'_>) -> LoadError {
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let (key, expected) = split_ticked(rest);
-        // The recorded path is that of the mapping holding the key (or, for
-        // some visitors, the key itself: normalise to the mapping).
-        let (holder, keyp) = if path.display.ends_with(&key) && loc.doc.key_location(&path.pointer).is_some() {
-            (parent_of(path, &key), path.clone())
-        } else {
-            (path.clone(), path.key(&key))
-        };
+        // The recorded path is that of the mapping holding the key.
+        let (holder, keyp) = (path.clone(), path.key(&key));
         let suggestion = did_you_mean(&key, expected.iter());
         return loc.key_error(
             &keyp,
             LoadErrorKind::UnknownKey { key, at: holder.describe(), suggestion },
-        )
-        .keyed(&holder);
+        );
     }
     if let Some(rest) = msg.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or("").to_string();
@@ -355,22 +374,6 @@ fn translate(msg: &str, path: &KeyPath, loc: &Locator<'_>) -> LoadError {
         );
     }
     loc.error(path, LoadErrorKind::Invalid { message: format!("{msg} in {}", path.describe()) })
-}
-
-fn parent_of(path: &KeyPath, key: &str) -> KeyPath {
-    let pointer = path
-        .pointer
-        .strip_suffix(&escape_token(key))
-        .and_then(|p| p.strip_suffix('/'))
-        .unwrap_or(&path.pointer)
-        .to_string();
-    let display = path
-        .display
-        .strip_suffix(key)
-        .map(|d| d.strip_suffix('.').unwrap_or(d))
-        .unwrap_or(&path.display)
-        .to_string();
-    KeyPath { pointer, display }
 }
 
 /// `x`, expected one of `a`, `b`  →  ("x", ["a", "b"]).

@@ -170,11 +170,16 @@ impl<'a> Expander<'a> {
                 given.insert(k.clone(), v);
             } else {
                 let known: Vec<&String> = flow.params.keys().chain(flow.actors.iter()).collect();
-                let suggestion = did_you_mean(k, known.iter().copied());
-                let kind = LoadErrorKind::UnknownKey {
-                    key: k.clone(),
-                    at: format!("{} (flow `{}` {})", wp.describe(), flow.name, flow_keys(flow)),
-                    suggestion,
+                let kind = match did_you_mean(k, known.iter().copied()) {
+                    Some(m) => LoadErrorKind::UnknownKey { key: k.clone(), at: wp.describe(), suggestion: Some(m) },
+                    None => LoadErrorKind::Invalid {
+                        message: format!(
+                            "unknown key `{k}` in {}: flow `{}` {}",
+                            wp.describe(),
+                            flow.name,
+                            flow_keys(flow)
+                        ),
+                    },
                 };
                 self.error(step, &wp.key(k), true, kind);
             }

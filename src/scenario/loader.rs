@@ -175,37 +175,29 @@ fn parse_yaml(text: &str, label: &str) -> Result<Document, LoadError> {
     })
 }
 
-/// Documents with a `steps` list, deserialised step by step so that one
-/// file can report an error per step.
-trait HasSteps: DeserializeOwned {
-    fn steps_mut(&mut self) -> &mut Vec<Step>;
+/// What deserialisation produced: the document without its steps (if
+/// that part was valid), the valid steps with their indices, the errors.
+struct Partial<T> {
+    top: Option<T>,
+    steps: Vec<(usize, Step)>,
+    errors: Vec<LoadError>,
 }
 
-impl HasSteps for Scenario {
-    fn steps_mut(&mut self) -> &mut Vec<Step> {
-        &mut self.steps
-    }
-}
-
-impl HasSteps for Flow {
-    fn steps_mut(&mut self) -> &mut Vec<Step> {
-        &mut self.steps
-    }
-}
-
-fn deserialize_doc<T: HasSteps>(doc: &Document, loc: &Locator<'_>) -> Result<T, Vec<LoadError>> {
+/// Deserialises a document step by step, so that one file can report an
+/// error per step.
+fn deserialize_doc<T: DeserializeOwned>(doc: &Document, loc: &Locator<'_>) -> Partial<T> {
     let root = KeyPath::root();
     let steps_path = root.key("steps");
-    let (shell, steps) = match &doc.value {
+    let (shell, raw_steps) = match &doc.value {
         Value::Object(m) if matches!(m.get("steps"), Some(Value::Array(_))) => {
             let mut shell = m.clone();
             let steps = match shell.insert("steps".to_string(), Value::Array(Vec::new())) {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
-            (Value::Object(shell), Some(steps))
+            (Value::Object(shell), steps)
         }
-        _ => (doc.value.clone(), None),
+        _ => (doc.value.clone(), Vec::new()),
     };
     let mut errors = Vec::new();
     let top: Option<T> = match serde_path_to_error::deserialize(StrictValue(&shell)) {
@@ -215,40 +207,41 @@ fn deserialize_doc<T: HasSteps>(doc: &Document, loc: &Locator<'_>) -> Result<T, 
             None
         }
     };
-    let mut parsed = Vec::new();
-    for (i, v) in steps.iter().flatten().enumerate() {
+    let mut steps = Vec::new();
+    for (i, v) in raw_steps.iter().enumerate() {
         let p = steps_path.index(i);
         match serde_path_to_error::deserialize::<_, Step>(StrictValue(v)) {
             Ok(mut step) => {
                 step.source = loc.node(&p);
-                parsed.push(step);
+                steps.push((i, step));
             }
             Err(e) => errors.push(from_serde(&e, &p, loc)),
         }
     }
-    match top {
-        Some(mut t) if errors.is_empty() => {
-            if steps.is_some() {
-                *t.steps_mut() = parsed;
-            }
-            Ok(t)
-        }
-        _ => Err(errors),
-    }
+    Partial { top, steps, errors }
 }
 
 fn scenario_from_doc(doc: &Document, label: &str) -> Result<Scenario, Vec<LoadError>> {
     let loc = Locator { file: label, doc };
-    let mut s: Scenario = deserialize_doc(doc, &loc)?;
+    let Partial { top, steps, mut errors } = deserialize_doc::<Scenario>(doc, &loc);
+    let Some(mut s) = top else { return Err(errors) };
     s.source = loc.node(&KeyPath::root());
     let mut v = Validator::new(&loc, s.actors.keys().cloned().collect());
-    v.scenario(&s);
-    if v.errors.is_empty() { Ok(s) } else { Err(v.errors) }
+    v.scenario(&s, &steps);
+    errors.append(&mut v.errors);
+    if errors.is_empty() {
+        s.steps = steps.into_iter().map(|(_, st)| st).collect();
+        Ok(s)
+    } else {
+        finish_errors(&mut errors);
+        Err(errors)
+    }
 }
 
 fn flow_from_doc(doc: &Document, label: &str) -> Result<Flow, Vec<LoadError>> {
     let loc = Locator { file: label, doc };
-    let mut f: Flow = deserialize_doc(doc, &loc)?;
+    let Partial { top, steps, mut errors } = deserialize_doc::<Flow>(doc, &loc);
+    let Some(mut f) = top else { return Err(errors) };
     f.source = loc.node(&KeyPath::root());
     let stem = Path::new(label).file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
     let mut v = Validator::new(&loc, f.actors.clone());
@@ -263,8 +256,15 @@ fn flow_from_doc(doc: &Document, label: &str) -> Result<Flow, Vec<LoadError>> {
         v.errors.push(loc.error(&p, kind));
     }
     f.name = stem;
-    v.flow(&f);
-    if v.errors.is_empty() { Ok(f) } else { Err(v.errors) }
+    v.flow(&f, &steps);
+    errors.append(&mut v.errors);
+    if errors.is_empty() {
+        f.steps = steps.into_iter().map(|(_, st)| st).collect();
+        Ok(f)
+    } else {
+        finish_errors(&mut errors);
+        Err(errors)
+    }
 }
 
 /// The label of the root: its own directory name (`scenarios`).

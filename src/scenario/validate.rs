@@ -11,7 +11,7 @@
 use regex::Regex;
 use serde_json_path::JsonPath;
 
-use super::diagnostics::{did_you_mean, tick_list, KeyPath, LoadError, LoadErrorKind, Locator};
+use super::diagnostics::{and_list, did_you_mean, tick_list, KeyPath, LoadError, LoadErrorKind, Locator};
 use super::model::{BodyAssertion, Capture, Check, Expect, Flow, Request, Scenario, Step};
 use super::vars::{is_variable_name, replace_references};
 
@@ -72,22 +72,27 @@ pub fn is_valid_id(id: &str) -> bool {
 }
 
 /// Checks a body path: a JSON pointer (`/a/b`, `` for the root) or a
-/// JSONPath (`$...`). Returns what is wrong.
-pub fn check_body_path(path: &str) -> Result<(), String> {
+/// JSONPath (`$...`). On error: (what is wrong, why), e.g.
+/// ("invalid JSON pointer `/a~2`", "`~` must be followed by `0` or `1`").
+pub fn check_body_path(path: &str) -> Result<(), (String, String)> {
     if path.starts_with('$') {
-        return JsonPath::parse(path).map(|_| ()).map_err(|e| {
-            format!("invalid JSONPath `{path}`: {}", one_line(&e.to_string()))
-        });
+        return JsonPath::parse(path)
+            .map(|_| ())
+            .map_err(|e| (format!("invalid JSONPath `{path}`"), one_line(&e.to_string())));
     }
     if !path.is_empty() && !path.starts_with('/') {
-        return Err(format!(
-            "invalid path `{path}`: expected a JSON pointer (`/a/b`, or empty for the root) or a JSONPath (`$.a.b`)"
+        return Err((
+            format!("invalid path `{path}`"),
+            "expected a JSON pointer (`/a/b`, or empty for the root) or a JSONPath (`$.a.b`)".into(),
         ));
     }
     let mut chars = path.chars();
     while let Some(c) = chars.next() {
         if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
-            return Err(format!("invalid JSON pointer `{path}`: `~` must be followed by `0` or `1`"));
+            return Err((
+                format!("invalid JSON pointer `{path}`"),
+                "`~` must be followed by `0` or `1`".into(),
+            ));
         }
     }
     Ok(())
@@ -128,8 +133,9 @@ impl<'a> Validator<'a> {
         self.errors.push(self.loc.error(p, kind));
     }
 
-    /// All rules of a scenario.
-    pub fn scenario(&mut self, s: &Scenario) {
+    /// All rules of a scenario; `steps` are its valid steps with their
+    /// indices (`s.steps` is not read).
+    pub fn scenario(&mut self, s: &Scenario, steps: &[(usize, Step)]) {
         let root = KeyPath::root();
         if !is_valid_id(&s.id) {
             self.invalid_value(
@@ -148,11 +154,11 @@ impl<'a> Validator<'a> {
         for name in s.vars.keys() {
             self.name(&root.key("vars").key(name), name, "variable");
         }
-        self.steps(&s.steps, &root.key("steps"));
+        self.steps(steps, &root.key("steps"));
     }
 
-    /// All rules of a flow.
-    pub fn flow(&mut self, f: &Flow) {
+    /// All rules of a flow; `steps` as for [`Validator::scenario`].
+    pub fn flow(&mut self, f: &Flow, steps: &[(usize, Step)]) {
         let root = KeyPath::root();
         for (i, a) in f.actors.iter().enumerate() {
             let p = root.key("actors").index(i);
@@ -167,7 +173,7 @@ impl<'a> Validator<'a> {
         for name in f.params.keys() {
             self.name(&root.key("params").key(name), name, "parameter");
         }
-        self.steps(&f.steps, &root.key("steps"));
+        self.steps(steps, &root.key("steps"));
     }
 
     fn name(&mut self, p: &KeyPath, name: &str, what: &str) {
@@ -182,12 +188,13 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn steps(&mut self, steps: &[Step], p: &KeyPath) {
-        if steps.is_empty() {
+    fn steps(&mut self, steps: &[(usize, Step)], p: &KeyPath) {
+        let written = self.loc.doc.value.get("steps").and_then(|v| v.as_array()).map_or(0, Vec::len);
+        if written == 0 {
             self.invalid(p, format!("empty {}: expected at least one step", p.describe()));
         }
-        for (i, step) in steps.iter().enumerate() {
-            self.step(step, &p.index(i));
+        for (i, step) in steps {
+            self.step(step, &p.index(*i));
         }
     }
 
@@ -392,8 +399,8 @@ impl<'a> Validator<'a> {
     }
 
     fn body_path(&mut self, p: &KeyPath, path: &str) {
-        if let Err(message) = check_body_path(path) {
-            self.invalid(p, format!("{message} in {}", p.describe()));
+        if let Err((what, why)) = check_body_path(path) {
+            self.invalid(p, format!("{what} in {}: {why}", p.describe()));
         }
     }
 
@@ -424,15 +431,6 @@ impl<'a> Validator<'a> {
             }
             cur = c.not.as_deref().map(|n| (n, p.key("not")));
         }
-    }
-}
-
-/// `a`, `b` and `c` (backticked).
-fn and_list(v: &[&str]) -> String {
-    match v {
-        [] => String::new(),
-        [one] => format!("`{one}`"),
-        [init @ .., last] => format!("{} and `{last}`", tick_list(init)),
     }
 }
 

@@ -368,7 +368,14 @@ impl Spec {
         }
         let parsed: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(&self.doc);
         parsed.map(|_| ()).map_err(|e| {
-            let pointer = format!("#/{}", e.path().to_string().replace('.', "/"));
+            let mut pointer = "#".to_string();
+            for seg in e.path() {
+                match seg {
+                    serde_path_to_error::Segment::Seq { index } => pointer = format!("{pointer}/{index}"),
+                    serde_path_to_error::Segment::Map { key } => pointer = refs::child(&pointer, key),
+                    _ => {}
+                }
+            }
             SpecError::Invalid {
                 at: self.place(&pointer),
                 pointer,

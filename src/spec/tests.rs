@@ -319,4 +319,12 @@ fn strict_check_finds_structural_errors() {
     let s = Spec::from_text(text, "s.yaml").unwrap();
     let e = s.strict_check_30().unwrap_err();
     assert!(e.to_string().contains("version"), "{e}");
+    let text = "openapi: 3.0.3\ninfo: {title: t, version: v}\npaths:\n  /a/b:\n    get:\n      responses:\n        '200': {content: {}}\n";
+    let s = Spec::from_text(text, "s.yaml").unwrap();
+    let e = s.strict_check_30().unwrap_err();
+    let SpecError::Invalid { pointer, at, .. } = &e else { panic!("{e}") };
+    // `openapiv3` reads references through untagged enums: the path stops there.
+    assert!(pointer.starts_with("#/paths"), "{e}");
+    assert!(e.to_string().contains("description"), "{e}");
+    assert!(at.starts_with("s.yaml:"), "{e}");
 }

@@ -7,7 +7,7 @@
 use axum::extract::State;
 use serde_json::json;
 
-use super::{job_action, nda_gate};
+use super::{job_action, nda_gate, shape};
 use crate::mock::domain::input::Fields;
 use crate::mock::domain::{
     AvailableQuery, CATEGORIES, DeliverInput, DisputeInput, NewJob, ProfilePatch, ReviewInput,
@@ -124,7 +124,8 @@ pub(crate) async fn details(
 ) -> ApiResult {
     let d = st.run_at(caller.host.as_deref(), |m| {
         nda_gate(&st, m, caller.user, job);
-        m.job_details(caller.user, job)
+        let d = m.job_details(caller.user, job)?;
+        shape::details(m, caller.user, job, shape::to_json(d))
     })?;
     ok(d)
 }

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use serde_json::json;
 
-use super::nda_gate;
+use super::{nda_gate, shape};
 use crate::mock::domain::MessageInput;
 use crate::mock::http::auth::Caller;
 use crate::mock::http::error::{ApiResult, created, ok};
@@ -48,5 +48,6 @@ pub(crate) async fn notifications(
 ) -> ApiResult {
     let unread = q.boolean("unread")?.unwrap_or(false);
     let limit = q.limit()?;
-    ok(st.run(|m| m.notifications(caller.user, unread, limit))?)
+    let list = st.run(|m| m.notifications(caller.user, unread, limit))?;
+    ok(shape::notifications(shape::to_json(list)))
 }

@@ -11,6 +11,8 @@ use crate::mock::http::error::{ApiResult, created, ok};
 use crate::mock::http::extract::JsonBody;
 use crate::mock::http::server::AppState;
 
+use super::shape;
+
 /// `POST /api/agent/profile` → 201 `{success, profile}`.
 pub(crate) async fn create(
     State(st): State<AppState>,
@@ -18,7 +20,10 @@ pub(crate) async fn create(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let input = ProfileInput::from_json(&body)?;
-    let profile = st.run(|m| m.create_profile(caller.user, input))?;
+    let profile = st.run(|m| {
+        let p = m.create_profile(caller.user, input)?;
+        shape::profile(m, caller.user, shape::to_json(p))
+    })?;
     created(json!({"success": true, "profile": profile}))
 }
 
@@ -36,6 +41,9 @@ pub(crate) async fn update(
         )
         .into());
     }
-    let profile = st.run(|m| m.update_profile(caller.user, patch))?;
+    let profile = st.run(|m| {
+        let p = m.update_profile(caller.user, patch)?;
+        shape::profile(m, caller.user, shape::to_json(p))
+    })?;
     ok(json!({"success": true, "profile": profile}))
 }

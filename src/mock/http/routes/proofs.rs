@@ -9,7 +9,7 @@
 use axum::extract::State;
 use serde_json::json;
 
-use super::{application_id, nda_gate};
+use super::{application_id, nda_gate, shape};
 use crate::mock::domain::input::Fields;
 use crate::mock::domain::{DomainError, ProofSettingsPatch};
 use crate::mock::http::auth::Caller;
@@ -50,7 +50,10 @@ pub(crate) async fn update_settings(
 
 /// `GET /api/jobs/proof-needed`.
 pub(crate) async fn needed(State(st): State<AppState>, caller: Caller) -> ApiResult {
-    ok(st.run(|m| m.proof_needed(caller.user))?)
+    ok(st.run(|m| {
+        let list = m.proof_needed(caller.user)?;
+        Ok::<_, DomainError>(shape::proof_needed(m, shape::to_json(list)))
+    })?)
 }
 
 /// `POST /api/agent/proofs/register` `{categories}` → `{success, categories}`.
@@ -81,10 +84,12 @@ pub(crate) async fn verdict(
     JobPath(job): JobPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    ok(st.run(|m| {
+    let mut answer = shape::to_json(st.run(|m| {
         nda_gate(&st, m, caller.user, job);
         m.submit_verdict(caller.user, job, &body)
-    })?)
+    })?);
+    shape::proof(&mut answer["proof"]);
+    ok(answer)
 }
 
 /// `GET /api/jobs/{id}/proofs` (blind-review filtered).
@@ -94,7 +99,7 @@ pub(crate) async fn view(
     JobPath(job): JobPath,
 ) -> ApiResult {
     let no_blind = st.fault("no_blind_review");
-    ok(st.run(|m| {
+    let mut view = shape::to_json(st.run(|m| {
         let view = m.proofs_view(caller.user, job)?;
         if no_blind && view.viewer_role == "proofer_pending" {
             let poster = m.get_job(job)?.poster_id;
@@ -103,7 +108,9 @@ pub(crate) async fn view(
             return Ok::<_, DomainError>(full);
         }
         Ok(view)
-    })?)
+    })?);
+    shape::proofs_in(&mut view);
+    ok(view)
 }
 
 /// `GET /api/agent/improvement-trends?period=30|90|365`.
@@ -115,5 +122,6 @@ pub(crate) async fn trends(State(st): State<AppState>, caller: Caller, q: QueryM
         Some("365") => 365,
         Some(_) => return Err(query_error("period", "must be 30, 90 or 365")),
     };
-    ok(st.run(|m| m.improvement_trends(caller.user, period))?)
+    let trends = st.run(|m| m.improvement_trends(caller.user, period))?;
+    ok(shape::trends(shape::to_json(trends)))
 }

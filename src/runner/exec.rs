@@ -1,0 +1,198 @@
+//! One HTTP exchange: build the request from a [`Prepared`] description
+//! (rebuildable, for retries and repeats), send it under a time limit,
+//! and read the body as a stream up to a size cap. No checking here.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::RunnerError;
+use crate::target::describe_error;
+
+/// A body to send.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    None,
+    Json(Value),
+    /// Raw bytes with an optional content type.
+    Raw { bytes: Vec<u8>, content_type: Option<String>, shown: Value },
+    Multipart { field: String, filename: String, content: String, content_type: Option<String>, fields: Vec<(String, String)> },
+}
+
+/// A request, fully interpolated.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub method: reqwest::Method,
+    pub url: url::Url,
+    /// The concrete path relative to the API root (for the spec and money).
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}
+
+impl Prepared {
+    fn build(&self, client: &reqwest::Client, timeout: Duration) -> Result<reqwest::RequestBuilder, RunnerError> {
+        let mut rb = client.request(self.method.clone(), self.url.clone()).timeout(timeout);
+        let has = |name: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        for (k, v) in &self.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        rb = match &self.body {
+            Body::None => rb,
+            Body::Json(v) => {
+                let bytes = serde_json::to_vec(v).map_err(|e| RunnerError::BadRequest(e.to_string()))?;
+                if !has("content-type") {
+                    rb = rb.header("Content-Type", "application/json");
+                }
+                rb.body(bytes)
+            }
+            Body::Raw { bytes, content_type, .. } => {
+                if let Some(ct) = content_type
+                    && !has("content-type")
+                {
+                    rb = rb.header("Content-Type", ct.as_str());
+                }
+                rb.body(bytes.clone())
+            }
+            Body::Multipart { field, filename, content, content_type, fields } => {
+                let mut part = reqwest::multipart::Part::text(content.clone()).file_name(filename.clone());
+                if let Some(ct) = content_type {
+                    part = part
+                        .mime_str(ct)
+                        .map_err(|e| RunnerError::BadRequest(format!("multipart content type `{ct}`: {e}")))?;
+                }
+                let mut form = reqwest::multipart::Form::new();
+                for (k, v) in fields {
+                    form = form.text(k.clone(), v.clone());
+                }
+                rb.multipart(form.part(field.clone(), part))
+            }
+        };
+        Ok(rb)
+    }
+
+    /// The body as recorded (JSON, or a description).
+    pub fn shown_body(&self) -> Option<Value> {
+        match &self.body {
+            Body::None => None,
+            Body::Json(v) => Some(v.clone()),
+            Body::Raw { shown, .. } => Some(shown.clone()),
+            Body::Multipart { field, filename, content, content_type, fields } => Some(serde_json::json!({
+                "multipart": {
+                    "field": field,
+                    "filename": filename,
+                    "content_type": content_type,
+                    "content": super::record::truncate_text(content, 2048),
+                    "fields": fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+                }
+            })),
+        }
+    }
+}
+
+/// A response, read.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub status: u16,
+    /// Names lower-case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+}
+
+/// Names and values of a response's headers (non-UTF-8 values lossily).
+pub(crate) fn header_list(map: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    map.iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+}
+
+/// Sends once and reads the whole body (at most `max_body` bytes), all
+/// within `limit`; `limit_label` says which limit it is in the error.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    req: &Prepared,
+    limit: Duration,
+    limit_label: &str,
+    max_body: usize,
+) -> Result<Received, RunnerError> {
+    let started = Instant::now();
+    let rb = req.build(client, limit)?;
+    let transport = |e: &reqwest::Error, what: &str| {
+        if e.is_timeout() {
+            RunnerError::Timeout(format!(
+                "`{} {}` timed out: no complete answer within {} ({limit_label})",
+                req.method,
+                req.url,
+                human(limit)
+            ))
+        } else {
+            RunnerError::Transport {
+                what: what.to_string(),
+                method: req.method.to_string(),
+                url: req.url.to_string(),
+                message: describe_error(e),
+            }
+        }
+    };
+    let work = async {
+        let resp = rb.send().await.map_err(|e| transport(&e, "cannot send"))?;
+        let status = resp.status().as_u16();
+        let headers = header_list(resp.headers());
+        let body = read_capped(resp, max_body).await.map_err(|e| match e {
+            Capped::TooLarge => RunnerError::BodyTooLarge { limit: max_body },
+            Capped::Broken(e) => transport(&e, "cannot read the body of"),
+        })?;
+        Ok(Received { status, headers, body, elapsed: started.elapsed() })
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(r) => r,
+        Err(_) => Err(RunnerError::Timeout(format!(
+            "`{} {}` timed out: no complete answer within {} ({limit_label})",
+            req.method,
+            req.url,
+            human(limit)
+        ))),
+    }
+}
+
+/// Why a body could not be read whole.
+pub(crate) enum Capped {
+    TooLarge,
+    Broken(reqwest::Error),
+}
+
+/// Reads a body as a stream, stopping as soon as it passes `max` bytes.
+pub(crate) async fn read_capped(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, Capped> {
+    if resp.content_length().is_some_and(|len| len > max as u64) {
+        return Err(Capped::TooLarge);
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(Capped::Broken)?;
+        if body.len() + chunk.len() > max {
+            return Err(Capped::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A duration for messages: `10 s`, `250 ms`.
+pub(crate) fn human(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 && d.as_secs() > 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}

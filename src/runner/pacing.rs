@@ -1,0 +1,158 @@
+//! Pacing: keep each actor under its tier's per-minute limit with a token
+//! bucket, and read `Retry-After`.
+//!
+//! The bucket holds half a minute's allowance and refills the other half
+//! over the minute, so no 60-second window (fixed or sliding) ever sees
+//! more than the limit. It must not send anything itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::scenario::Tier;
+
+/// Longest `Retry-After` the runner waits.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Requests per minute allowed for a tier on the standard limit.
+pub(crate) fn per_minute(tier: Tier) -> u32 {
+    match tier {
+        Tier::Free => 30,
+        Tier::Pro => 120,
+        Tier::Enterprise => 300,
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    capacity: f64,
+    per_sec: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(limit: u32) -> Self {
+        let capacity = (f64::from(limit) / 2.0).max(1.0);
+        Bucket { tokens: capacity, capacity, per_sec: f64::from(limit) / 2.0 / 60.0, last: Instant::now() }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + dt * self.per_sec).min(self.capacity);
+        self.last = now;
+    }
+
+    /// Takes a token at `now`, or says how long until one is there.
+    fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(((1.0 - self.tokens) / self.per_sec).max(0.001)))
+        }
+    }
+}
+
+/// Run-wide buckets, keyed by account (so static credentials shared by
+/// scenarios share one bucket).
+#[derive(Clone, Default)]
+pub(crate) struct Pacer {
+    buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+}
+
+impl Pacer {
+    /// Waits until `key` may send one request; answers the time waited.
+    pub async fn acquire(&self, key: &str, limit: u32) -> Duration {
+        let started = Instant::now();
+        loop {
+            let wait = {
+                let mut map = self.buckets.lock();
+                let b = map.entry(key.to_string()).or_insert_with(|| Bucket::new(limit));
+                match b.try_take(Instant::now()) {
+                    Ok(()) => return started.elapsed(),
+                    Err(wait) => wait,
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Empties `key`'s bucket (after an unexpected 429).
+    pub fn drain(&self, key: &str) {
+        if let Some(b) = self.buckets.lock().get_mut(key) {
+            b.tokens = 0.0;
+            b.last = Instant::now();
+        }
+    }
+}
+
+/// Parses `Retry-After`: integer seconds or an HTTP date; a malformed
+/// value counts as 1 s, and every value is capped at [`MAX_RETRY_AFTER`].
+pub(crate) fn retry_after(value: Option<&str>) -> Duration {
+    let Some(v) = value.map(str::trim) else { return Duration::from_secs(1) };
+    if let Ok(secs) = v.parse::<u64>() {
+        return Duration::from_secs(secs).min(MAX_RETRY_AFTER);
+    }
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64()));
+        }
+        return Duration::from_secs(1);
+    }
+    if let Ok(date) = chrono::DateTime::parse_from_rfc2822(v) {
+        let secs = (date.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0) as u64;
+        return Duration::from_millis(secs).min(MAX_RETRY_AFTER);
+    }
+    Duration::from_secs(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_values() {
+        assert_eq!(retry_after(Some("3")), Duration::from_secs(3));
+        assert_eq!(retry_after(Some("999999999999")), MAX_RETRY_AFTER);
+        assert_eq!(retry_after(Some("99999999999999999999999")), Duration::from_secs(60));
+        assert_eq!(retry_after(Some("soon")), Duration::from_secs(1));
+        assert_eq!(retry_after(Some("-5")), Duration::from_secs(1));
+        assert_eq!(retry_after(None), Duration::from_secs(1));
+        assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), Duration::ZERO);
+    }
+
+    #[test]
+    fn bucket_keeps_every_minute_under_the_limit() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(30);
+        b.last = t0;
+        // 15 at once, then one every 4 s: 30 in any 60 s window.
+        for _ in 0..15 {
+            assert!(b.try_take(t0).is_ok());
+        }
+        let wait = b.try_take(t0).unwrap_err();
+        assert!(wait >= Duration::from_millis(3900) && wait <= Duration::from_millis(4100), "{wait:?}");
+        let mut sent = 15;
+        let mut t = t0;
+        while t < t0 + Duration::from_secs(60) {
+            t += Duration::from_millis(100);
+            if b.try_take(t).is_ok() {
+                sent += 1;
+            }
+        }
+        assert!(sent <= 30, "{sent} requests in the first minute");
+        assert!(sent >= 28, "{sent} requests in the first minute");
+    }
+
+    #[tokio::test]
+    async fn keys_are_independent() {
+        let p = Pacer::default();
+        for _ in 0..15 {
+            assert!(p.acquire("a", 30).await < Duration::from_millis(50));
+        }
+        assert!(p.acquire("b", 30).await < Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,211 @@
+//! The whole run: scenarios in parallel up to `jobs` (a semaphore over
+//! tokio tasks), scenarios that must run alone on a shared target after
+//! them, `fail_fast`, the run's time limit, totals, and a last redaction
+//! pass. Results come back in plan order whatever the completion order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::context::ScenarioContext;
+use super::scenario::{bare_report, run_scenario};
+use super::{PlannedScenario, ProgressEvent, RunPlan, count};
+use crate::redact::Secrets;
+use crate::report::model::{Outcome, REPORT_SCHEMA_VERSION, RunReport, ScenarioReport, TargetInfo, Totals};
+use crate::scenario::Level;
+
+/// True when the scenario must not share a remote target with others.
+fn runs_alone(p: &PlannedScenario, ctx: &ScenarioContext) -> bool {
+    ctx.shared_target()
+        && (p.scenario.exclusive
+            || p.steps.iter().any(|s| s.clock.is_some())
+            || (p.scenario.moves_money && !ctx.sandbox()))
+}
+
+struct Shared {
+    ctx: ScenarioContext,
+    stop: AtomicBool,
+    stopped_by: parking_lot::Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// A report for a scenario that will not start, or `None` to start it.
+    fn gate(&self, p: &PlannedScenario) -> Option<ScenarioReport> {
+        if self.stop.load(Ordering::SeqCst) {
+            let by = self.stopped_by.lock().clone().unwrap_or_default();
+            return Some(bare_report(
+                p,
+                Outcome::Skipped { reason: format!("not run: fail-fast after `{by}` failed") },
+                Duration::ZERO,
+            ));
+        }
+        if let Some(at) = self.ctx.run_deadline
+            && Instant::now() >= at
+        {
+            return Some(bare_report(
+                p,
+                Outcome::Errored { message: "not started: the run's time limit was reached".into() },
+                Duration::ZERO,
+            ));
+        }
+        None
+    }
+
+    fn finished(&self, position: usize, report: &ScenarioReport) {
+        if self.ctx.options.fail_fast && report.outcome.is_failed() && report.level == Level::Must {
+            let mut by = self.stopped_by.lock();
+            if by.is_none() {
+                *by = Some(report.id.clone());
+            }
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        if let Some(progress) = &self.ctx.options.progress {
+            progress(ProgressEvent::ScenarioFinished { position, report: Box::new(report.clone()) });
+        }
+    }
+}
+
+async fn run_one(shared: Arc<Shared>, position: usize, planned: Arc<PlannedScenario>) -> ScenarioReport {
+    if let Some(r) = shared.gate(&planned) {
+        shared.finished(position, &r);
+        return r;
+    }
+    if let Some(progress) = &shared.ctx.options.progress {
+        progress(ProgressEvent::ScenarioStarted { position, id: planned.scenario.id.clone() });
+    }
+    let task_planned = planned.clone();
+    let task_shared = shared.clone();
+    // A task of its own, so that a panic becomes an errored scenario.
+    let handle = tokio::spawn(async move { run_scenario(&task_planned, &task_shared.ctx).await });
+    let report = match handle.await {
+        Ok(r) => r,
+        Err(e) => bare_report(
+            &planned,
+            Outcome::Errored { message: format!("internal error: the scenario task failed ({e})") },
+            Duration::ZERO,
+        ),
+    };
+    shared.finished(position, &report);
+    report
+}
+
+/// Runs every scenario of the plan. Never panics; problems are in the report.
+pub async fn run(plan: RunPlan) -> RunReport {
+    run_with_secrets(plan, Secrets::new()).await
+}
+
+/// Like [`run`], registering every secret of the run in `secrets` (keep a
+/// clone to scan the written artifacts with [`Secrets::scan_files`]).
+pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let t0 = Instant::now();
+    let spec_info = super::spec_glue::spec_info(&plan.spec);
+    let progress = plan.options.progress.clone();
+    if let Some(p) = &progress {
+        p(ProgressEvent::RunStarted { total: plan.scenarios.len() });
+    }
+    let jobs = plan.options.jobs.max(1);
+    let ctx = match ScenarioContext::with_secrets(plan.spec.clone(), &plan.target, plan.options.clone(), secrets).await {
+        Ok(c) => c,
+        Err(e) => {
+            let scenarios: Vec<ScenarioReport> = plan
+                .scenarios
+                .iter()
+                .map(|p| bare_report(p, Outcome::Errored { message: e.to_string() }, Duration::ZERO))
+                .collect();
+            let target = TargetInfo {
+                base_url: String::new(),
+                kind: plan.target.kind().into(),
+                sandbox: plan.target.is_sandbox(),
+                features: vec![],
+            };
+            return finish(scenarios, target, spec_info, started_at, t0, vec![], &progress);
+        }
+    };
+    let shared = Arc::new(Shared { ctx, stop: AtomicBool::new(false), stopped_by: parking_lot::Mutex::new(None) });
+    let planned: Vec<Arc<PlannedScenario>> = plan.scenarios.into_iter().map(Arc::new).collect();
+    let mut results: Vec<Option<ScenarioReport>> = vec![None; planned.len()];
+
+    // Phase 1: everything that may share the target, in parallel.
+    let semaphore = Arc::new(Semaphore::new(jobs));
+    let mut set = tokio::task::JoinSet::new();
+    let mut alone = Vec::new();
+    for (position, p) in planned.iter().enumerate() {
+        if runs_alone(p, &shared.ctx) {
+            alone.push(position);
+            continue;
+        }
+        let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
+        let (shared, p) = (shared.clone(), p.clone());
+        set.spawn(async move {
+            let r = run_one(shared, position, p).await;
+            drop(permit);
+            (position, r)
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Ok((position, r)) = joined {
+            results[position] = Some(r);
+        }
+    }
+    // Phase 2: those that must run alone on a shared target, one by one.
+    for position in alone {
+        let r = run_one(shared.clone(), position, planned[position].clone()).await;
+        results[position] = Some(r);
+    }
+
+    let scenarios: Vec<ScenarioReport> = results
+        .into_iter()
+        .zip(planned.iter())
+        .map(|(r, p)| {
+            r.unwrap_or_else(|| {
+                bare_report(p, Outcome::Errored { message: "internal error: the scenario never reported".into() }, Duration::ZERO)
+            })
+        })
+        .collect();
+    let target = shared.ctx.target_info();
+    let money = shared.ctx.money();
+    let secrets = shared.ctx.secrets.clone();
+    let mut report = finish(scenarios, target, spec_info, started_at, t0, money, &None);
+    // Last pass: secrets learnt late (or by other scenarios) are redacted everywhere.
+    if let Ok(v) = serde_json::to_value(&report)
+        && let Ok(r) = serde_json::from_value::<RunReport>(secrets.redact_json(&v))
+    {
+        report = r;
+    }
+    if let Some(p) = &progress {
+        p(ProgressEvent::RunFinished { totals: report.totals.clone() });
+    }
+    report
+}
+
+fn finish(
+    scenarios: Vec<ScenarioReport>,
+    target: TargetInfo,
+    spec: crate::report::model::SpecInfo,
+    started_at: String,
+    t0: Instant,
+    money: Vec<crate::report::model::MoneyMoved>,
+    progress: &Option<super::ProgressFn>,
+) -> RunReport {
+    let mut totals = Totals::default();
+    for s in &scenarios {
+        count(&mut totals, s);
+    }
+    if let Some(p) = progress {
+        p(ProgressEvent::RunFinished { totals: totals.clone() });
+    }
+    RunReport {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        target,
+        spec,
+        started_at,
+        duration_ms: t0.elapsed().as_millis() as u64,
+        scenarios,
+        totals,
+        money,
+    }
+}

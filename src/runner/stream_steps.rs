@@ -1,0 +1,276 @@
+//! Event steps: `subscribe` (open an actor's stream, SSE or WebSocket),
+//! `event` (a matching event arrives in time, optionally exactly once)
+//! and `no_event` (none arrives).
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::RunnerError;
+use super::context::ScenarioContext;
+use super::events::{Event, Stream, insecure_tls};
+use super::exec::{Body, Capped, Prepared, Received, header_list, human, read_capped};
+use super::record::{request_record, response_record};
+use super::steps::{
+    Deadline, Halt, ScenarioState, auto_checks, cut_message, interpolated, join_url, parse_json, step_auth,
+};
+use crate::check;
+use crate::report::model::{Finding, FindingKind, ResponseRecord, StepReport};
+use crate::scenario::{BodyAssertion, Step};
+use crate::target::EventsTransport;
+
+/// Path of the event stream.
+const EVENTS_PATH: &str = "/api/agent/events";
+/// Default `within_ms` of `event` and of `no_event`.
+const EVENT_WITHIN_MS: u64 = 2000;
+const NO_EVENT_WITHIN_MS: u64 = 500;
+
+pub(crate) async fn subscribe(
+    ctx: &ScenarioContext,
+    st: &mut ScenarioState,
+    step: &Step,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+) -> Result<(), Halt> {
+    let Some(sub) = &step.subscribe else { return Ok(()) };
+    if step.actor.is_none() {
+        return Err(RunnerError::NoActor { mode: "subscribe".into() }.into());
+    }
+    let mut url = join_url(&st.base_url, EVENTS_PATH)?;
+    if !sub.types.is_empty() {
+        url.query_pairs_mut().append_pair("types", &sub.types.join(","));
+    }
+    let mut headers = step_auth(st, step, &ctx.secrets)?;
+    let transport = ctx.events_transport();
+    if transport == EventsTransport::Sse {
+        headers.push(("Accept".into(), "text/event-stream".into()));
+    }
+    let prepared =
+        Prepared { method: reqwest::Method::GET, url, path: EVENTS_PATH.to_string(), headers, body: Body::None };
+    rep.request = Some(request_record(&prepared));
+    let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
+    let (limit, label) = dl.request_limit(ctx.options.request_timeout);
+    rep.attempts += 1;
+    let started = Instant::now();
+    let refused = |e: String| RunnerError::Transport {
+        what: "cannot open the event stream".into(),
+        method: "GET".into(),
+        url: prepared.url.to_string(),
+        message: e,
+    };
+    let timed_out = || RunnerError::Timeout(format!("opening the event stream timed out ({label})"));
+    let (stream, received) = match transport {
+        EventsTransport::Sse => {
+            let mut rb = ctx.http.get(prepared.url.clone());
+            for (k, v) in &prepared.headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            let resp = match tokio::time::timeout(limit, rb.send()).await {
+                Err(_) => return Err(timed_out().into()),
+                Ok(Err(e)) => return Err(refused(crate::target::describe_error(&e)).into()),
+                Ok(Ok(r)) => r,
+            };
+            let status = resp.status().as_u16();
+            let headers = header_list(resp.headers());
+            if (200..300).contains(&status) {
+                let r = Received { status, headers, body: Vec::new(), elapsed: started.elapsed() };
+                (Some(Stream::sse(resp)), r)
+            } else {
+                let body = match tokio::time::timeout(limit, read_capped(resp, ctx.options.max_body_bytes)).await {
+                    Err(_) => return Err(timed_out().into()),
+                    Ok(Err(Capped::TooLarge)) => {
+                        return Err(RunnerError::BodyTooLarge { limit: ctx.options.max_body_bytes }.into());
+                    }
+                    Ok(Err(Capped::Broken(e))) => return Err(refused(crate::target::describe_error(&e)).into()),
+                    Ok(Ok(b)) => b,
+                };
+                (None, Received { status, headers, body, elapsed: started.elapsed() })
+            }
+        }
+        EventsTransport::WebSocket => {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+            let mut ws_url = prepared.url.clone();
+            let scheme = if ws_url.scheme() == "https" { "wss" } else { "ws" };
+            let _ = ws_url.set_scheme(scheme);
+            let mut request = ws_url.as_str().into_client_request().map_err(|e| RunnerError::BadRequest(e.to_string()))?;
+            for (k, v) in &prepared.headers {
+                let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                    .map_err(|e| RunnerError::BadRequest(format!("header `{k}`: {e}")))?;
+                let value = reqwest::header::HeaderValue::from_str(v)
+                    .map_err(|e| RunnerError::BadRequest(format!("header `{k}`: {e}")))?;
+                request.headers_mut().insert(name, value);
+            }
+            let connector = if ctx.insecure {
+                Some(tokio_tungstenite::Connector::Rustls(insecure_tls()))
+            } else {
+                None
+            };
+            crate::target::install_crypto_provider();
+            let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
+            match tokio::time::timeout(limit, connect).await {
+                Err(_) => return Err(timed_out().into()),
+                Ok(Ok((ws, resp))) => {
+                    let headers = resp
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .collect();
+                    let r = Received { status: resp.status().as_u16(), headers, body: Vec::new(), elapsed: started.elapsed() };
+                    (Some(Stream::websocket(ws)), r)
+                }
+                Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
+                    let headers = resp
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .collect();
+                    let body = resp.body().clone().unwrap_or_default();
+                    (None, Received { status: resp.status().as_u16(), headers, body, elapsed: started.elapsed() })
+                }
+                Ok(Err(e)) => return Err(refused(e.to_string()).into()),
+            }
+        }
+    };
+    let json = parse_json(&received);
+    let upgraded = received.status == 101;
+    if !upgraded {
+        let (op, found) = auto_checks(ctx, &prepared, &received, json.as_ref(), &step.skip_checks, stream.is_some());
+        rep.operation = op;
+        rep.findings.extend(found);
+    }
+    // A WebSocket upgrade (101) counts as the success an empty `expect.status` asks for.
+    let status_for_expect = if upgraded && expect.status.is_empty() { 200 } else { received.status };
+    rep.findings.extend(check::check_expect(&expect, status_for_expect, &received.headers, json.as_ref()));
+    rep.response = Some(response_record(&received, json.as_ref()));
+    if let Some(s) = stream {
+        st.streams.insert(sub.stream.clone(), s);
+    }
+    Ok(())
+}
+
+fn matches(e: &Event, event_type: Option<&str>, assertions: &[BodyAssertion]) -> bool {
+    event_type.is_none_or(|t| e.event_type == t) && check::assertions_hold(assertions, &e.data)
+}
+
+fn event_record(e: &Event) -> ResponseRecord {
+    ResponseRecord {
+        status: 200,
+        headers: vec![("event-type".into(), e.event_type.clone()), ("received-at".into(), e.received_at.clone())],
+        content_type: Some("text/event-stream".into()),
+        body: Some(e.data.clone()),
+        body_bytes: 0,
+        elapsed_ms: 0,
+    }
+}
+
+/// `event` and `no_event`. For these steps the report's `response` holds
+/// the event concerned (headers `event-type` and `received-at`, the
+/// payload as body).
+pub(crate) async fn event(
+    ctx: &ScenarioContext,
+    st: &mut ScenarioState,
+    step: &Step,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+) -> Result<(), Halt> {
+    let _ = ctx;
+    let (name, event_type, assertions, within_ms, positive) = match (&step.event, &step.no_event) {
+        (Some(e), _) => (&e.stream, Some(e.event_type.as_str()), &e.matches, e.within_ms.unwrap_or(EVENT_WITHIN_MS), true),
+        (None, Some(n)) => {
+            (&n.stream, n.event_type.as_deref(), &n.matches, n.within_ms.unwrap_or(NO_EVENT_WITHIN_MS), false)
+        }
+        (None, None) => return Ok(()),
+    };
+    let assertions: Vec<BodyAssertion> = interpolated(&st.vars, assertions, "`match`")?;
+    let assertions = &assertions;
+    let within = Duration::from_millis(within_ms);
+    let started = Instant::now();
+    let window_end = (started + within).min(dl.outer_at);
+    let cut = started + within > dl.outer_at;
+    let Some(stream) = st.streams.get_mut(name) else {
+        return Err(RunnerError::NoStream(name.clone()).into());
+    };
+    let pred = |e: &Event| matches(e, event_type, assertions);
+    let found = stream.take(window_end, &pred).await;
+    let what = event_type.map(|t| format!("`{t}` event")).unwrap_or_else(|| "event".to_string());
+    let filtered = if assertions.is_empty() { String::new() } else { " matching the `match` checks".to_string() };
+
+    if positive {
+        match found {
+            None => {
+                if cut {
+                    return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
+                }
+                let mut msg = format!("no {what}{filtered} arrived on `{name}` within {}", human(within));
+                if let Some(why) = stream.closed() {
+                    msg.push_str(&format!(" (the stream ended: {why})"));
+                }
+                let seen: Vec<Value> = stream.seen().iter().map(|s| Value::String(s.clone())).collect();
+                let mut f = Finding::new(FindingKind::Event, msg).actual(serde_json::json!({ "received_types": seen }));
+                f.expected = Some(serde_json::json!({ "type": event_type, "within_ms": within_ms }));
+                rep.findings.push(f);
+                // Explain with the closest event of the right type, if any.
+                if let Some(t) = event_type
+                    && let Some(closest) = stream.buffered_of(t).last()
+                {
+                    rep.response = Some(event_record(closest));
+                    for mut x in check::check_assertions_as(FindingKind::Event, assertions, &closest.data) {
+                        x.message = format!("the closest `{t}` event: {}", x.message);
+                        rep.findings.push(x);
+                    }
+                }
+            }
+            Some(e) => {
+                rep.response = Some(event_record(&e));
+                if let Some(caps) = step.event.as_ref().and_then(|x| x.capture.as_ref()) {
+                    for (var, path) in caps {
+                        match check::resolve(path, &e.data).ok().and_then(|l| l.first()) {
+                            Some((_, v)) => st.vars.set(var, v.clone()),
+                            None => rep.findings.push(
+                                Finding::new(
+                                    FindingKind::Capture,
+                                    format!("capture `{var}`: the event has nothing at `{path}`"),
+                                )
+                                .at_body(path.clone()),
+                            ),
+                        }
+                    }
+                }
+                if step.event.as_ref().and_then(|x| x.exactly_once) == Some(true) {
+                    let stream = st.streams.get_mut(name).ok_or_else(|| RunnerError::NoStream(name.clone()))?;
+                    if let Some(second) = stream.take(window_end, &pred).await {
+                        rep.findings.push(
+                            Finding::new(
+                                FindingKind::Event,
+                                format!(
+                                    "a second {what}{filtered} arrived on `{name}` within {} (expected exactly once)",
+                                    human(within)
+                                ),
+                            )
+                            .expected("exactly one")
+                            .actual(second.data.clone()),
+                        );
+                    }
+                }
+            }
+        }
+    } else if let Some(e) = found {
+        rep.response = Some(event_record(&e));
+        rep.findings.push(
+            Finding::new(
+                FindingKind::Event,
+                format!("a {what}{filtered} arrived on `{name}` within {}, expected none", human(within)),
+            )
+            .expected("no event")
+            .actual(serde_json::json!({ "type": e.event_type, "data": e.data })),
+        );
+    } else if cut {
+        return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
+    }
+    if let Some(stream) = st.streams.get_mut(name) {
+        for p in stream.take_problems() {
+            rep.findings.push(Finding::new(FindingKind::Event, p).expected("JSON event data"));
+        }
+    }
+    Ok(())
+}
