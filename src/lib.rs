@@ -10,6 +10,7 @@
 //! - [`target`]: targets, profiles, the control API.
 //! - [`runner`]: executes scenarios against a target.
 //! - [`report`]: run results as data, and their renderings.
+//! - [`transcript`]: runs as stable text for regression snapshots.
 //! - [`mock`]: the reference server (an independent oracle).
 //! - [`cli`]: the command line.
 
@@ -23,4 +24,5 @@ pub mod runner;
 pub mod scenario;
 pub mod spec;
 pub mod target;
+pub mod transcript;
 pub mod yaml;

@@ -1,7 +1,8 @@
 //! Evaluation of one [`Check`] against one value (or its absence).
 //!
 //! Produces [`Failure`]s without a location; the caller adds the pointer
-//! or header name when turning them into findings.
+//! or header name when turning them into findings. It must not resolve
+//! paths (that is `path`).
 
 use regex::Regex;
 use serde_json::Value;

@@ -1,5 +1,5 @@
 //! Paths into a JSON value: a JSON pointer (`/a/0/b`, `""` for the root)
-//! or a JSONPath (`$...`). Resolution only; no checking here.
+//! or a JSONPath (`$...`). Resolution only; it must not check values.
 
 use serde_json::Value;
 use serde_json_path::JsonPath;

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod library;
+mod run;
 mod simple;
 
 use std::io::Write;
@@ -63,7 +64,9 @@ pub fn main() -> ExitCode {
         Command::Mock(a) => simple::mock(a, &mut out),
         Command::Completions { shell } => Ok(simple::completions(*shell, &mut out)),
         Command::Man => Ok(simple::man(&mut out)),
-        Command::Run(_) | Command::Coverage(_) | Command::Fuzz(_) | Command::Replay(_) => {
+        Command::Run(a) => run::run(a, &mut out),
+        Command::Coverage(a) => run::coverage(a, &mut out),
+        Command::Fuzz(_) | Command::Replay(_) => {
             Err(library::UsageError::Other("this command is being wired".into()))
         }
     };

@@ -149,7 +149,7 @@ impl Secrets {
             None => {
                 let mut out = text.to_string();
                 let mut forms: Vec<(&String, &String)> = inner.labels.iter().collect();
-                forms.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+                forms.sort_by_key(|f| std::cmp::Reverse(f.0.len()));
                 for (form, label) in forms {
                     out = out.replace(form.as_str(), label);
                 }

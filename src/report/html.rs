@@ -9,11 +9,13 @@
 //! Returns a string; writes nothing.
 
 mod assets;
+mod body;
+
+use body::{base64, body, deepest_existing};
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::coverage::Coverage;
@@ -449,94 +451,6 @@ fn exchange(out: &mut String, st: &StepReport) {
     out.push_str("</div>\n</div>\n");
 }
 
-/// The pointer itself if the body has it, else its deepest existing
-/// ancestor (a missing key marks the object that lacks it).
-fn deepest_existing(body: &Value, pointer: &str) -> String {
-    let mut p = pointer;
-    loop {
-        if body.pointer(p).is_some() || p.is_empty() {
-            return p.to_string();
-        }
-        p = super::text::pointer_parent(p);
-    }
-}
-
-fn body(out: &mut String, v: &Value, marks: &BTreeSet<String>) {
-    out.push_str("<pre class=\"body\">");
-    match v {
-        Value::String(s) if marks.is_empty() => out.push_str(&escape(s)),
-        _ => {
-            let mut path = String::new();
-            json_html(v, &mut path, marks, 0, out);
-        }
-    }
-    out.push_str("</pre>");
-}
-
-/// Pretty-prints JSON as escaped HTML with syntax classes, wrapping the
-/// values at `marks` (JSON pointers) in `<mark class="hit">`.
-fn json_html(
-    v: &Value,
-    path: &mut String,
-    marks: &BTreeSet<String>,
-    depth: usize,
-    out: &mut String,
-) {
-    let marked = marks.contains(path.as_str());
-    if marked {
-        let _ = write!(
-            out,
-            "<mark class=\"hit\" title=\"finding at {}\">",
-            escape(if path.is_empty() { "(root)" } else { path })
-        );
-    }
-    let pad = "  ".repeat(depth + 1);
-    let end_pad = "  ".repeat(depth);
-    match v {
-        Value::Object(map) if !map.is_empty() => {
-            out.push_str("{\n");
-            for (i, (k, child)) in map.iter().enumerate() {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                let _ = write!(
-                    out,
-                    "{pad}<span class=\"k\">{}</span>: ",
-                    escape(&compact(&Value::String(k.clone())))
-                );
-                json_html(child, path, marks, depth + 1, out);
-                path.truncate(len);
-                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
-            }
-            let _ = write!(out, "{end_pad}}}");
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push_str("[\n");
-            for (i, child) in items.iter().enumerate() {
-                let len = path.len();
-                let _ = write!(path, "/{i}");
-                out.push_str(&pad);
-                json_html(child, path, marks, depth + 1, out);
-                path.truncate(len);
-                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
-            }
-            let _ = write!(out, "{end_pad}]");
-        }
-        Value::String(_) => {
-            let _ = write!(out, "<span class=\"s\">{}</span>", escape(&compact(v)));
-        }
-        Value::Number(_) => {
-            let _ = write!(out, "<span class=\"n\">{}</span>", escape(&compact(v)));
-        }
-        _ => {
-            let _ = write!(out, "<span class=\"b\">{}</span>", escape(&compact(v)));
-        }
-    }
-    if marked {
-        out.push_str("</mark>");
-    }
-}
-
 fn coverage_section(out: &mut String, c: &Coverage) {
     let (sc, st) = c.status_counts();
     let (cc, ct) = c.code_counts();
@@ -646,54 +560,4 @@ fn money_section(out: &mut String, r: &RunReport) {
         "<tr><th colspan=\"2\">Total</th><th class=\"num\">{}</th></tr></tbody></table></div>",
         money(total)
     );
-}
-
-/// Standard base64 with padding (for the CSP script hash).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
-    fn marks_the_pointer_or_its_parent() {
-        let body = serde_json::json!({"job": {"id": 1}, "x": "<b>"});
-        assert_eq!(deepest_existing(&body, "/job/id"), "/job/id");
-        assert_eq!(deepest_existing(&body, "/job/missing"), "/job");
-        let marks = BTreeSet::from(["/job/id".to_string()]);
-        let mut out = String::new();
-        json_html(&body, &mut String::new(), &marks, 0, &mut out);
-        assert!(out.contains(
-            "<mark class=\"hit\" title=\"finding at /job/id\"><span class=\"n\">1</span></mark>"
-        ));
-        assert!(out.contains("&lt;b&gt;"));
-    }
 }

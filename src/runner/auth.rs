@@ -1,6 +1,7 @@
 //! Auth modes: the credential headers a request carries. Every value
 //! made up here (unknown or malformed keys, tampered JWTs) is registered
-//! as a secret so that it is shown by label only.
+//! as a secret so that it is shown by label only. It must not send
+//! anything or choose the mode (the step does).
 
 use rand::RngExt;
 

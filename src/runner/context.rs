@@ -1,6 +1,7 @@
 //! What every scenario of a run shares: the spec, the HTTP client, the
 //! target (and its control API), the secrets, the pacer, the money ledger,
-//! the deadlines. Built once per run (or per test harness).
+//! the deadlines. Built once per run (or per test harness). It must not
+//! run scenarios itself.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! background task (SSE, streamed frame by frame and never buffered whole,
 //! or WebSocket), its events parsed into a channel, and waits for
 //! matching events. Streams close when their [`Stream`] is dropped.
+//! It must not judge events (the event steps do).
 
 use std::collections::VecDeque;
 use std::sync::Arc;

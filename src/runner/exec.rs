@@ -1,6 +1,7 @@
 //! One HTTP exchange: build the request from a [`Prepared`] description
 //! (rebuildable, for retries and repeats), send it under a time limit,
-//! and read the body as a stream up to a size cap. No checking here.
+//! and read the body as a stream up to a size cap. It must not check
+//! responses, pace or retry (the steps do).
 
 use std::time::{Duration, Instant};
 
@@ -190,7 +191,7 @@ pub(crate) async fn read_capped(resp: reqwest::Response, max: usize) -> Result<V
 
 /// A duration for messages: `10 s`, `250 ms`.
 pub(crate) fn human(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 && d.as_secs() > 0 {
+    if d.as_millis().is_multiple_of(1000) && d.as_secs() > 0 {
         format!("{} s", d.as_secs())
     } else {
         format!("{} ms", d.as_millis())

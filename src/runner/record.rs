@@ -1,5 +1,6 @@
 //! Records of what was sent and received, redacted and truncated, and the
-//! final redaction pass over step reports. Nothing here talks to the network.
+//! final redaction pass over step reports. It must not talk to the
+//! network or decide outcomes.
 
 use serde_json::Value;
 

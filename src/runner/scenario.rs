@@ -1,6 +1,7 @@
 //! One scenario: the guards (`requires`, money), the target (a fresh
 //! bundled server or the shared remote), actor provisioning, then the
-//! steps in order until the first one that fails or cannot run.
+//! steps in order until the first one that fails or cannot run. It must
+//! not schedule other scenarios (the schedule does).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

@@ -2,6 +2,7 @@
 //! tokio tasks), scenarios that must run alone on a shared target after
 //! them, `fail_fast`, the run's time limit, totals, and a last redaction
 //! pass. Results come back in plan order whatever the completion order.
+//! It must not execute steps itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,6 @@
 //! The runner's only contact points with the spec model: an operation's
-//! label for reports and the spec's identity for the run report.
+//! label for reports and the spec's identity for the run report. Nothing
+//! else of the runner may depend on the spec model's internals.
 
 use crate::report::model::SpecInfo;
 use crate::spec::{Operation, Spec};

@@ -1,6 +1,8 @@
 //! Executing one step: requests (paced, retried on an unexpected 429, or
 //! repeated), their automatic spec checks, `expect`, captures and money,
-//! plus `set` and `clock`. Event steps live in `stream_steps`.
+//! plus `set` and `clock`. Event steps live in `stream_steps`. It must
+//! not decide the scenario's outcome or record unredacted data for good
+//! (the scenario redacts every step report).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -380,7 +382,14 @@ async fn request_step(
     let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
     let (received, json) = if let Some(repeat) = &step.repeat {
         let repeat = interpolated(&st.vars, repeat, "`repeat`")?;
-        match repeat_request(ctx, step, &prepared, &repeat, &expect, rep, dl).await? {
+        let outcome = repeat_request(ctx, step, &prepared, &repeat, &expect, rep, dl).await;
+        // A burst used the actor's allowance: later paced requests wait.
+        if ctx.pace()
+            && let Some((key, _)) = pacing_key(st, step)
+        {
+            ctx.pacer.drain(&key);
+        }
+        match outcome? {
             Some(r) => r,
             None => return Ok(()),
         }

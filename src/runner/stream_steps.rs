@@ -1,6 +1,7 @@
 //! Event steps: `subscribe` (open an actor's stream, SSE or WebSocket),
 //! `event` (a matching event arrives in time, optionally exactly once)
-//! and `no_event` (none arrives).
+//! and `no_event` (none arrives). It must not read streams itself (the
+//! `events` module does).
 
 use std::time::{Duration, Instant};
 

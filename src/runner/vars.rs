@@ -7,7 +7,8 @@
 //! `{{jobs.0.id}}`). Filters after `|`: `ref` (the 8-character REF code
 //! of an id: its first 8 characters, upper-cased), `ref_uuid` (a UUID
 //! rebuilt from that REF code, the way a careless client would), `upper`,
-//! `lower`. An undefined name or filter is an error naming it.
+//! `lower`. An undefined name or filter is an error naming it. It must
+//! not guess a value for an undefined name.
 
 use std::collections::BTreeMap;
 

@@ -188,9 +188,11 @@ impl Spec {
 
     /// Load a spec from text; `origin` names it in errors and reports.
     pub fn from_text(text: &str, origin: &str) -> Result<Spec, SpecError> {
+        let t0 = std::time::Instant::now();
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
         let body = text.strip_prefix('\u{feff}').unwrap_or(text);
         let (doc, locations) = parse_text(body, origin)?;
+        let t1 = t0.elapsed();
         let version = version_of(&doc, origin, locations.as_ref())?;
 
         let cx = LoadCx { doc: &doc, origin, locations: locations.as_ref(), warnings: RefCell::new(Vec::new()) };
@@ -199,7 +201,9 @@ impl Spec {
         }
         let response_view = convert::convert_document(&doc, View::Response);
         let request_view = convert::convert_document(&doc, View::Request);
+        let t2 = t0.elapsed();
         let operations = model::build_operations(&cx, &request_view)?;
+        let t3 = t0.elapsed();
 
         let mut pointers: Vec<String> = operations
             .iter()
@@ -222,6 +226,9 @@ impl Spec {
                 None
             }
         };
+        let t4 = t0.elapsed();
+        #[allow(clippy::print_stderr)]
+        { eprintln!("parse {t1:?} convert {t2:?} ops {t3:?} compile {t4:?} pointers {}", pointers.len()); }
         for u in refs::unresolved(&doc) {
             cx.warn(format!("{origin}: unresolved reference {u}"));
         }

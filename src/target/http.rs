@@ -1,5 +1,6 @@
 //! The HTTP client every request of a run goes through, and plain-words
-//! descriptions of transport failures. No scenario logic here.
+//! descriptions of transport failures. It must not know scenarios, and
+//! never accepts invalid certificates unless asked (`insecure`).
 
 use std::error::Error as _;
 use std::sync::Once;

@@ -2,7 +2,7 @@
 //!
 //! Secrets never live in the file: the control token and static actor
 //! credentials are named by environment variables (`*_env`) and read
-//! here; `insecure` is command-line only.
+//! here; `insecure` is command-line only. It must not contact the target.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -12,7 +12,7 @@ use saphyr::Scalar;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Tag};
 use serde_json::{Map, Number, Value};
 
-use super::{Document, Location, Options, YamlError, escape_token};
+use super::{Document, Location, NodeLoc, Options, YamlError, escape_token};
 
 fn loc(m: Marker) -> Location {
     Location { line: m.line().max(1), column: m.col() + 1 }
@@ -31,8 +31,9 @@ struct Built {
 
 enum Container {
     Seq(Vec<Value>),
-    /// The map, and the key waiting for its value (with its location).
-    Map(Map<String, Value>, Option<String>),
+    /// The map, and the key waiting for its value (with the value's
+    /// pointer and the key's location).
+    Map(Map<String, Value>, Option<(String, String, Location)>),
 }
 
 struct Frame {
@@ -98,22 +99,29 @@ pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError
     }
     let mut doc = b.doc;
     doc.value = b.root.unwrap_or(Value::Null);
-    doc.nodes.entry(String::new()).or_insert(Location { line: 1, column: 1 });
+    doc.nodes.entry(String::new()).or_insert(NodeLoc { node: Location { line: 1, column: 1 }, key: None });
     Ok(doc)
 }
 
 impl Builder<'_> {
-    /// Where a new value node goes: its pointer, or `None` if the parent
-    /// mapping is waiting for a key.
-    fn slot(&self) -> Option<String> {
-        match self.stack.last() {
-            None => Some(String::new()),
+    /// Whether the next node is a mapping key.
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame { container: Container::Map(_, None), .. }))
+    }
+
+    /// Record the location of a new value node; returns its pointer, or
+    /// `None` if the parent mapping is waiting for a key.
+    fn record(&mut self, at: Location) -> Option<String> {
+        let (pointer, key) = match self.stack.last() {
+            None => (String::new(), None),
             Some(f) => match &f.container {
-                Container::Seq(v) => Some(format!("{}/{}", f.pointer, v.len())),
-                Container::Map(_, Some(k)) => Some(format!("{}/{}", f.pointer, escape_token(k))),
-                Container::Map(_, None) => None,
+                Container::Seq(v) => (format!("{}/{}", f.pointer, v.len()), None),
+                Container::Map(_, Some((_, p, k))) => (p.clone(), Some(*k)),
+                Container::Map(_, None) => return None,
             },
-        }
+        };
+        self.doc.nodes.insert(pointer.clone(), NodeLoc { node: at, key });
+        Some(pointer)
     }
 
     fn charge(&mut self, nodes: usize, bytes: usize, at: Location, alias: bool) -> Result<(), YamlError> {
@@ -144,7 +152,7 @@ impl Builder<'_> {
         at: Location,
     ) -> Result<(), YamlError> {
         self.charge(1, text.len(), at, false)?;
-        if self.slot().is_none() {
+        if self.expecting_key() {
             // A mapping key.
             let key = if style != ScalarStyle::Plain || tag.as_ref().is_some_and(|t| is_core(t, "str")) {
                 text.into_owned()
@@ -189,9 +197,8 @@ impl Builder<'_> {
             return Err(YamlError::at(at, format!("duplicate mapping key `{key}`")));
         }
         let pointer = format!("{}/{}", frame.pointer, escape_token(&key));
-        self.doc.keys.insert(pointer, at);
         frame.bytes = frame.bytes.saturating_add(key.len());
-        *pending = Some(key);
+        *pending = Some((key, pointer, at));
         Ok(())
     }
 
@@ -208,7 +215,7 @@ impl Builder<'_> {
         }
         let value = value.clone();
         self.charge(nodes, bytes, at, true)?;
-        if self.slot().is_none() {
+        if self.expecting_key() {
             let key = match value {
                 Value::String(s) => s,
                 Value::Number(n) if self.options.scalar_keys => n.to_string(),
@@ -228,16 +235,16 @@ impl Builder<'_> {
 
     fn start(&mut self, container: Container, anchor: usize, at: Location) -> Result<(), YamlError> {
         self.charge(1, 0, at, false)?;
-        let Some(pointer) = self.slot() else {
+        if self.expecting_key() {
             return Err(YamlError::at(at, "mapping key is a collection, expected a string"));
-        };
+        }
         if self.stack.len() >= self.options.max_depth {
             return Err(YamlError::at(
                 at,
                 format!("nesting deeper than {} levels", self.options.max_depth),
             ));
         }
-        self.doc.nodes.insert(pointer.clone(), at);
+        let pointer = self.record(at).unwrap_or_default();
         self.stack.push(Frame { container, pointer, anchor, nodes: 1, bytes: 0, height: 1 });
         Ok(())
     }
@@ -249,7 +256,7 @@ impl Builder<'_> {
         let value = match frame.container {
             Container::Seq(v) => Value::Array(v),
             Container::Map(m, None) => Value::Object(m),
-            Container::Map(_, Some(k)) => {
+            Container::Map(_, Some((k, _, _))) => {
                 return Err(YamlError::at(at, format!("mapping key `{k}` has no value")));
             }
         };
@@ -260,9 +267,7 @@ impl Builder<'_> {
 
     /// Place a freshly read scalar or alias copy, recording its location.
     fn place(&mut self, built: Built, anchor: usize, at: Location) -> Result<(), YamlError> {
-        if let Some(pointer) = self.slot() {
-            self.doc.nodes.insert(pointer, at);
-        }
+        self.record(at);
         self.attach(built, anchor)
     }
 
@@ -281,7 +286,7 @@ impl Builder<'_> {
         match &mut parent.container {
             Container::Seq(v) => v.push(built.value),
             Container::Map(m, pending) => {
-                if let Some(k) = pending.take() {
+                if let Some((k, _, _)) = pending.take() {
                     m.insert(k, built.value);
                 }
             }
@@ -300,13 +305,11 @@ fn scalar_value(
     tag: Option<Cow<'_, Tag>>,
     at: Location,
 ) -> Result<Value, YamlError> {
-    let shown = text.to_string();
-    let tag_name = tag.as_ref().map(|t| format!("!!{}", t.suffix));
-    let Some(scalar) = Scalar::parse_from_cow_and_metadata(text, style, tag.as_ref()) else {
-        let tag_name = tag_name.unwrap_or_default();
+    let Some(scalar) = Scalar::parse_from_cow_and_metadata(Cow::Borrowed(text.as_ref()), style, tag.as_ref()) else {
+        let tag_name = tag.as_ref().map(|t| format!("!!{}", t.suffix)).unwrap_or_default();
         return Err(YamlError::at(
             at,
-            format!("`{shown}` is not a valid `{tag_name}` value (or the tag is not supported)"),
+            format!("`{text}` is not a valid `{tag_name}` value (or the tag is not supported)"),
         ));
     };
     Ok(match scalar {
@@ -318,11 +321,11 @@ fn scalar_value(
             None => {
                 return Err(YamlError::at(
                     at,
-                    format!("`{shown}` is not a finite number: JSON cannot hold it"),
+                    format!("`{text}` is not a finite number: JSON cannot hold it"),
                 ));
             }
         },
-        Scalar::String(s) => Value::String(s.into_owned()),
+        Scalar::String(_) => Value::String(text.into_owned()),
     })
 }
 

@@ -96,8 +96,14 @@ impl Default for Options {
 pub struct Document {
     /// The document as JSON data (`Null` for an empty text).
     pub value: Value,
-    nodes: HashMap<String, Location>,
-    keys: HashMap<String, Location>,
+    nodes: HashMap<String, NodeLoc>,
+}
+
+/// Where a node and (for a mapping value) its key were written.
+#[derive(Debug, Clone, Copy)]
+struct NodeLoc {
+    node: Location,
+    key: Option<Location>,
 }
 
 impl Document {
@@ -106,7 +112,7 @@ impl Document {
     /// there (including nodes inside an alias copy: see
     /// [`Document::nearest_location`]).
     pub fn location(&self, pointer: &str) -> Option<Location> {
-        self.nodes.get(normalise(pointer)).copied()
+        self.nodes.get(normalise(pointer)).map(|n| n.node)
     }
 
     /// The location of the node at `pointer`, or else of its closest
@@ -115,7 +121,7 @@ impl Document {
         let mut p = normalise(pointer);
         loop {
             if let Some(l) = self.nodes.get(p) {
-                return *l;
+                return l.node;
             }
             match p.rfind('/') {
                 Some(i) => p = &p[..i],
@@ -127,7 +133,7 @@ impl Document {
     /// Where the mapping key of the node at `pointer` was written. `None`
     /// for the root, sequence items and unknown pointers.
     pub fn key_location(&self, pointer: &str) -> Option<Location> {
-        self.keys.get(normalise(pointer)).copied()
+        self.nodes.get(normalise(pointer)).and_then(|n| n.key)
     }
 }
 

@@ -1,0 +1,260 @@
+//! `run` and `coverage`: plan, execute with progress, print, write reports,
+//! scan what was written for secrets, and choose the exit code.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::redact::Secrets;
+use crate::report::model::{Outcome, RunReport};
+use crate::report::terminal::{TerminalStyle, render_failure, render_summary};
+use crate::report::{Coverage, Format, coverage, write_report};
+use crate::runner::{PlannedScenario, ProgressEvent, RunOptions, RunPlan, run_with_secrets};
+use crate::spec::Spec;
+use crate::target::{Profile, TargetSpec};
+
+use super::args::{CoverageArgs, RunArgs, SelectArgs, TargetArgs};
+use super::library::{self, UsageError, has_errors, selected};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, Out};
+
+/// The target named by the arguments (the bundled server when none is).
+pub fn target_of(args: &TargetArgs) -> Result<TargetSpec, UsageError> {
+    if let Some(path) = &args.profile {
+        let mut profile = Profile::load(path).map_err(|e| UsageError::Other(e.to_string()))?;
+        profile.insecure |= args.insecure;
+        return Ok(TargetSpec::Remote(profile));
+    }
+    if let Some(url) = &args.target {
+        let mut profile = Profile::from_url(url).map_err(|e| UsageError::Other(e.to_string()))?;
+        profile.insecure |= args.insecure;
+        return Ok(TargetSpec::Remote(profile));
+    }
+    Ok(TargetSpec::Bundled)
+}
+
+/// `report FORMAT=PATH` arguments, parsed.
+fn parse_reports(specs: &[String]) -> Result<Vec<(Format, PathBuf)>, UsageError> {
+    specs
+        .iter()
+        .map(|s| {
+            let (format, path) = s.split_once('=').ok_or_else(|| {
+                UsageError::Other(format!("`--report {s}`: expected FORMAT=PATH, e.g. junit=report.xml"))
+            })?;
+            let format: Format = format.parse().map_err(|e: crate::report::ReportError| {
+                UsageError::Other(format!("`--report {s}`: {e}"))
+            })?;
+            Ok((format, PathBuf::from(path)))
+        })
+        .collect()
+}
+
+/// Ids that failed or errored in the previous run, from the state file.
+fn last_failed(state: &Path) -> Result<BTreeSet<String>, UsageError> {
+    let text = std::fs::read_to_string(state).map_err(|e| {
+        UsageError::Other(format!("`--last-failed`: cannot read `{}` ({e}); run once without it first", state.display()))
+    })?;
+    let report = crate::report::json::from_json(&text)
+        .map_err(|e| UsageError::Other(format!("`--last-failed`: `{}` is not a run report: {e}", state.display())))?;
+    Ok(report
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored { .. }))
+        .map(|s| s.id.clone())
+        .collect())
+}
+
+/// Loads, lints and selects; returns the spec and the planned scenarios.
+fn plan(
+    library_args: &super::args::LibraryArgs,
+    select: &SelectArgs,
+    only: Option<&BTreeSet<String>>,
+    out: &mut Out,
+) -> Result<(Arc<Spec>, Vec<PlannedScenario>), UsageError> {
+    let spec = library::load_spec(&library_args.spec)?;
+    let lib = library::load(library_args)?;
+    let findings = library::lint(&lib, &spec);
+    if has_errors(&findings) {
+        let text: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+        return Err(UsageError::Library(text.join("\n")));
+    }
+    for f in &findings {
+        out.err(&f.to_string());
+    }
+    let mut planned = Vec::new();
+    for s in lib.scenarios.iter().filter(|s| selected(s, select)) {
+        if only.is_some_and(|ids| !ids.contains(&s.id)) {
+            continue;
+        }
+        let steps = lib.expand(s).map_err(|e| UsageError::Library(e.to_string()))?;
+        planned.push(PlannedScenario::new(s.clone(), steps));
+    }
+    Ok((Arc::new(spec), planned))
+}
+
+/// A progress callback: a bar on a terminal, plain lines otherwise.
+fn progress(total_hint: usize, tty: bool) -> (crate::runner::ProgressFn, Option<ProgressBar>) {
+    if tty {
+        let bar = ProgressBar::new(total_hint as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} scenarios {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let b = bar.clone();
+        let failing = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let f: crate::runner::ProgressFn = Arc::new(move |ev| {
+            if let ProgressEvent::ScenarioFinished { report, .. } = ev {
+                if matches!(report.outcome, Outcome::Failed | Outcome::Errored { .. }) {
+                    let n = failing.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    b.set_message(format!("({n} failing)"));
+                }
+                b.inc(1);
+            }
+        });
+        (f, Some(bar))
+    } else {
+        let f: crate::runner::ProgressFn = Arc::new(|ev| {
+            if let ProgressEvent::ScenarioFinished { report, .. } = ev {
+                let word = match &report.outcome {
+                    Outcome::Passed => "pass",
+                    Outcome::Failed => "FAIL",
+                    Outcome::Skipped { .. } => "skip",
+                    Outcome::Errored { .. } => "ERROR",
+                };
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("{word:<5} {} ({} ms)", report.id, report.duration_ms);
+                }
+            }
+        });
+        (f, None)
+    }
+}
+
+/// Runs a plan on a fresh runtime, keeping the run's secrets.
+fn execute(plan: RunPlan) -> Result<(RunReport, Secrets), UsageError> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
+    let secrets = Secrets::new();
+    let report = runtime.block_on(run_with_secrets(plan, secrets.clone()));
+    Ok((report, secrets))
+}
+
+/// The exit code a finished run deserves.
+fn exit_code(report: &RunReport) -> u8 {
+    if report.totals.failed_must > 0 {
+        EXIT_FAILED
+    } else if report.totals.errored > 0 {
+        EXIT_UNREACHABLE
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Coverage of the spec by a run.
+pub fn coverage_of(spec: &Spec, report: &RunReport) -> Coverage {
+    let ops: Vec<(String, String, Vec<String>)> =
+        spec.operations().iter().map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone())).collect();
+    Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios)
+}
+
+/// `run`.
+pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let reports = parse_reports(&args.reports)?;
+    let only = if args.last_failed { Some(last_failed(&args.state_file)?) } else { None };
+    let (spec, planned) = plan(&args.library, &args.select, only.as_ref(), out)?;
+    let target = target_of(&args.target)?;
+    if args.list {
+        for p in &planned {
+            let money = if p.scenario.moves_money && !target.is_sandbox() {
+                "  (skipped: moves money and the target is not a sandbox)"
+            } else {
+                ""
+            };
+            out.line(&format!("{}  {}{money}", p.scenario.id, p.file));
+        }
+        out.line(&format!("{} scenarios", planned.len()));
+        return Ok(ExitCode::from(EXIT_OK));
+    }
+    if planned.is_empty() {
+        return Err(UsageError::Other("no scenario matches the filters".into()));
+    }
+    let tty = std::io::stderr().is_terminal();
+    let (callback, bar) = progress(planned.len(), tty);
+    let options = RunOptions {
+        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1),
+        fail_fast: args.fail_fast,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        scenario_timeout: Duration::from_secs(args.scenario_timeout.max(1)),
+        run_timeout: args.run_timeout.map(Duration::from_secs),
+        max_body_bytes: args.max_body_bytes,
+        insecure: args.target.insecure,
+        allow_real_money: args.allow_real_money,
+        max_spend_cents: args.max_spend_cents,
+        progress: Some(callback),
+        ..RunOptions::default()
+    };
+    let plan = RunPlan { spec: spec.clone(), scenarios: planned, target, options };
+    let (report, secrets) = execute(plan)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let style = TerminalStyle::detect(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
+    for s in report.scenarios.iter().filter(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored { .. })) {
+        out.text(&render_failure(s, &style));
+        out.line("");
+    }
+    out.text(&render_summary(&report, &style));
+    let coverage = coverage_of(&spec, &report);
+    let mut written: Vec<PathBuf> = Vec::new();
+    for (format, path) in &reports {
+        write_report(*format, &report, Some(&coverage), path).map_err(|e| UsageError::Other(e.to_string()))?;
+        written.push(path.clone());
+        out.line(&format!("wrote {} report to {}", format.name(), path.display()));
+    }
+    if let Some(dir) = &args.snapshots {
+        let files = crate::transcript::write_snapshots(&report, dir).map_err(UsageError::Other)?;
+        out.line(&format!("wrote {} transcripts to {}", files.len(), dir.display()));
+        written.extend(files);
+    }
+    if let Some(parent) = args.state_file.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if std::fs::write(&args.state_file, crate::report::json::to_json(&report)).is_ok() {
+        written.push(args.state_file.clone());
+    }
+    match secrets.scan_files(&written) {
+        Ok(leaks) if !leaks.is_empty() => {
+            for f in &leaks {
+                out.err(&format!("error: `{}` contains a secret of this run; it must not be shared", f.display()));
+            }
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+        Ok(_) => {}
+        Err(e) => out.err(&format!("warning: could not scan the written files for secrets: {e}")),
+    }
+    Ok(ExitCode::from(exit_code(&report)))
+}
+
+/// `coverage`: runs the library against the bundled server and prints the table.
+pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let (spec, planned) = plan(&args.library, &SelectArgs::default(), None, out)?;
+    let options = RunOptions {
+        jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        ..RunOptions::default()
+    };
+    let plan = RunPlan { spec: spec.clone(), scenarios: planned, target: TargetSpec::Bundled, options };
+    let (report, _) = execute(plan)?;
+    let cov = coverage_of(&spec, &report);
+    out.text(&coverage::render_table(&cov));
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, coverage::render_markdown(&cov))
+            .map_err(|e| UsageError::Other(format!("cannot write `{}`: {e}", path.display())))?;
+    }
+    let missing = cov.missing();
+    Ok(ExitCode::from(if missing.is_empty() { EXIT_OK } else { EXIT_USAGE }))
+}

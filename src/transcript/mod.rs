@@ -1,0 +1,240 @@
+//! Transcripts: a scenario run as stable text, for regression snapshots.
+//!
+//! For each step: the actor, the method and path template, the status, and
+//! the response body with every varying value replaced by a stable
+//! placeholder: ids by kind and order of appearance (`[JOB_1]`,
+//! `[APPLICATION_2]`; the same id keeps its placeholder across the
+//! transcript, so relations stay visible), timestamps (`[TIMESTAMP]`), the
+//! server's address (`[BASE_URL]`), e-mail addresses, signed-URL tokens.
+//! Secrets are already redacted by the runner (`[API_KEY:poster]`).
+//!
+//! [`write_snapshots`] writes insta-format `.snap` files (or `.snap.new`
+//! beside a differing one) so `cargo insta review` works on any target's
+//! transcripts. This room reads run data and runs nothing.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::report::model::{Outcome, RunReport, ScenarioReport};
+
+static UUID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("regex"));
+static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\b").expect("regex")
+});
+static BASE_URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"https?://(127\.0\.0\.1|localhost|\[::1\]):\d+").expect("regex"));
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("regex"));
+static FILE_TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"/files/[A-Za-z0-9_-]{8,}").expect("regex"));
+
+/// Assigns stable placeholders to ids, by kind and first appearance.
+#[derive(Debug, Default)]
+struct Placeholders {
+    by_id: HashMap<String, String>,
+    counts: HashMap<String, usize>,
+}
+
+impl Placeholders {
+    fn for_id(&mut self, id: &str, kind: &str) -> String {
+        let key = id.to_ascii_lowercase();
+        if let Some(p) = self.by_id.get(&key) {
+            return p.clone();
+        }
+        let n = self.counts.entry(kind.to_string()).or_insert(0);
+        *n += 1;
+        let p = format!("[{kind}_{n}]");
+        self.by_id.insert(key, p.clone());
+        p
+    }
+
+    /// Replaces every id, timestamp, address and token in free text.
+    fn text(&mut self, s: &str, kind: &str) -> String {
+        let s = BASE_URL.replace_all(s, "[BASE_URL]");
+        let s = FILE_TOKEN.replace_all(&s, "/files/[TOKEN]");
+        let s = TIMESTAMP.replace_all(&s, "[TIMESTAMP]");
+        let s = EMAIL.replace_all(&s, "[EMAIL]");
+        let mut out = String::new();
+        let mut last = 0;
+        for m in UUID.find_iter(&s) {
+            out.push_str(&s[last..m.start()]);
+            out.push_str(&self.for_id(m.as_str(), kind));
+            last = m.end();
+        }
+        out.push_str(&s[last..]);
+        out
+    }
+
+    /// A JSON value with every varying value replaced, keys kept.
+    fn json(&mut self, v: &Value, parent_key: &str) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.text(s, &kind_of(parent_key))),
+            Value::Array(items) => Value::Array(items.iter().map(|x| self.json(x, parent_key)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, x)| {
+                        let ctx = if k == "id" { singular(parent_key) } else { k.clone() };
+                        (k.clone(), self.json(x, &ctx))
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// `applications` → `application`, `job` → `job`.
+fn singular(key: &str) -> String {
+    key.strip_suffix("ies")
+        .map(|s| format!("{s}y"))
+        .or_else(|| key.strip_suffix('s').map(str::to_string))
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// The placeholder kind for a value found under `key`.
+fn kind_of(key: &str) -> String {
+    let k = key.trim_end_matches("_id").trim_end_matches("Id").trim_end_matches("_ids");
+    let k = match k {
+        "" | "id" => "ID",
+        "agent" | "proofer_agent" | "user" | "poster" | "assigned_agent" | "sub" | "recipient" | "sender"
+        | "agents" => "USER",
+        "jobs" | "job" => "JOB",
+        other => return singular(other).to_ascii_uppercase().replace(['-', ' '], "_"),
+    };
+    k.to_string()
+}
+
+/// The transcript of one scenario run.
+pub fn transcript(report: &ScenarioReport) -> String {
+    let mut ph = Placeholders::default();
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario: {}", report.id);
+    let _ = writeln!(out, "outcome: {}", outcome_word(&report.outcome));
+    for step in &report.steps {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "- step: {} {}", step.index, step.name);
+        if let Some(actor) = &step.actor {
+            let _ = writeln!(out, "  as: {actor}");
+        }
+        match (&step.request, &step.path_template) {
+            (Some(req), Some(template)) => {
+                let _ = writeln!(out, "  request: {} {}", req.method, template);
+            }
+            _ => {
+                let _ = writeln!(out, "  kind: {}", step.kind);
+            }
+        }
+        if step.attempts > 1 {
+            let _ = writeln!(out, "  attempts: {}", step.attempts);
+        }
+        if let Some(resp) = &step.response {
+            if step.kind == "event" || step.kind == "no_event" {
+                let event_type = resp.headers.iter().find(|(k, _)| k == "event-type").map(|(_, v)| v.as_str());
+                let _ = writeln!(out, "  event: {}", event_type.unwrap_or("-"));
+            } else {
+                let _ = writeln!(out, "  status: {}", resp.status);
+            }
+            if let Some(body) = &resp.body {
+                let stable = ph.json(body, "");
+                let text = serde_json::to_string_pretty(&stable).unwrap_or_default();
+                let _ = writeln!(out, "  body: |");
+                for line in text.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
+        if !matches!(step.outcome, Outcome::Passed) {
+            let _ = writeln!(out, "  outcome: {}", outcome_word(&step.outcome));
+            for f in &step.findings {
+                let _ = writeln!(out, "  finding: {}", ph.text(&f.message, "ID"));
+            }
+        }
+    }
+    out
+}
+
+fn outcome_word(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Skipped { .. } => "skipped",
+        Outcome::Errored { .. } => "could not run",
+    }
+}
+
+/// The snapshot name of a scenario: its file under `scenarios/`, with `/`
+/// as `__` and no extension (`nda__apply-requires-ack`).
+pub fn snapshot_name(report: &ScenarioReport) -> String {
+    report.file.trim_start_matches("scenarios/").trim_end_matches(".yaml").trim_end_matches(".yml").replace('/', "__")
+}
+
+/// The content of an insta `.snap` file.
+pub fn insta_file(name: &str, body: &str) -> String {
+    format!("---\nsource: agentgigs-conformance run --snapshots\nexpression: {name}\n---\n{body}")
+}
+
+/// Reads the body of an insta `.snap` file (after its front matter).
+pub fn insta_body(file_text: &str) -> Option<&str> {
+    let rest = file_text.strip_prefix("---\n")?;
+    let end = rest.find("\n---\n")?;
+    Some(&rest[end + 5..])
+}
+
+/// Writes one insta-format transcript per scenario into `dir`: a `.snap`
+/// when none exists, a `.snap.new` beside a `.snap` whose body differs
+/// (review them with `cargo insta review`), nothing when equal. Returns
+/// the files written.
+pub fn write_snapshots(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for s in report.scenarios.iter().filter(|s| !matches!(s.outcome, Outcome::Skipped { .. })) {
+        let name = snapshot_name(s);
+        let body = transcript(s);
+        let snap = dir.join(format!("{name}.snap"));
+        let target = match std::fs::read_to_string(&snap) {
+            Ok(old) if insta_body(&old).map(str::trim_end) == Some(body.trim_end()) => continue,
+            Ok(_) => dir.join(format!("{name}.snap.new")),
+            Err(_) => snap,
+        };
+        std::fs::write(&target, insta_file(&name, &body))
+            .map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
+        written.push(target);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_get_stable_placeholders_by_kind() {
+        let mut ph = Placeholders::default();
+        let a = "308f8811-0a46-4024-b8ef-514f4dcd857b";
+        let b = "11111111-0a46-4024-b8ef-514f4dcd857b";
+        let v = ph.json(&json!({"job": {"id": a}, "applications": [{"id": b, "job_id": a}]}), "");
+        assert_eq!(v, json!({"job": {"id": "[JOB_1]"}, "applications": [{"id": "[APPLICATION_1]", "job_id": "[JOB_1]"}]}));
+    }
+
+    #[test]
+    fn timestamps_addresses_and_tokens_are_replaced() {
+        let mut ph = Placeholders::default();
+        let v = ph.json(
+            &json!({"created_at": "2026-11-30T16:04:43.346972349Z", "signedUrl": "http://127.0.0.1:41234/files/abcdefghijkl", "email": "agent-1@example.test"}),
+            "",
+        );
+        assert_eq!(v, json!({"created_at": "[TIMESTAMP]", "signedUrl": "[BASE_URL]/files/[TOKEN]", "email": "[EMAIL]"}));
+    }
+
+    #[test]
+    fn insta_body_round_trips() {
+        let f = insta_file("nda__x", "scenario: x\n");
+        assert_eq!(insta_body(&f), Some("scenario: x\n"));
+    }
+}
