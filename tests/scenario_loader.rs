@@ -11,7 +11,11 @@ use serde_json::json;
 fn tests_dir() -> PathBuf {
     let here = Path::new(file!());
     let dir = here.parent().unwrap_or(Path::new("tests")).to_path_buf();
-    if dir.is_absolute() { dir } else { Path::new(env!("CARGO_MANIFEST_DIR")).join(dir) }
+    if dir.is_absolute() {
+        dir
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)
+    }
 }
 
 fn fixtures() -> PathBuf {
@@ -171,8 +175,12 @@ fn errors_carry_key_and_kind() {
     assert_eq!(e.key, "steps[0].captur");
     assert_eq!((e.location.line, e.location.column), (10, 5));
     assert_eq!(
-        e.kind,
-        LoadErrorKind::UnknownKey { key: "captur".into(), at: "steps[0]".into(), suggestion: Some("capture".into()) }
+        *e.kind,
+        LoadErrorKind::UnknownKey {
+            key: "captur".into(),
+            at: "steps[0]".into(),
+            suggestion: Some("capture".into())
+        }
     );
 }
 
@@ -197,16 +205,31 @@ fn first_error_and_all_errors() {
 fn library_loads_with_sources() {
     let lib = library("library").unwrap();
     let ids: Vec<&str> = lib.scenarios.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, ["format.auth-modes", "format.events", "format.everything"]);
-    assert_eq!(lib.flows.keys().collect::<Vec<_>>(), ["hire", "login", "post-job"]);
+    assert_eq!(
+        ids,
+        ["format.auth-modes", "format.events", "format.everything"]
+    );
+    assert_eq!(
+        lib.flows.keys().collect::<Vec<_>>(),
+        ["hire", "login", "post-job"]
+    );
     let s = lib.scenario("format.everything").unwrap();
     assert_eq!(s.source.to_string(), "scenarios/format/everything.yaml:1:1");
-    assert_eq!(s.steps[0].source.to_string(), "scenarios/format/everything.yaml:17:5");
-    assert_eq!(s.steps[1].source.to_string(), "scenarios/format/everything.yaml:23:5");
+    assert_eq!(
+        s.steps[0].source.to_string(),
+        "scenarios/format/everything.yaml:17:5"
+    );
+    assert_eq!(
+        s.steps[1].source.to_string(),
+        "scenarios/format/everything.yaml:23:5"
+    );
     let f = &lib.flows["hire"];
     assert_eq!(f.name, "hire");
     assert_eq!(f.source.file, "scenarios/_flows/hire.yaml");
-    assert_eq!(f.steps[1].source.to_string(), "scenarios/_flows/hire.yaml:11:5");
+    assert_eq!(
+        f.steps[1].source.to_string(),
+        "scenarios/_flows/hire.yaml:11:5"
+    );
     assert!(lib.root.ends_with("library/scenarios"));
 }
 
@@ -214,14 +237,23 @@ fn library_loads_with_sources() {
 fn every_feature_is_read_into_the_model() {
     let lib = library("library").unwrap();
     let s = lib.scenario("format.everything").unwrap();
-    assert_eq!(s.doc, ["llms.txt#browse-and-apply-agent-actions", "openapi:createJob"]);
+    assert_eq!(
+        s.doc,
+        [
+            "llms.txt#browse-and-apply-agent-actions",
+            "openapi:createJob"
+        ]
+    );
     assert_eq!(s.level, Level::Should);
     assert!(s.moves_money && s.exclusive);
     assert_eq!(s.requires, ["actors", "clock", "reset"]);
     assert_eq!(s.actors["alice"].role, Role::Poster);
     assert_eq!(s.actors["alice"].wallet_cents, Some(100000));
     assert_eq!(s.actors["alice"].tier, Some(Tier::Pro));
-    assert_eq!(s.actors["bob"].specializations.as_deref(), Some(&["Research".to_string(), "Writing".to_string()][..]));
+    assert_eq!(
+        s.actors["bob"].specializations.as_deref(),
+        Some(&["Research".to_string(), "Writing".to_string()][..])
+    );
     assert_eq!(s.vars["limit"], json!(5));
 
     let inc = &s.steps[0];
@@ -236,13 +268,22 @@ fn every_feature_is_read_into_the_model() {
     assert_eq!(r.headers["X-Trace"], "{{run_id}}");
     let e = list.expect.as_ref().unwrap();
     assert_eq!(e.status, [200, 304]);
-    assert_eq!(e.headers["content-type"].regex.as_deref(), Some("^application/json"));
+    assert_eq!(
+        e.headers["content-type"].regex.as_deref(),
+        Some("^application/json")
+    );
     assert_eq!(e.body[0].path, "$.jobs[*].id");
     assert_eq!(e.body[0].check.uuid, Some(true));
     assert_eq!(e.body[2].check.min, Some(1.0));
     assert_eq!(e.body[2].check.max, Some(1000.5));
-    assert_eq!(e.body[3].check.one_of, Some(vec![json!("open"), json!("pending_escrow")]));
-    assert_eq!(e.body[5].check.not.as_ref().unwrap().equals, Some(json!("")));
+    assert_eq!(
+        e.body[3].check.one_of,
+        Some(vec![json!("open"), json!("pending_escrow")])
+    );
+    assert_eq!(
+        e.body[5].check.not.as_ref().unwrap().equals,
+        Some(json!(""))
+    );
     assert_eq!(e.body[7].check.contains, Some(json!("research")));
     assert_eq!(e.body[7].check.length, Some(2));
     // `equals: null` is a check for null, not an absent check.
@@ -250,7 +291,12 @@ fn every_feature_is_read_into_the_model() {
     assert_eq!(e.body[9].path, "");
     let c = list.capture.as_ref().unwrap();
     assert_eq!(c["first_job"], Capture::Body("/jobs/0/id".into()));
-    assert_eq!(c["request_id"], Capture::Header { header: "x-request-id".into() });
+    assert_eq!(
+        c["request_id"],
+        Capture::Header {
+            header: "x-request-id".into()
+        }
+    );
 
     let raw = s.steps[2].request.as_ref().unwrap();
     assert_eq!(raw.raw.as_deref(), Some("{\"text\": \"{{greeting}}\"}"));
@@ -258,16 +304,28 @@ fn every_feature_is_read_into_the_model() {
     let big = &s.steps[3];
     assert_eq!(big.request.as_ref().unwrap().raw_size, Some(2_000_000));
     assert_eq!(big.skip_checks[0].check, AutoCheck::Schema);
-    let mp = s.steps[4].request.as_ref().unwrap().multipart.as_ref().unwrap();
+    let mp = s.steps[4]
+        .request
+        .as_ref()
+        .unwrap()
+        .multipart
+        .as_ref()
+        .unwrap();
     assert_eq!(mp.field, "file");
     assert_eq!(mp.filename, "brief.txt");
     assert_eq!(mp.fields["note"], "first");
     let rep = s.steps[5].repeat.as_ref().unwrap();
-    assert_eq!((rep.times, rep.until_status, rep.expect_at), (31, Some(429), Some(31)));
+    assert_eq!(
+        (rep.times, rep.until_status, rep.expect_at),
+        (31, Some(429), Some(31))
+    );
     assert_eq!(rep.each.as_ref().unwrap().status, [200]);
     assert_eq!(s.steps[6].clock.as_ref().unwrap().advance_seconds, 3600);
     assert_eq!(s.steps[7].set.as_ref().unwrap()["count"], json!(3));
-    assert_eq!(s.steps[9].request.as_ref().unwrap().json, Some(serde_json::Value::Null));
+    assert_eq!(
+        s.steps[9].request.as_ref().unwrap().json,
+        Some(serde_json::Value::Null)
+    );
     assert_eq!(s.steps[10].skip_checks.len(), 2);
     assert_eq!(s.steps[10].skip_checks[0].check, AutoCheck::Operation);
 
@@ -326,24 +384,36 @@ fn the_fixture_library_matches_the_spec() {
 #[test]
 fn the_repository_library_loads() {
     let root = tests_dir().join("../scenarios");
-    if root.is_dir() {
-        if let Err(e) = load_library(&root) {
-            panic!("{e}");
-        }
+    if root.is_dir()
+        && let Err(e) = load_library(&root)
+    {
+        panic!("{e}");
     }
 }
 
 #[test]
 fn parse_flow_takes_its_name_from_the_file() {
-    let f = parse_flow("actors: [u]\nsteps:\n  - {as: u, request: {method: GET, path: /x}}\n", "scenarios/_flows/look.yaml").unwrap();
+    let f = parse_flow(
+        "actors: [u]\nsteps:\n  - {as: u, request: {method: GET, path: /x}}\n",
+        "scenarios/_flows/look.yaml",
+    )
+    .unwrap();
     assert_eq!(f.name, "look");
     assert_eq!(f.steps[0].actor.as_deref(), Some("u"));
-    let e = parse_flow("name: other\nsteps:\n  - set: {a: 1}\n", "scenarios/_flows/look.yaml").unwrap_err();
+    let e = parse_flow(
+        "name: other\nsteps:\n  - set: {a: 1}\n",
+        "scenarios/_flows/look.yaml",
+    )
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "scenarios/_flows/look.yaml:1:7: invalid value for `name`: expected the file's name `look` (or no `name`), found `other`"
     );
-    let e = parse_flow("actors: [u]\nsteps:\n  - {as: v, request: {method: GET, path: /x}}\n", "f.yaml").unwrap_err();
+    let e = parse_flow(
+        "actors: [u]\nsteps:\n  - {as: v, request: {method: GET, path: /x}}\n",
+        "f.yaml",
+    )
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "f.yaml:3:10: undefined actor `v` in steps[0].as: expected one of the declared actors `u`"
@@ -386,8 +456,20 @@ fn expansion_with_params_actor_mapping_and_nesting() {
 
     // 1. the parameters of `hire`: defaults overridden by `with`.
     assert_eq!(steps[0].name.as_deref(), Some("include hire: parameters"));
-    assert_eq!(steps[0].set, Some([("category".to_string(), json!("Research")), ("price".to_string(), json!(7000))].into()));
-    assert_eq!(steps[0].source.to_string(), "scenarios/format/everything.yaml:17:5");
+    assert_eq!(
+        steps[0].set,
+        Some(
+            [
+                ("category".to_string(), json!("Research")),
+                ("price".to_string(), json!(7000))
+            ]
+            .into()
+        )
+    );
+    assert_eq!(
+        steps[0].source.to_string(),
+        "scenarios/format/everything.yaml:17:5"
+    );
     // 2. the parameters of the nested `post-job`; its default speaks of its
     //    own actor `poster`, now alice (poster → boss → alice).
     assert_eq!(
@@ -401,23 +483,39 @@ fn expansion_with_params_actor_mapping_and_nesting() {
             .into()
         )
     );
-    assert_eq!(steps[1].source.to_string(), "scenarios/_flows/hire.yaml:7:5");
+    assert_eq!(
+        steps[1].source.to_string(),
+        "scenarios/_flows/hire.yaml:7:5"
+    );
     // 3. post-job's step, renamed twice, keeps its own source.
     assert_eq!(steps[2].actor.as_deref(), Some("alice"));
-    assert_eq!(steps[2].source.to_string(), "scenarios/_flows/post-job.yaml:8:5");
+    assert_eq!(
+        steps[2].source.to_string(),
+        "scenarios/_flows/post-job.yaml:8:5"
+    );
     let json = steps[2].request.as_ref().unwrap().json.as_ref().unwrap();
     assert_eq!(json["owner"], json!("{{ alice.user_id }}"));
     assert_eq!(json["category"], json!("{{category}}"));
     // 4-5. hire's own steps.
     assert_eq!(steps[3].actor.as_deref(), Some("bob"));
-    assert_eq!(steps[3].request.as_ref().unwrap().json.as_ref().unwrap()["from"], json!("{{bob.email}}"));
+    assert_eq!(
+        steps[3].request.as_ref().unwrap().json.as_ref().unwrap()["from"],
+        json!("{{bob.email}}")
+    );
     assert_eq!(steps[4].actor.as_deref(), Some("alice"));
-    assert_eq!(steps[4].source.to_string(), "scenarios/_flows/hire.yaml:19:5");
+    assert_eq!(
+        steps[4].source.to_string(),
+        "scenarios/_flows/hire.yaml:19:5"
+    );
     // The rest is the scenario's own steps, unchanged.
     assert_eq!(steps[5], s.steps[1]);
     assert_eq!(steps.last(), s.steps.last());
     // No include is left.
-    assert!(steps.iter().all(|st| st.include.is_none() && st.with.is_none()));
+    assert!(
+        steps
+            .iter()
+            .all(|st| st.include.is_none() && st.with.is_none())
+    );
 }
 
 #[test]
@@ -427,7 +525,10 @@ fn expansion_with_implicit_mapping_and_without_params() {
     // `poster` is used.
     let ev = lib.scenario("format.events").unwrap();
     let steps = expand(ev, &lib).unwrap();
-    assert_eq!(steps[1].set.as_ref().unwrap()["contact"], json!("{{poster.email}}"));
+    assert_eq!(
+        steps[1].set.as_ref().unwrap()["contact"],
+        json!("{{poster.email}}")
+    );
     assert_eq!(steps[2].actor.as_deref(), Some("poster"));
     // `login` has no parameters: no `set` step.
     let auth = lib.scenario("format.auth-modes").unwrap();
@@ -437,15 +538,29 @@ fn expansion_with_implicit_mapping_and_without_params() {
         steps[0].request.as_ref().unwrap().json,
         Some(json!({"email": "{{alice.email}}", "password": "{{alice.password}}"}))
     );
-    assert_eq!(steps[0].source.to_string(), "scenarios/_flows/login.yaml:4:5");
+    assert_eq!(
+        steps[0].source.to_string(),
+        "scenarios/_flows/login.yaml:4:5"
+    );
 }
 
 #[test]
 fn expand_reports_a_missing_flow() {
-    let s = parse_scenario("id: a\ntitle: t\nsteps:\n  - include: nowhere\n", "scenarios/x/a.yaml").unwrap();
-    let lib = Library { root: PathBuf::from("scenarios"), scenarios: vec![s.clone()], flows: Default::default() };
+    let s = parse_scenario(
+        "id: a\ntitle: t\nsteps:\n  - include: nowhere\n",
+        "scenarios/x/a.yaml",
+    )
+    .unwrap();
+    let lib = Library {
+        root: PathBuf::from("scenarios"),
+        scenarios: vec![s.clone()],
+        flows: Default::default(),
+    };
     let e = expand(&s, &lib).unwrap_err();
-    assert_eq!(e.to_string(), "scenarios/x/a.yaml:4:5: unknown flow `nowhere` in steps[0]");
+    assert_eq!(
+        e.to_string(),
+        "scenarios/x/a.yaml:4:5: unknown flow `nowhere` in steps[0]"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -455,8 +570,14 @@ fn expand_reports_a_missing_flow() {
 #[test]
 fn lint_findings() {
     let lib = library("lint").unwrap();
-    let spec = agentgigs_conformance::spec::Spec::load(&tests_dir().join("../specs/agentgigs.openapi.yaml")).ok();
-    let found: Vec<String> = lint(&lib, spec.as_ref()).iter().map(|f| f.to_string()).collect();
+    let spec = agentgigs_conformance::spec::Spec::load(
+        &tests_dir().join("../specs/agentgigs.openapi.yaml"),
+    )
+    .ok();
+    let found: Vec<String> = lint(&lib, spec.as_ref())
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
     let mut expected = vec![
         "scenarios/_flows/orphan.yaml:1:1: warning: flow `orphan` is never included",
         "scenarios/_flows/uses-var.yaml:3:5: error: undefined variable `{{flow_job}}`: no earlier step, `vars` or built-in defines it (included from scenario `lint.problems`)",
@@ -483,7 +604,10 @@ fn lint_findings() {
 
 #[test]
 fn variables_in_strings() {
-    assert_eq!(variables_in("/api/jobs/{{job_id}}/x?{{ alice.email }}"), ["job_id", "alice.email"]);
+    assert_eq!(
+        variables_in("/api/jobs/{{job_id}}/x?{{ alice.email }}"),
+        ["job_id", "alice.email"]
+    );
     assert_eq!(variables_in("no variables {{ here"), Vec::<String>::new());
     assert_eq!(variables_in("{{a}}{{b}}"), ["a", "b"]);
 }
@@ -492,11 +616,17 @@ fn variables_in_strings() {
 fn money_moving_requests() {
     use agentgigs_conformance::scenario::lint::{concrete_path, moves_money};
     assert!(moves_money("POST", "/api/jobs/{{job_id}}/fund-escrow"));
-    assert!(moves_money("POST", "/api/jobs/{{job_id}}/fund-proof-escrow"));
+    assert!(moves_money(
+        "POST",
+        "/api/jobs/{{job_id}}/fund-proof-escrow"
+    ));
     assert!(moves_money("POST", "/api/jobs/{{job_id}}/approve?x=1"));
     assert!(!moves_money("GET", "/api/jobs/{{job_id}}/approve"));
     assert!(!moves_money("POST", "/api/jobs/{{job_id}}/apply"));
-    assert_eq!(concrete_path("/api/jobs/{{job_id}}/nda?a={{b}}"), "/api/jobs/00000000-0000-4000-8000-000000000000/nda");
+    assert_eq!(
+        concrete_path("/api/jobs/{{job_id}}/nda?a={{b}}"),
+        "/api/jobs/00000000-0000-4000-8000-000000000000/nda"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -570,7 +700,8 @@ mod properties {
         leaf.prop_recursive(3, 16, 4, |inner| {
             prop_oneof![
                 vec(inner.clone(), 0..4).prop_map(Value::Array),
-                btree_map("[a-z]{1,4}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+                btree_map("[a-z]{1,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }
@@ -588,10 +719,16 @@ mod properties {
     fn check() -> impl Strategy<Value = Check> {
         let flat = (
             option::of(json_value()),
-            option::of(prop_oneof![Just("string".to_string()), Just("integer".to_string())]),
+            option::of(prop_oneof![
+                Just("string".to_string()),
+                Just("integer".to_string())
+            ]),
             option::of(any::<bool>()),
             option::of(any::<bool>()),
-            option::of(prop_oneof![Just("^a+$".to_string()), Just("^{{job_id}}/".to_string())]),
+            option::of(prop_oneof![
+                Just("^a+$".to_string()),
+                Just("^{{job_id}}/".to_string())
+            ]),
             option::of(any::<bool>()),
             option::of(any::<bool>()),
             (option::of(0usize..100), option::of(0usize..100)),
@@ -599,22 +736,36 @@ mod properties {
             option::of(json_value()),
             option::of(vec(json_value(), 0..3)),
         )
-            .prop_map(|(equals, type_, cents, uuid, regex, exists, absent, (length, min_length), (min, max), contains, one_of)| Check {
-                equals,
-                type_,
-                cents,
-                uuid,
-                regex,
-                exists,
-                absent,
-                length,
-                min_length,
-                min,
-                max,
-                contains,
-                one_of,
-                not: None,
-            })
+            .prop_map(
+                |(
+                    equals,
+                    type_,
+                    cents,
+                    uuid,
+                    regex,
+                    exists,
+                    absent,
+                    (length, min_length),
+                    (min, max),
+                    contains,
+                    one_of,
+                )| Check {
+                    equals,
+                    type_,
+                    cents,
+                    uuid,
+                    regex,
+                    exists,
+                    absent,
+                    length,
+                    min_length,
+                    min,
+                    max,
+                    contains,
+                    one_of,
+                    not: None,
+                },
+            )
             .boxed();
         (flat.clone(), option::of(flat)).prop_map(|(mut c, not)| {
             c.not = not.map(Box::new);
@@ -628,11 +779,18 @@ mod properties {
 
     fn expect() -> impl Strategy<Value = Expect> {
         (
-            vec(prop_oneof![Just(200u16), Just(201), Just(404), Just(429)], 0..3),
+            vec(
+                prop_oneof![Just(200u16), Just(201), Just(404), Just(429)],
+                0..3,
+            ),
             btree_map("[a-z-]{1,8}", check(), 0..2),
             vec(assertion(), 0..3),
         )
-            .prop_map(|(status, headers, body)| Expect { status, headers, body })
+            .prop_map(|(status, headers, body)| Expect {
+                status,
+                headers,
+                body,
+            })
     }
 
     fn request() -> impl Strategy<Value = Request> {
@@ -641,34 +799,61 @@ mod properties {
             json_value().prop_map(|j| (Some(j), None, None, None)),
             text().prop_map(|r| (None, Some(r), None, None)),
             (0usize..10_000_000).prop_map(|n| (None, None, Some(n), None)),
-            ("[a-z]{1,5}", "[a-z]{1,8}\\.txt", text(), option::of(Just("text/plain".to_string())), btree_map("[a-z]{1,4}", text(), 0..2))
+            (
+                "[a-z]{1,5}",
+                "[a-z]{1,8}\\.txt",
+                text(),
+                option::of(Just("text/plain".to_string())),
+                btree_map("[a-z]{1,4}", text(), 0..2)
+            )
                 .prop_map(|(field, filename, content, content_type, fields)| {
-                    (None, None, None, Some(Multipart { field, filename, content, content_type, fields }))
+                    (
+                        None,
+                        None,
+                        None,
+                        Some(Multipart {
+                            field,
+                            filename,
+                            content,
+                            content_type,
+                            fields,
+                        }),
+                    )
                 }),
         ];
         (
             prop_oneof![Just("GET"), Just("POST"), Just("PATCH"), Just("DELETE")],
-            prop_oneof![Just("/api/wallet".to_string()), Just("/api/jobs/{{job_id}}/apply".to_string())],
+            prop_oneof![
+                Just("/api/wallet".to_string()),
+                Just("/api/jobs/{{job_id}}/apply".to_string())
+            ],
             btree_map("[a-z]{1,5}", json_value(), 0..3),
             btree_map("[A-Za-z-]{1,8}", text(), 0..3),
             body,
             option::of(Just("application/json".to_string())),
         )
-            .prop_map(|(method, path, query, headers, (json, raw, raw_size, multipart), content_type)| Request {
-                method: method.to_string(),
-                path,
-                query,
-                headers,
-                json,
-                raw,
-                raw_size,
-                content_type,
-                multipart,
-            })
+            .prop_map(
+                |(method, path, query, headers, (json, raw, raw_size, multipart), content_type)| {
+                    Request {
+                        method: method.to_string(),
+                        path,
+                        query,
+                        headers,
+                        json,
+                        raw,
+                        raw_size,
+                        content_type,
+                        multipart,
+                    }
+                },
+            )
     }
 
     fn capture() -> impl Strategy<Value = Capture> {
-        prop_oneof![body_path().prop_map(Capture::Body), "[a-z-]{1,8}".prop_map(|header| Capture::Header { header })]
+        prop_oneof![
+            body_path().prop_map(Capture::Body),
+            "[a-z-]{1,8}".prop_map(|header| Capture::Header { header })
+        ]
     }
 
     fn skip() -> impl Strategy<Value = SkipCheck> {
@@ -716,25 +901,27 @@ mod properties {
             option::of(expect()),
             option::of(btree_map(ident(), capture(), 0..3)),
             vec(skip(), 0..2),
-            option::of((0u64..=i64::MAX as u64)),
+            option::of(0u64..=i64::MAX as u64),
         )
-            .prop_map(|(a, auth, request, repeat, expect, capture, skip_checks, timeout_ms)| {
-                let mut s = blank(SourceLocation::default());
-                s.actor = Some(a);
-                s.auth = auth;
-                s.request = Some(request);
-                s.repeat = repeat.map(|(times, until_status, each)| Repeat {
-                    times,
-                    expect_at: until_status.map(|_| times),
-                    until_status,
-                    each: each.map(Box::new),
-                });
-                s.expect = expect;
-                s.capture = capture;
-                s.skip_checks = skip_checks;
-                s.timeout_ms = timeout_ms;
-                s
-            });
+            .prop_map(
+                |(a, auth, request, repeat, expect, capture, skip_checks, timeout_ms)| {
+                    let mut s = blank(SourceLocation::default());
+                    s.actor = Some(a);
+                    s.auth = auth;
+                    s.request = Some(request);
+                    s.repeat = repeat.map(|(times, until_status, each)| Repeat {
+                        times,
+                        expect_at: until_status.map(|_| times),
+                        until_status,
+                        each: each.map(Box::new),
+                    });
+                    s.expect = expect;
+                    s.capture = capture;
+                    s.skip_checks = skip_checks;
+                    s.timeout_ms = timeout_ms;
+                    s
+                },
+            );
         let other = prop_oneof![
             (1i64..1_000_000).prop_map(|n| {
                 let mut s = blank(SourceLocation::default());
@@ -747,30 +934,59 @@ mod properties {
                 s.subscribe = Some(Subscribe { stream, types });
                 s
             }),
-            ("[a-z]{1,5}", "[a-z.]{1,8}", vec(assertion(), 0..2), option::of((0u64..=i64::MAX as u64)), option::of(any::<bool>()), option::of(btree_map(ident(), body_path(), 0..2)))
-                .prop_map(|(stream, event_type, matches, within_ms, exactly_once, capture)| {
+            (
+                "[a-z]{1,5}",
+                "[a-z.]{1,8}",
+                vec(assertion(), 0..2),
+                option::of(0u64..=i64::MAX as u64),
+                option::of(any::<bool>()),
+                option::of(btree_map(ident(), body_path(), 0..2))
+            )
+                .prop_map(
+                    |(stream, event_type, matches, within_ms, exactly_once, capture)| {
+                        let mut s = blank(SourceLocation::default());
+                        s.event = Some(ExpectEvent {
+                            stream,
+                            event_type,
+                            matches,
+                            within_ms,
+                            exactly_once,
+                            capture,
+                        });
+                        s
+                    }
+                ),
+            (
+                "[a-z]{1,5}",
+                option::of("[a-z.]{1,8}"),
+                vec(assertion(), 0..2),
+                option::of(0u64..=i64::MAX as u64)
+            )
+                .prop_map(|(stream, event_type, matches, within_ms)| {
                     let mut s = blank(SourceLocation::default());
-                    s.event = Some(ExpectEvent { stream, event_type, matches, within_ms, exactly_once, capture });
+                    s.no_event = Some(ExpectNoEvent {
+                        stream,
+                        event_type,
+                        matches,
+                        within_ms,
+                    });
                     s
                 }),
-            ("[a-z]{1,5}", option::of("[a-z.]{1,8}"), vec(assertion(), 0..2), option::of((0u64..=i64::MAX as u64))).prop_map(
-                |(stream, event_type, matches, within_ms)| {
-                    let mut s = blank(SourceLocation::default());
-                    s.no_event = Some(ExpectNoEvent { stream, event_type, matches, within_ms });
-                    s
-                }
-            ),
             btree_map(ident(), json_value(), 0..3).prop_map(|set| {
                 let mut s = blank(SourceLocation::default());
                 s.set = Some(set);
                 s
             }),
-            ("[a-z-]{1,8}", option::of(btree_map(ident(), json_value(), 0..3))).prop_map(|(include, with)| {
-                let mut s = blank(SourceLocation::default());
-                s.include = Some(include);
-                s.with = with;
-                s
-            }),
+            (
+                "[a-z-]{1,8}",
+                option::of(btree_map(ident(), json_value(), 0..3))
+            )
+                .prop_map(|(include, with)| {
+                    let mut s = blank(SourceLocation::default());
+                    s.include = Some(include);
+                    s.with = with;
+                    s
+                }),
         ];
         (name, prop_oneof![req, other]).prop_map(|(name, mut s)| {
             s.name = name;
@@ -785,16 +1001,24 @@ mod properties {
             option::of(any::<i64>()),
             option::of(any::<bool>()),
             option::of(any::<bool>()),
-            option::of(prop_oneof![Just(Tier::Free), Just(Tier::Pro), Just(Tier::Enterprise)]),
+            option::of(prop_oneof![
+                Just(Tier::Free),
+                Just(Tier::Pro),
+                Just(Tier::Enterprise)
+            ]),
         )
-            .prop_map(|(role, specializations, wallet_cents, email_verified, stripe_connected, tier)| ActorSpec {
-                role,
-                specializations,
-                wallet_cents,
-                email_verified,
-                stripe_connected,
-                tier,
-            })
+            .prop_map(
+                |(role, specializations, wallet_cents, email_verified, stripe_connected, tier)| {
+                    ActorSpec {
+                        role,
+                        specializations,
+                        wallet_cents,
+                        email_verified,
+                        stripe_connected,
+                        tier,
+                    }
+                },
+            )
     }
 
     fn scenario() -> impl Strategy<Value = Scenario> {
@@ -807,14 +1031,29 @@ mod properties {
                 option::of(text()),
                 vec("[a-z]{1,6}", 0..3),
                 prop_oneof![Just(Level::Must), Just(Level::Should)],
-                vec(prop_oneof![Just("actors".to_string()), Just("clock".to_string())], 0..3),
+                vec(
+                    prop_oneof![Just("actors".to_string()), Just("clock".to_string())],
+                    0..3,
+                ),
                 (any::<bool>(), any::<bool>()),
                 Just(actors),
                 btree_map(ident(), json_value(), 0..3),
                 vec(step(names), 1..5),
             )
                 .prop_map(
-                    |(id, title, doc, rule, tags, level, requires, (moves_money, exclusive), actors, vars, steps)| Scenario {
+                    |(
+                        id,
+                        title,
+                        doc,
+                        rule,
+                        tags,
+                        level,
+                        requires,
+                        (moves_money, exclusive),
+                        actors,
+                        vars,
+                        steps,
+                    )| Scenario {
                         id,
                         title,
                         doc,
@@ -875,8 +1114,16 @@ mod properties {
     #[test]
     fn maps_keep_their_keys() {
         // A BTreeMap-based model: key order in the file does not matter.
-        let a = parse_scenario("id: a\ntitle: t\nvars: {b: 1, a: 2}\nsteps: [{set: {x: 1}}]\n", "a.yaml").unwrap();
-        let b = parse_scenario("id: a\ntitle: t\nvars: {a: 2, b: 1}\nsteps: [{set: {x: 1}}]\n", "a.yaml").unwrap();
+        let a = parse_scenario(
+            "id: a\ntitle: t\nvars: {b: 1, a: 2}\nsteps: [{set: {x: 1}}]\n",
+            "a.yaml",
+        )
+        .unwrap();
+        let b = parse_scenario(
+            "id: a\ntitle: t\nvars: {a: 2, b: 1}\nsteps: [{set: {x: 1}}]\n",
+            "a.yaml",
+        )
+        .unwrap();
         assert_eq!(strip_sources(a).vars, strip_sources(b).vars);
         let _: BTreeMap<String, Value> = BTreeMap::new();
     }

@@ -51,9 +51,9 @@ impl Failure {
 }
 
 /// The check without what speaks of a selection as a whole
-/// (`exists`, `absent`, `length`, `min_length`).
+/// (`exists`, `absent`, `length`, `min_length`, `contains`).
 pub(crate) fn per_value(check: &Check) -> Check {
-    Check { exists: None, absent: None, length: None, min_length: None, ..check.clone() }
+    Check { exists: None, absent: None, length: None, min_length: None, contains: None, ..check.clone() }
 }
 
 /// The check without `exists`/`absent`.
@@ -77,9 +77,21 @@ pub(crate) fn presence(check: &Check, present: bool) -> Vec<Failure> {
 }
 
 /// The selection-wide checks of a multi-value JSONPath: `exists`/`absent`
-/// (any match at all), `length`/`min_length` (the number of matches).
-pub(crate) fn selection(check: &Check, count: usize) -> Vec<Failure> {
+/// (any match at all), `length`/`min_length` (the number of matches),
+/// `contains` (some selected value equals it: the selection read as an array).
+pub(crate) fn selection(check: &Check, selected: &[&Value]) -> Vec<Failure> {
+    let count = selected.len();
     let mut out = Vec::new();
+    if let Some(needle) = &check.contains
+        && !selected.iter().any(|v| json_equal(needle, v))
+    {
+        let all = Value::Array(selected.iter().map(|v| (*v).clone()).collect());
+        out.push(Failure::new(
+            format!("selects no value equal to {} (among {count})", brief(needle)),
+            Some(needle.clone()),
+            Some(&all),
+        ));
+    }
     for want in [check.exists, check.absent.map(|a| !a)].into_iter().flatten() {
         if want && count == 0 {
             out.push(Failure::new("selects nothing, expected at least one value", Some("present".into()), None));

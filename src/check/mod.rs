@@ -103,6 +103,15 @@ pub fn check_status(expected: &[u16], status: u16) -> Option<Finding> {
 }
 
 /// Checks body assertions against a JSON value; findings are of kind `Body`.
+///
+/// Paths: a JSON pointer, or a JSONPath. A JSONPath that names one place
+/// (`$.job.id`) behaves like a pointer. One that can select several values
+/// (wildcard, `..`, filter, slice, union) is read as the array of the
+/// selected values for `exists`, `absent`, `length`, `min_length` and
+/// `contains` (membership); every other check, `not` included, applies to
+/// each selected value and holds vacuously when nothing is selected.
+/// Numbers compare by value (`1` equals `1.0`); `type: integer` and
+/// `cents` want a number written without fraction or exponent.
 pub fn check_assertions(assertions: &[BodyAssertion], body: &Value) -> Vec<Finding> {
     check_assertions_as(FindingKind::Body, assertions, body)
 }
@@ -146,10 +155,12 @@ fn check_one(kind: FindingKind, a: &BodyAssertion, body: &Value) -> Vec<Finding>
             }
         }
         Located::Matches(matches) => {
-            // `exists`, `absent`, `length` and `min_length` speak of the
-            // selection (how many values); the other checks apply to each
-            // selected value, and vacuously hold for none.
-            for failure in eval::selection(&a.check, matches.len()) {
+            // `exists`, `absent`, `length`, `min_length` and `contains` speak
+            // of the selection (read as an array of the selected values);
+            // the other checks apply to each selected value, and vacuously
+            // hold for none (`not` included).
+            let selected: Vec<&Value> = matches.iter().map(|(_, v)| *v).collect();
+            for failure in eval::selection(&a.check, &selected) {
                 out.push(failure.into_finding(kind, Some(&a.path), None));
             }
             let rest = eval::per_value(&a.check);

@@ -182,6 +182,12 @@ fn root_pointer_and_json_path() {
     holds("$.nothing[*]", json!({"not": {"equals": 1}}));
     holds("$.jobs[*].id", json!({"not": {"equals": "c"}}));
     fails("$.jobs[*].id", json!({"not": {"equals": "b"}}));
+    // `contains` on several values: some selected value equals it.
+    holds("$.jobs[*].id", json!({"contains": "b"}));
+    let f = fails("$.jobs[*].id", json!({"contains": "c"}));
+    assert_eq!(f[0].actual, Some(json!(["a", "b"])));
+    holds("$.jobs[?@.price > 200].id", json!({"contains": "b", "length": 1}));
+    holds("$.jobs[*].id", json!({"not": {"contains": "c"}}));
     // A one-place JSONPath is like a pointer.
     holds("$.job.status", json!({"equals": "open"}));
     holds("$.job.tags", json!({"length": 2}));

@@ -94,6 +94,10 @@ enum Phase {
 /// State shared by the loop.
 struct Ctx<'a> {
     spec: &'a Spec,
+    control: &'a ControlClient,
+    /// The target offers `POST /__conformance/clock`: a 429 is waited out
+    /// by moving the server clock instead of the wall clock.
+    clock: bool,
     http: reqwest::Client,
     base_url: &'a str,
     opts: &'a FuzzOptions,
@@ -123,8 +127,11 @@ pub async fn fuzz(
 ) -> Result<FuzzReport, FuzzError> {
     let started = Instant::now();
     let ops = select_operations(spec, opts.operation.as_deref())?;
+    let clock = control.features().await.map(|i| i.has("clock")).unwrap_or(false);
     let mut ctx = Ctx {
         spec,
+        control,
+        clock,
         http: client()?,
         base_url,
         opts,
@@ -264,9 +271,24 @@ async fn exchange(
     req: &FuzzRequest,
 ) -> (Result<Observed, String>, Judgement) {
     let wire = req.to_wire_template().instantiate(fx);
-    let outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream).await;
+    let mut outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream).await;
+    if let Ok(o) = &outcome
+        && o.status == 429
+        && ctx.clock
+        && ctx.control.advance_clock(retry_after(o) + 1).await.is_ok()
+    {
+        outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream).await;
+    }
     let judgement = judge(req.expect, &outcome, Oracle::Spec(ctx.spec, op));
     (outcome, judgement)
+}
+
+/// Seconds a 429 asks to wait (`Retry-After`, else `retry_after` in the
+/// body, else 60), at most an hour.
+fn retry_after(o: &Observed) -> i64 {
+    let header = o.headers.iter().find(|(k, _)| k == "retry-after").and_then(|(_, v)| v.trim().parse::<i64>().ok());
+    let body = o.json.as_ref().and_then(|j| j.get("retry_after")).and_then(Value::as_i64);
+    header.or(body).unwrap_or(60).clamp(0, 3600)
 }
 
 fn redact_findings(secrets: &Secrets, findings: &[Finding]) -> Vec<Finding> {

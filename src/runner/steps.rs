@@ -320,11 +320,11 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
 /// in its strings interpolated; exact references keep their JSON type.
 pub(crate) fn interpolated<T>(vars: &Vars, value: &T, place: &str) -> Result<T, RunnerError>
 where
-    T: serde::Serialize + serde::de::DeserializeOwned,
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone,
 {
     let v = serde_json::to_value(value).map_err(|e| RunnerError::BadRequest(format!("{place}: {e}")))?;
     if !v.to_string().contains("{{") {
-        return serde_json::from_value(v).map_err(|e| RunnerError::BadRequest(format!("{place}: {e}")));
+        return Ok(value.clone());
     }
     let v = vars.interpolate_value(&v, place)?;
     serde_json::from_value(v).map_err(|e| RunnerError::BadRequest(format!("{place} after interpolation: {e}")))

@@ -12,11 +12,11 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
     Unexpected, VariantAccess, Visitor,
 };
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::model::{BodyAssertion, Capture, Check};
@@ -70,7 +70,10 @@ impl<'de, 'a> Deserializer<'de> for StrictValue<'a> {
             }
             Value::String(s) => visitor.visit_str(s),
             Value::Array(items) => visitor.visit_seq(Seq { iter: items.iter() }),
-            Value::Object(map) => visitor.visit_map(Entries { iter: map.iter(), value: None }),
+            Value::Object(map) => visitor.visit_map(Entries {
+                iter: map.iter(),
+                value: None,
+            }),
         }
     }
 
@@ -167,7 +170,10 @@ struct Entries<'a> {
 impl<'de, 'a> MapAccess<'de> for Entries<'a> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         match self.iter.next() {
             Some((k, v)) => {
                 self.value = Some(v);
@@ -210,11 +216,17 @@ impl<'de, 'a> VariantAccess<'de> for UnitVariant<'a> {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _seed: T) -> Result<T::Value, Error> {
-        Err(de::Error::invalid_type(Unexpected::UnitVariant, &"a newtype variant"))
+        Err(de::Error::invalid_type(
+            Unexpected::UnitVariant,
+            &"a newtype variant",
+        ))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value, Error> {
-        Err(de::Error::invalid_type(Unexpected::UnitVariant, &"a tuple variant"))
+        Err(de::Error::invalid_type(
+            Unexpected::UnitVariant,
+            &"a tuple variant",
+        ))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -222,7 +234,10 @@ impl<'de, 'a> VariantAccess<'de> for UnitVariant<'a> {
         _fields: &'static [&'static str],
         _visitor: V,
     ) -> Result<V::Value, Error> {
-        Err(de::Error::invalid_type(Unexpected::UnitVariant, &"a struct variant"))
+        Err(de::Error::invalid_type(
+            Unexpected::UnitVariant,
+            &"a struct variant",
+        ))
     }
 }
 
@@ -232,14 +247,39 @@ impl<'de, 'a> VariantAccess<'de> for UnitVariant<'a> {
 
 /// The keys of a [`Check`], as written in YAML.
 pub const CHECK_FIELDS: &[&str] = &[
-    "equals", "type", "cents", "uuid", "regex", "exists", "absent", "length", "min_length",
-    "min", "max", "contains", "one_of", "not",
+    "equals",
+    "type",
+    "cents",
+    "uuid",
+    "regex",
+    "exists",
+    "absent",
+    "length",
+    "min_length",
+    "min",
+    "max",
+    "contains",
+    "one_of",
+    "not",
 ];
 
 /// The keys of a [`BodyAssertion`]: `path` and those of a [`Check`].
 pub const BODY_ASSERTION_FIELDS: &[&str] = &[
-    "path", "equals", "type", "cents", "uuid", "regex", "exists", "absent", "length",
-    "min_length", "min", "max", "contains", "one_of", "not",
+    "path",
+    "equals",
+    "type",
+    "cents",
+    "uuid",
+    "regex",
+    "exists",
+    "absent",
+    "length",
+    "min_length",
+    "min",
+    "max",
+    "contains",
+    "one_of",
+    "not",
 ];
 
 /// Reads the value of one `Check` key into `check`; `Ok(false)` when the

@@ -38,7 +38,10 @@ impl KeyPath {
         } else {
             format!("{}.{key}", self.display)
         };
-        KeyPath { pointer: format!("{}/{}", self.pointer, escape_token(key)), display }
+        KeyPath {
+            pointer: format!("{}/{}", self.pointer, escape_token(key)),
+            display,
+        }
     }
 
     /// The child at a sequence index.
@@ -91,9 +94,13 @@ impl fmt::Display for KeyPath {
     }
 }
 
-/// What is wrong, without the file position (see [`LoadError`]). Each
-/// `at` is the key path ready to print (`steps[2]`, `` `steps[2].as` ``
-/// or `the top level`).
+/// What is wrong, without the file position (see [`LoadError`]).
+///
+/// Fields: `at` is the place, ready to print (`steps[2]`,
+/// `` `steps[2].as` `` or `the top level`); `key`/`actor`/`name` the
+/// offending word; `suggestion` the closest allowed word ("did you mean");
+/// `expected`/`found` are phrases (`a non-negative integer`,
+/// `string "soon"`); `hint` says how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadErrorKind {
     /// The file could not be read.
@@ -104,31 +111,65 @@ pub enum LoadErrorKind {
     Yaml(String),
     /// A key the model does not know.
     #[error("unknown key `{key}` in {at}{}", fmt_suggest(.suggestion))]
-    UnknownKey { key: String, at: String, suggestion: Option<String> },
+    UnknownKey {
+        key: String,
+        at: String,
+        suggestion: Option<String>,
+    },
     /// A required key is missing.
     #[error("missing key `{key}` in {at}{}", fmt_hint(.hint))]
-    MissingKey { key: String, at: String, hint: Option<String> },
+    MissingKey {
+        key: String,
+        at: String,
+        hint: Option<String>,
+    },
     /// A value of the wrong type.
     #[error("wrong type for {at}: expected {expected}, found {found}")]
-    WrongType { at: String, expected: String, found: String },
+    WrongType {
+        at: String,
+        expected: String,
+        found: String,
+    },
     /// A value of the right type but not an allowed one.
     #[error("invalid value for {at}: expected {expected}, found {found}{}", fmt_suggest(.suggestion))]
-    InvalidValue { at: String, expected: String, found: String, suggestion: Option<String> },
+    InvalidValue {
+        at: String,
+        expected: String,
+        found: String,
+        suggestion: Option<String>,
+    },
     /// A step with no action key.
-    #[error("no action in {at}: expected one of {}", tick_list(super::validate::ACTIONS))]
+    #[error(
+        "no action in {at}: expected one of {}",
+        tick_list(super::validate::ACTIONS)
+    )]
     NoAction { at: String },
     /// A step with several action keys.
     #[error("several actions in {at}: {} (a step has exactly one)", and_list(.actions))]
     SeveralActions { at: String, actions: Vec<String> },
     /// A modifier key on a step whose action does not take it.
     #[error("key `{key}` is not allowed on a `{action}` step in {at}: {allowed}")]
-    NotAllowed { key: String, action: String, at: String, allowed: String },
+    NotAllowed {
+        key: String,
+        action: String,
+        at: String,
+        allowed: String,
+    },
     /// `as:` (or an include's actor mapping) names no declared actor.
     #[error("undefined actor `{actor}` in {at}: {}{}", fmt_declared(.declared), fmt_suggest(.suggestion))]
-    UndefinedActor { actor: String, at: String, declared: Vec<String>, suggestion: Option<String> },
+    UndefinedActor {
+        actor: String,
+        at: String,
+        declared: Vec<String>,
+        suggestion: Option<String>,
+    },
     /// An include names no flow.
     #[error("unknown flow `{name}` in {at}{}", fmt_suggest(.suggestion))]
-    UnknownFlow { name: String, at: String, suggestion: Option<String> },
+    UnknownFlow {
+        name: String,
+        at: String,
+        suggestion: Option<String>,
+    },
     /// Flows that include each other.
     #[error("include cycle in {at}: {}", fmt_chain(.chain))]
     IncludeCycle { at: String, chain: Vec<String> },
@@ -160,7 +201,10 @@ fn fmt_declared(v: &[String]) -> String {
 }
 
 fn fmt_chain(v: &[String]) -> String {
-    v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" → ")
+    v.iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 /// `a`, `b` and `c` (each in backticks).
@@ -174,7 +218,10 @@ pub fn and_list<S: AsRef<str>>(v: &[S]) -> String {
 
 /// `a`, `b`, `c` (each in backticks).
 pub fn tick_list<S: AsRef<str>>(v: &[S]) -> String {
-    v.iter().map(|s| format!("`{}`", s.as_ref())).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|s| format!("`{}`", s.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One error in one file: where, at which key, and what.
@@ -187,14 +234,18 @@ pub struct LoadError {
     /// The key path the error is about (`steps[3].expect.status`), empty
     /// for the whole document.
     pub key: String,
-    /// What is wrong.
-    pub kind: LoadErrorKind,
+    /// What is wrong (boxed to keep `Result<_, LoadError>` small).
+    pub kind: Box<LoadErrorKind>,
 }
 
 impl LoadError {
     /// An error at a location.
     pub fn new(location: SourceLocation, key: impl Into<String>, kind: LoadErrorKind) -> Self {
-        LoadError { location, key: key.into(), kind }
+        LoadError {
+            location,
+            key: key.into(),
+            kind: Box::new(kind),
+        }
     }
 }
 
@@ -204,7 +255,10 @@ impl LoadError {
 pub struct LoadErrors(pub Vec<LoadError>);
 
 fn render(v: &[LoadError]) -> String {
-    v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+    v.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl LoadErrors {
@@ -257,13 +311,21 @@ impl Locator<'_> {
     /// Where the node at `p` was written (or its nearest ancestor).
     pub fn node(&self, p: &KeyPath) -> SourceLocation {
         let l = self.doc.nearest_location(&p.pointer);
-        SourceLocation { file: self.file.to_string(), line: l.line, column: l.column }
+        SourceLocation {
+            file: self.file.to_string(),
+            line: l.line,
+            column: l.column,
+        }
     }
 
     /// Where the key of the node at `p` was written (else the node).
     pub fn key(&self, p: &KeyPath) -> SourceLocation {
         match self.doc.key_location(&p.pointer) {
-            Some(l) => SourceLocation { file: self.file.to_string(), line: l.line, column: l.column },
+            Some(l) => SourceLocation {
+                file: self.file.to_string(),
+                line: l.line,
+                column: l.column,
+            },
             None => self.node(p),
         }
     }
@@ -290,9 +352,10 @@ pub fn from_serde(
     let mut path = base.join_serde(err.path());
     // An unknown key is recorded with the key itself as the last segment:
     // report it against the mapping that holds it.
-    if let (Some(rest), Some(Segment::Map { key })) =
-        (msg.strip_prefix("unknown field `"), err.path().iter().last())
-        && split_ticked(rest).0 == *key
+    if let (Some(rest), Some(Segment::Map { key })) = (
+        msg.strip_prefix("unknown field `"),
+        err.path().iter().next_back(),
+    ) && split_ticked(rest).0 == *key
     {
         let segments: Vec<&Segment> = err.path().iter().collect();
         path = base.clone();
@@ -311,12 +374,23 @@ fn translate(msg: &str, path: &KeyPath, loc: &Locator<'_>) -> LoadError {
         let suggestion = did_you_mean(&key, expected.iter());
         return loc.key_error(
             &keyp,
-            LoadErrorKind::UnknownKey { key, at: holder.describe(), suggestion },
+            LoadErrorKind::UnknownKey {
+                key,
+                at: holder.describe(),
+                suggestion,
+            },
         );
     }
     if let Some(rest) = msg.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or("").to_string();
-        return loc.error(path, LoadErrorKind::MissingKey { key, at: path.describe(), hint: None });
+        return loc.error(
+            path,
+            LoadErrorKind::MissingKey {
+                key,
+                at: path.describe(),
+                hint: None,
+            },
+        );
     }
     if let Some(rest) = msg.strip_prefix("unknown variant `") {
         let (value, expected) = split_ticked(rest);
@@ -370,27 +444,45 @@ fn translate(msg: &str, path: &KeyPath, loc: &Locator<'_>) -> LoadError {
         let key = rest.split('`').next().unwrap_or("");
         return loc.error(
             path,
-            LoadErrorKind::Invalid { message: format!("duplicate key `{key}` in {}", path.describe()) },
+            LoadErrorKind::Invalid {
+                message: format!("duplicate key `{key}` in {}", path.describe()),
+            },
         );
     }
-    loc.error(path, LoadErrorKind::Invalid { message: format!("{msg} in {}", path.describe()) })
+    loc.error(
+        path,
+        LoadErrorKind::Invalid {
+            message: format!("{msg} in {}", path.describe()),
+        },
+    )
 }
 
 /// `x`, expected one of `a`, `b`  →  ("x", ["a", "b"]).
 fn split_ticked(rest: &str) -> (String, Vec<String>) {
     // The offending word ends at the last "`, " before the expectation.
-    let (word, tail) = match rest.rfind("`, expected ").or_else(|| rest.rfind("`, there are no ")) {
+    let (word, tail) = match rest
+        .rfind("`, expected ")
+        .or_else(|| rest.rfind("`, there are no "))
+    {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest.trim_end_matches('`'), ""),
     };
-    let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
+    let expected = tail
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
     (word.to_string(), expected)
 }
 
 /// `string "x", expected u16`  →  ("string \"x\"", "u16").
 fn split_expected(rest: &str) -> (String, String) {
     match rest.rfind(", expected ") {
-        Some(i) => (rest[..i].to_string(), rest[i + ", expected ".len()..].to_string()),
+        Some(i) => (
+            rest[..i].to_string(),
+            rest[i + ", expected ".len()..].to_string(),
+        ),
         None => (rest.to_string(), "another value".to_string()),
     }
 }
@@ -439,8 +531,14 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("captur", ["capture", "expect"].iter()), Some("capture".into()));
+        assert_eq!(
+            did_you_mean("captur", ["capture", "expect"].iter()),
+            Some("capture".into())
+        );
         assert_eq!(did_you_mean("zzz", ["capture", "expect"].iter()), None);
-        assert_eq!(did_you_mean("Status", ["status"].iter()), Some("status".into()));
+        assert_eq!(
+            did_you_mean("Status", ["status"].iter()),
+            Some("status".into())
+        );
     }
 }

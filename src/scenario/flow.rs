@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use super::diagnostics::{did_you_mean, KeyPath, LoadError, LoadErrorKind, Locator};
+use super::diagnostics::{KeyPath, LoadError, LoadErrorKind, Locator, did_you_mean};
 use super::loader::Library;
 use super::model::{Flow, Scenario, SourceLocation, Step};
 use super::vars::rename_actor_refs;
@@ -26,7 +26,13 @@ pub fn expand(scenario: &Scenario, library: &Library) -> Result<Vec<Step>, LoadE
     let mut x = Expander::new(&library.flows, None);
     let actors: Vec<String> = scenario.actors.keys().cloned().collect();
     let mut out = Vec::new();
-    x.expand_into(&scenario.steps, &actors, &BTreeMap::new(), &mut Vec::new(), &mut out);
+    x.expand_into(
+        &scenario.steps,
+        &actors,
+        &BTreeMap::new(),
+        &mut Vec::new(),
+        &mut out,
+    );
     match x.errors.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(out),
@@ -36,7 +42,10 @@ pub fn expand(scenario: &Scenario, library: &Library) -> Result<Vec<Step>, LoadE
 /// Every include error of a library: unknown flows, missing parameters or
 /// actor mappings, unknown `with` keys, cycles. With the parsed documents
 /// (by file label), errors point at the exact key.
-pub fn check_includes(library: &Library, docs: Option<&HashMap<String, Document>>) -> Vec<LoadError> {
+pub fn check_includes(
+    library: &Library,
+    docs: Option<&HashMap<String, Document>>,
+) -> Vec<LoadError> {
     let mut x = Expander::new(&library.flows, docs);
     let mut sink = Vec::new();
     for f in library.flows.values() {
@@ -47,7 +56,13 @@ pub fn check_includes(library: &Library, docs: Option<&HashMap<String, Document>
     for s in &library.scenarios {
         sink.clear();
         let actors: Vec<String> = s.actors.keys().cloned().collect();
-        x.expand_into(&s.steps, &actors, &BTreeMap::new(), &mut Vec::new(), &mut sink);
+        x.expand_into(
+            &s.steps,
+            &actors,
+            &BTreeMap::new(),
+            &mut Vec::new(),
+            &mut sink,
+        );
     }
     let mut errors = x.errors;
     super::loader::finish_errors(&mut errors);
@@ -64,18 +79,27 @@ struct Expander<'a> {
 
 impl<'a> Expander<'a> {
     fn new(flows: &'a BTreeMap<String, Flow>, docs: Option<&'a HashMap<String, Document>>) -> Self {
-        Expander { flows, docs, errors: Vec::new(), cycles: BTreeSet::new() }
+        Expander {
+            flows,
+            docs,
+            errors: Vec::new(),
+            cycles: BTreeSet::new(),
+        }
     }
 
     /// An error at `p` inside the document of `step` (exact when the
     /// document is known, else the step's own location).
     fn error(&mut self, step: &Step, p: &KeyPath, key_of: bool, kind: LoadErrorKind) {
         let located = self.docs.and_then(|d| d.get(&step.source.file)).map(|doc| {
-            let loc = Locator { file: &step.source.file, doc };
+            let loc = Locator {
+                file: &step.source.file,
+                doc,
+            };
             if key_of { loc.key(p) } else { loc.node(p) }
         });
         let location = located.unwrap_or_else(|| step.source.clone());
-        self.errors.push(LoadError::new(location, p.display.clone(), kind));
+        self.errors
+            .push(LoadError::new(location, p.display.clone(), kind));
     }
 
     /// Expands `steps` (all written in one document whose actors are
@@ -97,18 +121,30 @@ impl<'a> Expander<'a> {
             let p = KeyPath::root().key("steps").index(i);
             let Some(flow) = self.flows.get(name) else {
                 let suggestion = did_you_mean(name, self.flows.keys());
-                let kind = LoadErrorKind::UnknownFlow { name: name.clone(), at: p.describe(), suggestion };
+                let kind = LoadErrorKind::UnknownFlow {
+                    name: name.clone(),
+                    at: p.describe(),
+                    suggestion,
+                };
                 self.error(step, &p.key("include"), false, kind);
                 continue;
             };
             if let Some(start) = chain.iter().position(|c| c == name) {
                 let mut cycle = chain[start..].to_vec();
-                let least = cycle.iter().enumerate().min_by_key(|(_, c)| *c).map(|(i, _)| i).unwrap_or(0);
+                let least = cycle
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, c)| *c)
+                    .map(|(i, _)| i)
+                    .unwrap_or(0);
                 cycle.rotate_left(least);
                 if self.cycles.insert(cycle) {
                     let mut full = chain[start..].to_vec();
                     full.push(name.clone());
-                    let kind = LoadErrorKind::IncludeCycle { at: p.describe(), chain: full };
+                    let kind = LoadErrorKind::IncludeCycle {
+                        at: p.describe(),
+                        chain: full,
+                    };
                     self.error(step, &p.key("include"), false, kind);
                 }
                 continue;
@@ -139,7 +175,10 @@ impl<'a> Expander<'a> {
         let wp = p.key("with");
         let mut inner: BTreeMap<String, String> = BTreeMap::new();
         let mut given: BTreeMap<String, Value> = BTreeMap::new();
-        let outer: Vec<(String, String)> = renames.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+        let outer: Vec<(String, String)> = renames
+            .iter()
+            .map(|(a, b)| (a.clone(), b.clone()))
+            .collect();
         for (k, v) in step.with.iter().flatten() {
             if flow.actors.contains(k) {
                 match v {
@@ -158,7 +197,10 @@ impl<'a> Expander<'a> {
                     other => {
                         let kind = LoadErrorKind::WrongType {
                             at: wp.key(k).quoted(),
-                            expected: format!("the name of one of your actors (flow `{}` actor `{k}`)", flow.name),
+                            expected: format!(
+                                "the name of one of your actors (flow `{}` actor `{k}`)",
+                                flow.name
+                            ),
                             found: describe_value(other),
                         };
                         self.error(step, &wp.key(k), false, kind);
@@ -171,7 +213,11 @@ impl<'a> Expander<'a> {
             } else {
                 let known: Vec<&String> = flow.params.keys().chain(flow.actors.iter()).collect();
                 let kind = match did_you_mean(k, known.iter().copied()) {
-                    Some(m) => LoadErrorKind::UnknownKey { key: k.clone(), at: wp.describe(), suggestion: Some(m) },
+                    Some(m) => LoadErrorKind::UnknownKey {
+                        key: k.clone(),
+                        at: wp.describe(),
+                        suggestion: Some(m),
+                    },
                     None => LoadErrorKind::Invalid {
                         message: format!(
                             "unknown key `{k}` in {}: flow `{}` {}",
@@ -204,7 +250,8 @@ impl<'a> Expander<'a> {
             }
         }
         // Defaults speak of the flow's own actors: rename them through `inner`.
-        let inner_renames: Vec<(String, String)> = inner.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+        let inner_renames: Vec<(String, String)> =
+            inner.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
         let mut params = BTreeMap::new();
         for (k, default) in &flow.params {
             match given.remove(k) {
@@ -232,7 +279,12 @@ impl<'a> Expander<'a> {
 }
 
 fn flow_keys(flow: &Flow) -> String {
-    let list = |v: Vec<&String>| v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+    let list = |v: Vec<&String>| {
+        v.iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match (flow.params.is_empty(), flow.actors.is_empty()) {
         (true, true) => "takes nothing".to_string(),
         (false, true) => format!("takes parameters {}", list(flow.params.keys().collect())),
@@ -288,8 +340,11 @@ fn set_step(flow: &str, params: BTreeMap<String, Value>, source: SourceLocation)
 
 /// A copy of `step` with its actors renamed (`as:` and `{{actor.` in strings).
 fn rename_step(step: &Step, renames: &BTreeMap<String, String>) -> Step {
-    let pairs: Vec<(String, String)> =
-        renames.iter().filter(|(a, b)| a != b).map(|(a, b)| (a.clone(), b.clone())).collect();
+    let pairs: Vec<(String, String)> = renames
+        .iter()
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .collect();
     let mut out = step.clone();
     if let Some(a) = &step.actor
         && let Some(b) = renames.get(a)
@@ -299,7 +354,9 @@ fn rename_step(step: &Step, renames: &BTreeMap<String, String>) -> Step {
     if pairs.is_empty() {
         return out;
     }
-    let Ok(mut v) = serde_json::to_value(&out) else { return out };
+    let Ok(mut v) = serde_json::to_value(&out) else {
+        return out;
+    };
     rename_actor_refs(&mut v, &pairs);
     match serde_json::from_value::<Step>(v) {
         Ok(mut renamed) => {

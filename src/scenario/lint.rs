@@ -18,7 +18,7 @@ use super::diagnostics::did_you_mean;
 use super::flow::expand;
 use super::loader::Library;
 use super::model::{AutoCheck, Scenario, SourceLocation, Step};
-use super::vars::{replace_references, step_references, ACTOR_FIELDS, BUILTINS};
+use super::vars::{ACTOR_FIELDS, BUILTINS, replace_references, step_references};
 
 /// Control-API features a scenario may require.
 pub const FEATURES: &[&str] = &["actors", "clock", "reset"];
@@ -52,7 +52,10 @@ impl fmt::Display for Severity {
 /// One lint finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LintFinding {
+    /// Where: the scenario's file (1:1 for scenario-wide findings) or the
+    /// step's own file and position (a flow's file for included steps).
     pub location: SourceLocation,
+    /// Error or warning.
     pub severity: Severity,
     /// The scenario concerned (a flow's step is linted in each scenario
     /// that includes it), if any.
@@ -121,7 +124,14 @@ pub fn lint_with(library: &Library, ops: Option<&dyn OperationIndex>) -> Vec<Lin
         }
     }
     out.sort_by(|a, b| {
-        let key = |f: &LintFinding| (f.location.file.clone(), f.location.line, f.location.column, f.severity);
+        let key = |f: &LintFinding| {
+            (
+                f.location.file.clone(),
+                f.location.line,
+                f.location.column,
+                f.severity,
+            )
+        };
         key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
     });
     out.dedup();
@@ -134,7 +144,12 @@ fn finding(at: &SourceLocation, severity: Severity, s: &Scenario, message: Strin
     } else {
         message
     };
-    LintFinding { location: at.clone(), severity, scenario: Some(s.id.clone()), message }
+    LintFinding {
+        location: at.clone(),
+        severity,
+        scenario: Some(s.id.clone()),
+        message,
+    }
 }
 
 fn lint_scenario(
@@ -154,11 +169,18 @@ fn lint_scenario(
         ));
     }
     if s.rule.as_deref().is_none_or(|r| r.trim().is_empty()) {
-        out.push(finding(here, Severity::Warning, s, "missing `rule`: quote or paraphrase the documented rule".into()));
+        out.push(finding(
+            here,
+            Severity::Warning,
+            s,
+            "missing `rule`: quote or paraphrase the documented rule".into(),
+        ));
     }
     for r in &s.requires {
         if !FEATURES.contains(&r.as_str()) {
-            let hint = did_you_mean(r, FEATURES.iter()).map(|m| format!(" (did you mean `{m}`?)")).unwrap_or_default();
+            let hint = did_you_mean(r, FEATURES.iter())
+                .map(|m| format!(" (did you mean `{m}`?)"))
+                .unwrap_or_default();
             out.push(finding(
                 here,
                 Severity::Error,
@@ -173,7 +195,9 @@ fn lint_scenario(
         }
     }
     // Includes are checked by the loader; a broken one leaves nothing to lint.
-    let Ok(steps) = expand(s, library) else { return };
+    let Ok(steps) = expand(s, library) else {
+        return;
+    };
 
     let actors: Vec<&String> = s.actors.keys().collect();
     let mut defined: BTreeSet<String> = s.vars.keys().cloned().collect();
@@ -237,13 +261,21 @@ fn check_reference(
         return None;
     }
     if later.contains(r) {
-        return Some(format!("variable `{{{{{r}}}}}` is used before the step that defines it"));
+        return Some(format!(
+            "variable `{{{{{r}}}}}` is used before the step that defines it"
+        ));
     }
-    let candidates: Vec<&str> = defined.iter().map(String::as_str).chain(BUILTINS.iter().copied()).collect();
+    let candidates: Vec<&str> = defined
+        .iter()
+        .map(String::as_str)
+        .chain(BUILTINS.iter().copied())
+        .collect();
     let hint = did_you_mean(r, candidates.iter().copied())
         .map(|m| format!(" (did you mean `{m}`?)"))
         .unwrap_or_default();
-    Some(format!("undefined variable `{{{{{r}}}}}`: no earlier step, `vars` or built-in defines it{hint}"))
+    Some(format!(
+        "undefined variable `{{{{{r}}}}}`: no earlier step, `vars` or built-in defines it{hint}"
+    ))
 }
 
 /// `path` with each `{{...}}` replaced by [`PLACEHOLDER_ID`] and the query
@@ -275,11 +307,17 @@ fn lint_step(
             "a `clock` step needs the target's clock: add `clock` to `requires`".into(),
         ));
     }
-    let stream = st.event.as_ref().map(|e| &e.stream).or(st.no_event.as_ref().map(|e| &e.stream));
+    let stream = st
+        .event
+        .as_ref()
+        .map(|e| &e.stream)
+        .or(st.no_event.as_ref().map(|e| &e.stream));
     if let Some(stream) = stream
         && !streams.contains(stream)
     {
-        let hint = did_you_mean(stream, streams.iter()).map(|m| format!(" (did you mean `{m}`?)")).unwrap_or_default();
+        let hint = did_you_mean(stream, streams.iter())
+            .map(|m| format!(" (did you mean `{m}`?)"))
+            .unwrap_or_default();
         out.push(finding(
             &st.source,
             Severity::Error,
@@ -293,10 +331,16 @@ fn lint_step(
             &st.source,
             Severity::Error,
             s,
-            format!("`{} {}` moves money but the scenario lacks `moves_money: true`", r.method, r.path),
+            format!(
+                "`{} {}` moves money but the scenario lacks `moves_money: true`",
+                r.method, r.path
+            ),
         ));
     }
-    let skipped = st.skip_checks.iter().any(|c| c.check == AutoCheck::Operation);
+    let skipped = st
+        .skip_checks
+        .iter()
+        .any(|c| c.check == AutoCheck::Operation);
     if let Some(ops) = ops
         && !skipped
     {

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::de::StrictValue;
-use super::diagnostics::{from_serde, KeyPath, LoadError, LoadErrorKind, LoadErrors, Locator};
+use super::diagnostics::{KeyPath, LoadError, LoadErrorKind, LoadErrors, Locator, from_serde};
 use super::flow;
 use super::model::{Flow, Scenario, SourceLocation, Step};
 use super::validate::Validator;
@@ -77,7 +77,11 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
         let text = match read_text(&full) {
             Ok(t) => t,
             Err(msg) => {
-                errors.push(LoadError::new(file_start(&label), "", LoadErrorKind::Io(msg)));
+                errors.push(LoadError::new(
+                    file_start(&label),
+                    "",
+                    LoadErrorKind::Io(msg),
+                ));
                 continue;
             }
         };
@@ -96,7 +100,11 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
                             "duplicate flow `{}`: `{}` has the same name",
                             f.name, first.source.file
                         );
-                        errors.push(LoadError::new(f.source.clone(), "", LoadErrorKind::Invalid { message }));
+                        errors.push(LoadError::new(
+                            f.source.clone(),
+                            "",
+                            LoadErrorKind::Invalid { message },
+                        ));
                     } else {
                         flows.insert(f.name.clone(), f);
                     }
@@ -112,17 +120,28 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
         docs.insert(label, doc);
     }
 
-    let library = Library { root: root.to_path_buf(), scenarios, flows };
+    let library = Library {
+        root: root.to_path_buf(),
+        scenarios,
+        flows,
+    };
     errors.extend(flow::check_includes(&library, Some(&docs)));
     finish_errors(&mut errors);
-    if errors.is_empty() { Ok(library) } else { Err(LoadErrors(errors)) }
+    if errors.is_empty() {
+        Ok(library)
+    } else {
+        Err(LoadErrors(errors))
+    }
 }
 
 /// Sort errors by place and drop exact duplicates.
 pub(crate) fn finish_errors(errors: &mut Vec<LoadError>) {
     errors.sort_by(|a, b| {
-        (&a.location.file, a.location.line, a.location.column)
-            .cmp(&(&b.location.file, b.location.line, b.location.column))
+        (&a.location.file, a.location.line, a.location.column).cmp(&(
+            &b.location.file,
+            b.location.line,
+            b.location.column,
+        ))
     });
     errors.dedup();
 }
@@ -154,23 +173,44 @@ pub fn parse_flow_all(text: &str, file_label: &str) -> Result<Flow, LoadErrors> 
 
 fn first_error(mut e: LoadErrors) -> LoadError {
     if e.0.is_empty() {
-        LoadError::new(SourceLocation::default(), "", LoadErrorKind::Invalid { message: "unknown error".into() })
+        LoadError::new(
+            SourceLocation::default(),
+            "",
+            LoadErrorKind::Invalid {
+                message: "unknown error".into(),
+            },
+        )
     } else {
         e.0.swap_remove(0)
     }
 }
 
 fn file_start(label: &str) -> SourceLocation {
-    SourceLocation { file: label.to_string(), line: 1, column: 1 }
+    SourceLocation {
+        file: label.to_string(),
+        line: 1,
+        column: 1,
+    }
 }
 
 fn parse_yaml(text: &str, label: &str) -> Result<Document, LoadError> {
     if text.len() as u64 > MAX_FILE_BYTES {
-        let msg = format!("file too large: {} bytes, the limit is {MAX_FILE_BYTES}", text.len());
-        return Err(LoadError::new(file_start(label), "", LoadErrorKind::Io(msg)));
+        let msg = format!(
+            "file too large: {} bytes, the limit is {MAX_FILE_BYTES}",
+            text.len()
+        );
+        return Err(LoadError::new(
+            file_start(label),
+            "",
+            LoadErrorKind::Io(msg),
+        ));
     }
     yaml::parse(text).map_err(|e| {
-        let location = SourceLocation { file: label.to_string(), line: e.line.max(1), column: e.column.max(1) };
+        let location = SourceLocation {
+            file: label.to_string(),
+            line: e.line.max(1),
+            column: e.column.max(1),
+        };
         LoadError::new(location, "", LoadErrorKind::Yaml(e.message))
     })
 }
@@ -223,7 +263,11 @@ fn deserialize_doc<T: DeserializeOwned>(doc: &Document, loc: &Locator<'_>) -> Pa
 
 fn scenario_from_doc(doc: &Document, label: &str) -> Result<Scenario, Vec<LoadError>> {
     let loc = Locator { file: label, doc };
-    let Partial { top, steps, mut errors } = deserialize_doc::<Scenario>(doc, &loc);
+    let Partial {
+        top,
+        steps,
+        mut errors,
+    } = deserialize_doc::<Scenario>(doc, &loc);
     let Some(mut s) = top else { return Err(errors) };
     s.source = loc.node(&KeyPath::root());
     let mut v = Validator::new(&loc, s.actors.keys().cloned().collect());
@@ -240,10 +284,18 @@ fn scenario_from_doc(doc: &Document, label: &str) -> Result<Scenario, Vec<LoadEr
 
 fn flow_from_doc(doc: &Document, label: &str) -> Result<Flow, Vec<LoadError>> {
     let loc = Locator { file: label, doc };
-    let Partial { top, steps, mut errors } = deserialize_doc::<Flow>(doc, &loc);
+    let Partial {
+        top,
+        steps,
+        mut errors,
+    } = deserialize_doc::<Flow>(doc, &loc);
     let Some(mut f) = top else { return Err(errors) };
     f.source = loc.node(&KeyPath::root());
-    let stem = Path::new(label).file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+    let stem = Path::new(label)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_string();
     let mut v = Validator::new(&loc, f.actors.clone());
     if !f.name.is_empty() && f.name != stem {
         let p = KeyPath::root().key("name");
@@ -272,12 +324,20 @@ fn root_label(root: &Path) -> String {
     let name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .or_else(|| root.canonicalize().ok()?.file_name().map(|n| n.to_string_lossy().into_owned()));
+        .or_else(|| {
+            root.canonicalize()
+                .ok()?
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        });
     name.unwrap_or_else(|| "scenarios".to_string())
 }
 
 fn slash_path(p: &Path) -> String {
-    p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn is_flow_path(rel: &Path) -> bool {
@@ -287,9 +347,10 @@ fn is_flow_path(rel: &Path) -> bool {
 /// The YAML files under `root`, as (path relative to root, full path), sorted.
 fn scenario_files(root: &Path, base: &str, errors: &mut Vec<LoadError>) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
-    let walker = walkdir::WalkDir::new(root).follow_links(true).into_iter().filter_entry(|e| {
-        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
-    });
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -298,12 +359,19 @@ fn scenario_files(root: &Path, base: &str, errors: &mut Vec<LoadError>) -> Vec<(
                     Some(rel) => format!("{base}/{}", slash_path(rel)),
                     None => base.to_string(),
                 };
-                errors.push(LoadError::new(file_start(&label), "", LoadErrorKind::Io(e.to_string())));
+                errors.push(LoadError::new(
+                    file_start(&label),
+                    "",
+                    LoadErrorKind::Io(e.to_string()),
+                ));
                 continue;
             }
         };
         let path = entry.path();
-        let is_yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
         if !entry.file_type().is_file() || !is_yaml {
             continue;
         }
@@ -318,7 +386,10 @@ fn scenario_files(root: &Path, base: &str, errors: &mut Vec<LoadError>) -> Vec<(
 fn read_text(path: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("file too large: {} bytes, the limit is {MAX_FILE_BYTES}", meta.len()));
+        return Err(format!(
+            "file too large: {} bytes, the limit is {MAX_FILE_BYTES}",
+            meta.len()
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())

@@ -126,12 +126,12 @@ fn rename_in_str(s: &str, renames: &[(String, String)]) -> String {
         out.push_str(&rest[..ws]);
         rest = &rest[ws..];
         for (from, to) in renames {
-            if let Some(tail) = rest.strip_prefix(from.as_str()) {
-                if tail.starts_with('.') {
-                    out.push_str(to);
-                    rest = tail;
-                    break;
-                }
+            if let Some(tail) = rest.strip_prefix(from.as_str())
+                && tail.starts_with('.')
+            {
+                out.push_str(to);
+                rest = tail;
+                break;
             }
         }
     }
@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn finds_references() {
-        assert_eq!(variables_in("/api/jobs/{{job_id}}/x/{{ alice.email }}"), vec!["job_id", "alice.email"]);
+        assert_eq!(
+            variables_in("/api/jobs/{{job_id}}/x/{{ alice.email }}"),
+            vec!["job_id", "alice.email"]
+        );
         assert_eq!(variables_in("{{a"), Vec::<String>::new());
         assert_eq!(variables_in("{{{{x}}"), vec!["x"]);
         assert_eq!(variables_in("{{}}"), vec![""]);
@@ -154,8 +157,13 @@ mod tests {
     #[test]
     fn renames_actor_refs() {
         let r = vec![("poster".to_string(), "alice".to_string())];
-        assert_eq!(rename_in_str("{{poster.email}} {{ poster.api_key }} {{posterx.a}} {{poster}}", &r),
-            "{{alice.email}} {{ alice.api_key }} {{posterx.a}} {{poster}}");
+        assert_eq!(
+            rename_in_str(
+                "{{poster.email}} {{ poster.api_key }} {{posterx.a}} {{poster}}",
+                &r
+            ),
+            "{{alice.email}} {{ alice.api_key }} {{posterx.a}} {{poster}}"
+        );
     }
 
     #[test]

@@ -201,3 +201,54 @@ async fn websocket(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(to: Uuid, n: usize) -> Event {
+        Event {
+            recipient: to,
+            event_type: "job.message",
+            payload: json!({"n": n}),
+        }
+    }
+
+    #[test]
+    fn a_slow_subscriber_lags_without_blocking_or_growing() {
+        let hub = EventHub::new();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut slow = hub.subscribe(a);
+        let mut other = hub.subscribe(b);
+        hub.publish((0..CHANNEL_CAPACITY * 3).map(|n| ev(a, n)).collect(), false);
+        hub.publish(vec![ev(b, 0)], false);
+        assert!(matches!(
+            slow.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+        assert_eq!(slow.len(), CHANNEL_CAPACITY, "the buffer is bounded");
+        assert_eq!(
+            other.try_recv().unwrap().payload["n"],
+            0,
+            "others are not held up"
+        );
+    }
+
+    #[test]
+    fn events_go_to_their_recipient_unless_the_fault_is_on() {
+        let hub = EventHub::new();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (mut ra, mut rb) = (hub.subscribe(a), hub.subscribe(b));
+        hub.publish(vec![ev(a, 1)], false);
+        assert!(ra.try_recv().is_ok());
+        assert!(rb.try_recv().is_err());
+        hub.publish(vec![ev(a, 2)], true);
+        assert!(rb.try_recv().is_ok());
+        assert!(ra.try_recv().is_ok(), "the recipient too");
+        hub.close_all();
+        assert!(matches!(
+            ra.try_recv(),
+            Err(broadcast::error::TryRecvError::Closed)
+        ));
+    }
+}

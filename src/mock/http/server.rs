@@ -297,3 +297,78 @@ async fn strip_code(resp: Response) -> Response {
         .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     Response::from_parts(parts, Body::from(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn call(app: Router, method: &str, path: &str) -> (StatusCode, HeaderMapLite, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let allow = resp
+            .headers()
+            .get(header::ALLOW)
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            HeaderMapLite { allow },
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    struct HeaderMapLite {
+        allow: Option<String>,
+    }
+
+    async fn boom() -> &'static str {
+        let v: Vec<&str> = Vec::new();
+        v[0] // index out of bounds: a panic in a handler
+    }
+
+    fn state() -> AppState {
+        AppState::new(&MockConfig::default(), "http://127.0.0.1:1")
+    }
+
+    #[tokio::test]
+    async fn in_memory_router_answers_json_404_and_405() {
+        let app = router(state());
+        let (status, _, body) = call(app.clone(), "GET", "/api/nope").await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (404, Some("ROUTE_NOT_FOUND"))
+        );
+        let (status, h, body) = call(app.clone(), "PUT", "/api/categories").await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (405, Some("METHOD_NOT_ALLOWED"))
+        );
+        assert!(h.allow.unwrap().contains("GET"));
+        let (status, _, body) = call(app, "GET", "/api/categories").await;
+        assert_eq!((status.as_u16(), body["count"].as_u64()), (200, Some(13)));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_json_500() {
+        let st = state();
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .layer(middleware::from_fn_with_state(st.clone(), finish))
+            .with_state(st);
+        let (status, _, body) = call(app, "GET", "/boom").await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (500, Some("INTERNAL_ERROR"))
+        );
+    }
+}

@@ -26,7 +26,6 @@ pub(crate) async fn help(State(st): State<AppState>, headers: HeaderMap) -> ApiR
 }
 
 /// `GET /api/categories`.
-pub(crate) async fn categories(State(st): State<AppState>) -> ApiResult {
-    let _ = st;
+pub(crate) async fn categories() -> ApiResult {
     ok(json!({"categories": CATEGORIES, "count": CATEGORIES.len()}))
 }
