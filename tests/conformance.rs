@@ -5,7 +5,11 @@
 //! Set `AGENTGIGS_TARGET=<url>` (a server with the control API) or
 //! `AGENTGIGS_PROFILE=<file>` to run the same trials against another server.
 //! Scenarios the target cannot run (a missing control feature, money on a
-//! non-sandbox target) are listed as ignored, with the reason in the name.
+//! non-sandbox target) pass with the reason printed.
+//!
+//! Against the bundled server each passing scenario's transcript is also
+//! compared with its insta snapshot under `snapshots/` (review changes with
+//! `cargo insta review`; CI runs with `INSTA_UPDATE=no` and never writes).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +20,7 @@ use agentgigs_conformance::runner::{PlannedScenario, RunOptions, ScenarioContext
 use agentgigs_conformance::scenario::load_library;
 use agentgigs_conformance::spec::Spec;
 use agentgigs_conformance::target::{Profile, TargetSpec};
+use agentgigs_conformance::transcript::{snapshot_name, transcript};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
@@ -54,12 +59,18 @@ fn build_trials(root: &Path) -> Result<Vec<Trial>, String> {
         let spec = spec.clone();
         let target = target.clone();
         let kind = planned.area.clone();
-        trials.push(Trial::test(name, move || run_one(planned, spec, target)).with_kind(kind));
+        let snapshots = target.is_bundled().then(|| root.join("snapshots"));
+        trials.push(Trial::test(name, move || run_one(planned, spec, target, snapshots)).with_kind(kind));
     }
     Ok(trials)
 }
 
-fn run_one(planned: PlannedScenario, spec: Arc<Spec>, target: TargetSpec) -> Result<(), Failed> {
+fn run_one(
+    planned: PlannedScenario,
+    spec: Arc<Spec>,
+    target: TargetSpec,
+    snapshots: Option<std::path::PathBuf>,
+) -> Result<(), Failed> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -71,7 +82,20 @@ fn run_one(planned: PlannedScenario, spec: Arc<Spec>, target: TargetSpec) -> Res
         Ok::<_, Failed>(run_scenario(&planned, &ctx).await)
     })?;
     match &report.outcome {
-        Outcome::Passed => Ok(()),
+        Outcome::Passed => {
+            // Regression snapshot of the transcript (bundled server only: another
+            // implementation may differ in what the spec leaves open).
+            if let Some(dir) = snapshots {
+                let mut settings = insta::Settings::clone_current();
+                settings.set_snapshot_path(dir);
+                settings.set_prepend_module_to_snapshot(false);
+                settings.set_omit_expression(true);
+                let name = snapshot_name(&report);
+                let text = transcript(&report);
+                settings.bind(|| insta::assert_snapshot!(name, text));
+            }
+            Ok(())
+        }
         Outcome::Skipped { reason } => {
             // libtest-mimic cannot skip at run time; a skip is a pass that says why.
             eprintln!("skipped: {reason}");

@@ -4,7 +4,9 @@
 //! with a curl command free of secrets and a corpus file that `replay`
 //! reproduces.
 //!
-//! `AGENTGIGS_FUZZ_CASES` raises the case count of the clean run (default 4).
+//! `AGENTGIGS_FUZZ_CASES` raises the case count of the clean run (default 4);
+//! `AGENTGIGS_FUZZ_SEED` changes its seed; `AGENTGIGS_FUZZ_CORPUS` keeps its
+//! corpus files in that directory (for CI artifacts).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,17 +53,18 @@ fn assert_no_secret(text: &str) {
 async fn reference_server_has_no_failures() {
     let server = MockServer::start(MockConfig::default()).await.expect("mock starts");
     let dir = tempfile::tempdir().unwrap();
+    let corpus = std::env::var("AGENTGIGS_FUZZ_CORPUS").map(PathBuf::from).unwrap_or_else(|_| dir.path().to_path_buf());
     let opts = FuzzOptions {
-        seed: 20240601,
+        seed: std::env::var("AGENTGIGS_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20240601),
         cases: cases(),
-        corpus_dir: dir.path().to_path_buf(),
+        corpus_dir: corpus.clone(),
         time_budget: Some(Duration::from_secs(120)),
         ..Default::default()
     };
     let report = fuzz::fuzz(&spec(), &server.url(), &control(&server.url()), &opts).await.expect("fuzz runs");
     let text = report.render_text();
     assert!(report.is_clean(), "{text}");
-    assert!(corpus_files(dir.path()).is_empty(), "{text}");
+    assert!(corpus_files(&corpus).is_empty(), "{text}");
     assert!(report.operations.len() >= 35, "{text}");
     assert!(report.skipped.iter().any(|s| s.operation == "downloadSignedFile"), "{text}");
     // Generation reaches the handlers: plenty of 2xx answers overall.

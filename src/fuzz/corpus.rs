@@ -30,6 +30,7 @@ pub const INLINE_BODY_LIMIT: usize = 8 * 1024;
 /// What the request deserved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorpusExpected {
+    /// The rule the answer must follow.
     pub expect: Expect,
     /// The documented status keys of the operation.
     pub statuses: Vec<String>,
@@ -40,9 +41,13 @@ pub struct CorpusExpected {
 /// What the request got when the failure was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorpusObserved {
+    /// The status (`None`: no answer).
     pub status: Option<u16>,
+    /// How it failed.
     pub failure: FailureKind,
+    /// One sentence.
     pub message: String,
+    /// The findings on the answer.
     #[serde(default)]
     pub findings: Vec<Finding>,
     /// The (redacted) answer body.
@@ -53,9 +58,11 @@ pub struct CorpusObserved {
 /// One corpus file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorpusEntry {
+    /// [`CORPUS_VERSION`].
     pub version: u32,
     /// operationId (or `METHOD /path`).
     pub operation: String,
+    /// Upper-case method.
     pub method: String,
     /// The concrete path with placeholders (`/api/jobs/{{job_id}}/apply`).
     pub path: String,
@@ -78,7 +85,9 @@ pub struct CorpusEntry {
     /// The operation streams (only status and headers are read).
     #[serde(default)]
     pub stream: bool,
+    /// What the request deserved.
     pub expected: CorpusExpected,
+    /// What it got when the failure was found.
     pub observed: CorpusObserved,
     /// The mutation of an invalid request.
     #[serde(default)]
@@ -166,17 +175,21 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// The result of replaying a corpus file.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplayOutcome {
+    /// operationId (or `METHOD /path`).
     pub operation: String,
     /// The stored failure happened again (same kind).
     pub reproduced: bool,
     /// The failure stored in the file.
     pub original: FailureKind,
+    /// The rule the answer must follow.
     pub expect: Expect,
     /// Status of the replayed request (`None`: no answer).
     pub status: Option<u16>,
     /// How the replayed request failed, if it did.
     pub failure: Option<FailureKind>,
+    /// One sentence about the new answer.
     pub message: String,
+    /// Findings on the new answer (redacted).
     pub findings: Vec<Finding>,
     /// The request as sent, ready to run (credentials from the environment).
     pub curl: String,

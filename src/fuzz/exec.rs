@@ -24,13 +24,17 @@ const BODY_EXCERPT: usize = 2000;
 /// An answer as received.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
+    /// The HTTP status.
     pub status: u16,
     /// Names lower-case.
     pub headers: Vec<(String, String)>,
+    /// The `Content-Type` header.
     pub content_type: Option<String>,
     /// The body (empty for an event stream).
     pub body: Vec<u8>,
+    /// The body parsed as JSON, when it is.
     pub json: Option<Value>,
+    /// Time to the full answer (to the headers for a stream).
     pub elapsed: Duration,
     /// The answer was an event stream (body not read).
     pub stream: bool,

@@ -25,9 +25,13 @@ const PROVISION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15
 /// One provisioned account.
 #[derive(Clone)]
 pub struct FuzzActor {
+    /// The role it was created for.
     pub role: ActorRole,
+    /// Its user id (empty when the control API gave none).
     pub user_id: String,
+    /// Its `age_<32 hex>` key (secret).
     pub api_key: String,
+    /// Its session JWT (secret).
     pub access_token: String,
 }
 
@@ -40,8 +44,11 @@ impl std::fmt::Debug for FuzzActor {
 /// The objects of one fuzzing round.
 #[derive(Debug, Clone)]
 pub struct Fixtures {
+    /// Has a wallet; posted the job.
     pub poster: FuzzActor,
+    /// Acknowledged the NDA and applied.
     pub agent: FuzzActor,
+    /// Acknowledged the NDA.
     pub proofer: FuzzActor,
     /// The poster's job (status `open`).
     pub job_id: String,

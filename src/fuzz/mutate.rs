@@ -36,20 +36,35 @@ pub enum Expectation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MutationKind {
+    /// A required property removed.
     MissingRequired,
+    /// A value of a type the schema does not allow.
     WrongType,
+    /// Just below `minimum` (or at an exclusive one).
     BelowMinimum,
+    /// Just above `maximum` (or at an exclusive one).
     AboveMaximum,
+    /// `n + 0.5` where an integer (cents) is due.
     FloatForInteger,
+    /// The integer as a string (`"2500"`).
     StringForInteger,
+    /// A negative amount of cents.
     NegativeAmount,
+    /// One character under `minLength`.
     TooShort,
+    /// One character over `maxLength`.
     TooLong,
+    /// 100 kB where there is no `maxLength` (only 5xx is wrong).
     Huge,
+    /// A UUID cut short (8-character REF prefix in paths).
     BrokenUuid,
+    /// A value outside the `enum` (or `const`).
     NotInEnum,
+    /// A string the `pattern` does not match.
     PatternMismatch,
+    /// An empty array under `minItems`.
     TooFewItems,
+    /// One item over `maxItems`.
     TooManyItems,
 }
 
@@ -79,7 +94,9 @@ impl Location {
 /// One place and kind of mutation, derived from the schemas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MutationSite {
+    /// Where the field is.
     pub location: Location,
+    /// What is done to it.
     pub kind: MutationKind,
     /// The (flattened) schema of the field.
     pub schema: Value,
@@ -103,10 +120,13 @@ pub struct RequestParts {
 /// A request after one mutation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutated {
+    /// The request parts after the mutation.
     pub parts: RequestParts,
     /// What was changed, e.g. "`proposed_price`: float 50.5 where integer cents are due".
     pub description: String,
+    /// What was done.
     pub kind: MutationKind,
+    /// What a conforming target must answer.
     pub expectation: Expectation,
 }
 

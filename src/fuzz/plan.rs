@@ -22,17 +22,22 @@ use crate::spec::{Operation, Spec};
 /// How an operation authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthKind {
+    /// Public.
     None,
+    /// `X-API-Key` (the operation accepts it).
     ApiKey,
+    /// `Authorization: Bearer` (JWT-only operations).
     Jwt,
 }
 
 /// The body of an operation as the fuzzer sends it.
 #[derive(Debug, Clone)]
 pub struct BodyPlan {
+    /// JSON or multipart.
     pub format: BodyFormat,
     /// Inlined JSON Schema (request view).
     pub schema: Value,
+    /// The body must be sent.
     pub required: bool,
     /// Multipart fields sent as files (`format: binary`).
     pub files: Vec<String>,
@@ -45,13 +50,17 @@ pub struct OpPlan {
     pub name: String,
     /// `METHOD /path`.
     pub label: String,
+    /// Upper-case method.
     pub method: String,
+    /// Path template.
     pub path: String,
     /// A 2xx answer is `text/event-stream`.
     pub stream: bool,
+    /// The credential it takes.
     pub auth: AuthKind,
     /// The role that normally calls it (others are tried too).
     pub role: ActorRole,
+    /// The body, if the operation takes one.
     pub body: Option<BodyPlan>,
     /// (name, schema).
     pub path_params: Vec<(String, Value)>,
@@ -186,10 +195,10 @@ fn auth_kind(spec: &Spec, op: &Operation) -> AuthKind {
             continue;
         }
         let ks: Vec<Option<AuthKind>> = alt.schemes.iter().map(|(n, _)| scheme_kind(n)).collect();
-        if ks.len() == 1 {
-            if let Some(k) = ks[0] {
-                kinds.push(k);
-            }
+        if ks.len() == 1
+            && let Some(k) = ks[0]
+        {
+            kinds.push(k);
         }
     }
     if kinds.contains(&AuthKind::ApiKey) {
@@ -266,10 +275,11 @@ impl OpPlan {
         let files = self.body.as_ref().map(|b| b.files.clone()).unwrap_or_default();
         (self.role_strategy(), path, query, body)
             .prop_map(move |(role, path, query, body)| {
-                let mut parts = super::mutate::RequestParts::default();
-                parts.path_params = path.into_iter().collect();
-                parts.query = query.into_iter().flatten().collect();
-                parts.body = body;
+                let parts = super::mutate::RequestParts {
+                    path_params: path.into_iter().collect(),
+                    query: query.into_iter().flatten().collect(),
+                    body,
+                };
                 FuzzRequest {
                     operation: operation.clone(),
                     method: method.clone(),
@@ -350,13 +360,13 @@ fn mutate(mut req: FuzzRequest, sites: &[MutationSite], index: Index, validator:
     let mut expect = Expect::from(m.expectation);
     let mut description = m.description;
     let body_changed = m.parts.body != req.parts.body;
-    if expect == Expect::Reject && body_changed {
-        if let (Some(v), Some(body)) = (validator, &m.parts.body) {
-            if v.is_valid(body) {
-                expect = Expect::NoServerError;
-                description.push_str(" (still valid by the schema)");
-            }
-        }
+    if expect == Expect::Reject
+        && body_changed
+        && let (Some(v), Some(body)) = (validator, &m.parts.body)
+        && v.is_valid(body)
+    {
+        expect = Expect::NoServerError;
+        description.push_str(" (still valid by the schema)");
     }
     req.parts = m.parts;
     req.mutation = Some(description);

@@ -18,10 +18,13 @@ use crate::report::model::Finding;
 /// A whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct FuzzReport {
+    /// The seed of the run.
     pub seed: u64,
     /// Cases per operation and phase (valid, invalid) asked for.
     pub cases: u32,
+    /// Wall time of the run.
     pub duration: Duration,
+    /// One entry per fuzzed operation, in spec order.
     pub operations: Vec<OperationFuzzResult>,
     /// Operations not fuzzed, with the reason.
     pub skipped: Vec<SkippedOperation>,
@@ -32,7 +35,9 @@ pub struct FuzzReport {
 /// An operation that was not fuzzed.
 #[derive(Debug, Clone, Serialize)]
 pub struct SkippedOperation {
+    /// operationId (or `METHOD /path`).
     pub operation: String,
+    /// Why it was not fuzzed.
     pub reason: String,
 }
 
@@ -49,6 +54,7 @@ pub struct OperationFuzzResult {
     pub cases_invalid: u32,
     /// How often each status was answered (shrinking steps not counted).
     pub statuses: BTreeMap<u16, u32>,
+    /// At most one per phase (valid, invalid): fuzzing a phase stops at its first failure.
     pub failures: Vec<FuzzFailure>,
     /// Set when the operation could not be fuzzed at all (provisioning failed).
     pub error: Option<String>,
@@ -57,7 +63,9 @@ pub struct OperationFuzzResult {
 /// One failure, shrunk.
 #[derive(Debug, Clone, Serialize)]
 pub struct FuzzFailure {
+    /// operationId (or `METHOD /path`).
     pub operation: String,
+    /// How it failed.
     pub kind: FailureKind,
     /// What the request deserved.
     pub expect: Expect,
@@ -71,6 +79,7 @@ pub struct FuzzFailure {
     pub response_body: Option<Value>,
     /// One sentence.
     pub message: String,
+    /// Every finding on the answer (redacted).
     pub findings: Vec<Finding>,
     /// Ready to run; credentials read from `$AGENTGIGS_<ROLE>_API_KEY` / `_JWT`.
     pub curl: String,

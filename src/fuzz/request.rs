@@ -16,8 +16,11 @@ use super::mutate::{Expectation, RequestParts};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActorRole {
+    /// Posts and pays for jobs.
     Poster,
+    /// Applies to and delivers jobs.
     Agent,
+    /// Verifies deliveries.
     Proofer,
 }
 
@@ -56,6 +59,7 @@ pub enum Credential {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BodyFormat {
+    /// `application/json`.
     Json,
     /// `multipart/form-data`; the fields named in `files` are file parts.
     Multipart,
@@ -102,13 +106,17 @@ pub struct FuzzRequest {
     pub method: String,
     /// The path template (`/api/jobs/{id}/apply`).
     pub path_template: String,
+    /// Who sends it and how.
     pub credential: Credential,
+    /// How the body travels (`None`: the operation has no body).
     pub format: Option<BodyFormat>,
     /// Multipart fields sent as file parts.
     pub files: Vec<String>,
+    /// Path parameters, query and body.
     pub parts: RequestParts,
     /// The mutation that made it invalid, if any.
     pub mutation: Option<String>,
+    /// What a conforming target must answer.
     pub expect: Expect,
 }
 
@@ -116,19 +124,24 @@ pub struct FuzzRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "format", rename_all = "snake_case")]
 pub enum WireBody {
+    /// A JSON document.
     Json { value: Value },
+    /// Form fields; those named in `files` are file parts.
     Multipart { fields: Map<String, Value>, files: Vec<String> },
 }
 
 /// A request ready to send (or, with placeholders, to store).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireRequest {
+    /// Upper-case method.
     pub method: String,
     /// Concrete path, percent-encoded, no query.
     pub path: String,
     /// Query pairs (not encoded).
     pub query: Vec<(String, String)>,
+    /// Header names and values (credentials as placeholders until sent).
     pub headers: Vec<(String, String)>,
+    /// The body, if any.
     pub body: Option<WireBody>,
 }
 

@@ -219,7 +219,6 @@ pub fn types_of(schema: &Value) -> Vec<&'static str> {
         }
     }
     let nullable = schema.get("nullable").and_then(Value::as_bool) == Some(true);
-    drop(push);
     if nullable && !out.is_empty() && !out.contains(&"null") {
         out.push("null");
     }
@@ -263,10 +262,10 @@ pub fn to_json_schema(value: &Value) -> Value {
                     }
                     _ => {}
                 }
-                if let Some(Value::Array(values)) = out.get_mut("enum") {
-                    if !values.contains(&Value::Null) {
-                        values.push(Value::Null);
-                    }
+                if let Some(Value::Array(values)) = out.get_mut("enum")
+                    && !values.contains(&Value::Null)
+                {
+                    values.push(Value::Null);
                 }
                 if out.contains_key("$ref") || out.contains_key("allOf") || out.contains_key("oneOf") {
                     let inner = Value::Object(std::mem::take(&mut out));
@@ -276,10 +275,8 @@ pub fn to_json_schema(value: &Value) -> Value {
             for (flag, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
                 if let Some(Value::Bool(b)) = out.get(flag).cloned() {
                     out.remove(flag);
-                    if b {
-                        if let Some(n) = out.remove(bound) {
-                            out.insert(flag.into(), n);
-                        }
+                    if b && let Some(n) = out.remove(bound) {
+                        out.insert(flag.into(), n);
                     }
                 }
             }

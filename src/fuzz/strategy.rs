@@ -132,10 +132,10 @@ impl Generator {
         if let Some(c) = schema.get("const") {
             return Just(c.clone()).boxed();
         }
-        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-            if !values.is_empty() {
-                return select(values.clone()).boxed();
-            }
+        if let Some(values) = schema.get("enum").and_then(Value::as_array)
+            && !values.is_empty()
+        {
+            return select(values.clone()).boxed();
         }
         let types = types_of(schema);
         let mut parts: Vec<(u32, BoxedStrategy<Value>)> = Vec::new();
@@ -182,10 +182,10 @@ impl Generator {
         if let Some(s) = by_format {
             return s.prop_map(Value::String).boxed();
         }
-        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-            if let Some(s) = pattern_strategy(pattern) {
-                return s.prop_map(Value::String).boxed();
-            }
+        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+            && let Some(s) = pattern_strategy(pattern)
+        {
+            return s.prop_map(Value::String).boxed();
         }
         plain_string(min, max).prop_map(Value::String).boxed()
     }
@@ -309,7 +309,7 @@ fn number(schema: &Value) -> BoxedStrategy<Value> {
         return Just(Number::from_f64(lo).map(Value::Number).unwrap_or(Value::Null)).boxed();
     }
     (lo..=hi)
-        .prop_filter("exclusive bound", move |x| !(min_ex && *x <= lo) && !(max_ex && *x >= hi))
+        .prop_filter("exclusive bound", move |x| !(min_ex && *x <= lo || max_ex && *x >= hi))
         .prop_map(|x| Number::from_f64(x).map(Value::Number).unwrap_or(Value::Null))
         .boxed()
 }

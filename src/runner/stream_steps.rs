@@ -22,6 +22,9 @@ use crate::target::EventsTransport;
 
 /// Path of the event stream.
 const EVENTS_PATH: &str = "/api/agent/events";
+/// How long `exactly_once` watches for a duplicate after the first match
+/// (bounded by the rest of `within_ms`).
+const DUPLICATE_GRACE: Duration = Duration::from_millis(300);
 /// Default `within_ms` of `event` and of `no_event`.
 const EVENT_WITHIN_MS: u64 = 2000;
 const NO_EVENT_WITHIN_MS: u64 = 500;
@@ -239,13 +242,14 @@ pub(crate) async fn event(
                 }
                 if step.event.as_ref().and_then(|x| x.exactly_once) == Some(true) {
                     let stream = st.streams.get_mut(name).ok_or_else(|| RunnerError::NoStream(name.clone()))?;
-                    if let Some(second) = stream.take(window_end, &pred).await {
+                    let watch_until = window_end.min(Instant::now() + DUPLICATE_GRACE);
+                    if let Some(second) = stream.take(watch_until, &pred).await {
                         rep.findings.push(
                             Finding::new(
                                 FindingKind::Event,
                                 format!(
-                                    "a second {what}{filtered} arrived on `{name}` within {} (expected exactly once)",
-                                    human(within)
+                                    "a second {what}{filtered} arrived on `{name}` within {} of the first (expected exactly once)",
+                                    human(DUPLICATE_GRACE)
                                 ),
                             )
                             .expected("exactly one")

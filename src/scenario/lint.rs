@@ -15,10 +15,13 @@ use std::fmt;
 use serde::Serialize;
 
 use super::diagnostics::did_you_mean;
+use super::diagnostics::tick_list;
 use super::flow::expand;
 use super::loader::Library;
 use super::model::{AutoCheck, Scenario, SourceLocation, Step};
-use super::vars::{ACTOR_FIELDS, BUILTINS, replace_references, step_references};
+use super::vars::{
+    ACTOR_FIELD_ALIASES, ACTOR_FIELDS, BUILTINS, FILTERS, replace_references, step_references,
+};
 
 /// Control-API features a scenario may require.
 pub const FEATURES: &[&str] = &["actors", "clock", "reset"];
@@ -232,49 +235,67 @@ fn defines(st: &Step) -> Vec<String> {
     v
 }
 
+fn hint(word: &str, candidates: &[&str]) -> String {
+    did_you_mean(word, candidates.iter().copied())
+        .map(|m| format!(" (did you mean `{m}`?)"))
+        .unwrap_or_default()
+}
+
+/// What is wrong with one reference (`name`, `actor.field`,
+/// `var.key.0`, each optionally followed by `|filter`s), if anything.
+/// Resolution follows the runner: an actor's field first, then a defined
+/// variable (dotted access into its value), then the built-ins.
 fn check_reference(
-    r: &str,
+    reference: &str,
     actors: &[&String],
     defined: &BTreeSet<String>,
     later: &BTreeSet<String>,
 ) -> Option<String> {
-    // `{{name|filter}}`: the name is what must be defined.
-    let r = r.split('|').next().unwrap_or(r).trim();
-    if let Some((actor, field)) = r.split_once('.') {
-        if !actors.iter().any(|a| a.as_str() == actor) {
-            let hint = did_you_mean(actor, actors.iter().copied())
-                .map(|m| format!(" (did you mean `{m}`?)"))
-                .unwrap_or_default();
-            return Some(format!("undefined actor `{actor}` in `{{{{{r}}}}}`{hint}"));
-        }
-        if !ACTOR_FIELDS.contains(&field) {
-            let hint = did_you_mean(field, ACTOR_FIELDS.iter())
-                .map(|m| format!(" (did you mean `{m}`?)"))
-                .unwrap_or_default();
+    let mut parts = reference.split('|').map(str::trim);
+    let r = parts.next().unwrap_or_default();
+    let shown = format!("`{{{{{reference}}}}}`");
+    for filter in parts {
+        if !FILTERS.contains(&filter) {
             return Some(format!(
-                "unknown actor field `{field}` in `{{{{{r}}}}}`: expected one of `user_id`, `email`, `api_key`, `access_token`, `password`{hint}"
+                "unknown filter `{filter}` in {shown}: expected one of {}{}",
+                tick_list(FILTERS),
+                hint(filter, FILTERS)
             ));
         }
-        return None;
     }
-    if defined.contains(r) || BUILTINS.contains(&r) {
-        return None;
-    }
-    if later.contains(r) {
+    let head = r.split('.').next().unwrap_or(r);
+    if let Some((actor, field)) = r.split_once('.')
+        && actors.iter().any(|a| a.as_str() == actor)
+    {
+        if ACTOR_FIELDS.contains(&field) || ACTOR_FIELD_ALIASES.contains(&field) {
+            return None;
+        }
         return Some(format!(
-            "variable `{{{{{r}}}}}` is used before the step that defines it"
+            "unknown actor field `{field}` in {shown}: expected one of {}{}",
+            tick_list(ACTOR_FIELDS),
+            hint(field, ACTOR_FIELDS)
         ));
     }
-    let candidates: Vec<&str> = defined
-        .iter()
-        .map(String::as_str)
-        .chain(BUILTINS.iter().copied())
-        .collect();
-    let hint = did_you_mean(r, candidates.iter().copied())
-        .map(|m| format!(" (did you mean `{m}`?)"))
-        .unwrap_or_default();
+    if defined.contains(head) || (head == r && BUILTINS.contains(&r)) {
+        return None;
+    }
+    if later.contains(head) {
+        return Some(format!(
+            "variable `{head}` in {shown} is used before the step that defines it"
+        ));
+    }
+    let mut candidates: Vec<&str> = defined.iter().map(String::as_str).collect();
+    if head == r {
+        candidates.extend(BUILTINS.iter().copied());
+        return Some(format!(
+            "undefined variable `{r}` in {shown}: no earlier step, `vars` or built-in defines it{}",
+            hint(r, &candidates)
+        ));
+    }
+    candidates.extend(actors.iter().map(|a| a.as_str()));
     Some(format!(
-        "undefined variable `{{{{{r}}}}}`: no earlier step, `vars` or built-in defines it{hint}"
+        "undefined actor or variable `{head}` in {shown}: no actor, earlier step or `vars` defines it{}",
+        hint(head, &candidates)
     ))
 }
 

@@ -16,6 +16,8 @@ pub mod flow;
 pub mod lint;
 pub mod loader;
 pub mod model;
+#[cfg(test)]
+mod properties;
 pub mod validate;
 pub mod vars;
 

@@ -226,6 +226,9 @@ pub enum AuthMode {
 pub struct Request {
     pub method: String,
     /// Path with `{{variables}}`, e.g. `/api/jobs/{{job_id}}/apply`.
+    /// Variables take filters: `{{job_id|ref}}` (the 8-character upper-case
+    /// REF code), `{{job_id|ref_uuid}}` (a UUID rebuilt from the REF code),
+    /// `|upper`, `|lower`.
     pub path: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub query: BTreeMap<String, Value>,
@@ -315,8 +318,12 @@ pub struct Expect {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BodyAssertion {
     /// A JSON pointer (`/job/id`, `` for the root) or a JSONPath (`$.jobs[*].id`).
-    /// A JSONPath that selects several values applies the check to each
-    /// (and to none, vacuously, unless `length`/`exists` says otherwise).
+    /// A JSONPath that names one place (`$.a.b`) behaves like a pointer. One
+    /// that can select several values (wildcard, `..`, filter, slice, union)
+    /// is read as the array of selected values for `exists`, `absent`,
+    /// `length`, `min_length` and `contains` (some selected value equals the
+    /// expectation); every other check, `not` included, applies to each
+    /// selected value and holds vacuously when nothing is selected.
     pub path: String,
     #[serde(flatten)]
     pub check: Check,
@@ -410,7 +417,8 @@ pub struct ExpectEvent {
     /// How long to wait, in milliseconds of wall time. Default 2000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within_ms: Option<u64>,
-    /// When true, a second matching event within `within_ms` is a failure.
+    /// When true, a second matching event arriving within 300 ms of the
+    /// first (or the rest of `within_ms`, if shorter) is a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exactly_once: Option<bool>,
     /// Variables taken from the payload.

@@ -16,6 +16,13 @@ pub const BUILTINS: &[&str] = &["uuid", "run_id", "random_email", "now"];
 /// The fields of an actor usable as `{{actor.field}}`.
 pub const ACTOR_FIELDS: &[&str] = &["user_id", "email", "api_key", "access_token", "password"];
 
+/// Other names the runner accepts for actor fields (`id` = `user_id`,
+/// `jwt` = `access_token`).
+pub const ACTOR_FIELD_ALIASES: &[&str] = &["id", "jwt"];
+
+/// Filters a reference may apply: `{{job_id|ref}}`, several in a row.
+pub const FILTERS: &[&str] = &["ref", "ref_uuid", "upper", "lower"];
+
 /// The references in `s`, in order, trimmed: `"/jobs/{{ job_id }}"` →
 /// `["job_id"]`, `"{{alice.email}}"` → `["alice.email"]`. An opening
 /// `{{` without a closing `}}` is not a reference.
@@ -63,7 +70,8 @@ pub fn is_variable_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Every string value of a JSON value, depth first (keys excluded).
+/// Every string of a JSON value, object keys included (the runner
+/// interpolates both), depth first.
 pub fn strings_in(v: &Value, out: &mut Vec<String>) {
     // Iterative: the value may be deep.
     let mut stack = vec![v];
@@ -71,22 +79,20 @@ pub fn strings_in(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::String(s) => out.push(s.clone()),
             Value::Array(a) => stack.extend(a.iter().rev()),
-            Value::Object(m) => stack.extend(m.values().rev()),
+            Value::Object(m) => {
+                out.extend(m.keys().filter(|k| k.contains("{{")).cloned());
+                stack.extend(m.values().rev());
+            }
             _ => {}
         }
     }
 }
 
-/// Every reference used by a step (in any string value of it, including
-/// the keys of `query` and `headers`).
+/// Every reference used by a step (in any string of it, keys included).
 pub fn step_references(step: &Step) -> Vec<String> {
     let mut strings = Vec::new();
     if let Ok(v) = serde_json::to_value(step) {
         strings_in(&v, &mut strings);
-    }
-    if let Some(r) = &step.request {
-        strings.extend(r.query.keys().cloned());
-        strings.extend(r.headers.keys().cloned());
     }
     let mut out = Vec::new();
     for s in &strings {

@@ -80,6 +80,14 @@ pub(crate) fn convert_document(original: &Value, view: View) -> Converted {
     Converted { doc, remaps: cx.remaps }
 }
 
+/// Convert one self-contained schema (one with its `$ref`s inlined).
+pub(crate) fn convert_schema(mut schema: Value, view: View) -> Value {
+    let original = schema.clone();
+    let mut cx = Cx { original: &original, view, remaps: Vec::new(), budget: 200_000 };
+    cx.schema(&mut schema, "#", "#", 0);
+    schema
+}
+
 fn for_each_entry(v: Option<&mut Value>, base: &str, mut f: impl FnMut(&mut Value, &str)) {
     if let Some(Value::Object(m)) = v {
         for (k, x) in m.iter_mut() {

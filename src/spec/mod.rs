@@ -129,7 +129,6 @@ pub struct Spec {
     locations: Option<yaml::Document>,
     operations: Vec<Operation>,
     response_view: Converted,
-    request_view: Converted,
     validators: Option<Validators>,
     server_paths: Vec<String>,
     warnings: Vec<String>,
@@ -188,22 +187,19 @@ impl Spec {
 
     /// Load a spec from text; `origin` names it in errors and reports.
     pub fn from_text(text: &str, origin: &str) -> Result<Spec, SpecError> {
-        let t0 = std::time::Instant::now();
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
         let body = text.strip_prefix('\u{feff}').unwrap_or(text);
         let (doc, locations) = parse_text(body, origin)?;
-        let t1 = t0.elapsed();
         let version = version_of(&doc, origin, locations.as_ref())?;
 
         let cx = LoadCx { doc: &doc, origin, locations: locations.as_ref(), warnings: RefCell::new(Vec::new()) };
-        if let Some(r) = refs::all_refs(&doc).into_iter().find(|r| !r.reference.starts_with('#')) {
-            return Err(SpecError::ExternalRef { at: cx.at(&r.site), reference: r.reference });
+        if refs::ref_strings(&doc).iter().any(|r| !r.starts_with('#')) {
+            if let Some(r) = refs::all_refs(&doc).into_iter().find(|r| !r.reference.starts_with('#')) {
+                return Err(SpecError::ExternalRef { at: cx.at(&r.site), reference: r.reference });
+            }
         }
         let response_view = convert::convert_document(&doc, View::Response);
-        let request_view = convert::convert_document(&doc, View::Request);
-        let t2 = t0.elapsed();
-        let operations = model::build_operations(&cx, &request_view)?;
-        let t3 = t0.elapsed();
+        let operations = model::build_operations(&cx)?;
 
         let mut pointers: Vec<String> = operations
             .iter()
@@ -226,9 +222,6 @@ impl Spec {
                 None
             }
         };
-        let t4 = t0.elapsed();
-        #[allow(clippy::print_stderr)]
-        { eprintln!("parse {t1:?} convert {t2:?} ops {t3:?} compile {t4:?} pointers {}", pointers.len()); }
         for u in refs::unresolved(&doc) {
             cx.warn(format!("{origin}: unresolved reference {u}"));
         }
@@ -246,7 +239,6 @@ impl Spec {
             locations,
             operations,
             response_view,
-            request_view,
             validators,
             server_paths,
             warnings,
@@ -352,9 +344,7 @@ impl Spec {
     /// view: `readOnly` properties not required), `$ref`s inlined and
     /// recursion cut with `{"x-recursive-ref": REF}`.
     pub fn inline_schema(&self, pointer: &str) -> Option<Value> {
-        let v = refs::get(&self.request_view.doc, pointer)?;
-        let mut budget = 20_000;
-        Some(refs::inline(&self.request_view.doc, v, &mut budget))
+        model::inline_at(&self.doc, pointer)
     }
 
     /// A security scheme of `components.securitySchemes`, `$ref` followed.

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::convert::Converted;
+use super::convert::{View, convert_schema};
 use super::paths::Template;
 use super::refs::{child, follow, follow_value, inline};
 use super::{LoadCx, SpecError};
@@ -145,7 +145,7 @@ pub struct SecurityRequirement {
 const INLINE_BUDGET: usize = 20_000;
 
 /// Build all operations, in document order.
-pub(crate) fn build_operations(cx: &LoadCx<'_>, request_view: &Converted) -> Result<Vec<Operation>, SpecError> {
+pub(crate) fn build_operations(cx: &LoadCx<'_>) -> Result<Vec<Operation>, SpecError> {
     let doc = cx.doc;
     let mut ops = Vec::new();
     let Some(paths) = doc.get("paths") else { return Ok(ops) };
@@ -164,7 +164,7 @@ pub(crate) fn build_operations(cx: &LoadCx<'_>, request_view: &Converted) -> Res
             return Err(cx.invalid(&item_ptr, "a path item must be a mapping"));
         };
         let template = Template::parse(path).map_err(|m| cx.invalid(&item_ptr, m))?;
-        let shared = params_of(cx, item_obj.get("parameters"), &child(&item_ptr, "parameters"), request_view)?;
+        let shared = params_of(cx, item_obj.get("parameters"), &child(&item_ptr, "parameters"))?;
         for method in METHODS {
             let Some(op) = item_obj.get(*method) else { continue };
             let op_ptr = child(&item_ptr, method);
@@ -172,7 +172,7 @@ pub(crate) fn build_operations(cx: &LoadCx<'_>, request_view: &Converted) -> Res
                 return Err(cx.invalid(&op_ptr, format!("operation `{method}` must be a mapping")));
             };
             let mut parameters = shared.clone();
-            for p in params_of(cx, op_obj.get("parameters"), &child(&op_ptr, "parameters"), request_view)? {
+            for p in params_of(cx, op_obj.get("parameters"), &child(&op_ptr, "parameters"))? {
                 match parameters.iter_mut().find(|q| q.name == p.name && q.location == p.location) {
                     Some(q) => *q = p,
                     None => parameters.push(p),
@@ -181,7 +181,7 @@ pub(crate) fn build_operations(cx: &LoadCx<'_>, request_view: &Converted) -> Res
             let responses = responses_of(cx, op_obj.get("responses"), &child(&op_ptr, "responses"))?;
             let request_body = match op_obj.get("requestBody") {
                 None => None,
-                Some(b) => body_of(cx, b, &child(&op_ptr, "requestBody"), request_view)?,
+                Some(b) => body_of(cx, b, &child(&op_ptr, "requestBody"))?,
             };
             let security = match op_obj.get("security").or_else(|| doc.get("security")) {
                 Some(s) => security_of(s),
@@ -211,13 +211,15 @@ pub(crate) fn build_operations(cx: &LoadCx<'_>, request_view: &Converted) -> Res
     Ok(ops)
 }
 
-fn inline_at(view: &Converted, pointer: &str) -> Option<Value> {
-    let v = super::refs::get(&view.doc, pointer)?;
+/// The schema at `pointer`, `$ref`s inlined, converted to JSON Schema
+/// (request view).
+pub(crate) fn inline_at(doc: &Value, pointer: &str) -> Option<Value> {
+    let v = super::refs::get(doc, pointer)?;
     let mut budget = INLINE_BUDGET;
-    Some(inline(&view.doc, v, &mut budget))
+    Some(convert_schema(inline(doc, v, &mut budget), View::Request))
 }
 
-fn params_of(cx: &LoadCx<'_>, list: Option<&Value>, base: &str, view: &Converted) -> Result<Vec<Parameter>, SpecError> {
+fn params_of(cx: &LoadCx<'_>, list: Option<&Value>, base: &str) -> Result<Vec<Parameter>, SpecError> {
     let Some(list) = list else { return Ok(Vec::new()) };
     let Some(list) = list.as_array() else {
         return Err(cx.invalid(base, "`parameters` must be a sequence"));
@@ -250,7 +252,7 @@ fn params_of(cx: &LoadCx<'_>, list: Option<&Value>, base: &str, view: &Converted
             deprecated: p.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
             style: p.get("style").and_then(Value::as_str).map(str::to_string),
             explode: p.get("explode").and_then(Value::as_bool),
-            schema: schema_pointer.as_deref().and_then(|sp| inline_at(view, sp)),
+            schema: schema_pointer.as_deref().and_then(|sp| inline_at(cx.doc, sp)),
             pointer: ptr,
             schema_pointer,
             content_type,
@@ -259,7 +261,7 @@ fn params_of(cx: &LoadCx<'_>, list: Option<&Value>, base: &str, view: &Converted
     Ok(out)
 }
 
-fn content_of(cx: &LoadCx<'_>, holder: &Value, ptr: &str, view: Option<&Converted>) -> Result<Vec<MediaTypeSpec>, SpecError> {
+fn content_of(cx: &LoadCx<'_>, holder: &Value, ptr: &str, inline_schemas: bool) -> Result<Vec<MediaTypeSpec>, SpecError> {
     let Some(content) = holder.get("content") else { return Ok(Vec::new()) };
     let Some(content) = content.as_object() else {
         return Err(cx.invalid(&child(ptr, "content"), "`content` must be a mapping of media types"));
@@ -271,8 +273,8 @@ fn content_of(cx: &LoadCx<'_>, holder: &Value, ptr: &str, view: Option<&Converte
             let schema_pointer = media.get("schema").map(|_| child(&child(&base, ct), "schema"));
             MediaTypeSpec {
                 content_type: ct.clone(),
-                schema: match (view, &schema_pointer) {
-                    (Some(v), Some(sp)) => inline_at(v, sp),
+                schema: match (inline_schemas, &schema_pointer) {
+                    (true, Some(sp)) => inline_at(cx.doc, sp),
                     _ => None,
                 },
                 schema_pointer,
@@ -281,14 +283,14 @@ fn content_of(cx: &LoadCx<'_>, holder: &Value, ptr: &str, view: Option<&Converte
         .collect())
 }
 
-fn body_of(cx: &LoadCx<'_>, b: &Value, at: &str, view: &Converted) -> Result<Option<RequestBodySpec>, SpecError> {
+fn body_of(cx: &LoadCx<'_>, b: &Value, at: &str) -> Result<Option<RequestBodySpec>, SpecError> {
     let Some((ptr, b)) = follow_value(cx.doc, at, b) else {
         cx.warn(format!("`{at}`: request body `$ref` does not resolve; body ignored"));
         return Ok(None);
     };
     Ok(Some(RequestBodySpec {
         required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
-        content: content_of(cx, b, &ptr, Some(view))?,
+        content: content_of(cx, b, &ptr, true)?,
         pointer: ptr,
     }))
 }
@@ -332,7 +334,7 @@ fn responses_of(cx: &LoadCx<'_>, rs: Option<&Value>, base: &str) -> Result<Vec<R
         out.push(ResponseSpec {
             status: status.clone(),
             description: r.get("description").and_then(Value::as_str).map(str::to_string),
-            content: content_of(cx, r, &ptr, None)?,
+            content: content_of(cx, r, &ptr, false)?,
             headers,
             pointer: ptr,
         });

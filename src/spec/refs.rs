@@ -124,8 +124,38 @@ pub(crate) struct RefSite {
     pub site: String,
 }
 
-/// Every `$ref` string in the document, skipping literal data (examples,
-/// defaults, enums).
+/// Every `$ref` string in the document (no sites: cheap), skipping
+/// literal data like [`all_refs`].
+pub(crate) fn ref_strings(doc: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(&Value, bool)> = vec![(doc, false)];
+    while let Some((v, names)) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                for (k, child_v) in m {
+                    if !names {
+                        if k == "$ref" {
+                            if let Value::String(s) = child_v {
+                                out.push(s.as_str());
+                            }
+                            continue;
+                        }
+                        if LITERAL_KEYS.contains(&k.as_str()) || (k == "examples" && child_v.is_array()) {
+                            continue;
+                        }
+                    }
+                    stack.push((child_v, NAME_MAPS.contains(&k.as_str())));
+                }
+            }
+            Value::Array(a) => stack.extend(a.iter().map(|x| (x, false))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every `$ref` string in the document with where it was written,
+/// skipping literal data (examples, defaults, enums).
 pub(crate) fn all_refs(doc: &Value) -> Vec<RefSite> {
     let mut out = Vec::new();
     // Explicit stack: (value, pointer, parent key).
@@ -166,9 +196,13 @@ pub(crate) fn all_refs(doc: &Value) -> Vec<RefSite> {
 
 /// Local references that do not resolve, as "`REF` (at SITE)".
 pub(crate) fn unresolved(doc: &Value) -> Vec<String> {
+    let dangling = |r: &str| r.starts_with('#') && get(doc, &percent_decode(r)).is_none();
+    if !ref_strings(doc).into_iter().any(dangling) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for r in all_refs(doc) {
-        if r.reference.starts_with('#') && get(doc, &percent_decode(&r.reference)).is_none() {
+        if dangling(&r.reference) {
             out.push(format!("{} (at {})", r.reference, r.site));
         }
     }
@@ -203,16 +237,18 @@ fn inline_rec(doc: &Value, v: &Value, active: &mut BTreeSet<String>, budget: &mu
                         active.insert(decoded.clone());
                         let mut out = inline_rec(doc, target, active, budget, depth + 1);
                         active.remove(&decoded);
-                        // 3.1 allows siblings of `$ref`: keep them alongside.
+                        // Siblings of `$ref` (3.1, or `nullable` in 3.0) stay
+                        // beside an `allOf` of the target.
                         if m.len() > 1 {
                             let mut all = Map::new();
-                            let mut rest = Map::new();
                             for (k, x) in m {
                                 if k != "$ref" {
-                                    rest.insert(k.clone(), inline_rec(doc, x, active, budget, depth + 1));
+                                    let keep_literal = LITERAL_KEYS.contains(&k.as_str());
+                                    let nv = if keep_literal { x.clone() } else { inline_rec(doc, x, active, budget, depth + 1) };
+                                    all.insert(k.clone(), nv);
                                 }
                             }
-                            all.insert("allOf".into(), Value::Array(vec![out, Value::Object(rest)]));
+                            all.insert("allOf".into(), Value::Array(vec![out]));
                             out = Value::Object(all);
                         }
                         return out;

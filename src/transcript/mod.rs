@@ -31,6 +31,9 @@ static BASE_URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"https?://(127\.0\.0\.1|localhost|\[::1\]):\d+").expect("regex"));
 static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}").expect("regex"));
+static PROVIDER_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b([a-z]{2,5})_[0-9A-Za-z]{16,}(_secret_[0-9A-Za-z]+)?\b").expect("regex"));
+static EPOCH_MILLIS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"/\d{12,14}-").expect("regex"));
 static FILE_TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"/files/[A-Za-z0-9_-]{8,}").expect("regex"));
 
 /// Assigns stable placeholders to ids, by kind and first appearance.
@@ -58,8 +61,19 @@ impl Placeholders {
         let s = BASE_URL.replace_all(s, "[BASE_URL]");
         let s = FILE_TOKEN.replace_all(&s, "/files/[TOKEN]");
         let s = TIMESTAMP.replace_all(&s, "[TIMESTAMP]");
+        let s = EPOCH_MILLIS.replace_all(&s, "/[MILLIS]-");
         let s = EMAIL.replace_all(&s, "[EMAIL]");
         let mut out = String::new();
+        let mut last = 0;
+        for c in PROVIDER_ID.captures_iter(&s) {
+            let (Some(m), Some(prefix)) = (c.get(0), c.get(1)) else { continue };
+            out.push_str(&s[last..m.start()]);
+            let kind = if c.get(2).is_some() { "CLIENT_SECRET".to_string() } else { prefix.as_str().to_ascii_uppercase() };
+            out.push_str(&self.for_id(m.as_str(), &kind));
+            last = m.end();
+        }
+        out.push_str(&s[last..]);
+        let s = std::mem::take(&mut out);
         let mut last = 0;
         for m in UUID.find_iter(&s) {
             out.push_str(&s[last..m.start()]);
@@ -74,6 +88,8 @@ impl Placeholders {
     fn json(&mut self, v: &Value, parent_key: &str) -> Value {
         match v {
             Value::String(s) => Value::String(self.text(s, &kind_of(parent_key))),
+            // Seconds until a rate-limit window frees depend on wall time.
+            Value::Number(_) if parent_key == "retry_after" => Value::String("[SECONDS]".into()),
             Value::Array(items) => Value::Array(items.iter().map(|x| self.json(x, parent_key)).collect()),
             Value::Object(map) => Value::Object(
                 map.iter()
@@ -230,6 +246,8 @@ mod tests {
             "",
         );
         assert_eq!(v, json!({"created_at": "[TIMESTAMP]", "signedUrl": "[BASE_URL]/files/[TOKEN]", "email": "[EMAIL]"}));
+        let v = ph.json(&json!({"paymentIntentId": "pi_82d5a8eca15e468996d71e45", "again": "pi_82d5a8eca15e468996d71e45"}), "");
+        assert_eq!(v, json!({"paymentIntentId": "[PI_1]", "again": "[PI_1]"}));
     }
 
     #[test]

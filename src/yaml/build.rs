@@ -1,5 +1,5 @@
 //! The event driver: pulls `saphyr-parser` events one at a time and builds
-//! the value and the location maps on an explicit stack (no recursion, so a
+//! the value and its location tree on an explicit stack (no recursion, so a
 //! deep input cannot overflow the call stack).
 //!
 //! It must not allocate without bound: every node, including alias copies,
@@ -12,7 +12,7 @@ use saphyr::Scalar;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Tag};
 use serde_json::{Map, Number, Value};
 
-use super::{Document, Location, NodeLoc, Options, YamlError, escape_token};
+use super::{Children, Document, LocNode, Location, Options, YamlError};
 
 fn loc(m: Marker) -> Location {
     Location { line: m.line().max(1), column: m.col() + 1 }
@@ -30,15 +30,17 @@ struct Built {
 }
 
 enum Container {
-    Seq(Vec<Value>),
-    /// The map, and the key waiting for its value (with the value's
-    /// pointer and the key's location).
-    Map(Map<String, Value>, Option<(String, String, Location)>),
+    Seq(Vec<Value>, Vec<LocNode>),
+    /// The map, its children's locations, and the key waiting for its
+    /// value (with the key's location).
+    Map(Map<String, Value>, Vec<(String, LocNode)>, Option<(String, Location)>),
 }
 
 struct Frame {
     container: Container,
-    pointer: String,
+    /// Where the collection and its key were written.
+    at: Location,
+    key: Option<Location>,
     anchor: usize,
     nodes: usize,
     bytes: usize,
@@ -51,9 +53,8 @@ struct Builder<'o> {
     anchors: HashMap<usize, (Value, usize, usize, usize)>,
     total_nodes: usize,
     total_bytes: usize,
-    root: Option<Value>,
+    root: Option<(Value, LocNode)>,
     documents: usize,
-    doc: Document,
 }
 
 pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError> {
@@ -65,7 +66,6 @@ pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError
         total_bytes: 0,
         root: None,
         documents: 0,
-        doc: Document::default(),
     };
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
@@ -87,8 +87,8 @@ pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError
             }
             Event::Scalar(text, style, anchor, tag) => b.scalar(text, style, anchor, tag, at)?,
             Event::Alias(id) => b.alias(id, at)?,
-            Event::SequenceStart(anchor, _) => b.start(Container::Seq(Vec::new()), anchor, at)?,
-            Event::MappingStart(anchor, _) => b.start(Container::Map(Map::new(), None), anchor, at)?,
+            Event::SequenceStart(anchor, _) => b.start(Container::Seq(Vec::new(), Vec::new()), anchor, at)?,
+            Event::MappingStart(anchor, _) => b.start(Container::Map(Map::new(), Vec::new(), None), anchor, at)?,
             Event::SequenceEnd | Event::MappingEnd => b.end(at)?,
         }
     }
@@ -97,31 +97,24 @@ pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError
         let at = Location { line: text.lines().count().max(1), column: 1 };
         return Err(YamlError::at(at, "unexpected end of the document"));
     }
-    let mut doc = b.doc;
-    doc.value = b.root.unwrap_or(Value::Null);
-    doc.nodes.entry(String::new()).or_insert(NodeLoc { node: Location { line: 1, column: 1 }, key: None });
-    Ok(doc)
+    let (value, locs) = b.root.unwrap_or_else(|| {
+        (Value::Null, LocNode { at: Location { line: 1, column: 1 }, key: None, children: Children::None })
+    });
+    Ok(Document { value, locs })
 }
 
 impl Builder<'_> {
     /// Whether the next node is a mapping key.
     fn expecting_key(&self) -> bool {
-        matches!(self.stack.last(), Some(Frame { container: Container::Map(_, None), .. }))
+        matches!(self.stack.last(), Some(Frame { container: Container::Map(_, _, None), .. }))
     }
 
-    /// Record the location of a new value node; returns its pointer, or
-    /// `None` if the parent mapping is waiting for a key.
-    fn record(&mut self, at: Location) -> Option<String> {
-        let (pointer, key) = match self.stack.last() {
-            None => (String::new(), None),
-            Some(f) => match &f.container {
-                Container::Seq(v) => (format!("{}/{}", f.pointer, v.len()), None),
-                Container::Map(_, Some((_, p, k))) => (p.clone(), Some(*k)),
-                Container::Map(_, None) => return None,
-            },
-        };
-        self.doc.nodes.insert(pointer.clone(), NodeLoc { node: at, key });
-        Some(pointer)
+    /// Where the key of the next value node was written, if in a mapping.
+    fn pending_key_location(&self) -> Option<Location> {
+        match self.stack.last() {
+            Some(Frame { container: Container::Map(_, _, Some((_, k))), .. }) => Some(*k),
+            _ => None,
+        }
     }
 
     fn charge(&mut self, nodes: usize, bytes: usize, at: Location, alias: bool) -> Result<(), YamlError> {
@@ -192,13 +185,12 @@ impl Builder<'_> {
 
     fn set_key(&mut self, key: String, at: Location) -> Result<(), YamlError> {
         let Some(frame) = self.stack.last_mut() else { return Ok(()) };
-        let Container::Map(map, pending) = &mut frame.container else { return Ok(()) };
+        let Container::Map(map, _, pending) = &mut frame.container else { return Ok(()) };
         if map.contains_key(&key) {
             return Err(YamlError::at(at, format!("duplicate mapping key `{key}`")));
         }
-        let pointer = format!("{}/{}", frame.pointer, escape_token(&key));
         frame.bytes = frame.bytes.saturating_add(key.len());
-        *pending = Some((key, pointer, at));
+        *pending = Some((key, at));
         Ok(())
     }
 
@@ -244,8 +236,8 @@ impl Builder<'_> {
                 format!("nesting deeper than {} levels", self.options.max_depth),
             ));
         }
-        let pointer = self.record(at).unwrap_or_default();
-        self.stack.push(Frame { container, pointer, anchor, nodes: 1, bytes: 0, height: 1 });
+        let key = self.pending_key_location();
+        self.stack.push(Frame { container, at, key, anchor, nodes: 1, bytes: 0, height: 1 });
         Ok(())
     }
 
@@ -253,40 +245,44 @@ impl Builder<'_> {
         let Some(frame) = self.stack.pop() else {
             return Err(YamlError::at(at, "unbalanced end of a collection"));
         };
-        let value = match frame.container {
-            Container::Seq(v) => Value::Array(v),
-            Container::Map(m, None) => Value::Object(m),
-            Container::Map(_, Some((k, _, _))) => {
+        let (value, children) = match frame.container {
+            Container::Seq(v, l) => (Value::Array(v), Children::Seq(l)),
+            Container::Map(m, l, None) => (Value::Object(m), Children::Map(l)),
+            Container::Map(_, _, Some((k, _))) => {
                 return Err(YamlError::at(at, format!("mapping key `{k}` has no value")));
             }
         };
         let built = Built { value, nodes: frame.nodes, bytes: frame.bytes, height: frame.height };
-        // The location was recorded at the start; place without re-recording.
-        self.attach(built, frame.anchor)
+        let loc = LocNode { at: frame.at, key: frame.key, children };
+        self.attach(built, loc, frame.anchor)
     }
 
     /// Place a freshly read scalar or alias copy, recording its location.
     fn place(&mut self, built: Built, anchor: usize, at: Location) -> Result<(), YamlError> {
-        self.record(at);
-        self.attach(built, anchor)
+        let loc = LocNode { at, key: self.pending_key_location(), children: Children::None };
+        self.attach(built, loc, anchor)
     }
 
-    fn attach(&mut self, built: Built, anchor: usize) -> Result<(), YamlError> {
+    fn attach(&mut self, built: Built, loc: LocNode, anchor: usize) -> Result<(), YamlError> {
         if anchor > 0 {
             self.anchors
                 .insert(anchor, (built.value.clone(), built.nodes, built.bytes, built.height));
         }
         let Some(parent) = self.stack.last_mut() else {
-            self.root = Some(built.value);
+            self.root = Some((built.value, loc));
             return Ok(());
         };
         parent.nodes = parent.nodes.saturating_add(built.nodes);
         parent.bytes = parent.bytes.saturating_add(built.bytes);
         parent.height = parent.height.max(built.height + 1);
         match &mut parent.container {
-            Container::Seq(v) => v.push(built.value),
-            Container::Map(m, pending) => {
-                if let Some((k, _, _)) = pending.take() {
+            Container::Seq(v, l) => {
+                v.push(built.value);
+                l.push(loc);
+            }
+            Container::Map(m, l, pending) => {
+                if let Some((k, _)) = pending.take() {
+                    l.push((k.clone(), loc));
                     m.insert(k, built.value);
                 }
             }

@@ -20,7 +20,7 @@
 
 mod build;
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::Value;
@@ -96,14 +96,26 @@ impl Default for Options {
 pub struct Document {
     /// The document as JSON data (`Null` for an empty text).
     pub value: Value,
-    nodes: HashMap<String, NodeLoc>,
+    locs: LocNode,
 }
 
-/// Where a node and (for a mapping value) its key were written.
-#[derive(Debug, Clone, Copy)]
-struct NodeLoc {
-    node: Location,
+/// Where a node and (for a mapping value) its key were written, with the
+/// same for its children (in document order). A tree rather than a map of
+/// pointers: building it costs no pointer strings or hashing.
+#[derive(Debug, Clone, Default)]
+struct LocNode {
+    at: Location,
     key: Option<Location>,
+    children: Children,
+}
+
+#[derive(Debug, Clone, Default)]
+enum Children {
+    /// A scalar, or an alias copy (its insides were written elsewhere).
+    #[default]
+    None,
+    Seq(Vec<LocNode>),
+    Map(Vec<(String, LocNode)>),
 }
 
 impl Document {
@@ -112,33 +124,55 @@ impl Document {
     /// there (including nodes inside an alias copy: see
     /// [`Document::nearest_location`]).
     pub fn location(&self, pointer: &str) -> Option<Location> {
-        self.nodes.get(normalise(pointer)).map(|n| n.node)
+        let (node, exact) = self.walk(pointer);
+        exact.then_some(node.at)
     }
 
     /// The location of the node at `pointer`, or else of its closest
-    /// ancestor that has one (at worst the root, or 1:1).
+    /// ancestor that has one (at worst the root).
     pub fn nearest_location(&self, pointer: &str) -> Location {
-        let mut p = normalise(pointer);
-        loop {
-            if let Some(l) = self.nodes.get(p) {
-                return l.node;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return Location { line: 1, column: 1 },
-            }
-        }
+        self.walk(pointer).0.at
     }
 
     /// Where the mapping key of the node at `pointer` was written. `None`
     /// for the root, sequence items and unknown pointers.
     pub fn key_location(&self, pointer: &str) -> Option<Location> {
-        self.nodes.get(normalise(pointer)).and_then(|n| n.key)
+        let (node, exact) = self.walk(pointer);
+        if exact { node.key } else { None }
+    }
+
+    /// The deepest node on the way to `pointer`, and whether it is the node.
+    fn walk(&self, pointer: &str) -> (&LocNode, bool) {
+        let p = pointer.strip_prefix('#').unwrap_or(pointer);
+        let mut node = &self.locs;
+        if p.is_empty() {
+            return (node, true);
+        }
+        let Some(rest) = p.strip_prefix('/') else { return (node, false) };
+        for token in rest.split('/') {
+            let next = match &node.children {
+                Children::None => None,
+                Children::Seq(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+                Children::Map(entries) => {
+                    let key = unescape_token(token);
+                    entries.iter().find(|(k, _)| *k == key).map(|(_, n)| n)
+                }
+            };
+            match next {
+                Some(n) => node = n,
+                None => return (node, false),
+            }
+        }
+        (node, true)
     }
 }
 
-fn normalise(pointer: &str) -> &str {
-    pointer.strip_prefix('#').unwrap_or(pointer)
+fn unescape_token(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
 }
 
 /// Escape one JSON-pointer reference token (`~` → `~0`, `/` → `~1`).

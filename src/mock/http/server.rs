@@ -110,14 +110,17 @@ impl AppState {
         self.0.faults.contains(name)
     }
 
+    /// The JWT signing keys.
     pub(crate) fn jwt(&self) -> &JwtKeys {
         &self.0.jwt
     }
 
+    /// The event fan-out.
     pub(crate) fn hub(&self) -> &EventHub {
         &self.0.hub
     }
 
+    /// The SSE keepalive interval.
     pub(crate) fn keepalive(&self) -> Duration {
         self.0.keepalive
     }
@@ -127,6 +130,7 @@ impl AppState {
         &self.0.base_url
     }
 
+    /// The control token, if one is configured.
     pub(crate) fn control_token(&self) -> Option<&str> {
         self.0.control_token.as_deref()
     }
