@@ -22,21 +22,7 @@ use agentgigs_conformance::target::TargetSpec;
 
 /// What the library cannot cover today, and why. An entry is either
 /// `"METHOD /path STATUS"` or an error code.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "GET /files/{token} 200",
-        "the only way to a valid token is the absolute `signedUrl` of GET /api/jobs/{id}/download; \
-         the runner joins `request.path` to the target's base URL and the loader requires it to start \
-         with `/`, so a captured absolute URL cannot be requested",
-    ),
-    ("GET /files/{token} 410", "as for `GET /files/{token} 200`: an expired link needs a real token first"),
-    ("LINK_EXPIRED", "only answered by `GET /files/{token}` for a real, expired token (see above)"),
-    (
-        "CONTROL_TOKEN_REQUIRED",
-        "only the control API (`/__conformance`, specs/control.openapi.yaml) answers it, and only when \
-         the server is configured with a control token; no AgentGigs operation can produce it",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// Runs the whole library against the bundled server.
 fn run_library(root: &Path) -> (Arc<Spec>, RunReport) {

@@ -166,6 +166,13 @@ pub fn coverage_of(spec: &Spec, report: &RunReport) -> Coverage {
 pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let reports = parse_reports(&args.reports)?;
     let only = if args.last_failed { Some(last_failed(&args.state_file)?) } else { None };
+    if only.as_ref().is_some_and(BTreeSet::is_empty) {
+        out.line(&format!(
+            "--last-failed: no scenario failed in the previous run (`{}`); nothing to rerun",
+            args.state_file.display()
+        ));
+        return Ok(ExitCode::from(EXIT_OK));
+    }
     let (spec, planned) = plan(&args.library, &args.select, only.as_ref(), out)?;
     let target = target_of(&args.target)?;
     if args.list {

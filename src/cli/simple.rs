@@ -73,7 +73,14 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         keepalive: Duration::from_secs(args.keepalive_secs.max(1)),
         ..MockConfig::default()
     };
-    config.validate().map_err(|e| UsageError::Other(e.to_string()))?;
+    config.validate().map_err(|e| {
+        let hint = if config.control_token.is_none() && !config.host.is_loopback() {
+            " (pass `--control-token TOKEN` or set `AGENTGIGS_CONTROL_TOKEN`)"
+        } else {
+            ""
+        };
+        UsageError::Other(format!("{e}{hint}"))
+    })?;
     let token_note = config.control_token.is_some();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(async {

@@ -112,18 +112,70 @@ impl Secrets {
         self.len() == 0
     }
 
-    /// True when `text` holds a registered secret verbatim.
+    /// True when `text` holds a registered secret verbatim, in any of the
+    /// forms it is registered under (raw, JSON-escaped, percent-encoded).
     pub fn contains_secret(&self, text: &str) -> bool {
         let inner = self.inner.read();
-        inner.raw.iter().any(|s| text.contains(s.as_str()))
+        inner.labels.keys().any(|s| text.contains(s.as_str()))
     }
 
-    /// Replaces every known secret with its label, then anything shaped like
-    /// an API key (`[API_KEY]`) or a JWT (`[JWT]`).
+    /// The label of the first registered secret `text` holds, if any (for
+    /// naming a leak without showing it).
+    pub fn find_secret(&self, text: &str) -> Option<String> {
+        let inner = self.inner.read();
+        let mut found: Vec<&String> =
+            inner.labels.iter().filter(|(form, _)| text.contains(form.as_str())).map(|(_, label)| label).collect();
+        found.sort();
+        found.first().map(|l| l.to_string())
+    }
+
+    /// Replaces every known secret with its label, then the head of a known
+    /// secret cut short by truncation (followed by `…` or `...`), then
+    /// anything shaped like an API key (`[API_KEY]`) or a JWT (`[JWT]`).
     pub fn redact_str(&self, text: &str) -> String {
         let replaced = self.replace_known(text);
+        let replaced = self.replace_truncated(&replaced);
         let replaced = API_KEY_SHAPE.replace_all(&replaced, "[API_KEY]");
         JWT_SHAPE.replace_all(&replaced, "[JWT]").into_owned()
+    }
+
+    /// Replaces the head of a known secret (at least [`MIN_TRUNCATED_LEN`]
+    /// characters) that ends right at a truncation mark: text cut for
+    /// display must not show part of a secret either.
+    fn replace_truncated(&self, text: &str) -> String {
+        if !TRUNCATION_MARKS.iter().any(|m| text.contains(m)) {
+            return text.to_string();
+        }
+        let inner = self.inner.read();
+        // (start, end, label) of every cut secret found.
+        let mut cuts: Vec<(usize, usize, &String)> = Vec::new();
+        for (form, label) in &inner.labels {
+            let Some((head_end, _)) = form.char_indices().nth(MIN_TRUNCATED_LEN) else { continue };
+            let head = &form[..head_end];
+            for (start, _) in text.match_indices(head) {
+                let common = common_prefix(&text[start..], form);
+                let end = start + common;
+                if common < form.len() && TRUNCATION_MARKS.iter().any(|m| text[end..].starts_with(m)) {
+                    cuts.push((start, end, label));
+                }
+            }
+        }
+        if cuts.is_empty() {
+            return text.to_string();
+        }
+        cuts.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end, label) in cuts {
+            if start < at {
+                continue;
+            }
+            out.push_str(&text[at..start]);
+            out.push_str(label);
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        out
     }
 
     fn replace_known(&self, text: &str) -> String {
@@ -199,9 +251,10 @@ impl Secrets {
         }
     }
 
-    /// Redacts a list of headers.
+    /// Redacts a list of headers (names too: a hostile server may echo a
+    /// secret in a header's name).
     pub fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
-        headers.iter().map(|(k, v)| (k.clone(), self.redact_header(k, v))).collect()
+        headers.iter().map(|(k, v)| (self.redact_str(k), self.redact_header(k, v))).collect()
     }
 
     /// The value's label if it is a known secret (or has a secret's shape),
@@ -218,7 +271,8 @@ impl Secrets {
     }
 
     /// The files among `paths` (directories are walked) that contain a known
-    /// secret verbatim. Unreadable files are reported as errors.
+    /// secret verbatim (in any registered form). Unreadable files are
+    /// reported as errors.
     pub fn scan_files<P: AsRef<Path>>(&self, paths: &[P]) -> Result<Vec<PathBuf>, RedactError> {
         let mut found = Vec::new();
         for root in paths {
@@ -239,6 +293,22 @@ impl Secrets {
         }
         Ok(found)
     }
+}
+
+/// Marks that say text was cut short (ours and the renderers').
+const TRUNCATION_MARKS: &[&str] = &["…", "..."];
+
+/// Shortest head of a secret recognised before a truncation mark.
+pub const MIN_TRUNCATED_LEN: usize = 6;
+
+/// Length in bytes of the common prefix of `a` and `b`, on a character
+/// boundary of both.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.char_indices()
+        .zip(b.chars())
+        .find(|((_, x), y)| x != y)
+        .map(|((i, _), _)| i)
+        .unwrap_or_else(|| a.len().min(b.len()))
 }
 
 fn is_sensitive_key(key: &str) -> bool {
@@ -262,21 +332,33 @@ fn replace_with(matcher: &Regex, labels: &HashMap<String, String>, text: &str) -
 }
 
 /// The forms a secret may take in recorded text: raw, JSON-escaped,
-/// percent-encoded (query strings, form bodies).
+/// percent-encoded as a form value (query pairs, form bodies), as a path
+/// segment, in a path, a query string or a fragment (the `url` crate's
+/// encodings, which the HTTP client uses).
 fn forms(value: &str) -> Vec<String> {
     let mut out = vec![value.to_string()];
-    let json = serde_json::to_string(value).unwrap_or_default();
-    let json = json.trim_matches('"').to_string();
-    if json != value {
-        out.push(json);
-    }
-    let pct: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    if pct != value {
-        out.push(pct.clone());
-        let pct20 = pct.replace('+', "%20");
-        if pct20 != pct {
-            out.push(pct20);
+    let mut push = |form: String| {
+        if form.chars().count() >= MIN_SECRET_LEN && !out.contains(&form) {
+            out.push(form);
         }
+    };
+    let json = serde_json::to_string(value).unwrap_or_default();
+    push(json.trim_matches('"').to_string());
+    let pct: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    push(pct.replace('+', "%20"));
+    push(pct);
+    if let Ok(mut u) = url::Url::parse("http://h/") {
+        if let Ok(mut segments) = u.path_segments_mut() {
+            segments.clear().push(value);
+        }
+        push(u.path().trim_start_matches('/').to_string());
+        u.set_path(value);
+        let path = u.path();
+        push(if value.starts_with('/') { path.to_string() } else { path.trim_start_matches('/').to_string() });
+        u.set_query(Some(value));
+        push(u.query().unwrap_or_default().to_string());
+        u.set_fragment(Some(value));
+        push(u.fragment().unwrap_or_default().to_string());
     }
     out
 }

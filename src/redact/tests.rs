@@ -80,3 +80,40 @@ fn clones_share_the_registry_across_threads() {
     assert_eq!(s.redact_str("x control-token-123 y"), "x [TOKEN] y");
     assert!(!format!("{s:?}").contains("control-token"));
 }
+
+#[test]
+fn secrets_cut_by_truncation_are_redacted_too() {
+    let s = Secrets::new();
+    s.add("API_KEY:poster", KEY);
+    s.add("PASSWORD:poster", "correct horse battery staple");
+    // Cut by `brief` (`...`), `shown` and our records (`…`).
+    assert_eq!(s.redact_str(&format!("is \"{}...", &KEY[..20])), "is \"[API_KEY:poster]...");
+    assert_eq!(s.redact_str("x correct horse b… (truncated, 900 bytes in all)"), "x [PASSWORD:poster]… (truncated, 900 bytes in all)");
+    // Too short a head, or no mark: left alone.
+    assert_eq!(s.redact_str("the age..."), "the age...");
+    assert_eq!(s.redact_str("correct horse is a phrase"), "correct horse is a phrase");
+}
+
+#[test]
+fn url_encoded_forms_are_redacted() {
+    let s = Secrets::new();
+    s.add("PASSWORD:poster", "p@ss w/rd?&#x");
+    let mut u = url::Url::parse("http://h/api/things").unwrap();
+    u.path_segments_mut().unwrap().push("p@ss w/rd?&#x");
+    u.query_pairs_mut().append_pair("pw", "p@ss w/rd?&#x");
+    let shown = s.redact_str(u.as_str());
+    assert_eq!(shown, "http://h/api/things/[PASSWORD:poster]?pw=[PASSWORD:poster]");
+    let mut u = url::Url::parse("http://h/").unwrap();
+    u.set_query(Some("k=p@ss w/rd?&#x"));
+    assert!(!s.redact_str(u.as_str()).contains("w/rd"), "{}", s.redact_str(u.as_str()));
+    assert!(s.contains_secret(u.as_str()));
+    assert_eq!(s.find_secret(u.as_str()).as_deref(), Some("[PASSWORD:poster]"));
+}
+
+#[test]
+fn header_names_are_redacted() {
+    let s = Secrets::new();
+    s.add("API_KEY:poster", KEY);
+    let h = s.redact_headers(&[(format!("x-echo-{KEY}"), "1".into())]);
+    assert_eq!(h, vec![("x-echo-[API_KEY:poster]".to_string(), "1".to_string())]);
+}

@@ -22,7 +22,7 @@ use super::coverage::Coverage;
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
     by_area, compact, doc_url, duration, failing_steps, headline, level, money, outcome_key,
-    outcome_label, serde_name, status_text,
+    outcome_label, serde_name, status_text, target_kind, target_url,
 };
 
 /// Escapes text for HTML content and double- or single-quoted attributes.
@@ -62,7 +62,7 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
          <meta name=\"referrer\" content=\"no-referrer\">\n\
          <title>{} · AgentGigs conformance · {}</title>\n<style>{}</style>\n</head>\n<body>\n",
         verdict,
-        escape(&r.target.base_url),
+        escape(target_url(&r.target).unwrap_or("bundled reference server")),
         assets::CSS
     );
     header(&mut out, r, verdict_class, verdict);
@@ -93,18 +93,23 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
 
 fn header(out: &mut String, r: &RunReport, verdict_class: &str, verdict: &str) {
     let t = &r.totals;
-    let sandbox = if r.target.sandbox { ", sandbox" } else { "" };
+    let target = match target_url(&r.target) {
+        Some(url) => format!(
+            "<span class=\"mono\">{}</span> ({})",
+            escape(url),
+            escape(&target_kind(&r.target))
+        ),
+        None => escape(&target_kind(&r.target)),
+    };
     let _ = write!(
         out,
         "<header class=\"top\"><div class=\"wrap\">\n<div class=\"titlebar\"><h1>AgentGigs conformance</h1>\
          <span class=\"verdict {verdict_class}\">{verdict}</span></div>\n<dl class=\"meta\">\
-         <div><dt>Target</dt><dd class=\"mono\">{} ({}{sandbox})</dd></div>\
+         <div><dt>Target</dt><dd>{target}</dd></div>\
          <div><dt>Spec</dt><dd>{} {}</dd></div>\
          <div><dt>Started</dt><dd>{}</dd></div>\
          <div><dt>Duration</dt><dd>{}</dd></div>\
          <div><dt>Steps</dt><dd>{} steps, {} requests</dd></div></dl>\n<div class=\"totals\">",
-        escape(&r.target.base_url),
-        escape(&r.target.kind),
         escape(&r.spec.title),
         escape(&r.spec.version),
         escape(&r.started_at),
@@ -481,7 +486,7 @@ fn coverage_section(out: &mut String, c: &Coverage) {
                     (
                         s,
                         format!(
-                            "{} <span class=\"pill must\">undocumented</span>",
+                            "{} <span class=\"pill bad\">undocumented</span>",
                             escape(&s.status)
                         ),
                     )

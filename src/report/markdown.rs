@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::coverage::{self, Coverage};
 use super::model::{Outcome, RunReport, ScenarioReport};
-use super::text::{doc_url, duration, first_finding, headline, level, money};
+use super::text::{doc_url, duration, first_finding, headline, level, money, target_kind, target_url};
 
 /// The most rows in one table; the rest are counted in a closing line.
 pub const MAX_ROWS: usize = 100;
@@ -121,12 +121,13 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         "## {icon} AgentGigs conformance: {}\n",
         escape(&verdict)
     );
-    let sandbox = if r.target.sandbox { ", sandbox" } else { "" };
+    let target = match target_url(&r.target) {
+        Some(url) => format!("{} ({})", code_span(url), escape(&target_kind(&r.target))),
+        None => escape(&target_kind(&r.target)),
+    };
     let _ = writeln!(
         out,
-        "Target {} ({}{sandbox}) · spec {} {} · started {} · {} · tool {}\n",
-        code_span(&r.target.base_url),
-        escape(&r.target.kind),
+        "Target {target} · spec {} {} · started {} · {} · tool {}\n",
         escape(&r.spec.title),
         escape(&r.spec.version),
         escape(&r.started_at),

@@ -13,7 +13,7 @@ use similar::TextDiff;
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
     by_area, clip_lines, compact, defanged, doc_url, duration, failing_steps, headline,
-    is_structured, money, pointer_parent, pretty_body, request_line, serde_name, status_text,
+    is_structured, money, pointer_parent, pretty_body, request_line, serde_name, status_text, target_kind, target_url,
 };
 
 pub use super::explain::render_explain;
@@ -336,14 +336,11 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     let mut out = String::new();
     let t = &r.totals;
     let _ = writeln!(out, "{}", st.bold("AgentGigs conformance run"));
-    let sandbox = if r.target.sandbox { ", sandbox" } else { "" };
-    let _ = writeln!(
-        out,
-        "  {}  {} ({}{sandbox})",
-        st.dim("target  "),
-        r.target.base_url,
-        r.target.kind
-    );
+    let target = match target_url(&r.target) {
+        Some(url) => format!("{url} ({})", target_kind(&r.target)),
+        None => target_kind(&r.target),
+    };
+    let _ = writeln!(out, "  {}  {target}", st.dim("target  "));
     let sha: String = r.spec.sha256.chars().take(12).collect();
     let _ = writeln!(
         out,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::model::{Finding, Outcome, ScenarioReport, StepReport};
+use super::model::{Finding, Outcome, ScenarioReport, StepReport, TargetInfo};
 
 /// Where the documentation named in a scenario's `doc` lives on the web.
 ///
@@ -29,6 +29,20 @@ pub fn doc_url(doc: &str) -> Option<String> {
         return Some(format!("{SITE}/{page}"));
     }
     None
+}
+
+/// The target in words, without the URL: `bundled reference server,
+/// sandbox` for the in-process server (whose `base_url` is only the word
+/// `bundled`: each scenario gets its own server), `remote, sandbox` else.
+/// The caller shows the URL first for remote targets (see [`target_url`]).
+pub(crate) fn target_kind(t: &TargetInfo) -> String {
+    let kind = if t.kind == "bundled" { "bundled reference server" } else { t.kind.as_str() };
+    if t.sandbox { format!("{kind}, sandbox") } else { kind.to_string() }
+}
+
+/// The target's URL worth showing: `None` for the bundled server.
+pub(crate) fn target_url(t: &TargetInfo) -> Option<&str> {
+    (t.kind != "bundled" && !t.base_url.is_empty()).then_some(t.base_url.as_str())
 }
 
 /// `passed`, `failed`, `skipped`, `could not run`.

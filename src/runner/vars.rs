@@ -158,6 +158,15 @@ fn apply_filter(filter: &str, v: &Value) -> Option<Value> {
             let head: String = text.chars().take(8).collect::<String>().to_lowercase();
             format!("{head:0<8}-0000-4000-8000-000000000000")
         }
+        // The path and query of a URL (a signed download URL served by the
+        // target itself), so a step can request it relative to the target.
+        "path" => match url::Url::parse(&text) {
+            Ok(u) => match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_string(),
+            },
+            Err(_) => text,
+        },
         "upper" => text.to_uppercase(),
         "lower" => text.to_lowercase(),
         _ => return None,

@@ -228,7 +228,8 @@ pub struct Request {
     /// Path with `{{variables}}`, e.g. `/api/jobs/{{job_id}}/apply`.
     /// Variables take filters: `{{job_id|ref}}` (the 8-character upper-case
     /// REF code), `{{job_id|ref_uuid}}` (a UUID rebuilt from the REF code),
-    /// `|upper`, `|lower`.
+    /// `{{url|path}}` (the path and query of a URL the target returned, such
+    /// as a signed download link), `|upper`, `|lower`.
     pub path: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub query: BTreeMap<String, Value>,

@@ -464,10 +464,13 @@ impl<'a> Validator<'a> {
                 suggestion,
             );
         }
-        if !r.path.starts_with('/') {
+        // A path may also be a single variable with the `path` filter
+        // (`{{signed_url|path}}`), which yields a path at run time.
+        let path_variable = r.path.starts_with("{{") && r.path.trim_end().ends_with("|path}}");
+        if !r.path.starts_with('/') && !path_variable {
             self.invalid_value(
                 &p.key("path"),
-                "a path starting with `/`",
+                "a path starting with `/` (or `{{url|path}}`)",
                 format!("`{}`", r.path),
                 None,
             );

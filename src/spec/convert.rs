@@ -309,10 +309,10 @@ impl Cx<'_> {
 }
 
 fn add_null_to_enum(m: &mut Map<String, Value>) {
-    if let Some(Value::Array(e)) = m.get_mut("enum") {
-        if !e.iter().any(Value::is_null) {
-            e.push(Value::Null);
-        }
+    if let Some(Value::Array(e)) = m.get_mut("enum")
+        && !e.iter().any(Value::is_null)
+    {
+        e.push(Value::Null);
     }
 }
 

@@ -88,19 +88,37 @@ pub enum SpecError {
     /// The file could not be read.
     #[error("cannot read spec `{path}`: {source}")]
     Io {
+        /// The file.
         path: String,
         #[source]
         source: std::io::Error,
     },
     /// The text is neither valid JSON nor valid YAML.
     #[error("{origin}:{line}:{column}: invalid {format}: {message}")]
-    Syntax { origin: String, format: &'static str, line: usize, column: usize, message: String },
+    Syntax {
+        /// The file (or origin given to [`Spec::from_text`]).
+        origin: String,
+        /// `JSON` or `YAML`.
+        format: &'static str,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// Not an OpenAPI 3.0.x / 3.1.x document.
     #[error("{at}: not an OpenAPI 3.0 or 3.1 document: {message}")]
-    NotOpenApi { at: String, message: String },
+    NotOpenApi {
+        /// `origin:line:column (pointer)` or `origin (pointer)`.
+        at: String,
+        message: String,
+    },
     /// A `$ref` to another file or URL.
     #[error("{at}: external reference `{reference}` is not supported (only local `#/...` references)")]
-    ExternalRef { at: String, reference: String },
+    ExternalRef {
+        /// Where the `$ref` is: `origin:line:column (pointer)` or `origin (pointer)`.
+        at: String,
+        /// The reference as written.
+        reference: String,
+    },
     /// The document is OpenAPI, but a part of it has the wrong shape.
     #[error("{at}: {message}")]
     Invalid {
@@ -115,7 +133,9 @@ pub enum SpecError {
 /// The OpenAPI version family of a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenApiVersion {
+    /// `openapi: 3.0.x`.
     V30,
+    /// `openapi: 3.1.x`.
     V31,
 }
 
@@ -193,10 +213,10 @@ impl Spec {
         let version = version_of(&doc, origin, locations.as_ref())?;
 
         let cx = LoadCx { doc: &doc, origin, locations: locations.as_ref(), warnings: RefCell::new(Vec::new()) };
-        if refs::ref_strings(&doc).iter().any(|r| !r.starts_with('#')) {
-            if let Some(r) = refs::all_refs(&doc).into_iter().find(|r| !r.reference.starts_with('#')) {
-                return Err(SpecError::ExternalRef { at: cx.at(&r.site), reference: r.reference });
-            }
+        if refs::ref_strings(&doc).iter().any(|r| !r.starts_with('#'))
+            && let Some(r) = refs::all_refs(&doc).into_iter().find(|r| !r.reference.starts_with('#'))
+        {
+            return Err(SpecError::ExternalRef { at: cx.at(&r.site), reference: r.reference });
         }
         let response_view = convert::convert_document(&doc, View::Response);
         let operations = model::build_operations(&cx)?;
@@ -283,10 +303,10 @@ impl Spec {
             tries.push(path.trim_end_matches('/').to_string());
         }
         for prefix in &self.server_paths {
-            if let Some(rest) = path.strip_prefix(prefix.as_str()) {
-                if rest.starts_with('/') {
-                    tries.push(rest.to_string());
-                }
+            if let Some(rest) = path.strip_prefix(prefix.as_str())
+                && rest.starts_with('/')
+            {
+                tries.push(rest.to_string());
             }
         }
         tries.iter().find_map(|p| self.best_match(method, p))
@@ -438,7 +458,7 @@ fn server_paths(doc: &Value) -> Vec<String> {
         .filter_map(|s| s.get("url").and_then(Value::as_str))
         .filter_map(|u| {
             let path = match u.find("://") {
-                Some(i) => &u[i + 3..].find('/').map(|j| &u[i + 3 + j..]).unwrap_or(""),
+                Some(i) => u[i + 3..].find('/').map(|j| &u[i + 3 + j..]).unwrap_or(""),
                 None => u,
             };
             let path = path.trim_end_matches('/');

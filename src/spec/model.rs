@@ -22,7 +22,9 @@ pub struct Operation {
     pub method: String,
     /// The path template as written in the spec (`/api/jobs/{id}/apply`).
     pub path: String,
+    /// `operationId`, if given.
     pub operation_id: Option<String>,
+    /// `summary`, if given.
     pub summary: Option<String>,
     /// Spec pointer of the operation object
     /// (`#/paths/~1api~1jobs~1{id}~1apply/post`).
@@ -39,7 +41,9 @@ pub struct Operation {
     /// Alternatives: any one satisfied is enough. Empty = no security; an
     /// alternative without schemes = anonymous access allowed.
     pub security: Vec<SecurityRequirement>,
+    /// `tags`, in document order.
     pub tags: Vec<String>,
+    /// `deprecated: true`.
     pub deprecated: bool,
     pub(crate) template: Template,
 }
@@ -72,13 +76,17 @@ impl Operation {
 /// One parameter (`in`: path, query, header, cookie).
 #[derive(Debug, Clone)]
 pub struct Parameter {
+    /// The name as written (header names keep their case).
     pub name: String,
     /// `path`, `query`, `header` or `cookie`.
     pub location: String,
     /// Path parameters are always required.
     pub required: bool,
+    /// `deprecated: true`.
     pub deprecated: bool,
+    /// `style`, if given (`form`, `simple`, ...).
     pub style: Option<String>,
+    /// `explode`, if given.
     pub explode: Option<bool>,
     /// Where the parameter object is (after `$ref`).
     pub pointer: String,
@@ -94,6 +102,7 @@ pub struct Parameter {
 /// A request body.
 #[derive(Debug, Clone)]
 pub struct RequestBodySpec {
+    /// `required: true`.
     pub required: bool,
     /// Where the request body object is (after `$ref`).
     pub pointer: String,
@@ -107,6 +116,7 @@ pub struct RequestBodySpec {
 pub struct MediaTypeSpec {
     /// As written (`application/json`, `text/event-stream`, `*/*`).
     pub content_type: String,
+    /// Where its schema is, if it has one.
     pub schema_pointer: Option<String>,
     /// Request bodies only: the inlined JSON Schema. `None` for responses
     /// (they are checked by compiled validators; see `Spec::inline_schema`).
@@ -120,17 +130,24 @@ pub struct ResponseSpec {
     pub status: String,
     /// Where the response object is (after `$ref`).
     pub pointer: String,
+    /// `description`.
     pub description: Option<String>,
+    /// The documented media types, in document order.
     pub content: Vec<MediaTypeSpec>,
+    /// The documented headers, `$ref`s followed.
     pub headers: Vec<HeaderSpec>,
 }
 
 /// One documented response header.
 #[derive(Debug, Clone)]
 pub struct HeaderSpec {
+    /// The header name as written (compare case-insensitively).
     pub name: String,
+    /// `required: true`.
     pub required: bool,
+    /// Where the header object is (after `$ref`).
     pub pointer: String,
+    /// Where its schema is, if it has one.
     pub schema_pointer: Option<String>,
 }
 

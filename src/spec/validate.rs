@@ -168,34 +168,35 @@ pub(crate) fn check(
     }
 
     // A HEAD response has no body to check.
-    if checks.schema && op.method != "HEAD" {
-        if let Some(media) = media.filter(|m| is_json(&m.content_type) || m.content_type == "*/*" && actual_ct.as_deref().is_some_and(is_json)) {
-            let parsed;
-            let body = match resp.json {
-                Some(v) => Some(v),
-                None => match serde_json::from_slice::<Value>(resp.raw) {
-                    Ok(v) => {
-                        parsed = v;
-                        Some(&parsed)
-                    }
-                    Err(e) => {
-                        let what = if resp.raw.is_empty() { "the body is empty".to_string() } else { format!("the body is not JSON ({e})") };
-                        out.push(
-                            Finding::new(
-                                FindingKind::InvalidJson,
-                                format!("`{}` is documented but {what}", media.content_type),
-                            )
-                            .expected(media.content_type.clone())
-                            .actual(clip(&String::from_utf8_lossy(resp.raw)))
-                            .at_schema(format!("{}/content", documented.pointer)),
-                        );
-                        None
-                    }
-                },
-            };
-            if let (Some(body), Some(sp), Some(v)) = (body, &media.schema_pointer, validators) {
-                out.extend(v.schema_findings(doc, converted, sp, body));
-            }
+    let json_media = media
+        .filter(|_| checks.schema && op.method != "HEAD")
+        .filter(|m| is_json(&m.content_type) || m.content_type == "*/*" && actual_ct.as_deref().is_some_and(is_json));
+    if let Some(media) = json_media {
+        let parsed;
+        let body = match resp.json {
+            Some(v) => Some(v),
+            None => match serde_json::from_slice::<Value>(resp.raw) {
+                Ok(v) => {
+                    parsed = v;
+                    Some(&parsed)
+                }
+                Err(e) => {
+                    let what = if resp.raw.is_empty() { "the body is empty".to_string() } else { format!("the body is not JSON ({e})") };
+                    out.push(
+                        Finding::new(
+                            FindingKind::InvalidJson,
+                            format!("`{}` is documented but {what}", media.content_type),
+                        )
+                        .expected(media.content_type.clone())
+                        .actual(clip(&String::from_utf8_lossy(resp.raw)))
+                        .at_schema(format!("{}/content", documented.pointer)),
+                    );
+                    None
+                }
+            },
+        };
+        if let (Some(body), Some(sp), Some(v)) = (body, &media.schema_pointer, validators) {
+            out.extend(v.schema_findings(doc, converted, sp, body));
         }
     }
 

@@ -12,8 +12,10 @@ use url::Url;
 use super::{Secret, TargetError, describe_error};
 use crate::scenario::ActorSpec;
 
-/// Timeout of one control call.
+/// Default timeout of one control call (see [`ControlClient::with_timeout`]).
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest control-API answer read; a larger one is an error.
+const MAX_CONTROL_BODY: usize = 1024 * 1024;
 
 /// What `GET /__conformance` answered.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -71,12 +73,21 @@ pub struct ControlClient {
     http: reqwest::Client,
     base: Url,
     token: Option<Secret>,
+    timeout: Duration,
 }
 
 impl ControlClient {
-    /// A client for the control API at `base` (paths `/__conformance...`).
+    /// A client for the control API at `base` (paths `/__conformance...`),
+    /// each call limited to 15 s.
     pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
-        ControlClient { http, base, token }
+        ControlClient { http, base, token, timeout: CONTROL_TIMEOUT }
+    }
+
+    /// The same client with each call (connect, headers and body) limited
+    /// to `timeout` (at least 1 ms).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -86,25 +97,47 @@ impl ControlClient {
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value), TargetError> {
         let endpoint = format!("{method} {path}");
-        let mut req = self.http.request(method, self.url(path)).timeout(CONTROL_TIMEOUT);
+        let mut req = self.http.request(method, self.url(path)).timeout(self.timeout);
         if let Some(t) = &self.token {
             req = req.header("X-Conformance-Token", t.expose());
         }
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| TargetError::ControlUnreachable { endpoint: endpoint.clone(), message: describe_error(&e) })?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| TargetError::ControlUnreachable { endpoint: endpoint.clone(), message: describe_error(&e) })?;
+        let unreachable = |e: &reqwest::Error| TargetError::ControlUnreachable {
+            endpoint: endpoint.clone(),
+            message: describe_error(e),
+        };
+        let limit = self.timeout;
+        let work = async {
+            let resp = req.send().await.map_err(|e| unreachable(&e))?;
+            let status = resp.status().as_u16();
+            let bytes = read_limited(resp, MAX_CONTROL_BODY).await.map_err(|e| match e {
+                None => TargetError::ControlBody {
+                    endpoint: endpoint.clone(),
+                    message: format!("the answer is larger than {MAX_CONTROL_BODY} bytes"),
+                },
+                Some(e) => unreachable(&e),
+            })?;
+            Ok::<_, TargetError>((status, bytes))
+        };
+        let (status, bytes) = match tokio::time::timeout(limit, work).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(TargetError::ControlUnreachable {
+                    endpoint: endpoint.clone(),
+                    message: format!("timed out: no complete answer within {} ms", limit.as_millis()),
+                });
+            }
+        };
         let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
         if !(200..300).contains(&status) {
-            let text: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
+            let full = String::from_utf8_lossy(&bytes);
+            let mut text: String = full.chars().take(300).collect();
+            if text.len() < full.len() {
+                // The marker lets redaction recognise a secret cut in two.
+                text.push('…');
+            }
             return Err(TargetError::Control { endpoint, status, body: text });
         }
         Ok((status, value))
@@ -168,4 +201,22 @@ impl ControlClient {
     pub async fn reset(&self) -> Result<(), TargetError> {
         self.call(reqwest::Method::POST, "/__conformance/reset", None).await.map(|_| ())
     }
+}
+
+/// Reads a body up to `max` bytes; `Err(None)` when it is larger.
+async fn read_limited(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, Option<reqwest::Error>> {
+    use futures::StreamExt;
+    if resp.content_length().is_some_and(|len| len > max as u64) {
+        return Err(None);
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(Some)?;
+        if body.len() + chunk.len() > max {
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -1,6 +1,11 @@
 //! The HTTP client every request of a run goes through, and plain-words
 //! descriptions of transport failures. It must not know scenarios, and
 //! never accepts invalid certificates unless asked (`insecure`).
+//!
+//! Redirects are followed only within the same origin (scheme, host and
+//! port): credentials such as `X-API-Key` must never travel to another
+//! host, so a redirect elsewhere is not followed and its 3xx answer is what
+//! the runner judges.
 
 use std::error::Error as _;
 use std::sync::Once;
@@ -15,7 +20,8 @@ pub struct ClientOptions {
     pub insecure: bool,
     /// Time to establish a connection.
     pub connect_timeout: Duration,
-    /// Redirects followed at most.
+    /// Same-origin redirects followed at most (redirects to another origin
+    /// are never followed).
     pub max_redirects: usize,
 }
 
@@ -40,12 +46,40 @@ pub fn build_client(options: &ClientOptions) -> Result<reqwest::Client, TargetEr
     install_crypto_provider();
     reqwest::Client::builder()
         .user_agent(concat!("agentgigs-conformance/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::limited(options.max_redirects))
+        .redirect(same_origin_redirects(options.max_redirects))
         .connect_timeout(options.connect_timeout)
         .tls_danger_accept_invalid_certs(options.insecure)
         .build()
         .map_err(|e| TargetError::Client(describe_error(&e)))
 }
+
+/// A redirect policy that follows at most `max` redirects, all within the
+/// origin of the first request; a redirect to another origin (or from
+/// https to http) is not followed: the 3xx answer is returned as is.
+fn same_origin_redirects(max: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let same_origin = attempt.previous().first().is_none_or(|first| first.origin() == attempt.url().origin());
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > max {
+            attempt.error(TooManyRedirects(max))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The error a redirect chain longer than the limit ends with.
+#[derive(Debug)]
+struct TooManyRedirects(usize);
+
+impl std::fmt::Display for TooManyRedirects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} redirects (a redirect loop?)", self.0)
+    }
+}
+
+impl std::error::Error for TooManyRedirects {}
 
 /// What went wrong with a request, in plain words: connection refused,
 /// DNS, TLS, timeout, reset, redirects, or the underlying message.
@@ -63,20 +97,21 @@ pub fn describe_error(e: &reqwest::Error) -> String {
     use std::io::ErrorKind as K;
     let what = if e.is_timeout() || matches!(io_kind, Some(K::TimedOut)) {
         "timed out"
+    } else if e.is_redirect() || lower.contains("redirect loop") {
+        "too many redirects"
     } else if matches!(io_kind, Some(K::ConnectionRefused)) || lower.contains("connection refused") {
         "connection refused"
     } else if lower.contains("dns error") || lower.contains("failed to lookup") || lower.contains("name resolution") {
         "DNS lookup failed"
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         "TLS failed"
+    } else if lower.contains("end of file before message length") || lower.contains("incomplete") {
+        "the connection closed before the answer was complete"
     } else if matches!(io_kind, Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof))
         || lower.contains("reset")
         || lower.contains("connection closed")
-        || lower.contains("incomplete message")
     {
         "connection reset"
-    } else if e.is_redirect() {
-        "too many redirects"
     } else if e.is_connect() {
         "cannot connect"
     } else if e.is_body() || e.is_decode() {

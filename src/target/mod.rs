@@ -10,7 +10,7 @@ mod profile;
 
 pub use control::{ActorCredentials, ControlClient, ControlInfo};
 pub use http::{ClientOptions, build_client, describe_error, install_crypto_provider};
-pub use profile::{ControlConfig, EventsTransport, Profile, Secret, StaticActor};
+pub use profile::{ControlConfig, EventsTransport, Profile, Secret, StaticActor, is_loopback};
 
 use crate::mock::MockConfig;
 

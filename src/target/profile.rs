@@ -112,7 +112,9 @@ pub struct Profile {
 impl Profile {
     /// A profile from a URL alone: the control API at the same URL (token
     /// from `AGENTGIGS_CONTROL_TOKEN` when set), a sandbox when the host is
-    /// loopback, paced.
+    /// loopback ([`is_loopback`]), paced. `sandbox` is decided here, once:
+    /// the runner only reads [`Profile::sandbox`], so a caller may set it to
+    /// `false` for a loopback URL (a tunnel to a real deployment).
     pub fn from_url(url: &str) -> Result<Profile, TargetError> {
         let base_url = parse_url(url)?;
         let token = std::env::var(DEFAULT_TOKEN_ENV).ok().filter(|t| !t.is_empty()).map(Secret);
@@ -267,10 +269,17 @@ fn parse_url(s: &str) -> Result<Url, TargetError> {
     Ok(url)
 }
 
-/// True for `localhost`, 127.0.0.0/8 and `::1`.
-pub(crate) fn is_loopback(url: &Url) -> bool {
+/// True for the host `localhost`, 127.0.0.0/8 and `::1`: the hosts a
+/// profile treats as a sandbox unless it says `sandbox: false`.
+///
+/// Deliberately narrow, because it decides whether real money may move:
+/// names under `.localhost` are not trusted (a resolver may send them
+/// anywhere), nor are private addresses. A tunnel to production on a
+/// loopback port is still loopback: such a profile must say
+/// `sandbox: false`.
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -350,6 +359,11 @@ mod tests {
         assert!(p.sandbox && p.pace);
         assert_eq!(p.control.unwrap().url.as_str(), "http://127.0.0.1:8080/");
         assert!(!Profile::from_url("https://api.example.com").unwrap().sandbox);
+        assert!(Profile::from_url("http://[::1]:9").unwrap().sandbox);
+        assert!(Profile::from_url("http://LOCALHOST:9").unwrap().sandbox);
+        assert!(!Profile::from_url("http://api.localhost:9").unwrap().sandbox);
+        assert!(!Profile::from_url("http://10.0.0.1:9").unwrap().sandbox);
+        assert!(!Profile::from_url("http://127.0.0.1.example.com").unwrap().sandbox);
         assert!(Profile::from_url("ftp://x").is_err());
         assert!(Profile::from_url("not a url").is_err());
     }

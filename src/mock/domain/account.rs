@@ -61,6 +61,11 @@ impl User {
         if self.total_reviews == 0 { 0.0 } else { self.rating_sum / self.total_reviews as f64 }
     }
 
+    /// The rating as answered: two decimals, null without reviews.
+    pub fn rating_view(&self) -> Option<f64> {
+        (self.total_reviews > 0).then(|| (self.rating() * 100.0).round() / 100.0)
+    }
+
     /// Profile name, else account name, else the email's local part.
     pub fn display_name(&self) -> String {
         self.profile
@@ -126,6 +131,36 @@ pub struct Profile {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The `AgentProfile` answer of profile create and update: the stored
+/// profile plus the account's tier and record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfileView {
+    /// The user's id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// Categories.
+    pub specializations: Vec<String>,
+    /// Tools.
+    pub tools: Vec<String>,
+    /// Availability or null.
+    pub availability: Option<String>,
+    /// Bio or null.
+    pub bio: Option<String>,
+    /// Subscription tier.
+    pub tier: Tier,
+    /// Mean review rating (two decimals); null without reviews.
+    pub rating: Option<f64>,
+    /// Reviews behind `rating`.
+    pub total_reviews: u32,
+    /// Completed jobs as the hired agent.
+    pub completed_jobs: u32,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Updated at.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Body of `POST /api/agent/profile`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProfileInput {
@@ -156,12 +191,34 @@ pub struct ProfilePatch {
     pub bio: Option<String>,
 }
 
-fn check_categories(f: &mut Fields<'_>, field: &str, cats: &Option<Vec<String>>) {
-    if let Some(cats) = cats
-        && let Some((i, c)) = cats.iter().enumerate().find(|(_, c)| !CATEGORIES.contains(&c.as_str()))
-    {
-        f.fail(&format!("{field}[{i}]"), format!("`{c}` is not a category; use one of GET /api/categories"));
+/// Most specializations a profile may list (`maxItems`).
+const MAX_SPECIALIZATIONS: usize = 20;
+/// Most tools a profile may list, and the length of each.
+const MAX_TOOLS: usize = 50;
+const MAX_TOOL_CHARS: usize = 100;
+
+/// `specializations`: 1 to 20 category names.
+fn specializations(f: &mut Fields<'_>, required: bool) -> Option<Vec<String>> {
+    let cats = f.strings("specializations", required, MAX_SPECIALIZATIONS)?;
+    if cats.is_empty() {
+        f.fail("specializations", "must list at least one category from GET /api/categories");
+        return None;
     }
+    if let Some((i, c)) = cats.iter().enumerate().find(|(_, c)| !CATEGORIES.contains(&c.as_str())) {
+        f.fail(&format!("specializations[{i}]"), format!("`{c}` is not a category; use one of GET /api/categories"));
+        return None;
+    }
+    Some(cats)
+}
+
+/// `tools`: at most 50 names of 1 to 100 characters.
+fn tools(f: &mut Fields<'_>) -> Option<Vec<String>> {
+    let tools = f.strings("tools", false, MAX_TOOLS)?;
+    if let Some((i, _)) = tools.iter().enumerate().find(|(_, t)| t.is_empty() || t.chars().count() > MAX_TOOL_CHARS) {
+        f.fail(&format!("tools[{i}]"), format!("must be 1 to {MAX_TOOL_CHARS} characters"));
+        return None;
+    }
+    Some(tools)
 }
 
 impl ProfileInput {
@@ -169,11 +226,12 @@ impl ProfileInput {
     pub fn from_json(body: &Value) -> DomainResult<Self> {
         let mut f = Fields::new(body);
         let name = f.string("name", true, 1, 100);
-        let specializations = f.strings("specializations", true, 13);
-        check_categories(&mut f, "specializations", &specializations);
-        let tools = f.strings("tools", false, 50);
+        let specializations = specializations(&mut f, true);
+        let tools = tools(&mut f);
         let availability = f.string("availability", false, 0, 100);
         let bio = f.string("bio", false, 0, 2000);
+        // Accepted and ignored (no referral programme here), but typed.
+        let _ = f.string("referral_code", false, 0, usize::MAX);
         f.finish()?;
         Ok(ProfileInput {
             name: name.unwrap_or_default(),
@@ -186,15 +244,19 @@ impl ProfileInput {
 }
 
 impl ProfilePatch {
-    /// Reads and checks a JSON body.
+    /// Reads and checks a JSON body. A body that sets no known field is
+    /// `VALIDATION_FAILED` (the schema's `minProperties: 1`).
     pub fn from_json(body: &Value) -> DomainResult<Self> {
         let mut f = Fields::new(body);
         let name = f.string("name", false, 1, 100);
-        let specializations = f.strings("specializations", false, 13);
-        check_categories(&mut f, "specializations", &specializations);
-        let tools = f.strings("tools", false, 50);
+        let specializations = specializations(&mut f, false);
+        let tools = tools(&mut f);
         let availability = f.string("availability", false, 0, 100);
         let bio = f.string("bio", false, 0, 2000);
+        let known = ["name", "specializations", "tools", "availability", "bio"];
+        if f.details.is_empty() && known.iter().all(|k| f.raw(k).is_none()) {
+            f.fail("body", format!("must set at least one of {}", known.join(", ")));
+        }
         f.finish()?;
         Ok(ProfilePatch { name, specializations, tools, availability, bio })
     }
@@ -321,7 +383,7 @@ pub struct ProoferRegistration {
     /// Always true.
     pub success: bool,
     /// Every category the user is now registered in.
-    pub registered_categories: Vec<String>,
+    pub categories: Vec<String>,
     /// Sentence.
     pub message: String,
 }
@@ -367,8 +429,10 @@ impl Marketplace {
     }
 
     /// Registers an account with an unverified email. Password ≥ 8 chars.
-    pub fn register(&mut self, email: &str, password: &str, name: Option<&str>) -> DomainResult<UserId> {
+    /// Limited to 10 per hour per client `ip` (every attempt counts, like login).
+    pub fn register(&mut self, email: &str, password: &str, name: Option<&str>, ip: &str) -> DomainResult<UserId> {
         self.tick();
+        self.check_rate(RateRule::Register, RateSubject::Ip(ip.to_string()), None)?;
         let mut details = Vec::new();
         let e = email.trim();
         let at = e.find('@');
@@ -489,8 +553,30 @@ impl Marketplace {
         self.users.get(&user).map(|u| u.tier).unwrap_or_default()
     }
 
+    /// The `AgentProfile` view of a user's profile (`NOT_FOUND` without one).
+    pub fn profile_view(&self, user: UserId) -> DomainResult<ProfileView> {
+        let u = self.user_ref(user)?;
+        let p = u.profile.as_ref().ok_or_else(|| {
+            DomainError::NotFound("No profile yet. Create one with POST /api/agent/profile first.".into())
+        })?;
+        Ok(ProfileView {
+            id: user,
+            name: p.name.clone(),
+            specializations: p.specializations.clone(),
+            tools: p.tools.clone(),
+            availability: p.availability.clone(),
+            bio: p.bio.clone(),
+            tier: u.tier,
+            rating: u.rating_view(),
+            total_reviews: u.total_reviews,
+            completed_jobs: u.completed_jobs,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        })
+    }
+
     /// Creates the profile once (`PROFILE_EXISTS` the second time).
-    pub fn create_profile(&mut self, user: UserId, input: ProfileInput) -> DomainResult<Profile> {
+    pub fn create_profile(&mut self, user: UserId, input: ProfileInput) -> DomainResult<ProfileView> {
         self.tick();
         let now = self.now();
         let u = self.user_mut(user)?;
@@ -510,13 +596,24 @@ impl Marketplace {
             updated_at: now,
         };
         u.name = Some(input.name);
-        u.profile = Some(p.clone());
-        Ok(p)
+        u.profile = Some(p);
+        self.profile_view(user)
     }
 
-    /// Changes only the fields given. `NOT_FOUND` without a profile.
-    pub fn update_profile(&mut self, user: UserId, patch: ProfilePatch) -> DomainResult<Profile> {
+    /// Changes only the fields given. `NOT_FOUND` without a profile;
+    /// `VALIDATION_FAILED` for a patch that changes nothing or empties the
+    /// specializations.
+    pub fn update_profile(&mut self, user: UserId, patch: ProfilePatch) -> DomainResult<ProfileView> {
         self.tick();
+        if patch == ProfilePatch::default() {
+            return Err(DomainError::invalid_field(
+                "body",
+                "must set at least one of name, specializations, tools, availability, bio",
+            ));
+        }
+        if patch.specializations.as_ref().is_some_and(Vec::is_empty) {
+            return Err(DomainError::invalid_field("specializations", "must list at least one category"));
+        }
         let now = self.now();
         let u = self.user_mut(user)?;
         let p = u.profile.as_mut().ok_or_else(|| {
@@ -538,7 +635,7 @@ impl Marketplace {
             p.bio = Some(b);
         }
         p.updated_at = now;
-        Ok(p.clone())
+        self.profile_view(user)
     }
 
     /// The user's profile, if any.
@@ -663,7 +760,7 @@ impl Marketplace {
         }
         Ok(ProoferRegistration {
             success: true,
-            registered_categories: u.proofer_categories.clone(),
+            categories: u.proofer_categories.clone(),
             message: "Registered as a proofer. Find work at GET /api/jobs/proof-needed.".into(),
         })
     }

@@ -103,7 +103,7 @@ impl ApplyInput {
         let mut f = Fields::new(body);
         let message = f.string("message", true, 10, 5000);
         let proposed_price = f.int("proposed_price", true, 1, 10_000_000);
-        let estimated_delivery = f.string("estimated_delivery", true, 1, 200);
+        let estimated_delivery = f.string("estimated_delivery", true, 1, 100);
         f.finish()?;
         Ok(ApplyInput {
             message: message.unwrap_or_default(),
@@ -134,8 +134,8 @@ pub struct AgentSummary {
     pub id: UserId,
     /// Name.
     pub name: String,
-    /// Rating.
-    pub rating: f64,
+    /// Mean review rating (two decimals); null without reviews.
+    pub rating: Option<f64>,
     /// Reviews.
     pub total_reviews: u32,
     /// Completed jobs.
@@ -189,6 +189,10 @@ pub struct MyApplication {
     pub id: ApplicationId,
     /// Job.
     pub job_id: JobId,
+    /// The applicant (the caller).
+    pub agent_id: UserId,
+    /// Cover message.
+    pub message: String,
     /// `agent` or `proof`.
     pub application_type: ApplicationType,
     /// Status.
@@ -235,6 +239,20 @@ impl Marketplace {
             .filter(|a| a.job_id == job)
             .cloned()
             .collect()
+    }
+
+    /// An application with its applicant summary (`agents`), as the poster sees it.
+    pub(super) fn application_row(&self, a: Application) -> ApplicationRow {
+        let u = self.users.get(&a.agent_id);
+        let agents = AgentSummary {
+            id: a.agent_id,
+            name: self.display_name(a.agent_id),
+            rating: u.and_then(|u| u.rating_view()),
+            total_reviews: u.map(|u| u.total_reviews).unwrap_or(0),
+            completed_jobs: u.map(|u| u.completed_jobs).unwrap_or(0),
+            tier: u.map(|u| u.tier).unwrap_or_default(),
+        };
+        ApplicationRow { application: a, agents }
     }
 
     pub(super) fn application_of(&self, job: JobId, id: ApplicationId) -> DomainResult<Application> {
@@ -334,22 +352,8 @@ impl Marketplace {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
-        let applications: Vec<ApplicationRow> = self
-            .job_applications(job)
-            .into_iter()
-            .map(|a| {
-                let u = self.users.get(&a.agent_id);
-                let agents = AgentSummary {
-                    id: a.agent_id,
-                    name: self.display_name(a.agent_id),
-                    rating: u.map(|u| (u.rating() * 100.0).round() / 100.0).unwrap_or(0.0),
-                    total_reviews: u.map(|u| u.total_reviews).unwrap_or(0),
-                    completed_jobs: u.map(|u| u.completed_jobs).unwrap_or(0),
-                    tier: u.map(|u| u.tier).unwrap_or_default(),
-                };
-                ApplicationRow { application: a, agents }
-            })
-            .collect();
+        let applications: Vec<ApplicationRow> =
+            self.job_applications(job).into_iter().map(|a| self.application_row(a)).collect();
         Ok(ApplicationList { job_id: job, job_title: j.title, count: applications.len(), applications })
     }
 
@@ -381,6 +385,8 @@ impl Marketplace {
                 Some(MyApplication {
                     id: a.id,
                     job_id: a.job_id,
+                    agent_id: a.agent_id,
+                    message: a.message.clone(),
                     application_type: a.application_type,
                     status: a.status,
                     proposed_price: a.proposed_price,

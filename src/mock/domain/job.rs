@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::application::{Application, ApplicationType};
+use super::application::{ApplicationRow, ApplicationType};
 use super::file::DeliverableFile;
 use super::input::Fields;
 use super::{ApplicationId, DomainError, DomainResult, JobId, Marketplace, UserId};
@@ -53,6 +53,23 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [JobStatus; 8] = [
+        JobStatus::Open,
+        JobStatus::PendingEscrow,
+        JobStatus::InProgress,
+        JobStatus::Delivered,
+        JobStatus::PendingProof,
+        JobStatus::Disputed,
+        JobStatus::Completed,
+        JobStatus::Cancelled,
+    ];
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -143,9 +160,9 @@ pub struct Job {
     pub proof_required: bool,
     /// 1..3 when proofing is on, else 0.
     pub proofer_count: u32,
-    /// Optional deadline (ISO date or date-time, as sent).
-    pub deadline: Option<String>,
-    /// Tags (≤ 10).
+    /// Optional deadline (a date is stored as midnight UTC).
+    pub deadline: Option<DateTime<Utc>>,
+    /// Tags (≤ 20).
     pub tags: Vec<String>,
     /// Revisions requested so far.
     pub revision_count: u32,
@@ -159,8 +176,8 @@ pub struct Job {
     pub deliverable_url: Option<String>,
     /// Updated at.
     pub updated_at: DateTime<Utc>,
-    /// Poster's proof questions (not part of the resource).
-    #[serde(skip)]
+    /// Poster's proof questions (present only when set at creation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub proof_requirements: Vec<ProofRequirement>,
     /// Agent escrow held (cents).
     #[serde(skip)]
@@ -194,12 +211,31 @@ pub struct Job {
     pub delivery_count: u32,
 }
 
+/// Title length bounds (characters).
+pub const TITLE_CHARS: std::ops::RangeInclusive<usize> = 1..=200;
+/// Description length bounds (characters).
+pub const DESCRIPTION_CHARS: std::ops::RangeInclusive<usize> = 20..=10_000;
+/// Most tags on a job, and the length of each.
+pub const MAX_TAGS: usize = 20;
+const MAX_TAG_CHARS: usize = 50;
+
+/// Reads a deadline: an RFC 3339 date-time, or a date (midnight UTC).
+pub fn parse_deadline(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
 /// Body of `POST /api/agent/jobs`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewJob {
-    /// 5..200 chars.
+    /// 1..200 chars.
     pub title: String,
-    /// ≥ 20 chars.
+    /// 20..10,000 chars.
     pub description: String,
     /// One of [`CATEGORIES`].
     pub category: String,
@@ -208,8 +244,8 @@ pub struct NewJob {
     /// ≥ budget_min, ≤ 10,000,000.
     pub budget_max: i64,
     /// Optional.
-    pub deadline: Option<String>,
-    /// ≤ 10.
+    pub deadline: Option<DateTime<Utc>>,
+    /// ≤ 20, each 1..50 chars.
     pub tags: Vec<String>,
     /// Default false.
     pub proof_required: bool,
@@ -223,19 +259,30 @@ impl NewJob {
     /// Reads and checks a JSON body (types, ranges, cross-field rules).
     pub fn from_json(body: &Value) -> DomainResult<Self> {
         let mut f = Fields::new(body);
-        let title = f.string("title", true, 5, 200);
-        let description = f.string("description", true, 20, 20_000);
+        let title = f.string("title", true, *TITLE_CHARS.start(), *TITLE_CHARS.end());
+        let description = f.string("description", true, *DESCRIPTION_CHARS.start(), *DESCRIPTION_CHARS.end());
         let category = f.one_of("category", true, &CATEGORIES);
         let budget_min = f.int("budget_min", true, 100, 10_000_000);
         let budget_max = f.int("budget_max", true, 100, 10_000_000);
-        let deadline = f.string("deadline", false, 1, 64);
-        if let Some(d) = &deadline {
-            let ok = DateTime::parse_from_rfc3339(d).is_ok() || chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
-            if !ok {
-                f.fail("deadline", "must be an ISO date (YYYY-MM-DD) or date-time");
+        let deadline = match f.string("deadline", false, 1, 64) {
+            None => None,
+            Some(d) => {
+                let t = parse_deadline(&d);
+                if t.is_none() {
+                    f.fail("deadline", "must be an ISO date (YYYY-MM-DD) or date-time");
+                }
+                t
             }
+        };
+        let tags = f.strings("tags", false, MAX_TAGS);
+        if let Some((i, _)) = tags
+            .iter()
+            .flatten()
+            .enumerate()
+            .find(|(_, t)| t.is_empty() || t.chars().count() > MAX_TAG_CHARS)
+        {
+            f.fail(&format!("tags[{i}]"), format!("must be 1 to {MAX_TAG_CHARS} characters"));
         }
-        let tags = f.strings("tags", false, 10);
         let proof_required = f.boolean("proof_required", false).unwrap_or(false);
         let proofer_count = f.int("proofer_count", proof_required, if proof_required { 1 } else { 0 }, 3);
         let mut proof_requirements = Vec::new();
@@ -244,13 +291,20 @@ impl NewJob {
             Some(Value::Array(items)) if items.len() <= 10 => {
                 for (i, it) in items.iter().enumerate() {
                     match (it.get("question").and_then(Value::as_str), it.get("required")) {
-                        (Some(q), r) if !q.trim().is_empty() && r.is_none_or(|r| r.is_boolean()) => {
+                        (Some(q), r)
+                            if !q.trim().is_empty()
+                                && q.chars().count() <= 500
+                                && r.is_none_or(|r| r.is_boolean()) =>
+                        {
                             proof_requirements.push(ProofRequirement {
                                 question: q.to_string(),
-                                required: r.and_then(Value::as_bool).unwrap_or(false),
+                                required: r.and_then(Value::as_bool).unwrap_or(true),
                             })
                         }
-                        _ => f.fail(&format!("proof_requirements[{i}]"), "must be {question: string, required: boolean}"),
+                        _ => f.fail(
+                            &format!("proof_requirements[{i}]"),
+                            "must be {question: 1 to 500 characters, required: boolean}",
+                        ),
                     }
                 }
             }
@@ -280,11 +334,11 @@ impl NewJob {
     pub fn validate(&self) -> DomainResult<()> {
         let mut d = Vec::new();
         let n = self.title.trim().chars().count();
-        if !(5..=200).contains(&n) {
-            d.push(super::FieldError::new("title", "must be 5 to 200 characters"));
+        if !TITLE_CHARS.contains(&n) {
+            d.push(super::FieldError::new("title", "must be 1 to 200 characters"));
         }
-        if self.description.trim().chars().count() < 20 {
-            d.push(super::FieldError::new("description", "must be at least 20 characters"));
+        if !DESCRIPTION_CHARS.contains(&self.description.trim().chars().count()) {
+            d.push(super::FieldError::new("description", "must be 20 to 10000 characters"));
         }
         if !CATEGORIES.contains(&self.category.as_str()) {
             d.push(super::FieldError::new("category", format!("must be one of {}", CATEGORIES.join(", "))));
@@ -295,8 +349,8 @@ impl NewJob {
         if self.budget_max < self.budget_min || self.budget_max > 10_000_000 {
             d.push(super::FieldError::new("budget_max", "must be ≥ budget_min and ≤ 10000000"));
         }
-        if self.tags.len() > 10 {
-            d.push(super::FieldError::new("tags", "must have at most 10 items"));
+        if self.tags.len() > MAX_TAGS {
+            d.push(super::FieldError::new("tags", format!("must have at most {MAX_TAGS} items")));
         }
         if self.proof_required && !matches!(self.proofer_count, Some(1..=3)) {
             d.push(super::FieldError::new("proofer_count", "is required (1 to 3) when proof_required is true"));
@@ -318,6 +372,9 @@ pub struct AvailableQuery {
     pub search: Option<String>,
     /// 1..100, default 50.
     pub limit: Option<usize>,
+    /// Ignore the caller's specializations (only the `list_all_categories`
+    /// fault sets it: a server that breaks the listing rule).
+    pub all_categories: bool,
 }
 
 /// A job in `jobs/available`: the job plus `match_score` (a decimal string).
@@ -353,12 +410,18 @@ pub struct PostedJobs {
 pub struct MyApplicationRef {
     /// Id.
     pub id: ApplicationId,
+    /// `agent` or `proof`.
+    pub application_type: ApplicationType,
     /// Price.
     pub proposed_price: i64,
     /// Status.
     pub status: super::ApplicationStatus,
-    /// `agent` or `proof`.
-    pub application_type: ApplicationType,
+    /// Cover message.
+    pub message: String,
+    /// Free text, e.g. `1 day`.
+    pub estimated_delivery: String,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
 }
 
 /// `GET /api/agent/jobs/{id}/details`.
@@ -375,8 +438,8 @@ pub struct JobDetails {
     /// Caller is an accepted proofer.
     #[serde(rename = "isProofer")]
     pub is_proofer: bool,
-    /// Poster only, else null.
-    pub applications: Option<Vec<Application>>,
+    /// Poster only (each row with its applicant summary `agents`), else null.
+    pub applications: Option<Vec<ApplicationRow>>,
     /// The caller's latest application, or null.
     #[serde(rename = "myApplication")]
     pub my_application: Option<MyApplicationRef>,
@@ -474,7 +537,11 @@ impl Marketplace {
     /// Open jobs in the caller's specializations, not its own, newest first.
     pub fn list_available(&mut self, user: UserId, q: AvailableQuery) -> DomainResult<AvailableJobs> {
         self.tick();
-        let specs: Vec<String> = self.user_ref(user)?.specializations().to_vec();
+        let specs: Vec<String> = if q.all_categories {
+            CATEGORIES.map(String::from).to_vec()
+        } else {
+            self.user_ref(user)?.specializations().to_vec()
+        };
         if let Some(l) = q.limit
             && !(1..=100).contains(&l)
         {
@@ -502,19 +569,41 @@ impl Marketplace {
         Ok(AvailableJobs { count: jobs.len(), jobs })
     }
 
-    /// Jobs the caller posted, newest first.
-    pub fn list_posted(&mut self, user: UserId) -> DomainResult<PostedJobs> {
+    /// Jobs the caller posted, newest first, optionally only those in
+    /// `status`; `limit` 1..100 (default 50).
+    pub fn list_posted(&mut self, user: UserId, status: Option<JobStatus>, limit: Option<usize>) -> DomainResult<PostedJobs> {
         self.tick();
         self.user_ref(user)?;
+        if let Some(l) = limit
+            && !(1..=100).contains(&l)
+        {
+            return Err(DomainError::invalid_field("limit", "must be an integer from 1 to 100"));
+        }
         let jobs: Vec<Job> = self
             .job_order
             .iter()
             .rev()
             .filter_map(|id| self.jobs.get(id))
-            .filter(|j| j.poster_id == user)
+            .filter(|j| j.poster_id == user && status.is_none_or(|s| j.status == s))
+            .take(limit.unwrap_or(50))
             .cloned()
             .collect();
         Ok(PostedJobs { count: jobs.len(), jobs })
+    }
+
+    /// The job whose id begins with an 8-hex-digit REF code, if exactly one
+    /// does. The API never resolves REF codes (they are not ids); only the
+    /// `refs_resolve` fault uses this.
+    pub fn find_job_by_ref(&self, code: &str) -> Option<JobId> {
+        if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let code = code.to_ascii_lowercase();
+        let mut hits = self.job_order.iter().filter(|id| id.simple().to_string().starts_with(&code));
+        match (hits.next(), hits.next()) {
+            (Some(id), None) => Some(*id),
+            _ => None,
+        }
     }
 
     /// The NDA gate: the poster is exempt on its own job, everyone else needs an
@@ -540,13 +629,15 @@ impl Marketplace {
         Ok(NdaAck { success: true, accepted: true, accepted_at: at })
     }
 
-    /// Whether the caller acknowledged the NDA (the poster counts as accepted).
+    /// Whether the caller acknowledged the NDA (the poster counts as accepted,
+    /// with `accepted_at` null unless it acknowledged explicitly).
     pub fn nda_status(&mut self, user: UserId, job: JobId) -> DomainResult<NdaStatus> {
         self.tick();
         let j = self.job_ref(job)?;
         match self.ndas.get(&(user, job)) {
             Some(at) => Ok(NdaStatus { accepted: true, accepted_at: Some(*at) }),
-            None if j.poster_id == user => Ok(NdaStatus { accepted: true, accepted_at: Some(j.created_at) }),
+            // The poster is exempt: accepted, with no time unless it acknowledged explicitly.
+            None if j.poster_id == user => Ok(NdaStatus { accepted: true, accepted_at: None }),
             None => Ok(NdaStatus { accepted: false, accepted_at: None }),
         }
     }
@@ -560,7 +651,9 @@ impl Marketplace {
         let is_owner = j.poster_id == user;
         let is_assigned = j.assigned_agent_id == Some(user);
         let is_proofer = self.accepted_proofers(job).iter().any(|a| a.agent_id == user);
-        let applications = is_owner.then(|| self.job_applications(job));
+        let applications = is_owner.then(|| {
+            self.job_applications(job).into_iter().map(|a| self.application_row(a)).collect()
+        });
         let my_application = self
             .app_order
             .iter()
@@ -569,9 +662,12 @@ impl Marketplace {
             .find(|a| a.job_id == job && a.agent_id == user)
             .map(|a| MyApplicationRef {
                 id: a.id,
+                application_type: a.application_type,
                 proposed_price: a.proposed_price,
                 status: a.status,
-                application_type: a.application_type,
+                message: a.message.clone(),
+                estimated_delivery: a.estimated_delivery.clone(),
+                created_at: a.created_at,
             });
         let deliverable_files = if is_owner || is_assigned || is_proofer {
             let files = self.deliverable_files_with_links(job);

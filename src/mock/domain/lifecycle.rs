@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::application::{ApplicationStatus, ApplicationType};
+use super::fault::Fault;
 use super::input::Fields;
 use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, MAX_REVISIONS, Marketplace, UserId};
 
@@ -162,7 +163,9 @@ impl Marketplace {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
-        if !matches!(j.status, JobStatus::Open | JobStatus::PendingEscrow) {
+        let funded_but_allowed = self.breaks(Fault::CancelAfterFunding)
+            && matches!(j.status, JobStatus::InProgress | JobStatus::Delivered | JobStatus::PendingProof);
+        if !matches!(j.status, JobStatus::Open | JobStatus::PendingEscrow) && !funded_but_allowed {
             return Err(DomainError::InvalidState(format!(
                 "Cannot cancel a job that is `{}`: after funding, file a dispute with POST /api/jobs/{job}/dispute.",
                 j.status.as_str()

@@ -9,18 +9,21 @@
 //! (due payment releases). This module must not know about HTTP, axum or tokio.
 //!
 //! Map of the operations (all on [`Marketplace`]; `u` = acting user id):
-//! - accounts (`account.rs`): `register`, `login(email, pw, ip)`, `create_actor(ActorSpec)`,
+//! - accounts (`account.rs`): `register(email, pw, name, ip)`, `login(email, pw, ip)`, `create_actor(ActorSpec)`,
 //!   `user_view`, `user_by_email`, `create_profile(u, ProfileInput)`, `update_profile(u, ProfilePatch)`,
-//!   `profile`, `issue_api_key`, `authenticate_api_key`, `wallet`, `deposit`, `verify_email`,
+//!   `profile`, `profile_view`, `issue_api_key`, `authenticate_api_key`, `wallet`, `deposit`, `verify_email`,
 //!   `set_user_flags`, `register_proofer(u, categories)`.
 //! - rate limits (`ratelimit.rs`): `check_standard_rate(u)` on every authenticated call,
-//!   `check_rate(rule, subject, job)`; fund/apply/download/login limits are applied inside the operations.
+//!   `check_rate(rule, subject, job)`; fund/apply/download/login/register limits are applied
+//!   inside the operations; `set_rate_limits(false)` lifts them all (load benchmarks).
 //! - jobs (`job.rs`): `create_job(u, NewJob)`, `get_job`, `list_available(u, AvailableQuery)`,
-//!   `list_posted`, `job_details`, `acknowledge_nda`, `nda_status`, `require_nda`.
+//!   `list_posted(u, status, limit)`, `job_details`, `acknowledge_nda`, `nda_status`, `require_nda`,
+//!   `find_job_by_ref` (fault hook only).
 //! - applications (`application.rs`): `apply(u, job, ApplyInput)`, `list_applications`,
 //!   `my_applications(u, status, limit)`, `accept_application(u, job, app)`.
 //! - money (`payment.rs`): `fund_escrow(u, job, app, use_wallet)`, `fund_proof_escrow`,
-//!   `approve(u, job, override_proof)`, `hold_payment(u, job, reason)`, `tick`.
+//!   `approve(u, job, override_proof)`, `hold_payment(u, job, reason)`, `tick`,
+//!   `release_now` (fault hook only).
 //! - lifecycle (`lifecycle.rs`): `deliver(u, job, DeliverInput)`, `cancel`, `request_revision`,
 //!   `dispute(u, job, DisputeInput)`, `review(u, job, ReviewInput)`.
 //! - files (`file.rs`): `upload_deliverable(u, job, name, bytes)`, `add_attachment`,
@@ -32,6 +35,7 @@
 //!   `notifications(u, unread_only, limit)`, `mark_notifications_read`, `drain_events`.
 //! - clock and invariants: `now`, `advance_clock(secs)`, `set_base_url`, `total_money`,
 //!   `total_deposits`, `platform_fees`, `check_invariants`.
+//! - deliberate rule-breaks (`fault.rs`): `set_faults`; off unless a test asks.
 //!
 //! Request bodies: every input struct has `from_json(&Value) -> DomainResult<Self>` that
 //! reports type and range problems as `VALIDATION_FAILED` with `details`. Errors:
@@ -42,6 +46,7 @@ pub mod application;
 pub mod clock;
 pub mod error;
 pub mod event;
+pub mod fault;
 pub mod file;
 pub mod input;
 pub mod job;
@@ -58,13 +63,13 @@ pub mod verdict;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use account::{
-    ActorRole, ActorSpec, CreatedActor, Profile, ProfileInput, ProfilePatch, ProoferRegistration,
+    ActorRole, ActorSpec, CreatedActor, Profile, ProfileInput, ProfilePatch, ProfileView, ProoferRegistration,
     User, UserFlags, UserView, Wallet,
 };
 pub use application::{
@@ -74,6 +79,7 @@ pub use application::{
 pub use clock::Clock;
 pub use error::{DomainError, DomainResult, FieldError};
 pub use event::{EVENT_TYPES, Event};
+pub use fault::Fault;
 pub use file::{AttachmentList, DeliverableFile, Download, DownloadLink, FileKind, FileView};
 pub use job::{
     AvailableJob, AvailableJobs, AvailableQuery, CATEGORIES, Job, JobDetails, JobStatus,
@@ -88,7 +94,8 @@ pub use proof::{
     ProofNeeded, ProofNeededJob, ProofSettings, ProofSettingsPatch, SlotsResult,
 };
 pub use proof_view::{
-    Assignment, AssignmentView, ImprovementTrends, ProofSummary, ProofView, ProofsView,
+    Assignment, AssignmentView, FeedbackItem, ImprovementTrends, ProofSummary, ProofView,
+    ProofsView, RevisionIssue, TrendPoint, VerdictCounts,
 };
 pub use ratelimit::{RateRule, RateSubject};
 pub use verdict::{Consensus, Proof, RevisionItem, Verdict, VerdictResult};
@@ -129,6 +136,10 @@ pub struct Marketplace {
     pub(super) notifications: Vec<Notification>,
     pub(super) events: Vec<Event>,
     pub(super) limiter: ratelimit::RateLimiter,
+    /// Whether rate limits apply (off only for load benchmarks).
+    pub(super) rate_limits: bool,
+    /// Rules broken on purpose (empty unless a test asks).
+    pub(super) faults: BTreeSet<Fault>,
     pub(super) platform_fees: i64,
     pub(super) total_deposits: i64,
 }
@@ -162,6 +173,8 @@ impl Marketplace {
             notifications: Vec::new(),
             events: Vec::new(),
             limiter: ratelimit::RateLimiter::default(),
+            rate_limits: true,
+            faults: BTreeSet::new(),
             platform_fees: 0,
             total_deposits: 0,
         }

@@ -24,6 +24,8 @@ pub struct Notification {
     pub message: String,
     /// Where to look (an API path).
     pub link: String,
+    /// The job it is about.
+    pub job_id: Option<JobId>,
     /// Whether it was read.
     pub read: bool,
     /// When it was created.
@@ -78,6 +80,7 @@ impl Marketplace {
             title,
             message,
             link: format!("/api/agent/jobs/{job}/details"),
+            job_id: Some(job),
             read: false,
             created_at: self.now(),
             recipient,

@@ -13,6 +13,7 @@ use super::application::{ApplicationStatus, ApplicationType};
 use super::lifecycle::ActionOk;
 use super::money::{agent_commission, card_service_fee, format_cents, proofer_fee};
 use super::proof_view::Assignment;
+use super::fault::Fault;
 use super::verdict::Consensus;
 use super::{
     ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, PaymentStatus,
@@ -191,28 +192,29 @@ impl Marketplace {
     pub(super) fn assign_round(&mut self, job: JobId) -> usize {
         let Ok(j) = self.job_ref(job) else { return 0 };
         let round = j.current_round;
-        let funded: Vec<(UserId, i64)> = self
+        let funded: Vec<(ApplicationId, UserId, i64)> = self
             .accepted_proofers(job)
             .iter()
             .filter(|a| a.status == ApplicationStatus::Funded)
-            .map(|a| (a.agent_id, a.proposed_price))
+            .map(|a| (a.id, a.agent_id, a.proposed_price))
             .collect();
         let now = self.now();
         let mut n = 0;
-        for (p, bid) in funded {
+        for (application_id, p, bid) in funded {
             if self.assignments.iter().any(|a| a.job_id == job && a.round == round && a.proofer_agent_id == p) {
                 continue;
             }
             let a = Assignment {
                 id: Uuid::new_v4(),
                 job_id: job,
+                application_id,
                 round,
                 proofer_agent_id: p,
                 proofer_name: self.display_name(p),
                 status: "assigned".into(),
                 bid_cents: bid,
                 assigned_at: now,
-                completed_at: None,
+                submitted_at: None,
             };
             let id = a.id;
             self.assignments.push(a);
@@ -290,12 +292,25 @@ impl Marketplace {
         }
     }
 
+    /// Releases a payment in cooldown at once, skipping the 24 h wait (an
+    /// agent without Stripe Connect still waits). Only the `early_release`
+    /// fault uses it. Returns whether the payment was released.
+    pub fn release_now(&mut self, job: JobId) -> DomainResult<bool> {
+        let j = self.job_ref(job)?;
+        let stripe = j.assigned_agent_id.is_some_and(|a| self.users.get(&a).is_some_and(|u| u.stripe_connected));
+        if j.payment_status != PaymentStatus::PendingRelease || !stripe {
+            return Ok(false);
+        }
+        self.release(job);
+        Ok(true)
+    }
+
     fn release(&mut self, job: JobId) {
         let Some(j) = self.jobs.get(&job).cloned() else { return };
         let Some(agent) = j.assigned_agent_id else { return };
         let tier = self.user_tier(agent);
         let price = j.escrow_cents;
-        let commission = agent_commission(price, tier);
+        let commission = if self.breaks(Fault::CommissionIgnored) { 0 } else { agent_commission(price, tier) };
         let mut events = vec![(agent, price - commission, "agent")];
         let mut platform = commission;
         let mut refund = 0;

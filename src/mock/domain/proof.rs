@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::application::{ApplicationStatus, ApplicationType};
+use super::fault::Fault;
 use super::input::Fields;
 use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, UserId};
 
@@ -19,12 +20,14 @@ pub struct ProofNeededJob {
     pub title: String,
     /// Category.
     pub category: String,
+    /// The hired agent's name (null if none).
+    pub agent_name: Option<String>,
+    /// Budget min (cents).
+    pub budget_min: i64,
     /// Budget max (a bid may be at most half of it).
     pub budget_max: i64,
     /// Current round.
     pub current_round: u32,
-    /// The hired agent's name.
-    pub agent_name: String,
     /// `proofer_count`.
     pub slots_total: u32,
     /// Accepted proofers.
@@ -100,7 +103,7 @@ impl ProofSettingsPatch {
 
 impl Marketplace {
     /// Jobs in `pending_proof` in the caller's registered categories (not its own
-    /// jobs, not jobs it was hired for).
+    /// jobs, not jobs it was hired for, not jobs whose proof escrow is funded).
     pub fn proof_needed(&mut self, user: UserId) -> DomainResult<ProofNeeded> {
         self.tick();
         let cats = self.user_ref(user)?.proofer_categories.clone();
@@ -109,7 +112,7 @@ impl Marketplace {
             .iter()
             .filter_map(|id| self.jobs.get(id))
             .filter(|j| j.status == JobStatus::PendingProof && cats.contains(&j.category))
-            .filter(|j| j.poster_id != user && j.assigned_agent_id != Some(user))
+            .filter(|j| j.poster_id != user && j.assigned_agent_id != Some(user) && !j.proof_escrow_funded)
             .map(|j| {
                 let filled = self.accepted_proofers(j.id).len() as u32;
                 let apps: Vec<_> = self
@@ -121,9 +124,10 @@ impl Marketplace {
                     id: j.id,
                     title: j.title.clone(),
                     category: j.category.clone(),
+                    agent_name: j.assigned_agent_id.map(|a| self.display_name(a)),
+                    budget_min: j.budget_min,
                     budget_max: j.budget_max,
                     current_round: j.current_round,
-                    agent_name: j.assigned_agent_id.map(|a| self.display_name(a)).unwrap_or_default(),
                     slots_total: j.proofer_count,
                     slots_filled: filled,
                     slots_available: j.proofer_count.saturating_sub(filled),
@@ -162,18 +166,18 @@ impl Marketplace {
             return Err(DomainError::ConflictOfInterest("This proofer has a conflict of interest with the job.".into()));
         }
         let filled = self.accepted_proofers(job).len() as u32;
-        if filled >= j.proofer_count {
+        if filled >= j.proofer_count && !self.breaks(Fault::SlotsUnbounded) {
             return Err(DomainError::SlotsFull("All proofer slots are filled".into()));
         }
         self.set_application_status(a.id, ApplicationStatus::Accepted);
         let filled = filled + 1;
-        let all = filled == j.proofer_count;
+        let all = filled >= j.proofer_count;
         Ok(SlotsResult {
             success: true,
             message: if all {
                 "Proofer accepted; all slots are filled. Fund them with POST /api/jobs/{id}/fund-proof-escrow.".into()
             } else {
-                format!("Proofer accepted; {} slot(s) left.", j.proofer_count - filled)
+                format!("Proofer accepted; {} slot(s) left.", j.proofer_count.saturating_sub(filled))
             },
             slots_filled: filled,
             slots_total: j.proofer_count,

@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::application::ApplicationType;
 use super::verdict::{Consensus, Proof, SECTIONS, Verdict};
-use super::{DomainError, DomainResult, JobId, Marketplace, UserId};
+use super::{ApplicationId, DomainError, DomainResult, JobId, Marketplace, UserId};
 
 /// A proofer's assignment for one round.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -22,21 +22,23 @@ pub struct Assignment {
     pub id: Uuid,
     /// Job.
     pub job_id: JobId,
+    /// The funded proof application behind it.
+    pub application_id: ApplicationId,
     /// Round.
     pub round: u32,
     /// Proofer.
     pub proofer_agent_id: UserId,
     /// Name.
     pub proofer_name: String,
-    /// `assigned`, `completed` or `cancelled`.
+    /// `assigned`, `completed` or `cancelled` (cancelled ones are never shown).
     pub status: String,
     /// The funded bid (cents).
     #[serde(skip)]
     pub bid_cents: i64,
     /// Assigned at.
     pub assigned_at: DateTime<Utc>,
-    /// Verdict time.
-    pub completed_at: Option<DateTime<Utc>>,
+    /// Verdict time (null until the proofer submits).
+    pub submitted_at: Option<DateTime<Utc>>,
 }
 
 /// An assignment as shown in `GET /proofs` (the stored record).
@@ -91,19 +93,15 @@ pub struct ProofsView {
     pub proofs: Vec<ProofView>,
 }
 
-/// One point of the score trend.
+/// One point of the score trend: the verdicts of one UTC day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendPoint {
-    /// Job.
-    pub job_id: JobId,
-    /// Round.
-    pub round: u32,
-    /// Score.
-    pub score: i64,
-    /// Verdict.
-    pub verdict: Verdict,
-    /// When.
-    pub submitted_at: DateTime<Utc>,
+    /// The UTC day.
+    pub date: NaiveDate,
+    /// Mean score of the day's verdicts, two decimals.
+    pub avg_score: f64,
+    /// Verdicts that day (≥ 1).
+    pub count: usize,
 }
 
 /// A recurring revision category.
@@ -122,6 +120,8 @@ pub struct RevisionIssue {
 pub struct FeedbackItem {
     /// Job.
     pub job_id: JobId,
+    /// The job's title.
+    pub job_title: String,
     /// Round.
     pub round: u32,
     /// Verdict.
@@ -132,8 +132,8 @@ pub struct FeedbackItem {
     pub agent_feedback: Option<String>,
     /// Fix list.
     pub revision_items: Vec<super::RevisionItem>,
-    /// When.
-    pub submitted_at: DateTime<Utc>,
+    /// When the verdict was submitted.
+    pub created_at: DateTime<Utc>,
 }
 
 /// `GET /api/agent/improvement-trends`.
@@ -141,14 +141,20 @@ pub struct FeedbackItem {
 pub struct ImprovementTrends {
     /// 30, 90 or 365.
     pub period_days: i64,
-    /// Verdicts counted.
+    /// Verdicts counted in the period.
+    pub proofs_received: usize,
+    /// Transitional alias of `proofs_received` (not in the spec; a scenario
+    /// still reads it). Remove once `proofing/improvement-trends.yaml`
+    /// reads `/proofs_received`.
     pub total_proofs: usize,
     /// Mean score, two decimals (null without proofs).
     pub average_score: Option<f64>,
-    /// Oldest first.
+    /// One point per UTC day with verdicts, oldest first.
     pub score_trend: Vec<TrendPoint>,
     /// Mean rating per scorecard section (null without scorecards).
     pub section_averages: BTreeMap<String, Option<f64>>,
+    /// Verdicts counted, by verdict.
+    pub verdict_counts: VerdictCounts,
     /// Most frequent first.
     pub common_revision_issues: Vec<RevisionIssue>,
     /// Newest first, at most 10.
@@ -254,11 +260,11 @@ impl Marketplace {
         let mut proofs: Vec<&Proof> = self
             .proofs
             .iter()
-            .filter(|p| p.submitted_at >= since)
+            .filter(|p| p.created_at >= since)
             .filter(|p| self.jobs.get(&p.job_id).is_some_and(|j| j.assigned_agent_id == Some(agent)))
             .filter(|p| self.consensus(p.job_id, p.round).is_some())
             .collect();
-        proofs.sort_by_key(|p| p.submitted_at);
+        proofs.sort_by_key(|p| p.created_at);
         let average_score = (!proofs.is_empty())
             .then(|| round2(proofs.iter().map(|p| p.score).sum::<i64>() as f64 / proofs.len() as f64));
         let mut section_averages = BTreeMap::new();
@@ -285,15 +291,31 @@ impl Marketplace {
             .map(|(category, (count, high_priority))| RevisionIssue { category, count, high_priority })
             .collect();
         common_revision_issues.sort_by(|a, b| b.count.cmp(&a.count).then(a.category.cmp(&b.category)));
+        let mut days: BTreeMap<NaiveDate, (i64, usize)> = BTreeMap::new();
+        for p in &proofs {
+            let day = days.entry(p.created_at.date_naive()).or_default();
+            day.0 += p.score;
+            day.1 += 1;
+        }
+        let score_trend = days
+            .into_iter()
+            .map(|(date, (sum, count))| TrendPoint { date, avg_score: round2(sum as f64 / count as f64), count })
+            .collect();
+        let count = |v: Verdict| proofs.iter().filter(|p| p.verdict == v).count();
+        let verdict_counts = VerdictCounts {
+            approved: count(Verdict::Approved),
+            needs_revision: count(Verdict::NeedsRevision),
+            rejected: count(Verdict::Rejected),
+        };
+        let title = |job: JobId| self.jobs.get(&job).map(|j| j.title.clone()).unwrap_or_default();
         Ok(ImprovementTrends {
             period_days: period,
+            proofs_received: proofs.len(),
             total_proofs: proofs.len(),
             average_score,
-            score_trend: proofs
-                .iter()
-                .map(|p| TrendPoint { job_id: p.job_id, round: p.round, score: p.score, verdict: p.verdict, submitted_at: p.submitted_at })
-                .collect(),
+            score_trend,
             section_averages,
+            verdict_counts,
             common_revision_issues,
             recent_feedback: proofs
                 .iter()
@@ -301,12 +323,13 @@ impl Marketplace {
                 .take(10)
                 .map(|p| FeedbackItem {
                     job_id: p.job_id,
+                    job_title: title(p.job_id),
                     round: p.round,
                     verdict: p.verdict,
                     score: p.score,
                     agent_feedback: p.agent_feedback.clone(),
                     revision_items: p.revision_items.clone(),
-                    submitted_at: p.submitted_at,
+                    created_at: p.created_at,
                 })
                 .collect(),
         })

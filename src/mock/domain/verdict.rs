@@ -91,7 +91,7 @@ pub struct Proof {
     /// `scorecard` or `legacy`.
     pub format: &'static str,
     /// Submitted at.
-    pub submitted_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Answer of `POST /api/jobs/{id}/proof`.
@@ -276,7 +276,7 @@ impl Marketplace {
         let now = self.now();
         let a = &mut self.assignments[idx];
         a.status = "completed".into();
-        a.completed_at = Some(now);
+        a.submitted_at = Some(now);
         let proof = Proof {
             id: Uuid::new_v4(),
             job_id: job,
@@ -293,7 +293,7 @@ impl Marketplace {
             revision_items: v.revision_items,
             agent_feedback: v.agent_feedback,
             format: if body.get("scorecard").is_some() || body.get("evidence_summary").is_some() || (body.get("feedback").is_none() && body.get("score").is_none()) { "scorecard" } else { "legacy" },
-            submitted_at: now,
+            created_at: now,
         };
         self.proofs.push(proof.clone());
         let consensus = self.consensus(job, round);

@@ -56,14 +56,14 @@ input.search{font:inherit;padding:4px 10px;border:1px solid var(--line);border-r
 .badge.passed{background:var(--pass-bg);color:var(--pass)}.badge.failed{background:var(--fail-bg);color:var(--fail)}
 .badge.skipped{background:var(--skip-bg);color:var(--skip)}.badge.errored{background:var(--err-bg);color:var(--err)}
 .pill{display:inline-block;border:1px solid var(--line);border-radius:999px;padding:0 8px;font-size:11px;color:var(--muted);margin-left:4px}
-.pill.must{border-color:var(--fail);color:var(--fail)}
+.pill.must{border-color:var(--fg);color:var(--fg);font-weight:600}.pill.bad{border-color:var(--fail);color:var(--fail)}
 .sbody{border-top:1px solid var(--line);padding:12px 14px 14px}
 .sbody p{margin:0 0 6px}.lbl2{color:var(--muted);font-weight:600;margin-right:6px}
 blockquote.rule{margin:0 0 8px;padding:6px 12px;border-left:3px solid var(--accent);background:var(--soft);border-radius:0 6px 6px 0}
 ol.steps{list-style:none;padding:0;margin:10px 0 0}
 ol.steps>li{border:1px solid var(--line);border-radius:6px;margin:6px 0;background:var(--card)}
 ol.steps>li.failed{border-color:var(--fail)}ol.steps>li.errored{border-color:var(--err)}
-.step>summary{cursor:pointer;padding:6px 10px;display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
+.step>details>summary{cursor:pointer;padding:6px 10px;display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .step .ico{font-weight:700;width:1em;text-align:center}
 .step.passed .ico{color:var(--pass)}.step.failed .ico{color:var(--fail)}.step.skipped .ico{color:var(--skip)}.step.errored .ico{color:var(--err)}
 .step .idx{color:var(--muted);font-variant-numeric:tabular-nums}
@@ -102,7 +102,10 @@ footer{color:var(--muted);font-size:12px;padding:24px 0 40px}
 "#;
 
 /// The script: outcome, area and text filters, expand/collapse all.
-/// Reads `data-*` attributes only; never evaluates data.
+/// Reads `data-*` attributes only; never evaluates data. The URL fragment
+/// preselects an outcome (`report.html#failed`; clicking an outcome filter
+/// writes it back, so a filtered view can be shared), and a link to a
+/// scenario (`#s-ID`) hidden by the filters clears them and opens it.
 pub(super) const JS: &str = r#"
 (function(){
   var state={outcome:'all',area:'all',q:''};
@@ -134,6 +137,22 @@ pub(super) const JS: &str = r#"
   });
   var q=document.getElementById('q');
   if(q){q.addEventListener('input',function(){state.q=q.value.trim().toLowerCase();apply();});}
+  var outcomes=['all','passed','failed','skipped','errored'];
+  function fromHash(){
+    var h='';
+    try{h=decodeURIComponent((location.hash||'').slice(1));}catch(err){return;}
+    if(outcomes.indexOf(h)!==-1){state.outcome=h;apply();return;}
+    if(h.indexOf('s-')!==0){return;}
+    var el=document.getElementById(h); if(!el){return;}
+    if(el.hidden){state.outcome='all';state.area='all';state.q='';if(q){q.value='';}apply();}
+    el.open=true; el.scrollIntoView();
+  }
+  document.addEventListener('click',function(e){
+    var t=e.target.closest?e.target.closest('[data-outcome-filter]'):null; if(!t){return;}
+    try{history.replaceState(null,'',state.outcome==='all'?location.pathname+location.search:'#'+state.outcome);}catch(err){}
+  });
+  window.addEventListener('hashchange',fromHash);
   apply();
+  fromHash();
 })();
 "#;
