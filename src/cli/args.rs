@@ -213,6 +213,9 @@ pub struct FuzzArgs {
 pub struct ReplayArgs {
     /// A corpus file written by `fuzz`.
     pub file: PathBuf,
+    /// The OpenAPI spec the response is checked against.
+    #[arg(long, value_name = "FILE", default_value = "specs/agentgigs.openapi.yaml")]
+    pub spec: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
 }

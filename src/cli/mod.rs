@@ -2,6 +2,7 @@
 //! This is the only room that prints.
 
 pub mod args;
+mod fuzz;
 mod library;
 mod run;
 mod simple;
@@ -66,9 +67,8 @@ pub fn main() -> ExitCode {
         Command::Man => Ok(simple::man(&mut out)),
         Command::Run(a) => run::run(a, &mut out),
         Command::Coverage(a) => run::coverage(a, &mut out),
-        Command::Fuzz(_) | Command::Replay(_) => {
-            Err(library::UsageError::Other("this command is being wired".into()))
-        }
+        Command::Fuzz(a) => fuzz::run_fuzz(a, &mut out),
+        Command::Replay(a) => fuzz::run_replay(a, &mut out),
     };
     match result {
         Ok(code) => code,
