@@ -98,7 +98,10 @@ fn run_one(
         }
         Outcome::Skipped { reason } => {
             // libtest-mimic cannot skip at run time; a skip is a pass that says why.
-            eprintln!("skipped: {reason}");
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipped: {reason}");
+            }
             Ok(())
         }
         Outcome::Failed | Outcome::Errored { .. } => {

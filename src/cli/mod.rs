@@ -64,7 +64,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => simple::explain(a, &mut out),
         Command::Mock(a) => simple::mock(a, &mut out),
         Command::Completions { shell } => Ok(simple::completions(*shell, &mut out)),
-        Command::Man => Ok(simple::man(&mut out)),
+        Command::Man { dir } => Ok(simple::man(dir.as_deref(), &mut out)),
         Command::Run(a) => run::run(a, &mut out),
         Command::Coverage(a) => run::coverage(a, &mut out),
         Command::Fuzz(a) => fuzz::run_fuzz(a, &mut out),

@@ -115,7 +115,20 @@ pub fn completions(shell: clap_complete::Shell, out: &mut Out) -> ExitCode {
 }
 
 /// `man`.
-pub fn man(out: &mut Out) -> ExitCode {
+pub fn man(dir: Option<&std::path::Path>, out: &mut Out) -> ExitCode {
+    if let Some(dir) = dir {
+        let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir));
+        return match written {
+            Ok(()) => {
+                out.line(&format!("wrote man pages to {}", dir.display()));
+                ExitCode::from(EXIT_OK)
+            }
+            Err(e) => {
+                out.err(&format!("error: cannot write man pages to `{}`: {e}", dir.display()));
+                ExitCode::from(EXIT_USAGE)
+            }
+        };
+    }
     let mut buf = Vec::new();
     if clap_mangen::Man::new(Cli::command()).render(&mut buf).is_err() {
         out.err("cannot render the man page");

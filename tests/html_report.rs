@@ -1,0 +1,190 @@
+//! The HTML report in a real browser: a report of a real run (bundled
+//! server, a few library scenarios and one that fails on purpose) rendered
+//! by headless Chromium, the page and its screenshot kept at
+//! `target/html-report.html` and `target/html-report.png` (and
+//! `target/html-report-failed.png` with the `#failed` filter), its DOM
+//! after the page's script checked.
+//!
+//! Skips, saying why, when no Chromium is installed (set `CHROMIUM` to a
+//! browser binary to choose one). Every browser process is bounded by a
+//! timeout. This file only renders and looks: it fixes nothing.
+
+#![allow(clippy::print_stderr)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentgigs_conformance::report::model::RunReport;
+use agentgigs_conformance::report::{self, Coverage, Format};
+use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run};
+use agentgigs_conformance::scenario::load_library;
+use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::target::TargetSpec;
+
+/// The scenarios of the real library in the report.
+const REAL: &[&str] = &["meta.help-and-categories", "auth.login-and-register", "lifecycle.no-proof-happy-path"];
+/// The scenario of `tests/fixtures/cli/failing` that fails on purpose.
+const FAILING: &str = "probe.help-is-not-found";
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A Chromium binary: `$CHROMIUM`, else the usual names on `PATH` and in
+/// `/usr/bin`; else why there is none.
+fn chromium() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("CHROMIUM").map(PathBuf::from) {
+        return if p.is_file() { Ok(p) } else { Err(format!("CHROMIUM=`{}` is not a file", p.display())) };
+    }
+    let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    dirs.push(PathBuf::from("/usr/bin"));
+    dirs.iter()
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("none of {names:?} is on PATH or in /usr/bin (set CHROMIUM=/path/to/chromium)"))
+}
+
+/// Runs the real scenarios and the failing fixture against the bundled server.
+fn real_run() -> (RunReport, Coverage) {
+    let spec = Arc::new(Spec::load(&manifest().join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
+    let mut planned = Vec::new();
+    let real = load_library(&manifest().join("scenarios")).unwrap_or_else(|e| panic!("the library loads: {e}"));
+    for id in REAL {
+        let s = real.scenario(id).unwrap_or_else(|| panic!("no scenario `{id}` in the library"));
+        planned.push(PlannedScenario::new(s.clone(), real.expand(s).expect("expands")));
+    }
+    let fixture = load_library(&manifest().join("tests/fixtures/cli/failing/scenarios")).expect("the fixture loads");
+    for s in &fixture.scenarios {
+        planned.push(PlannedScenario::new(s.clone(), fixture.expand(s).expect("expands")));
+    }
+    let options = RunOptions { jobs: 2, ..RunOptions::default() };
+    let plan = RunPlan { spec: spec.clone(), scenarios: planned, target: TargetSpec::Bundled, options };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let report = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(120), run(plan)).await.expect("the run ends") });
+    let ops: Vec<(String, String, Vec<String>)> =
+        spec.operations().iter().map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone())).collect();
+    let coverage = Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios);
+    (report, coverage)
+}
+
+/// Runs the browser with `args` then `url`; returns its stdout.
+fn browser(chromium: &Path, profile: &Path, args: &[&str], url: &str) -> String {
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1400,2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + BROWSER_TIMEOUT;
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within {BROWSER_TIMEOUT:?}: {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap_or_default()
+}
+
+/// Screenshots `url` to `png` and checks the picture is not trivial.
+fn screenshot(chromium: &Path, profile: &Path, url: &str, png: &Path) {
+    let _ = std::fs::remove_file(png);
+    browser(chromium, profile, &[&format!("--screenshot={}", png.display())], url);
+    let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
+    // A blank 1400×2000 PNG is a few kilobytes; a rendered report is far more.
+    assert!(size > 50_000, "the screenshot `{}` is {size} bytes: nothing rendered?", png.display());
+    eprintln!("screenshot: {}", png.display());
+}
+
+/// The `<details class="scenario ...">` opening tag of a scenario in a DOM dump.
+fn scenario_tag<'a>(dom: &'a str, id: &str) -> &'a str {
+    let at = dom.find(&format!("id=\"s-{id}\"")).unwrap_or_else(|| panic!("no scenario `{id}` in the DOM"));
+    let start = dom[..at].rfind('<').expect("tag start");
+    let end = at + dom[at..].find('>').expect("tag end");
+    &dom[start..=end]
+}
+
+#[test]
+fn the_html_report_renders_in_chromium() {
+    let chromium = match chromium() {
+        Ok(c) => c,
+        Err(why) => {
+            eprintln!("skipping the HTML report browser test: {why}");
+            return;
+        }
+    };
+    let (report, coverage) = real_run();
+    let t = &report.totals;
+    assert!(t.failed >= 1 && t.passed >= REAL.len(), "{t:?}: {:#?}", report.scenarios.iter().map(|s| (&s.id, &s.outcome)).collect::<Vec<_>>());
+    let html = report::render(Format::Html, &report, Some(&coverage)).expect("renders");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let url = format!("file://{}", page.display());
+    let profile = dir.path().join("profile");
+    let target = manifest().join("target");
+
+    // How it looks: kept for people to look at.
+    std::fs::write(target.join("html-report.html"), &html).unwrap();
+    screenshot(&chromium, &profile, &url, &target.join("html-report.png"));
+
+    // The DOM after the script ran: totals, filters, the failure open with both panes.
+    let dom = browser(&chromium, &profile, &["--dump-dom"], &url);
+    assert!(dom.contains("<html"), "no DOM dumped:\n{dom}");
+    for (n, label) in [(t.total, "scenarios"), (t.passed, "passed")] {
+        let stat = format!("<span class=\"num\">{n}</span><span class=\"lbl\">{label}</span>");
+        assert!(dom.contains(&stat), "no `{stat}` in the DOM");
+    }
+    assert!(dom.contains(&format!("<span class=\"num\">{}</span><span class=\"lbl\">failed", t.failed)));
+    for filter in ["data-outcome-filter=\"failed\"", "data-area-filter=\"probe\"", "id=\"q\"", "id=\"expand-all\""] {
+        assert!(dom.contains(filter), "no `{filter}` in the DOM");
+    }
+    let failing = scenario_tag(&dom, FAILING);
+    assert!(failing.contains(" open") && !failing.contains("hidden"), "{failing}");
+    assert!(dom.contains("class=\"pane req\"") && dom.contains("class=\"pane resp\""));
+    assert!(dom.contains("status 200, expected 418"));
+    assert!(dom.contains("The help manifest answers 418"), "the rule is not shown");
+    assert!(dom.contains("id=\"coverage\""));
+    assert!(dom.contains(&format!("<a href=\"#s-{}\">", REAL[0])), "coverage does not link the scenarios");
+
+    // `#failed` preselects the outcome filter: only failures stay visible.
+    let failed_url = format!("{url}#failed");
+    let dom = browser(&chromium, &profile, &["--dump-dom"], &failed_url);
+    let passing = scenario_tag(&dom, REAL[0]);
+    assert!(passing.contains("hidden"), "`#failed` left a passed scenario visible: {passing}");
+    assert!(!scenario_tag(&dom, FAILING).contains("hidden"), "`#failed` hid the failure");
+    let chip = regex::Regex::new(r#"<button[^>]*class="chip"[^>]*data-outcome-filter="failed"[^>]*aria-pressed="true""#).unwrap();
+    assert!(chip.is_match(&dom), "the `Failed` chip is not pressed");
+    screenshot(&chromium, &profile, &failed_url, &target.join("html-report-failed.png"));
+}
