@@ -45,6 +45,11 @@ pub struct MockConfig {
     pub keepalive: Duration,
     /// Deliberate rule-breaks (see [`KNOWN_FAULTS`]); empty by default.
     pub faults: BTreeSet<String>,
+    /// Whether rate limits apply (default `true`). `false` lifts every limit
+    /// (standard per-minute, funding, applications, downloads, login,
+    /// registration): for load benchmarks only, the server then breaks the
+    /// rate-limit rules of the spec.
+    pub rate_limits: bool,
 }
 
 impl Default for MockConfig {
@@ -55,6 +60,7 @@ impl Default for MockConfig {
             control_token: None,
             keepalive: Duration::from_secs(30),
             faults: BTreeSet::new(),
+            rate_limits: true,
         }
     }
 }

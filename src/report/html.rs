@@ -456,9 +456,17 @@ fn exchange(out: &mut String, st: &StepReport) {
     out.push_str("</div>\n</div>\n");
 }
 
+/// Coverage: one row per operation with its statuses as colored chips
+/// (hover for the scenarios), so a whole spec fits a screen or two; then
+/// the error codes as chips.
 fn coverage_section(out: &mut String, c: &Coverage) {
     let (sc, st) = c.status_counts();
     let (cc, ct) = c.code_counts();
+    let oc = c
+        .operations
+        .iter()
+        .filter(|o| o.statuses.iter().chain(&o.undocumented).any(|s| !s.scenarios.is_empty()))
+        .count();
     let pct = |a: usize, b: usize| {
         if b == 0 {
             0.0
@@ -468,65 +476,71 @@ fn coverage_section(out: &mut String, c: &Coverage) {
     };
     let _ = write!(
         out,
-        "<h2 id=\"coverage\">Coverage</h2>\n<p>{sc} of {st} documented operation statuses ({:.0}%)</p><div class=\"bar\"><span style=\"width:{:.1}%\"></span></div>\
-         <p>{cc} of {ct} error codes ({:.0}%)</p><div class=\"bar\"><span style=\"width:{:.1}%\"></span></div>\n\
-         <div class=\"tablewrap\"><table><thead><tr><th>Operation</th><th>Status</th><th>Error codes seen</th><th>Scenarios</th></tr></thead><tbody>\n",
+        "<h2 id=\"coverage\">Coverage</h2>\n<div class=\"covsum\">\
+         <div><p>{oc} of {} operations exercised ({:.0}%)</p><div class=\"bar\"><span style=\"width:{:.1}%\"></span></div></div>\
+         <div><p>{sc} of {st} documented operation statuses ({:.0}%)</p><div class=\"bar\"><span style=\"width:{:.1}%\"></span></div></div>\
+         <div><p>{cc} of {ct} error codes ({:.0}%)</p><div class=\"bar\"><span style=\"width:{:.1}%\"></span></div></div></div>\n\
+         <p class=\"legend\"><span class=\"cov ok\">200</span> seen <span class=\"cov miss\">404</span> documented, not seen \
+         <span class=\"cov und\">418</span> seen, not documented · hover a status for its scenarios</p>\n\
+         <div class=\"tablewrap\"><table class=\"cov\"><thead><tr><th>Operation</th><th>Statuses</th><th>Error codes seen</th><th>Scenarios</th></tr></thead><tbody>\n",
+        c.operations.len(),
+        pct(oc, c.operations.len()),
+        pct(oc, c.operations.len()),
         pct(sc, st),
         pct(sc, st),
         pct(cc, ct),
         pct(cc, ct)
     );
     for o in &c.operations {
-        let op = format!("{} {}", o.method, o.path);
-        let rows =
-            o.statuses
-                .iter()
-                .map(|s| (s, escape(&s.status)))
-                .chain(o.undocumented.iter().map(|s| {
-                    (
-                        s,
-                        format!(
-                            "{} <span class=\"pill bad\">undocumented</span>",
-                            escape(&s.status)
-                        ),
-                    )
-                }));
-        for (s, status) in rows {
-            let miss = if s.scenarios.is_empty() {
-                " class=\"miss\""
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "<tr{miss}><td><code>{}</code></td><td>{status}</td><td>{}</td><td class=\"hits\">{}</td></tr>",
-                escape(&op),
-                s.codes
-                    .iter()
-                    .map(|c| format!("<code>{}</code>", escape(c)))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                scenario_links(&s.scenarios)
-            );
-        }
+        let all = || o.statuses.iter().chain(&o.undocumented);
+        let chips: Vec<String> = o
+            .statuses
+            .iter()
+            .map(|s| (s, false))
+            .chain(o.undocumented.iter().map(|s| (s, true)))
+            .map(|(s, undocumented)| {
+                let (class, title) = match (undocumented, s.scenarios.is_empty()) {
+                    (true, _) => ("und", format!("not documented; seen in {}", s.scenarios.join(", "))),
+                    (false, true) => ("miss", "not covered".to_string()),
+                    (false, false) => ("ok", s.scenarios.join(", ")),
+                };
+                format!(
+                    "<span class=\"cov {class}\" title=\"{}\">{}</span>",
+                    escape(&title),
+                    escape(&s.status)
+                )
+            })
+            .collect();
+        let codes: BTreeSet<&str> = all().flat_map(|s| s.codes.iter().map(String::as_str)).collect();
+        let ids: BTreeSet<String> = all().flat_map(|s| s.scenarios.iter().cloned()).collect();
+        let ids: Vec<String> = ids.into_iter().collect();
+        let miss = if ids.is_empty() { " class=\"miss\"" } else { "" };
+        let _ = writeln!(
+            out,
+            "<tr{miss}><td><code>{}</code></td><td class=\"chips\">{}</td><td>{}</td><td class=\"hits\">{}</td></tr>",
+            escape(&format!("{} {}", o.method, o.path)),
+            chips.join(" "),
+            codes.iter().map(|c| format!("<code>{}</code>", escape(c))).collect::<Vec<_>>().join(" "),
+            scenario_links(&ids)
+        );
     }
     out.push_str("</tbody></table></div>\n");
     if !c.error_codes.is_empty() {
-        out.push_str("<h2>Error codes</h2>\n<div class=\"tablewrap\"><table><thead><tr><th>Code</th><th>Scenarios</th></tr></thead><tbody>\n");
+        out.push_str("<h2>Error codes</h2>\n<p class=\"chips codes\">");
         for e in &c.error_codes {
-            let miss = if e.scenarios.is_empty() {
-                " class=\"miss\""
+            let (class, title) = if e.scenarios.is_empty() {
+                ("miss", "not covered".to_string())
             } else {
-                ""
+                ("ok", e.scenarios.join(", "))
             };
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "<tr{miss}><td><code>{}</code></td><td class=\"hits\">{}</td></tr>",
-                escape(&e.code),
-                scenario_links(&e.scenarios)
+                "<span class=\"cov {class}\" title=\"{}\">{}</span> ",
+                escape(&title),
+                escape(&e.code)
             );
         }
-        out.push_str("</tbody></table></div>\n");
+        out.push_str("</p>\n");
     }
 }
 

@@ -87,11 +87,22 @@ impl ScenarioContext {
             TargetSpec::Bundled => Target::Bundled(bundled_config(MockConfig::default(), &secrets)),
             TargetSpec::BundledWith(c) => Target::Bundled(bundled_config(c.clone(), &secrets)),
             TargetSpec::Remote(profile) => {
+                // A password in a URL (`https://user:pw@host`) is a secret too.
+                for url in std::iter::once(&profile.base_url).chain(profile.control.as_ref().map(|c| &c.url)) {
+                    if let Some(pw) = url.password() {
+                        secrets.add("URL_PASSWORD", pw);
+                        let decoded: String = url::form_urlencoded::parse(format!("p={pw}").as_bytes())
+                            .map(|(_, v)| v.into_owned())
+                            .next()
+                            .unwrap_or_default();
+                        secrets.add("URL_PASSWORD", &decoded);
+                    }
+                }
                 let control = profile.control.as_ref().map(|c| {
                     if let Some(t) = &c.token {
                         secrets.add("CONTROL_TOKEN", t.expose());
                     }
-                    ControlClient::new(http.clone(), c.url.clone(), c.token.clone())
+                    ControlClient::new(http.clone(), c.url.clone(), c.token.clone()).with_timeout(options.request_timeout)
                 });
                 let features = match &control {
                     Some(c) => c.features().await.map_err(|e| secrets.redact_str(&e.to_string())),
@@ -106,7 +117,8 @@ impl ScenarioContext {
                 let url = Url::parse(&server.url().to_string()).ok();
                 if let Some(url) = url {
                     let token = config.control_token.clone().map(crate::target::Secret);
-                    if let Ok(info) = ControlClient::new(http.clone(), url, token).features().await {
+                    let control = ControlClient::new(http.clone(), url, token).with_timeout(options.request_timeout);
+                    if let Ok(info) = control.features().await {
                         bundled_features = info.features;
                     }
                 }

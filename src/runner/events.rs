@@ -3,6 +3,11 @@
 //! or WebSocket), its events parsed into a channel, and waits for
 //! matching events. Streams close when their [`Stream`] is dropped.
 //! It must not judge events (the event steps do).
+//!
+//! Memory stays bounded whatever the server sends: one frame (SSE) or
+//! message (WebSocket) larger than the run's `max_body_bytes` ends the
+//! stream with a note; the channel is bounded (a flood waits on the
+//! socket), as are the buffered events and the notes kept.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,6 +21,10 @@ use tokio::task::JoinHandle;
 
 /// Events kept waiting for a later step, at most.
 const MAX_BUFFERED: usize = 1000;
+/// Items in flight between the reading task and the steps.
+const CHANNEL: usize = 256;
+/// Notes about unparseable events kept, at most (then one says how many more).
+const MAX_PROBLEMS: usize = 20;
 
 /// One parsed event.
 #[derive(Debug, Clone)]
@@ -34,9 +43,11 @@ enum Item {
 
 /// An open stream and what it has received but no step consumed yet.
 pub(crate) struct Stream {
-    rx: mpsc::UnboundedReceiver<Item>,
+    rx: mpsc::Receiver<Item>,
     buffer: VecDeque<Event>,
     problems: Vec<String>,
+    /// Unparseable events not described in `problems`.
+    more_problems: usize,
     closed: Option<String>,
     seen: Vec<String>,
     task: JoinHandle<()>,
@@ -61,19 +72,31 @@ fn event_type(name: &str, data: &Value) -> String {
 }
 
 impl Stream {
-    fn spawn<F>(f: impl FnOnce(mpsc::UnboundedSender<Item>) -> F) -> Stream
+    fn spawn<F>(f: impl FnOnce(mpsc::Sender<Item>) -> F) -> Stream
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(CHANNEL);
         let task = tokio::spawn(f(tx));
-        Stream { rx, buffer: VecDeque::new(), problems: Vec::new(), closed: None, seen: Vec::new(), task }
+        Stream {
+            rx,
+            buffer: VecDeque::new(),
+            problems: Vec::new(),
+            more_problems: 0,
+            closed: None,
+            seen: Vec::new(),
+            task,
+        }
     }
 
-    /// Follows an SSE response.
-    pub fn sse(resp: reqwest::Response) -> Stream {
-        Stream::spawn(|tx| async move {
-            let mut events = resp.bytes_stream().eventsource();
+    /// Follows an SSE response; a frame larger than `max_frame` bytes ends it.
+    pub fn sse(resp: reqwest::Response, max_frame: usize) -> Stream {
+        Stream::spawn(move |tx| async move {
+            let mut guard = FrameGuard::new(max_frame);
+            let too_large = guard.tripped.clone();
+            let bytes = resp.bytes_stream().map(move |chunk| chunk.map(|c| guard.check(c)));
+            let bytes = bytes.take_while(|chunk| futures::future::ready(!matches!(chunk, Ok(None))));
+            let mut events = bytes.map(|chunk| chunk.map(Option::unwrap_or_default)).eventsource();
             while let Some(frame) = events.next().await {
                 match frame {
                     Ok(ev) => {
@@ -81,17 +104,22 @@ impl Stream {
                             Ok(data) => Item::Event(Event { event_type: event_type(&ev.event, &data), data, received_at: now() }),
                             Err(_) => Item::Unparseable { event_type: ev.event.clone(), raw: ev.data.clone() },
                         };
-                        if tx.send(item).is_err() {
+                        if tx.send(item).await.is_err() {
                             return;
                         }
                     }
                     Err(e) => {
-                        let _ = tx.send(Item::Closed(format!("the stream broke: {e}")));
+                        let _ = tx.send(Item::Closed(format!("the stream broke: {e}"))).await;
                         return;
                     }
                 }
             }
-            let _ = tx.send(Item::Closed("the server closed the stream".into()));
+            let why = if too_large.load(std::sync::atomic::Ordering::SeqCst) {
+                format!("an event frame was larger than {max_frame} bytes (`max_body_bytes`); the stream was closed")
+            } else {
+                "the server closed the stream".to_string()
+            };
+            let _ = tx.send(Item::Closed(why)).await;
         })
     }
 
@@ -112,12 +140,12 @@ impl Stream {
                     Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
                     Ok(Message::Close(frame)) => {
                         let why = frame.map(|f| format!(" ({} {})", u16::from(f.code), f.reason)).unwrap_or_default();
-                        let _ = tx.send(Item::Closed(format!("the server closed the WebSocket{why}")));
+                        let _ = tx.send(Item::Closed(format!("the server closed the WebSocket{why}"))).await;
                         return;
                     }
                     Ok(_) => continue,
                     Err(e) => {
-                        let _ = tx.send(Item::Closed(format!("the WebSocket broke: {e}")));
+                        let _ = tx.send(Item::Closed(format!("the WebSocket broke: {e}"))).await;
                         return;
                     }
                 };
@@ -130,11 +158,11 @@ impl Stream {
                     },
                     Err(_) => Item::Unparseable { event_type: String::new(), raw: text },
                 };
-                if tx.send(item).is_err() {
+                if tx.send(item).await.is_err() {
                     return;
                 }
             }
-            let _ = tx.send(Item::Closed("the server closed the WebSocket".into()));
+            let _ = tx.send(Item::Closed("the server closed the WebSocket".into())).await;
         })
     }
 
@@ -147,6 +175,10 @@ impl Stream {
                 Some(e)
             }
             Item::Unparseable { event_type, raw } => {
+                if self.problems.len() >= MAX_PROBLEMS {
+                    self.more_problems += 1;
+                    return None;
+                }
                 let name = if event_type.is_empty() { "an event".to_string() } else { format!("event `{event_type}`") };
                 self.problems.push(format!(
                     "{name} arrived with data that is not JSON: {}",
@@ -186,7 +218,12 @@ impl Stream {
 
     /// Takes (and clears) the notes about unparseable events.
     pub fn take_problems(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.problems)
+        let mut out = std::mem::take(&mut self.problems);
+        if self.more_problems > 0 {
+            out.push(format!("{} more events arrived with data that is not JSON", self.more_problems));
+            self.more_problems = 0;
+        }
+        out
     }
 
     /// Why the stream ended, if it did.
@@ -202,6 +239,48 @@ impl Stream {
     /// Buffered events of a type (for explaining a miss).
     pub fn buffered_of(&self, event_type: &str) -> Vec<&Event> {
         self.buffer.iter().filter(|e| e.event_type == event_type).collect()
+    }
+}
+
+/// Watches the bytes of an SSE stream: the size of the frame being read
+/// (bytes since the last blank line). `check` answers `None` once a frame
+/// passes the limit, which ends the stream.
+struct FrameGuard {
+    max: usize,
+    frame: usize,
+    line: usize,
+    after_cr: bool,
+    tripped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FrameGuard {
+    fn new(max: usize) -> Self {
+        FrameGuard { max, frame: 0, line: 0, after_cr: false, tripped: Arc::default() }
+    }
+
+    fn check<B: AsRef<[u8]>>(&mut self, chunk: B) -> Option<B> {
+        for &b in chunk.as_ref() {
+            match b {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' | b'\r' => {
+                    self.after_cr = b == b'\r';
+                    if self.line == 0 {
+                        self.frame = 0;
+                    }
+                    self.line = 0;
+                }
+                _ => {
+                    self.after_cr = false;
+                    self.line += 1;
+                    self.frame += 1;
+                }
+            }
+            if self.frame > self.max {
+                self.tripped.store(true, std::sync::atomic::Ordering::SeqCst);
+                return None;
+            }
+        }
+        Some(chunk)
     }
 }
 

@@ -92,21 +92,31 @@ impl Pacer {
 /// Parses `Retry-After`: integer seconds or an HTTP date; a malformed
 /// value counts as 1 s, and every value is capped at [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(value: Option<&str>) -> Duration {
-    let Some(v) = value.map(str::trim) else { return Duration::from_secs(1) };
-    if let Ok(secs) = v.parse::<u64>() {
-        return Duration::from_secs(secs).min(MAX_RETRY_AFTER);
+    match requested_wait(value) {
+        Ok(Some(d)) => d.min(MAX_RETRY_AFTER),
+        Ok(None) | Err(()) => Duration::from_secs(1),
+    }
+}
+
+/// What a `Retry-After` value asks for, uncapped (huge values saturate):
+/// `Ok(None)` when absent, `Err(())` when it is neither seconds nor an
+/// HTTP date.
+pub(crate) fn requested_wait(value: Option<&str>) -> Result<Option<Duration>, ()> {
+    let Some(v) = value.map(str::trim) else { return Ok(None) };
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Some(v.parse::<u64>().map(Duration::from_secs).unwrap_or(Duration::MAX)));
     }
     if let Ok(secs) = v.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64()));
+            return Ok(Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)));
         }
-        return Duration::from_secs(1);
+        return Err(());
     }
     if let Ok(date) = chrono::DateTime::parse_from_rfc2822(v) {
-        let secs = (date.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0) as u64;
-        return Duration::from_millis(secs).min(MAX_RETRY_AFTER);
+        let millis = (date.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0) as u64;
+        return Ok(Some(Duration::from_millis(millis)));
     }
-    Duration::from_secs(1)
+    Err(())
 }
 
 #[cfg(test)]
@@ -122,6 +132,12 @@ mod tests {
         assert_eq!(retry_after(Some("-5")), Duration::from_secs(1));
         assert_eq!(retry_after(None), Duration::from_secs(1));
         assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), Duration::ZERO);
+        assert_eq!(requested_wait(Some("999999999")), Ok(Some(Duration::from_secs(999_999_999))));
+        assert_eq!(requested_wait(Some("99999999999999999999999")), Ok(Some(Duration::MAX)));
+        assert_eq!(requested_wait(Some("1e300")), Ok(Some(Duration::MAX)));
+        assert_eq!(requested_wait(Some("soon")), Err(()));
+        assert_eq!(requested_wait(Some("")), Err(()));
+        assert_eq!(requested_wait(None), Ok(None));
     }
 
     #[test]

@@ -62,6 +62,16 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
             started.elapsed(),
         );
     }
+    if s.moves_money && !ctx.sandbox() && ctx.spend_cap().is_some_and(|cap| cap <= 0) {
+        return bare_report(
+            planned,
+            Outcome::Skipped {
+                reason: "moves money and the spending cap of 0 cents leaves nothing to spend on a target that is not a sandbox (pass `--max-spend`)"
+                    .into(),
+            },
+            started.elapsed(),
+        );
+    }
     match &ctx.target {
         Target::Bundled(config) => {
             let server = match MockServer::start(config.clone()).await {
@@ -78,7 +88,8 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
             let report = match Url::parse(&url) {
                 Ok(base) => {
                     let token = config.control_token.clone().map(Secret);
-                    let control = ControlClient::new(ctx.http.clone(), base.clone(), token);
+                    let control =
+                        ControlClient::new(ctx.http.clone(), base.clone(), token).with_timeout(ctx.options.request_timeout);
                     match control.features().await {
                         Ok(features) => run_on(planned, ctx, base, Some(control), features, started).await,
                         Err(e) => bare_report(
@@ -145,7 +156,8 @@ async fn run_on(
         match st.vars.interpolate_value(v, &format!("`vars.{name}`")) {
             Ok(value) => st.vars.set(name, value),
             Err(e) => {
-                return bare_report(planned, Outcome::Errored { message: e.to_string() }, started.elapsed());
+                let outcome = Outcome::Errored { message: e.to_string() };
+                return redact_scenario(&ctx.secrets, &bare_report(planned, outcome, started.elapsed()));
             }
         }
     }

@@ -17,6 +17,10 @@ use crate::redact::Secrets;
 use crate::report::model::{Outcome, REPORT_SCHEMA_VERSION, RunReport, ScenarioReport, TargetInfo, Totals};
 use crate::scenario::Level;
 
+/// How long past the run's time limit a scenario task may take before it
+/// is aborted (its own limits stop it well before, normally).
+const RUN_GRACE: Duration = Duration::from_secs(5);
+
 /// True when the scenario must not share a remote target with others.
 fn runs_alone(p: &PlannedScenario, ctx: &ScenarioContext) -> bool {
     ctx.shared_target()
@@ -79,13 +83,28 @@ async fn run_one(shared: Arc<Shared>, position: usize, planned: Arc<PlannedScena
     let task_planned = planned.clone();
     let task_shared = shared.clone();
     // A task of its own, so that a panic becomes an errored scenario.
+    let started = Instant::now();
     let handle = tokio::spawn(async move { run_scenario(&task_planned, &task_shared.ctx).await });
-    let report = match handle.await {
-        Ok(r) => r,
-        Err(e) => bare_report(
+    let abort = handle.abort_handle();
+    // A safety net under the run's time limit: every wait inside a scenario
+    // is bounded already, but a run with a limit must end whatever happens.
+    let joined = match shared.ctx.run_deadline {
+        Some(at) => tokio::time::timeout_at((at + RUN_GRACE).into(), handle).await.map_err(|_| abort.abort()),
+        None => Ok(handle.await),
+    };
+    let report = match joined {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => bare_report(
             &planned,
             Outcome::Errored { message: format!("internal error: the scenario task failed ({e})") },
-            Duration::ZERO,
+            started.elapsed(),
+        ),
+        Err(()) => bare_report(
+            &planned,
+            Outcome::Errored {
+                message: format!("the run's time limit was reached and the scenario did not stop within {} s of it", RUN_GRACE.as_secs()),
+            },
+            started.elapsed(),
         ),
     };
     shared.finished(position, &report);

@@ -15,8 +15,8 @@ use super::auth::auth_headers;
 use super::context::ScenarioContext;
 use super::events::Stream;
 use super::exec::{self, Body, Prepared, Received, human};
-use super::money::{committed, money_step};
-use super::pacing::{per_minute, retry_after};
+use super::money::{MoneyStep, committed, money_step};
+use super::pacing::{MAX_RETRY_AFTER, per_minute, requested_wait, retry_after};
 use super::record::{request_record, response_record};
 use super::vars::{Vars, text_of};
 use crate::check;
@@ -373,49 +373,119 @@ async fn request_step(
     if let Body::Json(j) = &prepared.body {
         register_sensitive(&ctx.secrets, j);
     }
+    let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
+    let repeat = match &step.repeat {
+        Some(r) => Some(interpolated(&st.vars, r, "`repeat`")?),
+        None => None,
+    };
     let money = money_step(prepared.method.as_str(), &prepared.path);
-    if money.is_some()
-        && let Some(reason) = ctx.ledger.refusal(ctx.spend_cap())
-    {
+    let held = match money {
+        Some(m) => hold_spending(ctx, st, &prepared, m, repeat.as_ref().map_or(1, |r| r.times), dl).await?,
+        None => 0,
+    };
+    let mut cents = 0i64;
+    let result = exchange(ctx, st, step, &prepared, &expect, repeat.as_ref(), rep, dl, money, &mut cents).await;
+    if money.is_some() {
+        let actor = step.actor.as_deref().unwrap_or("(anonymous)");
+        let unknown = result.is_err();
+        ctx.ledger.settle(&st.scenario_id, actor, held, cents, unknown);
+        if unknown && held > cents {
+            let note = format!(
+                "; the outcome is unknown, so the {} cents it may have committed count against the spending cap",
+                held - cents
+            );
+            return result.map(|_| ()).map_err(|e| match e {
+                RunnerError::Timeout(m) => RunnerError::Timeout(format!("{m}{note}")).into(),
+                RunnerError::Transport { what, method, url, message } => {
+                    RunnerError::Transport { what, method, url, message: format!("{message}{note}") }.into()
+                }
+                other => other.into(),
+            });
+        }
+    }
+    let Some((received, json)) = result? else { return Ok(()) };
+    rep.response = Some(response_record(&received, json.as_ref()));
+    if let Some(j) = &json {
+        register_sensitive(&ctx.secrets, j);
+    }
+    if let Some(caps) = &step.capture {
+        capture(ctx, st, caps, &received, json.as_ref(), rep);
+    }
+    Ok(())
+}
+
+/// The money guard of one money step: off a sandbox it needs
+/// `allow_real_money`; under a spending cap the most it can commit
+/// (`times` requests) must be known and fit. Answers the cents held.
+async fn hold_spending(
+    ctx: &ScenarioContext,
+    st: &ScenarioState,
+    prepared: &Prepared,
+    money: MoneyStep,
+    times: u32,
+    dl: &Deadline,
+) -> Result<i64, Halt> {
+    let what = format!("{} {}", prepared.method, prepared.path);
+    if !ctx.sandbox() && !ctx.options.allow_real_money {
+        return Err(Halt::Refused(format!(
+            "not run: `{what}` moves real money and the target is not a sandbox (pass `--allow-real-money` and `--max-spend`)"
+        )));
+    }
+    let Some(cap) = ctx.spend_cap() else { return Ok(0) };
+    if let Some(reason) = ctx.ledger.refusal(Some(cap)) {
         return Err(Halt::Refused(reason));
     }
-    let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
-    let (received, json) = if let Some(repeat) = &step.repeat {
-        let repeat = interpolated(&st.vars, repeat, "`repeat`")?;
-        let outcome = repeat_request(ctx, step, &prepared, &repeat, &expect, rep, dl).await;
+    let (limit, _) = dl.request_limit(ctx.options.request_timeout);
+    let one = super::money::estimate(&ctx.http, &st.base_url, prepared, money, limit, ctx.options.max_body_bytes)
+        .await
+        .map_err(|why| {
+            Halt::Refused(ctx.secrets.redact_str(&format!(
+                "not run: cannot tell in advance how much `{what}` would commit ({why}); under a spending cap a money step runs only when its amount is known"
+            )))
+        })?;
+    let most = one.saturating_mul(i64::from(times.max(1)));
+    ctx.ledger.reserve(cap, most, &what).map_err(Halt::Refused)?;
+    Ok(most)
+}
+
+/// Sends the request (once, paced and retried, or repeated), checks the
+/// answer, and adds what successful money answers committed to `cents`.
+/// Answers the response `expect` applied to, or `None` when none did.
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    ctx: &ScenarioContext,
+    st: &mut ScenarioState,
+    step: &Step,
+    prepared: &Prepared,
+    expect: &Expect,
+    repeat: Option<&Repeat>,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+    money: Option<MoneyStep>,
+    cents: &mut i64,
+) -> Result<Option<(Received, Option<Value>)>, RunnerError> {
+    if let Some(repeat) = repeat {
+        let outcome = repeat_request(ctx, step, prepared, repeat, expect, rep, dl, money, cents).await;
         // A burst used the actor's allowance: later paced requests wait.
         if ctx.pace()
             && let Some((key, _)) = pacing_key(st, step)
         {
             ctx.pacer.drain(&key);
         }
-        match outcome? {
-            Some(r) => r,
-            None => return Ok(()),
-        }
-    } else {
-        let received = send_paced(ctx, st, step, &prepared, &expect, rep, dl).await?;
-        let json = parse_json(&received);
-        let (op, found) = auto_checks(ctx, &prepared, &received, json.as_ref(), &step.skip_checks, false);
-        rep.operation = op;
-        rep.findings.extend(found);
-        rep.findings.extend(check::check_expect(&expect, received.status, &received.headers, json.as_ref()));
-        (received, json)
-    };
-    rep.response = Some(response_record(&received, json.as_ref()));
-    if let Some(j) = &json {
-        register_sensitive(&ctx.secrets, j);
+        return outcome;
     }
+    let received = send_paced(ctx, st, step, prepared, expect, rep, dl).await?;
+    let json = parse_json(&received);
     if let Some(m) = money
         && (200..300).contains(&received.status)
     {
-        let cents = committed(m, json.as_ref());
-        ctx.ledger.record(&st.scenario_id, step.actor.as_deref().unwrap_or("(anonymous)"), cents);
+        *cents += committed(m, json.as_ref());
     }
-    if let Some(caps) = &step.capture {
-        capture(ctx, st, caps, &received, json.as_ref(), rep);
-    }
-    Ok(())
+    let (op, found) = auto_checks(ctx, prepared, &received, json.as_ref(), &step.skip_checks, false);
+    rep.operation = op;
+    rep.findings.extend(found);
+    rep.findings.extend(check::check_expect(expect, received.status, &received.headers, json.as_ref()));
+    Ok(Some((received, json)))
 }
 
 /// Sends once, pacing first and retrying an unexpected 429.
@@ -442,11 +512,40 @@ async fn send_paced(
         rep.attempts += 1;
         let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
         let unexpected_429 = r.status == 429 && !expect.status.contains(&429);
-        if !unexpected_429 || rep.retries >= ctx.options.retry_429 {
+        if !unexpected_429 {
             return Ok(r);
         }
-        let wait = retry_after(r.header("retry-after"));
-        if wait >= dl.outer_left() {
+        let header = r.header("retry-after").map(str::to_string);
+        let asked = requested_wait(header.as_deref());
+        let shown = header.as_deref().map(|h| super::record::truncate_text(h, 80)).unwrap_or_default();
+        if asked.is_err() && !rep.findings.iter().any(|f| f.kind == FindingKind::Header && f.message.contains("Retry-After")) {
+            rep.findings.push(
+                Finding::new(
+                    FindingKind::Header,
+                    format!("`Retry-After: {shown}` is neither a number of seconds nor an HTTP date (the harness waited 1 s)"),
+                )
+                .expected("seconds or an HTTP date")
+                .actual(shown.clone()),
+            );
+        }
+        if rep.retries >= ctx.options.retry_429 {
+            return Ok(r);
+        }
+        let wait = retry_after(header.as_deref());
+        let too_long = matches!(asked, Ok(Some(d)) if d > MAX_RETRY_AFTER);
+        if too_long || wait >= dl.outer_left() {
+            let why = if too_long {
+                format!("longer than the harness ever waits ({})", human(MAX_RETRY_AFTER))
+            } else {
+                format!("longer than the {} leaves ({})", dl.outer_label, human(dl.outer_left()))
+            };
+            rep.findings.push(
+                Finding::new(
+                    FindingKind::Status,
+                    format!("rate limited (429) and `Retry-After: {shown}` asks for a wait {why}: not retried"),
+                )
+                .actual(429),
+            );
             return Ok(r);
         }
         if let Some((key, _)) = &pace {
@@ -461,6 +560,7 @@ async fn send_paced(
 
 /// Sends a request `repeat.times` times (never paced or retried); answers
 /// the response `expect` applies to, or `None` when it does not apply.
+#[allow(clippy::too_many_arguments)]
 async fn repeat_request(
     ctx: &ScenarioContext,
     step: &Step,
@@ -469,6 +569,8 @@ async fn repeat_request(
     expect: &Expect,
     rep: &mut StepReport,
     dl: &mut Deadline,
+    money: Option<MoneyStep>,
+    cents: &mut i64,
 ) -> Result<Option<(Received, Option<Value>)>, RunnerError> {
     if repeat.times == 0 {
         return Err(RunnerError::BadRequest("`repeat.times` must be at least 1".into()));
@@ -484,6 +586,11 @@ async fn repeat_request(
         rep.attempts += 1;
         let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
         let json = parse_json(&r);
+        if let Some(m) = money
+            && (200..300).contains(&r.status)
+        {
+            *cents += committed(m, json.as_ref());
+        }
         let (op, found) = auto_checks(ctx, prepared, &r, json.as_ref(), &step.skip_checks, false);
         rep.operation = op;
         for f in found {

@@ -78,7 +78,7 @@ pub(crate) async fn subscribe(
             let headers = header_list(resp.headers());
             if (200..300).contains(&status) {
                 let r = Received { status, headers, body: Vec::new(), elapsed: started.elapsed() };
-                (Some(Stream::sse(resp)), r)
+                (Some(Stream::sse(resp, ctx.options.max_body_bytes)), r)
             } else {
                 let body = match tokio::time::timeout(limit, read_capped(resp, ctx.options.max_body_bytes)).await {
                     Err(_) => return Err(timed_out().into()),
@@ -110,7 +110,12 @@ pub(crate) async fn subscribe(
                 None
             };
             crate::target::install_crypto_provider();
-            let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
+            // One message or frame larger than the body cap ends the stream.
+            let max = ctx.options.max_body_bytes;
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .max_message_size(Some(max))
+                .max_frame_size(Some(max));
+            let connect = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, connector);
             match tokio::time::timeout(limit, connect).await {
                 Err(_) => return Err(timed_out().into()),
                 Ok(Ok((ws, resp))) => {

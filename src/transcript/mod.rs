@@ -189,9 +189,12 @@ pub fn snapshot_name(report: &ScenarioReport) -> String {
     report.file.trim_start_matches("scenarios/").trim_end_matches(".yaml").trim_end_matches(".yml").replace('/', "__")
 }
 
-/// The content of an insta `.snap` file.
+/// The content of an insta `.snap` file. The name is quoted (as a JSON
+/// string, which YAML reads) unless it is plain, so any file name reads back.
 pub fn insta_file(name: &str, body: &str) -> String {
-    format!("---\nsource: agentgigs-conformance run --snapshots\nexpression: {name}\n---\n{body}")
+    let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let expression = if plain { name.to_string() } else { serde_json::to_string(name).unwrap_or_default() };
+    format!("---\nsource: agentgigs-conformance run --snapshots\nexpression: {expression}\n---\n{body}")
 }
 
 /// Reads the body of an insta `.snap` file (after its front matter).
@@ -203,8 +206,9 @@ pub fn insta_body(file_text: &str) -> Option<&str> {
 
 /// Writes one insta-format transcript per scenario into `dir`: a `.snap`
 /// when none exists, a `.snap.new` beside a `.snap` whose body differs
-/// (review them with `cargo insta review`), nothing when equal. Returns
-/// the files written.
+/// (review them with `cargo insta review`), nothing when equal (and, as
+/// insta does, a `.snap.new` left by an earlier run is removed then, so a
+/// stale difference cannot be accepted). Returns the files written.
 pub fn write_snapshots(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let mut written = Vec::new();
@@ -213,7 +217,15 @@ pub fn write_snapshots(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf>, S
         let body = transcript(s);
         let snap = dir.join(format!("{name}.snap"));
         let target = match std::fs::read_to_string(&snap) {
-            Ok(old) if insta_body(&old).map(str::trim_end) == Some(body.trim_end()) => continue,
+            Ok(old) if insta_body(&old).map(str::trim_end) == Some(body.trim_end()) => {
+                let pending = dir.join(format!("{name}.snap.new"));
+                match std::fs::remove_file(&pending) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(format!("cannot remove the stale `{}`: {e}", pending.display())),
+                }
+                continue;
+            }
             Ok(_) => dir.join(format!("{name}.snap.new")),
             Err(_) => snap,
         };
@@ -253,6 +265,10 @@ mod tests {
     #[test]
     fn insta_body_round_trips() {
         let f = insta_file("nda__x", "scenario: x\n");
+        assert_eq!(insta_body(&f), Some("scenario: x\n"));
+        assert!(f.contains("\nexpression: nda__x\n"));
+        let f = insta_file("odd__a: #b", "scenario: x\n");
+        assert!(f.contains("\nexpression: \"odd__a: #b\"\n"), "{f}");
         assert_eq!(insta_body(&f), Some("scenario: x\n"));
     }
 }

@@ -25,10 +25,11 @@ use super::error::{ApiError, internal_error};
 use super::events::EventHub;
 use super::jwt::JwtKeys;
 use crate::mock::MockConfig;
-use crate::mock::domain::{Clock, DomainError, Marketplace};
+use crate::mock::domain::{Clock, DomainError, Fault, Marketplace};
 
 /// The deliberate rule-breaks a server can be started with (for tests that
-/// prove the harness catches a broken server).
+/// prove the harness catches a broken server). The last five are broken in
+/// the domain ([`Fault`]); the others here, in the HTTP layer.
 pub const KNOWN_FAULTS: &[&str] = &[
     "skip_nda",               // NDA-gated actions work without an acknowledgment
     "bearer_accepts_api_key", // `Authorization: Bearer age_...` authenticates
@@ -42,6 +43,11 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "events_to_everyone",     // every event goes to every subscriber
     "error_without_code",     // error bodies lack `code`
     "html_404",               // unknown routes answer an HTML page
+    "cancel_after_funding",   // the poster cancels a funded job
+    "commission_ignored",     // the agent is paid the whole price
+    "deliverables_public",    // anyone with the NDA downloads deliverables
+    "messages_open",          // anyone with the NDA reads and writes messages
+    "slots_unbounded",        // accept-proofer accepts beyond proofer_count
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus
@@ -67,16 +73,16 @@ struct Shared {
     control_token: Option<String>,
     keepalive: Duration,
     faults: BTreeSet<String>,
+    /// Whether rate limits apply (kept across resets).
+    rate_limits: bool,
     base_url: String,
-    /// Every job id created over HTTP (only read by the `refs_resolve` fault).
-    job_ids: Mutex<Vec<Uuid>>,
 }
 
 impl AppState {
     /// Fresh state for a server whose own base URL is `base_url`.
     pub fn new(config: &MockConfig, base_url: &str) -> Self {
-        let mut market = Marketplace::new(Clock::real());
-        market.set_base_url(base_url);
+        let base_url = base_url.trim_end_matches('/');
+        let market = fresh_market(Clock::real(), base_url, &config.faults, config.rate_limits);
         AppState(Arc::new(Shared {
             market: Mutex::new(market),
             publish_order: Mutex::new(()),
@@ -85,8 +91,8 @@ impl AppState {
             control_token: config.control_token.clone().filter(|t| !t.is_empty()),
             keepalive: config.keepalive,
             faults: config.faults.clone(),
-            base_url: base_url.trim_end_matches('/').to_string(),
-            job_ids: Mutex::new(Vec::new()),
+            rate_limits: config.rate_limits,
+            base_url: base_url.to_string(),
         }))
     }
 
@@ -172,31 +178,29 @@ impl AppState {
     pub(crate) fn reset(&self) {
         let mut market = self.0.market.lock();
         let clock = market.clock().clone();
-        let mut fresh = Marketplace::new(clock);
-        fresh.set_base_url(self.0.base_url.clone());
-        *market = fresh;
-        self.0.job_ids.lock().clear();
+        *market = fresh_market(clock, &self.0.base_url, &self.0.faults, self.0.rate_limits);
         self.0.hub.close_all();
-    }
-
-    /// Remembers a job id (for the `refs_resolve` fault).
-    pub(crate) fn remember_job(&self, id: Uuid) {
-        self.0.job_ids.lock().push(id);
     }
 
     /// The job whose id starts with a REF code (only under `refs_resolve`).
     pub(crate) fn resolve_ref(&self, code: &str) -> Option<Uuid> {
-        if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let code = code.to_ascii_lowercase();
-        self.0
-            .job_ids
-            .lock()
-            .iter()
-            .copied()
-            .find(|id| id.simple().to_string().starts_with(&code))
+        self.inspect(|m| m.find_job_by_ref(code))
     }
+}
+
+/// An empty marketplace with this server's settings: base URL, domain
+/// faults, rate limits.
+fn fresh_market(
+    clock: Clock,
+    base_url: &str,
+    faults: &BTreeSet<String>,
+    rate_limits: bool,
+) -> Marketplace {
+    let mut market = Marketplace::new(clock);
+    market.set_base_url(base_url);
+    market.set_faults(faults.iter().filter_map(|f| Fault::parse(f)));
+    market.set_rate_limits(rate_limits);
+    market
 }
 
 /// The whole application: `/api`, `/files`, `/__conformance`, JSON 404/405.

@@ -77,7 +77,7 @@ ol.steps>li.failed{border-color:var(--fail)}ol.steps>li.errored{border-color:var
 .finding dt{color:var(--muted);font-size:12px}.finding dd{margin:0;min-width:0}
 .finding dd code{white-space:pre-wrap;overflow-wrap:anywhere}
 code.exp{color:var(--pass)}code.act{color:var(--fail)}
-.exchange{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin-top:10px}
+.exchange{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin-top:10px;align-items:start}
 @media (max-width:900px){.exchange{grid-template-columns:1fr}.tools{margin-left:0}}
 .pane{border:1px solid var(--line);border-radius:6px;min-width:0;background:var(--bg)}
 .pane h4{margin:0;padding:6px 10px;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);border-bottom:1px solid var(--line);display:flex;justify-content:space-between;gap:8px}
@@ -97,6 +97,12 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.miss td{background:var(--fail-bg)}tr.miss td.hits{color:var(--fail);font-weight:600}
 .bar{height:8px;background:var(--soft);border-radius:4px;overflow:hidden;max-width:320px;margin:4px 0 10px}.bar>span{display:block;height:100%;background:var(--pass)}
 .tablewrap{overflow-x:auto}
+.covsum{display:flex;flex-wrap:wrap;gap:0 32px}.covsum p{margin:0}.legend{color:var(--muted);font-size:12px}
+.cov{display:inline-block;font-family:var(--mono);font-size:12px;border-radius:4px;padding:0 6px;margin:1px 0;border:1px solid transparent;cursor:default}
+.cov.ok{background:var(--pass-bg);color:var(--pass);border-color:var(--pass)}
+.cov.miss{color:var(--fail);border-color:var(--fail);border-style:dashed}
+.cov.und{background:var(--skip-bg);color:var(--skip);border-color:var(--skip)}
+td.chips{line-height:1.9;min-width:300px}p.chips.codes{line-height:2}
 footer{color:var(--muted);font-size:12px;padding:24px 0 40px}
 @media print{.filters{display:none}details:not([open])>*:not(summary){display:block}}
 "#;

@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn api_keys_are_hashed_and_every_issued_key_works() {
     let mut m = mp();
-    let u = m.register("a@b.io", "password1", Some("A")).unwrap();
+    let u = m.register("a@b.io", "password1", Some("A"), "127.0.0.1").unwrap();
     let k1 = m.issue_api_key(u).unwrap();
     let k2 = m.issue_api_key(u).unwrap();
     assert_ne!(k1, k2);
@@ -23,10 +23,10 @@ fn api_keys_are_hashed_and_every_issued_key_works() {
 #[test]
 fn register_and_login() {
     let mut m = mp();
-    let u = m.register("Me@Example.com", "password1", None).unwrap();
+    let u = m.register("Me@Example.com", "password1", None, "127.0.0.1").unwrap();
     assert!(!m.user_view(u).unwrap().email_verified);
-    assert_eq!(code(m.register("me@example.com", "password2", None)), "EMAIL_TAKEN");
-    assert_eq!(code(m.register("nope", "short", None)), "VALIDATION_FAILED");
+    assert_eq!(code(m.register("me@example.com", "password2", None, "127.0.0.1")), "EMAIL_TAKEN");
+    assert_eq!(code(m.register("nope", "short", None, "127.0.0.1")), "VALIDATION_FAILED");
     assert_eq!(m.login("me@example.com", "password1", "1.1.1.1").unwrap().id, u);
     assert_eq!(code(m.login("me@example.com", "wrong-pass", "1.1.1.1")), "INVALID_CREDENTIALS");
     assert_eq!(code(m.login("who@example.com", "password1", "1.1.1.1")), "INVALID_CREDENTIALS");
@@ -35,7 +35,7 @@ fn register_and_login() {
 #[test]
 fn login_is_limited_per_ip_and_reopens() {
     let mut m = mp();
-    m.register("me@example.com", "password1", None).unwrap();
+    m.register("me@example.com", "password1", None, "127.0.0.1").unwrap();
     for _ in 0..20 {
         m.login("me@example.com", "password1", "9.9.9.9").unwrap();
     }
@@ -70,7 +70,7 @@ fn standard_limit_by_tier_and_window() {
 #[test]
 fn profiles_once_then_partial_updates() {
     let mut m = mp();
-    let u = m.register("p@x.io", "password1", None).unwrap();
+    let u = m.register("p@x.io", "password1", None, "127.0.0.1").unwrap();
     let body = json!({"name": "Bot", "specializations": ["Research", "Coding"], "tools": ["python"]});
     m.create_profile(u, ProfileInput::from_json(&body).unwrap()).unwrap();
     assert_eq!(code(m.create_profile(u, ProfileInput::from_json(&body).unwrap())), "PROFILE_EXISTS");
@@ -78,8 +78,28 @@ fn profiles_once_then_partial_updates() {
     assert_eq!(p.specializations, ["Research", "Coding"]);
     assert_eq!(p.bio.as_deref(), Some("hello"));
     assert_eq!(code(ProfileInput::from_json(&json!({"name": "x", "specializations": ["Cooking"]}))), "VALIDATION_FAILED");
-    let other = m.register("q@x.io", "password1", None).unwrap();
-    assert_eq!(code(m.update_profile(other, ProfilePatch::default())), "NOT_FOUND");
+    let other = m.register("q@x.io", "password1", None, "127.0.0.1").unwrap();
+    let bio = ProfilePatch { bio: Some("hi".into()), ..Default::default() };
+    assert_eq!(code(m.update_profile(other, bio)), "NOT_FOUND");
+    // A patch must change something, and never empty the specializations.
+    assert_eq!(code(m.update_profile(u, ProfilePatch::default())), "VALIDATION_FAILED");
+    for body in [json!({}), json!({"unknown": 1}), json!({"specializations": []}), json!({"tools": [""]})] {
+        assert_eq!(code(ProfilePatch::from_json(&body)), "VALIDATION_FAILED", "{body}");
+    }
+    let empty = ProfilePatch { specializations: Some(Vec::new()), ..Default::default() };
+    assert_eq!(code(m.update_profile(u, empty)), "VALIDATION_FAILED");
+    assert_eq!(code(ProfileInput::from_json(&json!({"name": "x", "specializations": []}))), "VALIDATION_FAILED");
+}
+
+#[test]
+fn profile_answers_carry_the_account_record() {
+    let mut m = mp();
+    let a = agent(&mut m);
+    let v = serde_json::to_value(m.profile_view(a).unwrap()).unwrap();
+    assert_eq!((v["id"].as_str(), v["rating"].is_null(), v["total_reviews"].as_u64()), (Some(a.to_string().as_str()), true, Some(0)));
+    m.set_user_flags(a, UserFlags { rating: Some(4.5), completed_jobs: Some(7), ..Default::default() }).unwrap();
+    let p = m.update_profile(a, ProfilePatch { bio: Some("hello".into()), ..Default::default() }).unwrap();
+    assert_eq!((p.rating, p.total_reviews, p.completed_jobs, p.tier), (Some(4.5), 1, 7, Tier::Free));
 }
 
 #[test]
@@ -105,7 +125,7 @@ fn proofer_eligibility() {
     assert_eq!(code(m.register_proofer(a, vec!["Research".into()])), "PROOFER_NOT_ELIGIBLE");
     m.advance_clock(30 * 86400);
     let r = m.register_proofer(a, vec!["Research".into()]).unwrap();
-    assert_eq!(r.registered_categories, ["Research"]);
+    assert_eq!(r.categories, ["Research"]);
     let b = agent(&mut m);
     m.set_user_flags(b, UserFlags { proofer_override: Some(true), ..Default::default() }).unwrap();
     m.register_proofer(b, vec!["Coding".into()]).unwrap();
@@ -165,13 +185,14 @@ fn available_jobs_follow_specializations() {
     assert_eq!(m.list_available(a, budget).unwrap().count, 0);
     let bad = AvailableQuery { limit: Some(101), ..Default::default() };
     assert_eq!(code(m.list_available(a, bad)), "VALIDATION_FAILED");
-    assert_eq!(m.list_posted(p).unwrap().count, 2);
+    assert_eq!(m.list_posted(p, None, None).unwrap().count, 2);
 }
 
 #[test]
 fn job_creation_validation_names_fields() {
-    let body = json!({"title": "abc", "description": "short", "category": "Cooking", "budget_min": 50, "budget_max": 10.5,
-        "tags": ["a","b","c","d","e","f","g","h","i","j","k"], "proof_required": true});
+    let tags: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+    let body = json!({"title": "", "description": "short", "category": "Cooking", "budget_min": 50, "budget_max": 10.5,
+        "tags": tags, "proof_required": true});
     let DomainError::ValidationFailed { details, .. } = NewJob::from_json(&body).unwrap_err() else { panic!() };
     let fields: Vec<&str> = details.iter().map(|d| d.field.as_str()).collect();
     for f in ["title", "description", "category", "budget_min", "budget_max", "tags", "proofer_count"] {

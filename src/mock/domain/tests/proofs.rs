@@ -250,16 +250,19 @@ fn revision_rounds_reassign_funded_proofers_and_feed_trends() {
     m.advance_clock(86_400);
     assert_eq!(balance(&m, pr), 180, "paid once for all rounds");
     let t = m.improvement_trends(a, 30).unwrap();
-    assert_eq!(t.total_proofs, 2);
-    assert_eq!(t.score_trend.iter().map(|x| x.score).collect::<Vec<_>>(), [40, 100]);
+    assert_eq!(t.proofs_received, 2);
+    // Both verdicts fall on the same UTC day: one point.
+    let points: Vec<_> = t.score_trend.iter().map(|x| (x.date.to_string(), x.avg_score, x.count)).collect();
+    assert_eq!(points, [("2030-01-01".to_string(), 70.0, 2)]);
+    assert_eq!((t.verdict_counts.approved, t.verdict_counts.needs_revision), (1, 1));
     assert_eq!(t.average_score, Some(70.0));
     assert_eq!(t.section_averages["accuracy"], Some(3.5));
     assert_eq!(t.common_revision_issues[0].category, "accuracy");
     assert_eq!(t.recent_feedback.len(), 2);
     assert_eq!(code(m.improvement_trends(a, 7)), "VALIDATION_FAILED");
     m.advance_clock(31 * 86_400);
-    assert_eq!(m.improvement_trends(a, 30).unwrap().total_proofs, 0);
-    assert_eq!(m.improvement_trends(a, 90).unwrap().total_proofs, 2);
+    assert_eq!(m.improvement_trends(a, 30).unwrap().proofs_received, 0);
+    assert_eq!(m.improvement_trends(a, 90).unwrap().proofs_received, 2);
     conserved(&m);
 }
 

@@ -8,7 +8,7 @@ fn apply_refusals_in_order() {
     let p = poster(&mut m, 100_000);
     let a = agent(&mut m);
     let job = post(&mut m, p, false, 0);
-    let fresh = m.register("new@x.io", "password1", None).unwrap();
+    let fresh = m.register("new@x.io", "password1", None, "127.0.0.1").unwrap();
     m.acknowledge_nda(fresh, job).unwrap();
     let e = m.apply(fresh, job, apply_input(500)).unwrap_err();
     assert_eq!((e.code(), e.status()), ("EMAIL_NOT_VERIFIED", 403));

@@ -7,7 +7,7 @@
 use axum::extract::State;
 use serde_json::json;
 
-use super::{application_id, nda_gate, shape};
+use super::{application_id, nda_gate};
 use crate::mock::domain::{ApplicationStatus, ApplyInput, DomainError};
 use crate::mock::http::auth::Caller;
 use crate::mock::http::error::{ApiError, ApiResult, ok};
@@ -41,8 +41,7 @@ pub(crate) async fn mine(State(st): State<AppState>, caller: Caller, q: QueryMap
         })?),
     };
     let limit = q.limit()?;
-    let list = st.run(|m| m.my_applications(caller.user, status, limit))?;
-    ok(shape::my_applications(caller.user, shape::to_json(list)))
+    ok(st.run(|m| m.my_applications(caller.user, status, limit))?)
 }
 
 /// `GET /api/agent/jobs/{id}/applications` (poster only).

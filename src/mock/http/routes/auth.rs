@@ -1,14 +1,14 @@
 //! Accounts and sessions: register, login (session JWTs) and API keys.
 //!
-//! Passwords, key storage and the login/registration limits are the
-//! domain's; this module issues the JWTs and shapes the answers.
+//! Passwords, key storage and the login/registration limits (per client IP)
+//! are the domain's; this module issues the JWTs and shapes the answers.
 
 use axum::extract::State;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::mock::domain::DomainError;
 use crate::mock::domain::input::Fields;
-use crate::mock::domain::{DomainError, RateRule, RateSubject};
 use crate::mock::http::auth::JwtCaller;
 use crate::mock::http::error::{ApiResult, created, ok};
 use crate::mock::http::extract::{ClientIp, JsonBody};
@@ -33,8 +33,7 @@ pub(crate) async fn register(
     let (email, password) = (email.unwrap_or_default(), password.unwrap_or_default());
     let jwt = st.jwt();
     let (user, token) = st.run(|m| {
-        m.check_rate(RateRule::Register, RateSubject::Ip(ip), None)?;
-        let user = m.register(&email, &password, name.as_deref())?;
+        let user = m.register(&email, &password, name.as_deref(), &ip)?;
         let view = m.user_view(user)?;
         Ok::<_, DomainError>((user, jwt.issue(user, &view.email, m.now().timestamp())))
     })?;

@@ -7,27 +7,15 @@
 use axum::extract::State;
 use serde_json::json;
 
-use super::{job_action, nda_gate, shape};
+use super::{job_action, nda_gate};
 use crate::mock::domain::input::Fields;
 use crate::mock::domain::{
-    AvailableQuery, CATEGORIES, DeliverInput, DisputeInput, NewJob, ProfilePatch, ReviewInput,
+    AvailableQuery, DeliverInput, DisputeInput, JobStatus, NewJob, ReviewInput,
 };
 use crate::mock::http::auth::Caller;
 use crate::mock::http::error::{ApiResult, created, ok};
 use crate::mock::http::extract::{JobPath, JsonBody, QueryMap, query_error};
 use crate::mock::http::server::AppState;
-
-/// Every job status, for query checks.
-pub(crate) const JOB_STATUSES: [&str; 8] = [
-    "open",
-    "pending_escrow",
-    "in_progress",
-    "delivered",
-    "pending_proof",
-    "disputed",
-    "completed",
-    "cancelled",
-];
 
 /// `GET /api/agent/jobs/available`.
 pub(crate) async fn available(
@@ -41,27 +29,9 @@ pub(crate) async fn available(
         max_budget: q.int("max_budget", 0, i64::MAX)?,
         search: q.text("search"),
         limit: q.limit()?,
+        all_categories: st.fault("list_all_categories"),
     };
-    let all = st.fault("list_all_categories");
-    let list = st.run(|m| {
-        let saved = if all { m.profile(caller.user)? } else { None };
-        if let Some(p) = &saved {
-            let every = ProfilePatch {
-                specializations: Some(CATEGORIES.map(String::from).to_vec()),
-                ..Default::default()
-            };
-            m.update_profile(caller.user, every)?;
-            let list = m.list_available(caller.user, query);
-            let back = ProfilePatch {
-                specializations: Some(p.specializations.clone()),
-                ..Default::default()
-            };
-            m.update_profile(caller.user, back)?;
-            return list;
-        }
-        m.list_available(caller.user, query)
-    })?;
-    ok(list)
+    ok(st.run(|m| m.list_available(caller.user, query))?)
 }
 
 /// `POST /api/agent/jobs` → 201 `{success, job}`.
@@ -72,30 +42,20 @@ pub(crate) async fn create(
 ) -> ApiResult {
     let input = NewJob::from_json(&body)?;
     let job = st.run(|m| m.create_job(caller.user, input))?;
-    st.remember_job(job.id);
     created(json!({"success": true, "job": job}))
 }
 
 /// `GET /api/agent/jobs` → `{jobs, count}` (optional `status`, `limit`).
 pub(crate) async fn posted(State(st): State<AppState>, caller: Caller, q: QueryMap) -> ApiResult {
-    let status = q.text("status");
-    if let Some(s) = &status
-        && !JOB_STATUSES.contains(&s.as_str())
-    {
-        return Err(query_error(
-            "status",
-            &format!("must be one of {}", JOB_STATUSES.join(", ")),
-        ));
-    }
-    let limit = q.limit()?.unwrap_or(50);
-    let list = st.run(|m| m.list_posted(caller.user))?;
-    let jobs: Vec<_> = list
-        .jobs
-        .into_iter()
-        .filter(|j| status.as_deref().is_none_or(|s| j.status.as_str() == s))
-        .take(limit)
-        .collect();
-    ok(json!({"count": jobs.len(), "jobs": jobs}))
+    let status = match q.text("status") {
+        None => None,
+        Some(s) => Some(JobStatus::parse(&s).ok_or_else(|| {
+            let all: Vec<&str> = JobStatus::ALL.iter().map(|s| s.as_str()).collect();
+            query_error("status", &format!("must be one of {}", all.join(", ")))
+        })?),
+    };
+    let limit = q.limit()?;
+    ok(st.run(|m| m.list_posted(caller.user, status, limit))?)
 }
 
 /// `GET /api/jobs/{id}/nda`.
@@ -122,12 +82,10 @@ pub(crate) async fn details(
     caller: Caller,
     JobPath(job): JobPath,
 ) -> ApiResult {
-    let d = st.run_at(caller.host.as_deref(), |m| {
+    ok(st.run_at(caller.host.as_deref(), |m| {
         nda_gate(&st, m, caller.user, job);
-        let d = m.job_details(caller.user, job)?;
-        shape::details(m, caller.user, job, shape::to_json(d))
-    })?;
-    ok(d)
+        m.job_details(caller.user, job)
+    })?)
 }
 
 /// `POST /api/jobs/{id}/deliver` → `{success, job}`.

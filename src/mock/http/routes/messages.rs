@@ -5,7 +5,7 @@
 use axum::extract::State;
 use serde_json::json;
 
-use super::{nda_gate, shape};
+use super::nda_gate;
 use crate::mock::domain::MessageInput;
 use crate::mock::http::auth::Caller;
 use crate::mock::http::error::{ApiResult, created, ok};
@@ -18,11 +18,10 @@ pub(crate) async fn list(
     caller: Caller,
     JobPath(job): JobPath,
 ) -> ApiResult {
-    let list = st.run(|m| {
+    ok(st.run(|m| {
         nda_gate(&st, m, caller.user, job);
         m.list_messages(caller.user, job)
-    })?;
-    ok(json!({"count": list.messages.len(), "messages": list.messages}))
+    })?)
 }
 
 /// `POST /api/jobs/{id}/messages` → 201 `{success, message}`.
@@ -48,6 +47,5 @@ pub(crate) async fn notifications(
 ) -> ApiResult {
     let unread = q.boolean("unread")?.unwrap_or(false);
     let limit = q.limit()?;
-    let list = st.run(|m| m.notifications(caller.user, unread, limit))?;
-    ok(shape::notifications(shape::to_json(list)))
+    ok(st.run(|m| m.notifications(caller.user, unread, limit))?)
 }

@@ -13,7 +13,6 @@ mod meta;
 mod money;
 mod profile;
 mod proofs;
-mod shape;
 
 use axum::Router;
 use axum::routing::{get, post};

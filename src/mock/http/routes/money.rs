@@ -2,15 +2,15 @@
 //! the wallet.
 //!
 //! Amounts, fees and releases are the domain's. Faults applied here:
-//! `early_release` (the cooldown is skipped by moving the clock 24 h at
-//! approve) and `float_money` (the balance as a float of dollars).
+//! `early_release` (the domain's `release_now` right after approve) and
+//! `float_money` (the balance as a float of dollars).
 
 use axum::extract::State;
 use serde_json::json;
 
 use super::application_id;
+use crate::mock::domain::DomainError;
 use crate::mock::domain::input::Fields;
-use crate::mock::domain::{DomainError, RELEASE_COOLDOWN_HOURS};
 use crate::mock::http::auth::{Caller, JwtCaller};
 use crate::mock::http::error::{ApiResult, ok};
 use crate::mock::http::extract::{JobPath, JsonBody};
@@ -62,7 +62,7 @@ pub(crate) async fn approve(
     ok(st.run(|m| {
         let result = m.approve(caller.user, job, override_proof)?;
         if early {
-            m.advance_clock(RELEASE_COOLDOWN_HOURS * 3600);
+            m.release_now(job)?;
         }
         Ok::<_, DomainError>(result)
     })?)

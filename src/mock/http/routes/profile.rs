@@ -5,13 +5,11 @@
 use axum::extract::State;
 use serde_json::json;
 
-use crate::mock::domain::{DomainError, ProfileInput, ProfilePatch};
+use crate::mock::domain::{ProfileInput, ProfilePatch};
 use crate::mock::http::auth::{Caller, JwtCaller};
 use crate::mock::http::error::{ApiResult, created, ok};
 use crate::mock::http::extract::JsonBody;
 use crate::mock::http::server::AppState;
-
-use super::shape;
 
 /// `POST /api/agent/profile` → 201 `{success, profile}`.
 pub(crate) async fn create(
@@ -20,10 +18,7 @@ pub(crate) async fn create(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let input = ProfileInput::from_json(&body)?;
-    let profile = st.run(|m| {
-        let p = m.create_profile(caller.user, input)?;
-        shape::profile(m, caller.user, shape::to_json(p))
-    })?;
+    let profile = st.run(|m| m.create_profile(caller.user, input))?;
     created(json!({"success": true, "profile": profile}))
 }
 
@@ -34,16 +29,6 @@ pub(crate) async fn update(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let patch = ProfilePatch::from_json(&body)?;
-    if patch == ProfilePatch::default() {
-        return Err(DomainError::invalid_field(
-            "body",
-            "must set at least one of name, specializations, tools, availability, bio",
-        )
-        .into());
-    }
-    let profile = st.run(|m| {
-        let p = m.update_profile(caller.user, patch)?;
-        shape::profile(m, caller.user, shape::to_json(p))
-    })?;
+    let profile = st.run(|m| m.update_profile(caller.user, patch))?;
     ok(json!({"success": true, "profile": profile}))
 }

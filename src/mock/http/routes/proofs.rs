@@ -7,9 +7,8 @@
 //! poster's view.
 
 use axum::extract::State;
-use serde_json::json;
 
-use super::{application_id, nda_gate, shape};
+use super::{application_id, nda_gate};
 use crate::mock::domain::input::Fields;
 use crate::mock::domain::{DomainError, ProofSettingsPatch};
 use crate::mock::http::auth::Caller;
@@ -50,10 +49,7 @@ pub(crate) async fn update_settings(
 
 /// `GET /api/jobs/proof-needed`.
 pub(crate) async fn needed(State(st): State<AppState>, caller: Caller) -> ApiResult {
-    ok(st.run(|m| {
-        let list = m.proof_needed(caller.user)?;
-        Ok::<_, DomainError>(shape::proof_needed(m, shape::to_json(list)))
-    })?)
+    ok(st.run(|m| m.proof_needed(caller.user))?)
 }
 
 /// `POST /api/agent/proofs/register` `{categories}` → `{success, categories}`.
@@ -68,13 +64,7 @@ pub(crate) async fn register(
         f.fail("categories", "must list at least one category");
     }
     f.finish()?;
-    let reg = st.run(|m| m.register_proofer(caller.user, categories.unwrap_or_default()))?;
-    ok(json!({
-        "success": true,
-        "categories": reg.registered_categories,
-        "registered_categories": reg.registered_categories,
-        "message": reg.message,
-    }))
+    ok(st.run(|m| m.register_proofer(caller.user, categories.unwrap_or_default()))?)
 }
 
 /// `POST /api/jobs/{id}/proof` (scorecard or legacy verdict).
@@ -84,12 +74,10 @@ pub(crate) async fn verdict(
     JobPath(job): JobPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let mut answer = shape::to_json(st.run(|m| {
+    ok(st.run(|m| {
         nda_gate(&st, m, caller.user, job);
         m.submit_verdict(caller.user, job, &body)
-    })?);
-    shape::proof(&mut answer["proof"]);
-    ok(answer)
+    })?)
 }
 
 /// `GET /api/jobs/{id}/proofs` (blind-review filtered).
@@ -99,7 +87,7 @@ pub(crate) async fn view(
     JobPath(job): JobPath,
 ) -> ApiResult {
     let no_blind = st.fault("no_blind_review");
-    let mut view = shape::to_json(st.run(|m| {
+    ok(st.run(|m| {
         let view = m.proofs_view(caller.user, job)?;
         if no_blind && view.viewer_role == "proofer_pending" {
             let poster = m.get_job(job)?.poster_id;
@@ -108,9 +96,7 @@ pub(crate) async fn view(
             return Ok::<_, DomainError>(full);
         }
         Ok(view)
-    })?);
-    shape::proofs_in(&mut view);
-    ok(view)
+    })?)
 }
 
 /// `GET /api/agent/improvement-trends?period=30|90|365`.
@@ -122,6 +108,5 @@ pub(crate) async fn trends(State(st): State<AppState>, caller: Caller, q: QueryM
         Some("365") => 365,
         Some(_) => return Err(query_error("period", "must be 30, 90 or 365")),
     };
-    let trends = st.run(|m| m.improvement_trends(caller.user, period))?;
-    ok(shape::trends(shape::to_json(trends)))
+    ok(st.run(|m| m.improvement_trends(caller.user, period))?)
 }

@@ -1,0 +1,303 @@
+//! The scenario library catches a broken server. For every area of the
+//! library, a reference server started with one deliberate fault (a rule it
+//! breaks on purpose, `MockConfig::faults`) fails at least one scenario of
+//! that area: the outcome is `Failed` (a conformance verdict, not `Errored`)
+//! and the rendered failure names the scenario and its rule. The same
+//! scenarios pass on the server without the fault, so the fault alone is
+//! what they caught.
+//!
+//! Only the area's scenarios run for each fault, four at a time, each on
+//! its own fresh server.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use agentgigs_conformance::mock::{KNOWN_FAULTS, MockConfig};
+use agentgigs_conformance::report::model::{Outcome, RunReport};
+use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
+use agentgigs_conformance::runner::{self, PlannedScenario, RunOptions, RunPlan};
+use agentgigs_conformance::scenario::load_library;
+use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::target::TargetSpec;
+
+/// The spec and every planned scenario of the library, loaded once.
+static LIBRARY: LazyLock<(Arc<Spec>, Vec<PlannedScenario>)> = LazyLock::new(|| {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spec = Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads");
+    let library = load_library(&root.join("scenarios")).expect("the scenario library loads");
+    let planned = library
+        .scenarios
+        .iter()
+        .map(|s| PlannedScenario::new(s.clone(), library.expand(s).expect("includes expand")))
+        .collect();
+    (Arc::new(spec), planned)
+});
+
+/// One fault, the area whose scenarios must catch it, and the scenarios
+/// that do (each must fail under the fault and pass without it).
+struct Case {
+    area: &'static str,
+    fault: &'static str,
+    caught_by: &'static [&'static str],
+}
+
+/// The area → fault → scenario table (every known fault appears once).
+/// `caught_by` lists every scenario of the area that fails under the fault.
+const CASES: &[Case] = &[
+    Case {
+        area: "auth",
+        fault: "bearer_accepts_api_key",
+        caught_by: &["auth.api-key-in-bearer-rejected"],
+    },
+    Case {
+        area: "nda",
+        fault: "skip_nda",
+        caught_by: &[
+            "nda.apply-requires-ack",
+            "nda.gated-actions",
+            "nda.gated-worker-actions",
+            "nda.idempotent-per-job-poster-exempt",
+        ],
+    },
+    Case {
+        area: "ids",
+        fault: "refs_resolve",
+        caught_by: &["ids.ref-codes-are-not-ids"],
+    },
+    Case {
+        area: "discovery",
+        fault: "list_all_categories",
+        caught_by: &["discovery.specializations-filter"],
+    },
+    Case {
+        area: "lifecycle",
+        fault: "double_hire",
+        caught_by: &["lifecycle.wrong-state-transitions"],
+    },
+    Case {
+        area: "lifecycle",
+        fault: "early_release",
+        caught_by: &["lifecycle.hold-payment", "lifecycle.no-proof-happy-path"],
+    },
+    Case {
+        area: "lifecycle",
+        fault: "cancel_after_funding",
+        caught_by: &["lifecycle.cancel"],
+    },
+    Case {
+        area: "proofing",
+        fault: "no_blind_review",
+        caught_by: &["proofing.blind-review"],
+    },
+    Case {
+        area: "proofing",
+        fault: "slots_unbounded",
+        caught_by: &["proofing.slots-and-count-mismatch"],
+    },
+    Case {
+        area: "money",
+        fault: "float_money",
+        caught_by: &["money.commission-pro", "money.commission-enterprise"],
+    },
+    Case {
+        area: "money",
+        fault: "commission_ignored",
+        caught_by: &["money.commission-pro", "money.commission-enterprise"],
+    },
+    Case {
+        area: "ratelimit",
+        fault: "no_retry_after",
+        caught_by: &[
+            "ratelimit.fund-escrow-burst",
+            "ratelimit.limit-applies-everywhere",
+            "ratelimit.login-per-ip",
+            "ratelimit.register-per-ip",
+            "ratelimit.standard-per-minute-free",
+            "ratelimit.standard-per-minute-pro",
+        ],
+    },
+    Case {
+        area: "events",
+        fault: "events_to_everyone",
+        caught_by: &["events.job-available-to-matching-agents"],
+    },
+    Case {
+        area: "files",
+        fault: "deliverables_public",
+        caught_by: &["files.deliverable-access"],
+    },
+    Case {
+        area: "meta",
+        fault: "error_without_code",
+        caught_by: &[
+            "meta.invalid-query-values",
+            "meta.malformed-json-everywhere",
+            "meta.malformed-requests",
+            "meta.non-json-bodies-everywhere",
+            "meta.oversized-bodies-everywhere",
+            "meta.unknown-route",
+        ],
+    },
+    Case {
+        area: "meta",
+        fault: "html_404",
+        caught_by: &["meta.unknown-route"],
+    },
+    Case {
+        area: "messages",
+        fault: "messages_open",
+        caught_by: &["messages.participants-only"],
+    },
+];
+
+/// Runs `scenarios` against bundled servers started with `faults`.
+fn run(scenarios: Vec<PlannedScenario>, faults: &[&str]) -> RunReport {
+    let config = MockConfig {
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..MockConfig::default()
+    };
+    let plan = RunPlan {
+        spec: LIBRARY.0.clone(),
+        scenarios,
+        target: TargetSpec::BundledWith(config),
+        options: RunOptions {
+            jobs: 4,
+            ..RunOptions::default()
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(runner::run(plan))
+}
+
+/// Every scenario's id and outcome, one per line (for assertion messages).
+fn outcomes(report: &RunReport) -> String {
+    report
+        .scenarios
+        .iter()
+        .map(|s| format!("  {}: {:?}", s.id, s.outcome))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The whole check of one fault.
+fn caught(fault: &str) {
+    let case = CASES
+        .iter()
+        .find(|c| c.fault == fault)
+        .expect("the fault has a case");
+    let area: Vec<PlannedScenario> = LIBRARY
+        .1
+        .iter()
+        .filter(|p| p.area == case.area)
+        .cloned()
+        .collect();
+    assert!(!area.is_empty(), "no scenario in area `{}`", case.area);
+
+    let broken = run(area, &[case.fault]);
+    assert!(
+        !broken
+            .scenarios
+            .iter()
+            .any(|s| matches!(s.outcome, Outcome::Errored { .. })),
+        "under `{fault}` every scenario of `{}` must still run to a verdict:\n{}",
+        case.area,
+        outcomes(&broken)
+    );
+    for id in case.caught_by {
+        let s = broken
+            .scenarios
+            .iter()
+            .find(|s| s.id == *id)
+            .unwrap_or_else(|| panic!("`{id}` is not a scenario of area `{}`", case.area));
+        assert!(
+            matches!(s.outcome, Outcome::Failed),
+            "under `{fault}`, `{id}` should fail (a verdict, not an error):\n{}",
+            outcomes(&broken)
+        );
+        let text = render_failure(s, &TerminalStyle { color: false });
+        assert!(
+            text.contains(*id),
+            "the failure does not name `{id}`:\n{text}"
+        );
+        let rule = s
+            .rule
+            .as_deref()
+            .expect("library scenarios state their rule");
+        let rule = rule.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains(&rule),
+            "the failure of `{id}` does not state its rule:\n{text}"
+        );
+    }
+
+    let expected: BTreeSet<&str> = case.caught_by.iter().copied().collect();
+    let same: Vec<PlannedScenario> = LIBRARY
+        .1
+        .iter()
+        .filter(|p| expected.contains(p.scenario.id.as_str()))
+        .cloned()
+        .collect();
+    let clean = run(same, &[]);
+    assert!(
+        clean
+            .scenarios
+            .iter()
+            .all(|s| matches!(s.outcome, Outcome::Passed)),
+        "without `{fault}` the same scenarios must pass:\n{}",
+        outcomes(&clean)
+    );
+}
+
+#[test]
+fn every_known_fault_has_a_case_and_every_area_is_covered() {
+    let faults: BTreeSet<&str> = CASES.iter().map(|c| c.fault).collect();
+    let known: BTreeSet<&str> = KNOWN_FAULTS.iter().copied().collect();
+    assert_eq!(faults, known, "one case per known fault");
+    let areas: BTreeSet<&str> = CASES.iter().map(|c| c.area).collect();
+    let library: BTreeSet<&str> = LIBRARY
+        .1
+        .iter()
+        .map(|p| p.area.as_str())
+        .filter(|a| !a.is_empty())
+        .collect();
+    assert_eq!(
+        areas, library,
+        "every area of the library catches some fault"
+    );
+}
+
+macro_rules! fault_tests {
+    ($($name:ident => $fault:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                caught($fault);
+            }
+        )*
+    };
+}
+
+fault_tests! {
+    auth_bearer_accepts_api_key => "bearer_accepts_api_key",
+    nda_skip_nda => "skip_nda",
+    ids_refs_resolve => "refs_resolve",
+    discovery_list_all_categories => "list_all_categories",
+    lifecycle_double_hire => "double_hire",
+    lifecycle_early_release => "early_release",
+    lifecycle_cancel_after_funding => "cancel_after_funding",
+    proofing_no_blind_review => "no_blind_review",
+    proofing_slots_unbounded => "slots_unbounded",
+    money_float_money => "float_money",
+    money_commission_ignored => "commission_ignored",
+    ratelimit_no_retry_after => "no_retry_after",
+    events_events_to_everyone => "events_to_everyone",
+    files_deliverables_public => "deliverables_public",
+    meta_error_without_code => "error_without_code",
+    meta_html_404 => "html_404",
+    messages_messages_open => "messages_open",
+}
