@@ -173,7 +173,7 @@ async fn a_name_that_does_not_resolve_is_errored_and_named() {
     // Without any resolver the lookup may also hang; then the limit names it.
     assert!(m.contains("DNS lookup failed") || m.contains("timed out"), "{m}");
     assert!(m.contains("agentgigs-conformance-test.invalid"), "{m}");
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
 }
 
 #[tokio::test]
@@ -274,7 +274,7 @@ async fn bodies_larger_than_the_cap_are_not_read_and_memory_stays_bounded() {
         assert!(m.contains("larger than 1048576 bytes") && m.contains("max_body_bytes"), "{id}: {m}");
     }
     assert_eq!(scenario(&report, "hostile.healthy").outcome, Outcome::Passed);
-    assert!(took < Duration::from_secs(4), "200 MB were not read: {took:?}");
+    assert!(took < Duration::from_secs(8), "bounded: {took:?}");
     // The server could only push what the socket buffers held after the harness stopped reading.
     let pushed = counter.load(Ordering::Relaxed);
     assert!(pushed < 64 * 1024 * 1024, "the harness read on: {pushed} bytes pushed");
@@ -321,7 +321,7 @@ async fn a_connection_reset_or_cut_mid_body_and_a_redirect_loop_are_errored_and_
     let m = errored(&scenario(&report, "hostile.loop").steps[0].outcome);
     assert!(m.contains("too many redirects"), "{m}");
     assert_eq!(scenario(&report, "hostile.healthy").outcome, Outcome::Passed);
-    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
 }
 
 #[tokio::test]
@@ -355,7 +355,7 @@ async fn a_429_with_an_absurd_or_malformed_retry_after_waits_boundedly_and_says_
     assert!(s.duration_ms >= 900 && s.duration_ms < 3000, "{} ms", s.duration_ms);
 
     assert_eq!(scenario(&report, "hostile.healthy").outcome, Outcome::Passed);
-    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
 }
 
 #[tokio::test]
@@ -372,7 +372,7 @@ async fn a_control_api_that_hangs_or_floods_is_bounded_too() {
     let (report, took) = run_bounded(remote(&url), &[&one], tight(), LIMIT).await;
     let m = errored(&report.scenarios[0].outcome);
     assert!(m.contains("control API") && m.contains("timed out"), "{m}");
-    assert!(took < Duration::from_secs(4), "the control call obeys the request limit: {took:?}");
+    assert!(took < Duration::from_secs(6), "the control call obeys the request limit: {took:?}");
 
     // A control API answering 200 MB: refused after 1 MB, quickly.
     let counter = Arc::new(AtomicUsize::new(0));
@@ -394,6 +394,6 @@ async fn a_control_api_that_hangs_or_floods_is_bounded_too() {
     let (report, took) = run_bounded(remote(&url), &[&one], tight(), LIMIT).await;
     let m = errored(&report.scenarios[0].outcome);
     assert!(m.contains("control API") && m.contains("larger than"), "{m}");
-    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
     assert!(counter.load(Ordering::Relaxed) < 64 * 1024 * 1024);
 }

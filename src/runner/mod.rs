@@ -14,6 +14,7 @@ mod exec;
 mod money;
 mod pacing;
 mod record;
+mod request_steps;
 mod scenario;
 mod schedule;
 mod spec_glue;

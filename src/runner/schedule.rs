@@ -1,6 +1,7 @@
 //! The whole run: scenarios in parallel up to `jobs` (a semaphore over
 //! tokio tasks), scenarios that must run alone on a shared target after
-//! them, `fail_fast`, the run's time limit, totals, and a last redaction
+//! them, `fail_fast`, the run's time limit (with a safety net that aborts
+//! a scenario still running 5 s past it), totals, and a last redaction
 //! pass. Results come back in plan order whatever the completion order.
 //! It must not execute steps itself.
 

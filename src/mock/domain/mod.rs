@@ -10,9 +10,10 @@
 //!
 //! Map of the operations (all on [`Marketplace`]; `u` = acting user id):
 //! - accounts (`account.rs`): `register(email, pw, name, ip)`, `login(email, pw, ip)`, `create_actor(ActorSpec)`,
-//!   `user_view`, `user_by_email`, `create_profile(u, ProfileInput)`, `update_profile(u, ProfilePatch)`,
-//!   `profile`, `profile_view`, `issue_api_key`, `authenticate_api_key`, `wallet`, `deposit`, `verify_email`,
-//!   `set_user_flags`, `register_proofer(u, categories)`.
+//!   `user_view`, `user_by_email`, `issue_api_key`, `authenticate_api_key`, `wallet`, `deposit`,
+//!   `verify_email`, `set_user_flags`, `register_proofer(u, categories)`.
+//! - profiles (`profile.rs`): `create_profile(u, ProfileInput)`, `update_profile(u, ProfilePatch)`,
+//!   `profile`, `profile_view`.
 //! - rate limits (`ratelimit.rs`): `check_standard_rate(u)` on every authenticated call,
 //!   `check_rate(rule, subject, job)`; fund/apply/download/login/register limits are applied
 //!   inside the operations; `set_rate_limits(false)` lifts them all (load benchmarks).
@@ -55,6 +56,7 @@ pub mod message;
 pub mod money;
 pub mod notification;
 pub mod payment;
+pub mod profile;
 pub mod proof;
 pub mod proof_view;
 pub mod ratelimit;
@@ -69,8 +71,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use account::{
-    ActorRole, ActorSpec, CreatedActor, Profile, ProfileInput, ProfilePatch, ProfileView, ProoferRegistration,
-    User, UserFlags, UserView, Wallet,
+    ActorRole, ActorSpec, CreatedActor, ProoferRegistration, User, UserFlags, UserView, Wallet,
 };
 pub use application::{
     AgentSummary, Application, ApplicationList, ApplicationRow, ApplicationStatus,
@@ -90,6 +91,7 @@ pub use message::{Message, MessageInput, MessageList};
 pub use money::{Tier, format_cents};
 pub use notification::{Notification, NotificationList};
 pub use payment::{ApproveResult, FundResult, ProofFundResult};
+pub use profile::{Profile, ProfileInput, ProfilePatch, ProfileView};
 pub use proof::{
     ProofNeeded, ProofNeededJob, ProofSettings, ProofSettingsPatch, SlotsResult,
 };

@@ -143,10 +143,6 @@ pub struct ImprovementTrends {
     pub period_days: i64,
     /// Verdicts counted in the period.
     pub proofs_received: usize,
-    /// Transitional alias of `proofs_received` (not in the spec; a scenario
-    /// still reads it). Remove once `proofing/improvement-trends.yaml`
-    /// reads `/proofs_received`.
-    pub total_proofs: usize,
     /// Mean score, two decimals (null without proofs).
     pub average_score: Option<f64>,
     /// One point per UTC day with verdicts, oldest first.
@@ -311,7 +307,6 @@ impl Marketplace {
         Ok(ImprovementTrends {
             period_days: period,
             proofs_received: proofs.len(),
-            total_proofs: proofs.len(),
             average_score,
             score_trend,
             section_averages,

@@ -1,0 +1,452 @@
+//! Request steps: interpolating a request, the money guard (sandbox,
+//! `allow_real_money`, the spending cap with amounts read in advance), the
+//! exchange itself (paced and retried on an unexpected 429, or repeated),
+//! its checks, and captures. It must not decide the scenario's outcome or
+//! record unredacted data for good (the scenario redacts every step report).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::RunnerError;
+use super::context::ScenarioContext;
+use super::exec::{self, Body, Prepared, Received, human};
+use super::money::{MoneyStep, committed, money_step};
+use super::pacing::{MAX_RETRY_AFTER, per_minute, requested_wait, retry_after};
+use super::record::{request_record, response_record};
+use super::steps::{
+    Deadline, Halt, ScenarioState, auto_checks, interpolated, join_url, parse_json, register_sensitive, step_auth,
+};
+use super::vars::text_of;
+use crate::check;
+use crate::report::model::{Finding, FindingKind, StepReport};
+use crate::scenario::{Capture, Expect, Repeat, Request, Step};
+
+/// Interpolates a request into a [`Prepared`] one.
+fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request) -> Result<Prepared, RunnerError> {
+    let v = &st.vars;
+    let path = v.interpolate_str(&req.path, "`request.path`")?;
+    let method = reqwest::Method::from_bytes(req.method.trim().to_ascii_uppercase().as_bytes())
+        .map_err(|_| RunnerError::BadRequest(format!("`{}` is not an HTTP method", req.method)))?;
+    let mut url = join_url(&st.base_url, &path)?;
+    if !req.query.is_empty() {
+        let mut pairs = Vec::new();
+        for (k, val) in &req.query {
+            let key = v.interpolate_str(k, "`request.query`")?;
+            match v.interpolate_value(val, &format!("`request.query.{k}`"))? {
+                Value::Array(items) => pairs.extend(items.iter().map(|i| (key.clone(), text_of(i)))),
+                Value::Null => {}
+                other => pairs.push((key, text_of(&other))),
+            }
+        }
+        let mut q = url.query_pairs_mut();
+        for (k, val) in pairs {
+            q.append_pair(&k, &val);
+        }
+    }
+    let mut headers = step_auth(st, step, &ctx.secrets)?;
+    for (k, val) in &req.headers {
+        let name = v.interpolate_str(k, "`request.headers`")?;
+        let value = v.interpolate_str(val, &format!("`request.headers.{k}`"))?;
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(&name));
+        headers.push((name, value));
+    }
+    let bodies = [req.json.is_some(), req.raw.is_some(), req.raw_size.is_some(), req.multipart.is_some()];
+    if bodies.iter().filter(|b| **b).count() > 1 {
+        return Err(RunnerError::BadRequest("a request has one body: `json`, `raw`, `raw_size` or `multipart`".into()));
+    }
+    let body = if let Some(j) = &req.json {
+        let value = v.interpolate_value(j, "`request.json`")?;
+        match &req.content_type {
+            // A JSON body sent under another content type: raw bytes.
+            Some(ct) if !ct.to_ascii_lowercase().contains("json") => Body::Raw {
+                bytes: serde_json::to_vec(&value).unwrap_or_default(),
+                content_type: Some(ct.clone()),
+                shown: value,
+            },
+            Some(ct) => {
+                headers.retain(|(h, _)| !h.eq_ignore_ascii_case("content-type"));
+                headers.push(("Content-Type".into(), ct.clone()));
+                Body::Json(value)
+            }
+            None => Body::Json(value),
+        }
+    } else if let Some(raw) = &req.raw {
+        let text = v.interpolate_str(raw, "`request.raw`")?;
+        let shown = Value::String(super::record::truncate_text(&text, super::record::MAX_TEXT_CHARS));
+        Body::Raw { bytes: text.into_bytes(), content_type: req.content_type.clone(), shown }
+    } else if let Some(n) = req.raw_size {
+        Body::Raw {
+            bytes: vec![b'x'; n],
+            content_type: Some(req.content_type.clone().unwrap_or_else(|| "application/json".into())),
+            shown: Value::String(format!("({n} bytes of `x`)")),
+        }
+    } else if let Some(m) = &req.multipart {
+        let fields = m
+            .fields
+            .iter()
+            .map(|(k, val)| Ok((k.clone(), v.interpolate_str(val, &format!("`multipart.fields.{k}`"))?)))
+            .collect::<Result<Vec<_>, RunnerError>>()?;
+        Body::Multipart {
+            field: m.field.clone(),
+            filename: v.interpolate_str(&m.filename, "`multipart.filename`")?,
+            content: v.interpolate_str(&m.content, "`multipart.content`")?,
+            content_type: m.content_type.clone(),
+            fields,
+        }
+    } else {
+        Body::None
+    };
+    let concrete = path.split(['?', '#']).next().unwrap_or_default().to_string();
+    Ok(Prepared { method, url, path: concrete, headers, body })
+}
+
+fn pacing_key(st: &ScenarioState, step: &Step) -> Option<(String, u32)> {
+    let name = step.actor.as_ref()?;
+    let creds = st.vars.actor(name)?;
+    let key = creds.user_id.clone().or_else(|| creds.api_key.clone()).unwrap_or_else(|| format!("{}/{name}", st.scenario_id));
+    let tier = st.tiers.get(name).copied().unwrap_or_default();
+    Some((key, per_minute(tier)))
+}
+
+pub(crate) async fn request_step(
+    ctx: &ScenarioContext,
+    st: &mut ScenarioState,
+    step: &Step,
+    req: &Request,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+) -> Result<(), Halt> {
+    let prepared = prepare(ctx, st, step, req)?;
+    rep.request = Some(request_record(&prepared));
+    if let Body::Json(j) = &prepared.body {
+        register_sensitive(&ctx.secrets, j);
+    }
+    let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
+    let repeat = match &step.repeat {
+        Some(r) => Some(interpolated(&st.vars, r, "`repeat`")?),
+        None => None,
+    };
+    let money = money_step(prepared.method.as_str(), &prepared.path);
+    let held = match money {
+        Some(m) => hold_spending(ctx, st, &prepared, m, repeat.as_ref().map_or(1, |r| r.times), dl).await?,
+        None => 0,
+    };
+    let mut cents = 0i64;
+    let result = exchange(ctx, st, step, &prepared, &expect, repeat.as_ref(), rep, dl, money, &mut cents).await;
+    if money.is_some() {
+        let actor = step.actor.as_deref().unwrap_or("(anonymous)");
+        let unknown = result.is_err();
+        ctx.ledger.settle(&st.scenario_id, actor, held, cents, unknown);
+        if unknown && held > cents {
+            let note = format!(
+                "; the outcome is unknown, so the {} cents it may have committed count against the spending cap",
+                held - cents
+            );
+            return result.map(|_| ()).map_err(|e| match e {
+                RunnerError::Timeout(m) => RunnerError::Timeout(format!("{m}{note}")).into(),
+                RunnerError::Transport { what, method, url, message } => {
+                    RunnerError::Transport { what, method, url, message: format!("{message}{note}") }.into()
+                }
+                other => other.into(),
+            });
+        }
+    }
+    let Some((received, json)) = result? else { return Ok(()) };
+    rep.response = Some(response_record(&received, json.as_ref()));
+    if let Some(j) = &json {
+        register_sensitive(&ctx.secrets, j);
+    }
+    if let Some(caps) = &step.capture {
+        capture(ctx, st, caps, &received, json.as_ref(), rep);
+    }
+    Ok(())
+}
+
+/// The money guard of one money step: off a sandbox it needs
+/// `allow_real_money`; under a spending cap the most it can commit
+/// (`times` requests) must be known and fit. Answers the cents held.
+async fn hold_spending(
+    ctx: &ScenarioContext,
+    st: &ScenarioState,
+    prepared: &Prepared,
+    money: MoneyStep,
+    times: u32,
+    dl: &Deadline,
+) -> Result<i64, Halt> {
+    let what = format!("{} {}", prepared.method, prepared.path);
+    if !ctx.sandbox() && !ctx.options.allow_real_money {
+        return Err(Halt::Refused(format!(
+            "not run: `{what}` moves real money and the target is not a sandbox (pass `--allow-real-money` and `--max-spend`)"
+        )));
+    }
+    let Some(cap) = ctx.spend_cap() else { return Ok(0) };
+    if let Some(reason) = ctx.ledger.refusal(Some(cap)) {
+        return Err(Halt::Refused(reason));
+    }
+    let (limit, _) = dl.request_limit(ctx.options.request_timeout);
+    let one = super::money::estimate(&ctx.http, &st.base_url, prepared, money, limit, ctx.options.max_body_bytes)
+        .await
+        .map_err(|why| {
+            Halt::Refused(ctx.secrets.redact_str(&format!(
+                "not run: cannot tell in advance how much `{what}` would commit ({why}); under a spending cap a money step runs only when its amount is known"
+            )))
+        })?;
+    let most = one.saturating_mul(i64::from(times.max(1)));
+    ctx.ledger.reserve(cap, most, &what).map_err(Halt::Refused)?;
+    Ok(most)
+}
+
+/// Sends the request (once, paced and retried, or repeated), checks the
+/// answer, and adds what successful money answers committed to `cents`.
+/// Answers the response `expect` applied to, or `None` when none did.
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    ctx: &ScenarioContext,
+    st: &mut ScenarioState,
+    step: &Step,
+    prepared: &Prepared,
+    expect: &Expect,
+    repeat: Option<&Repeat>,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+    money: Option<MoneyStep>,
+    cents: &mut i64,
+) -> Result<Option<(Received, Option<Value>)>, RunnerError> {
+    if let Some(repeat) = repeat {
+        let outcome = repeat_request(ctx, step, prepared, repeat, expect, rep, dl, money, cents).await;
+        // A burst used the actor's allowance: later paced requests wait.
+        if ctx.pace()
+            && let Some((key, _)) = pacing_key(st, step)
+        {
+            ctx.pacer.drain(&key);
+        }
+        return outcome;
+    }
+    let received = send_paced(ctx, st, step, prepared, expect, rep, dl).await?;
+    let json = parse_json(&received);
+    if let Some(m) = money
+        && (200..300).contains(&received.status)
+    {
+        *cents += committed(m, json.as_ref());
+    }
+    let (op, found) = auto_checks(ctx, prepared, &received, json.as_ref(), &step.skip_checks, false);
+    rep.operation = op;
+    rep.findings.extend(found);
+    rep.findings.extend(check::check_expect(expect, received.status, &received.headers, json.as_ref()));
+    Ok(Some((received, json)))
+}
+
+/// Sends once, pacing first and retrying an unexpected 429.
+async fn send_paced(
+    ctx: &ScenarioContext,
+    st: &mut ScenarioState,
+    step: &Step,
+    prepared: &Prepared,
+    expect: &Expect,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+) -> Result<Received, RunnerError> {
+    let pace = if ctx.pace() { pacing_key(st, step) } else { None };
+    loop {
+        if let Some((key, limit)) = &pace {
+            let waited = ctx.pacer.acquire(key, *limit).await;
+            dl.extend(waited);
+            st.waited += waited;
+        }
+        let (limit, label) = dl.request_limit(ctx.options.request_timeout);
+        if limit.is_zero() {
+            return Err(RunnerError::Timeout(format!("the {label} was reached before `{}` was sent", prepared.url)));
+        }
+        rep.attempts += 1;
+        let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
+        let unexpected_429 = r.status == 429 && !expect.status.contains(&429);
+        if !unexpected_429 {
+            return Ok(r);
+        }
+        let header = r.header("retry-after").map(str::to_string);
+        let asked = requested_wait(header.as_deref());
+        let shown = header.as_deref().map(|h| super::record::truncate_text(h, 80)).unwrap_or_default();
+        if asked.is_err() && !rep.findings.iter().any(|f| f.kind == FindingKind::Header && f.message.contains("Retry-After")) {
+            rep.findings.push(
+                Finding::new(
+                    FindingKind::Header,
+                    format!("`Retry-After: {shown}` is neither a number of seconds nor an HTTP date (the harness waited 1 s)"),
+                )
+                .expected("seconds or an HTTP date")
+                .actual(shown.clone()),
+            );
+        }
+        if rep.retries >= ctx.options.retry_429 {
+            return Ok(r);
+        }
+        let wait = retry_after(header.as_deref());
+        let too_long = matches!(asked, Ok(Some(d)) if d > MAX_RETRY_AFTER);
+        if too_long || wait >= dl.outer_left() {
+            let why = if too_long {
+                format!("longer than the harness ever waits ({})", human(MAX_RETRY_AFTER))
+            } else {
+                format!("longer than the {} leaves ({})", dl.outer_label, human(dl.outer_left()))
+            };
+            rep.findings.push(
+                Finding::new(
+                    FindingKind::Status,
+                    format!("rate limited (429) and `Retry-After: {shown}` asks for a wait {why}: not retried"),
+                )
+                .actual(429),
+            );
+            return Ok(r);
+        }
+        if let Some((key, _)) = &pace {
+            ctx.pacer.drain(key);
+        }
+        tokio::time::sleep(wait).await;
+        dl.extend(wait);
+        st.waited += wait;
+        rep.retries += 1;
+    }
+}
+
+/// Sends a request `repeat.times` times (never paced or retried); answers
+/// the response `expect` applies to, or `None` when it does not apply.
+#[allow(clippy::too_many_arguments)]
+async fn repeat_request(
+    ctx: &ScenarioContext,
+    step: &Step,
+    prepared: &Prepared,
+    repeat: &Repeat,
+    expect: &Expect,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+    money: Option<MoneyStep>,
+    cents: &mut i64,
+) -> Result<Option<(Received, Option<Value>)>, RunnerError> {
+    if repeat.times == 0 {
+        return Err(RunnerError::BadRequest("`repeat.times` must be at least 1".into()));
+    }
+    let mut seen: Vec<Finding> = Vec::new();
+    let mut last = None;
+    let mut hit_at = None;
+    for i in 1..=repeat.times {
+        let (limit, label) = dl.request_limit(ctx.options.request_timeout);
+        if limit.is_zero() {
+            return Err(RunnerError::Timeout(format!("the {label} was reached after {} of {} requests", i - 1, repeat.times)));
+        }
+        rep.attempts += 1;
+        let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
+        let json = parse_json(&r);
+        if let Some(m) = money
+            && (200..300).contains(&r.status)
+        {
+            *cents += committed(m, json.as_ref());
+        }
+        let (op, found) = auto_checks(ctx, prepared, &r, json.as_ref(), &step.skip_checks, false);
+        rep.operation = op;
+        for f in found {
+            if !seen.iter().any(|s| s.kind == f.kind && s.message == f.message) {
+                seen.push(f);
+            }
+        }
+        let is_final = match repeat.until_status {
+            Some(s) if r.status == s => {
+                hit_at = Some(i);
+                true
+            }
+            Some(_) => false,
+            None => i == repeat.times,
+        };
+        if !is_final && let Some(each) = &repeat.each {
+            let f = check::check_expect(each, r.status, &r.headers, json.as_ref());
+            if !f.is_empty() {
+                rep.findings.extend(seen);
+                rep.findings.extend(f.into_iter().map(|mut x| {
+                    x.message = format!("request {i} of {}: {}", repeat.times, x.message);
+                    x
+                }));
+                rep.response = Some(response_record(&r, json.as_ref()));
+                return Ok(None);
+            }
+        }
+        last = Some((r, json));
+        if is_final {
+            break;
+        }
+    }
+    rep.findings.extend(seen);
+    let Some((r, json)) = last else { return Ok(None) };
+    if let Some(s) = repeat.until_status {
+        match (hit_at, repeat.expect_at) {
+            (None, at) => {
+                let mut f = Finding::new(
+                    FindingKind::Repeat,
+                    format!("status {s} never arrived in {} requests (the last was {})", repeat.times, r.status),
+                )
+                .actual(r.status);
+                f.expected = Some(match at {
+                    Some(n) => serde_json::json!({ "status": s, "at_request": n }),
+                    None => serde_json::json!({ "status": s }),
+                });
+                rep.findings.push(f);
+                rep.response = Some(response_record(&r, json.as_ref()));
+                return Ok(None);
+            }
+            (Some(k), Some(n)) if k != n => {
+                let when = if k < n { "too early" } else { "too late" };
+                rep.findings.push(
+                    Finding::new(
+                        FindingKind::Repeat,
+                        format!("status {s} arrived at request {k}, expected at request {n} ({when})"),
+                    )
+                    .expected(n)
+                    .actual(k),
+                );
+            }
+            _ => {}
+        }
+    }
+    rep.findings.extend(check::check_expect(expect, r.status, &r.headers, json.as_ref()));
+    Ok(Some((r, json)))
+}
+
+/// True when a capture's name or path suggests a secret.
+fn secret_like(name: &str, path: &str) -> bool {
+    let s = format!("{name} {path}").to_ascii_lowercase();
+    ["key", "token", "password", "secret", "jwt"].iter().any(|w| s.contains(w))
+}
+
+/// Takes captured values from a response into variables.
+fn capture(
+    ctx: &ScenarioContext,
+    st: &mut ScenarioState,
+    caps: &BTreeMap<String, Capture>,
+    r: &Received,
+    json: Option<&Value>,
+    rep: &mut StepReport,
+) {
+    for (name, cap) in caps {
+        let (value, from) = match cap {
+            Capture::Body(path) => {
+                let v = json.and_then(|j| check::resolve(path, j).ok()).and_then(|l| l.first()).map(|(_, v)| v.clone());
+                (v, format!("body `{path}`"))
+            }
+            Capture::Header { header } => (r.header(header).map(|h| Value::String(h.to_string())), format!("header `{header}`")),
+        };
+        match value {
+            Some(v) => {
+                if let Value::String(s) = &v
+                    && secret_like(name, &from)
+                {
+                    ctx.secrets.add(&format!("CAPTURED:{name}"), s);
+                }
+                st.vars.set(name, v);
+            }
+            None => {
+                let mut f = Finding::new(FindingKind::Capture, format!("capture `{name}`: the response has nothing at {from}"));
+                if let Capture::Body(p) = cap {
+                    f = f.at_body(p.clone());
+                }
+                rep.findings.push(f);
+            }
+        }
+    }
+}
