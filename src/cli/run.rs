@@ -20,7 +20,7 @@ use crate::target::{Profile, TargetSpec};
 
 use super::args::{CoverageArgs, RunArgs, SelectArgs, TargetArgs};
 use super::library::{self, UsageError, has_errors, selected};
-use super::{EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, Out};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Out};
 
 /// The target named by the arguments (the bundled server when none is).
 pub fn target_of(args: &TargetArgs) -> Result<TargetSpec, UsageError> {
