@@ -24,7 +24,8 @@ ensure_hurl() {
   echo "installing hurl..." >&2
   apt-get install -y hurl >/dev/null 2>&1 && return 0
   apt-get install -y pkg-config libcurl4-openssl-dev libxml2-dev >/dev/null 2>&1 || true
-  cargo install hurl --locked >/dev/null 2>&1
+  # The newest hurl may need a newer rustc than this machine has: fall back to 8.0.1.
+  cargo install hurl --locked >/dev/null 2>&1 || cargo install hurl@8.0.1 --locked >/dev/null 2>&1
 }
 ensure_prism() {
   command -v prism >/dev/null 2>&1 && return 0

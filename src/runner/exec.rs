@@ -17,7 +17,8 @@ pub(crate) enum Body {
     None,
     Json(Value),
     /// Raw bytes with an optional content type.
-    Raw { bytes: Vec<u8>, content_type: Option<String>, shown: Value },
+    /// `bytes` is reference-counted: a rebuild (retry, repeat) does not copy a large body.
+    Raw { bytes: axum::body::Bytes, content_type: Option<String>, shown: Value },
     Multipart { field: String, filename: String, content: String, content_type: Option<String>, fields: Vec<(String, String)> },
 }
 

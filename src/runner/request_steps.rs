@@ -60,7 +60,7 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
         match &req.content_type {
             // A JSON body sent under another content type: raw bytes.
             Some(ct) if !ct.to_ascii_lowercase().contains("json") => Body::Raw {
-                bytes: serde_json::to_vec(&value).unwrap_or_default(),
+                bytes: serde_json::to_vec(&value).unwrap_or_default().into(),
                 content_type: Some(ct.clone()),
                 shown: value,
             },
@@ -74,10 +74,10 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
     } else if let Some(raw) = &req.raw {
         let text = v.interpolate_str(raw, "`request.raw`")?;
         let shown = Value::String(super::record::truncate_text(&text, super::record::MAX_TEXT_CHARS));
-        Body::Raw { bytes: text.into_bytes(), content_type: req.content_type.clone(), shown }
+        Body::Raw { bytes: text.into_bytes().into(), content_type: req.content_type.clone(), shown }
     } else if let Some(n) = req.raw_size {
         Body::Raw {
-            bytes: vec![b'x'; n],
+            bytes: vec![b'x'; n].into(),
             content_type: Some(req.content_type.clone().unwrap_or_else(|| "application/json".into())),
             shown: Value::String(format!("({n} bytes of `x`)")),
         }
