@@ -11,7 +11,7 @@
 #
 # Usage: benches/compare.sh [REPEATS] [WRK_DURATION]   (defaults 20, 10s)
 # Installs, when missing: hurl (apt, else `cargo install hurl`, which needs
-# libcurl and libxml2 headers from apt), prism (npm), wrk (apt).
+# libcurl, libxml2 and libclang from apt), prism (npm), wrk (apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS="${1:-20}"
@@ -23,7 +23,7 @@ ensure_hurl() {
   command -v hurl >/dev/null 2>&1 && return 0
   echo "installing hurl..." >&2
   apt-get install -y hurl >/dev/null 2>&1 && return 0
-  apt-get install -y pkg-config libcurl4-openssl-dev libxml2-dev >/dev/null 2>&1 || true
+  apt-get install -y pkg-config libcurl4-openssl-dev libxml2-dev libclang-dev >/dev/null 2>&1 || true
   # The newest hurl may need a newer rustc than this machine has: fall back to 8.0.1.
   cargo install hurl --locked >/dev/null 2>&1 || cargo install hurl@8.0.1 --locked >/dev/null 2>&1
 }
