@@ -38,7 +38,11 @@ fn peak_rss_kb() -> Option<u64> {
 #[allow(clippy::print_stdout)]
 fn main() {
     let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let reps: usize = std::env::var("BENCH_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let mut base_per_scenario: Option<f64> = None;
     for copies in [1usize, 2, 4] {
         let name = format!("library_run/{copies}x");
@@ -58,7 +62,9 @@ fn main() {
         let best = times[0];
         let median = times[times.len() / 2];
         let per = median.as_secs_f64() * 1000.0 / t.total.max(1) as f64;
-        let scale = base_per_scenario.map(|b| format!("  ×{:.2} per scenario vs 1x", per / b)).unwrap_or_default();
+        let scale = base_per_scenario
+            .map(|b| format!("  ×{:.2} per scenario vs 1x", per / b))
+            .unwrap_or_default();
         if copies == 1 {
             base_per_scenario = Some(per);
         }

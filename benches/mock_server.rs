@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 use agentgigs_conformance::mock::{MockConfig, MockServer};
 
 fn arg_value(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 #[allow(clippy::print_stdout)]
@@ -29,8 +32,18 @@ fn serve(args: &[String]) {
     let rate_limits = !args.iter().any(|a| a == "--no-rate-limits");
     let rt = common::runtime();
     rt.block_on(async {
-        let server = MockServer::start(MockConfig { port, rate_limits, ..MockConfig::default() }).await.expect("the server starts");
-        println!("listening on {} (rate limits {})", server.url(), if rate_limits { "on" } else { "lifted" });
+        let server = MockServer::start(MockConfig {
+            port,
+            rate_limits,
+            ..MockConfig::default()
+        })
+        .await
+        .expect("the server starts");
+        println!(
+            "listening on {} (rate limits {})",
+            server.url(),
+            if rate_limits { "on" } else { "lifted" }
+        );
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = tokio::time::sleep(Duration::from_secs(seconds)) => {}
@@ -40,8 +53,16 @@ fn serve(args: &[String]) {
 }
 
 /// `(requests/s, p50, p99, statuses)` of `duration` of load with `conns` clients.
-async fn load(url: String, key: String, conns: usize, duration: Duration) -> (f64, Duration, Duration, Vec<(u16, usize)>) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(conns).build().expect("client");
+async fn load(
+    url: String,
+    key: String,
+    conns: usize,
+    duration: Duration,
+) -> (f64, Duration, Duration, Vec<(u16, usize)>) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(conns)
+        .build()
+        .expect("client");
     let end = Instant::now() + duration;
     let mut tasks = Vec::new();
     for _ in 0..conns {
@@ -51,7 +72,12 @@ async fn load(url: String, key: String, conns: usize, duration: Duration) -> (f6
             let mut statuses: std::collections::BTreeMap<u16, usize> = Default::default();
             while Instant::now() < end {
                 let t = Instant::now();
-                let resp = client.get(&url).header("X-API-Key", &key).send().await.expect("request");
+                let resp = client
+                    .get(&url)
+                    .header("X-API-Key", &key)
+                    .send()
+                    .await
+                    .expect("request");
                 let status = resp.status().as_u16();
                 let _ = resp.bytes().await;
                 lat.push(t.elapsed());
@@ -72,14 +98,26 @@ async fn load(url: String, key: String, conns: usize, duration: Duration) -> (f6
     }
     let elapsed = t0.elapsed().max(duration);
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
-    (all.len() as f64 / elapsed.as_secs_f64(), pct(0.5), pct(0.99), statuses.into_iter().collect())
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    (
+        all.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+        statuses.into_iter().collect(),
+    )
 }
 
 #[allow(clippy::print_stdout)]
 fn bench(filters: &[String]) {
     let rt = common::runtime();
-    for (name, limits) in [("mock_server/wallet_200_limits_lifted", false), ("mock_server/wallet_429_limits_on", true)] {
+    for (name, limits) in [
+        ("mock_server/wallet_200_limits_lifted", false),
+        ("mock_server/wallet_429_limits_on", true),
+    ] {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }

@@ -31,28 +31,50 @@ fn scenarios(c: &mut Criterion) {
     let spec = common::spec();
     let rt = common::runtime();
     let mut g = c.benchmark_group("runner_scenario");
-    g.sample_size(10).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_millis(500));
 
     let bundled = rt
-        .block_on(ScenarioContext::new(spec.clone(), &TargetSpec::Bundled, RunOptions::default()))
+        .block_on(ScenarioContext::new(
+            spec.clone(),
+            &TargetSpec::Bundled,
+            RunOptions::default(),
+        ))
         .expect("a bundled context");
     let server = rt
-        .block_on(MockServer::start(MockConfig { rate_limits: false, ..MockConfig::default() }))
+        .block_on(MockServer::start(MockConfig {
+            rate_limits: false,
+            ..MockConfig::default()
+        }))
         .expect("the shared server starts");
     let mut profile = Profile::from_url(&server.url()).expect("a profile");
     profile.pace = false;
     let shared = rt
-        .block_on(ScenarioContext::new(spec.clone(), &TargetSpec::Remote(profile), RunOptions::default()))
+        .block_on(ScenarioContext::new(
+            spec.clone(),
+            &TargetSpec::Remote(profile),
+            RunOptions::default(),
+        ))
         .expect("a remote context");
 
     for id in SCENARIOS {
-        let planned = common::planned(1, Some(id)).into_iter().find(|p| p.scenario.id == *id).expect("the scenario exists");
+        let planned = common::planned(1, Some(id))
+            .into_iter()
+            .find(|p| p.scenario.id == *id)
+            .expect("the scenario exists");
         let steps = planned.steps.len() as u64;
         for (name, ctx) in [("bundled", &bundled), ("shared", &shared)] {
             let first = rt.block_on(run_scenario(&planned, ctx));
-            assert!(matches!(first.outcome, Outcome::Passed), "{id} on {name} passes: {:?}", first.outcome);
+            assert!(
+                matches!(first.outcome, Outcome::Passed),
+                "{id} on {name} passes: {:?}",
+                first.outcome
+            );
             g.throughput(Throughput::Elements(steps));
-            g.bench_function(format!("{name}/{id}"), |b| b.iter(|| black_box(rt.block_on(run_scenario(&planned, ctx)))));
+            g.bench_function(format!("{name}/{id}"), |b| {
+                b.iter(|| black_box(rt.block_on(run_scenario(&planned, ctx))))
+            });
         }
     }
     g.finish();

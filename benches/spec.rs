@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 
 fn load(c: &mut Criterion) {
     let mut g = c.benchmark_group("spec_load");
-    g.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
     let path = common::spec_path();
     let ours = std::fs::read_to_string(&path).expect("spec text");
     g.throughput(Throughput::Bytes(ours.len() as u64));
@@ -30,10 +32,17 @@ fn load(c: &mut Criterion) {
     drop(check);
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Bytes(big.len() as u64));
-    g.bench_function("generated_5mb_yaml", |b| b.iter(|| black_box(Spec::from_text(&big, "generated.yaml").expect("loads"))));
+    g.bench_function("generated_5mb_yaml", |b| {
+        b.iter(|| black_box(Spec::from_text(&big, "generated.yaml").expect("loads")))
+    });
     // The same document as JSON (the JSON reader, no location map).
-    let as_json = big.split_once('\n').map(|(_, j)| j.to_string()).expect("json after the comment");
-    g.bench_function("generated_5mb_json", |b| b.iter(|| black_box(Spec::from_text(&as_json, "generated.json").expect("loads"))));
+    let as_json = big
+        .split_once('\n')
+        .map(|(_, j)| j.to_string())
+        .expect("json after the comment");
+    g.bench_function("generated_5mb_json", |b| {
+        b.iter(|| black_box(Spec::from_text(&as_json, "generated.json").expect("loads")))
+    });
     g.finish();
 }
 
@@ -80,7 +89,9 @@ fn check(c: &mut Criterion) {
     let spec = common::spec();
     let s = samples();
     let mut g = c.benchmark_group("spec_check");
-    g.sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(300));
+    g.sample_size(30)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300));
     g.bench_function("find_operation", |b| {
         b.iter(|| black_box(spec.find_operation("GET", black_box(&s.job_path)).is_some()))
     });
@@ -91,16 +102,26 @@ fn check(c: &mut Criterion) {
         ("GET", "/api/wallet", &s.error),
     ];
     for (method, path, (status, headers, body)) in cases {
-        let op = spec.find_operation(method, path).unwrap_or_else(|| panic!("`{method} {path}` is in the spec"));
+        let op = spec
+            .find_operation(method, path)
+            .unwrap_or_else(|| panic!("`{method} {path}` is in the spec"));
         let name = format!("{}_{status}", op.label().replace([' ', '/', '{', '}'], "_"));
-        let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.as_str());
         g.throughput(Throughput::Bytes(body.len() as u64));
         // Parse + check: what the runner does with each response.
         g.bench_function(format!("parse_and_check/{name}"), |b| {
             b.iter(|| {
                 let json: Option<Value> = serde_json::from_slice(body).ok();
-                let view =
-                    ResponseView { status: *status, headers, content_type, json: json.as_ref(), raw: body };
+                let view = ResponseView {
+                    status: *status,
+                    headers,
+                    content_type,
+                    json: json.as_ref(),
+                    raw: body,
+                };
                 black_box(spec.check_response(op, &view, CheckSet::default()))
             })
         });

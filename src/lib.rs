@@ -15,8 +15,8 @@
 //! - [`cli`]: the command line.
 
 pub mod check;
-pub mod fuzz;
 pub mod cli;
+pub mod fuzz;
 pub mod mock;
 pub mod redact;
 pub mod report;

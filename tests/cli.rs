@@ -29,7 +29,10 @@ const PASSING: &str = "probe.categories";
 
 /// `tests/fixtures/cli/NAME/scenarios`.
 fn fixture(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli").join(name).join("scenarios");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cli")
+        .join(name)
+        .join("scenarios");
     p.to_string_lossy().into_owned()
 }
 
@@ -46,7 +49,13 @@ impl Done {
     }
     #[track_caller]
     fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 }
@@ -95,8 +104,17 @@ fn finish(mut cmd: Command) -> Done {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let done = Done { code: status.and_then(|s| s.code()), stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() };
-    assert!(status.is_some(), "timed out after {TIMEOUT:?}: {cmd:?}\n--- stdout\n{}\n--- stderr\n{}", done.stdout, done.stderr);
+    let done = Done {
+        code: status.and_then(|s| s.code()),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
+    assert!(
+        status.is_some(),
+        "timed out after {TIMEOUT:?}: {cmd:?}\n--- stdout\n{}\n--- stderr\n{}",
+        done.stdout,
+        done.stderr
+    );
     done
 }
 
@@ -125,9 +143,22 @@ fn ids(r: &RunReport) -> Vec<&str> {
 #[test]
 fn a_run_of_the_real_library_that_passes_exits_0() {
     let dir = tmp();
-    let done = cli(dir.path(), &["run", "--filter", "meta.help-and-categories", "--filter", "auth.login-and-register"]);
+    let done = cli(
+        dir.path(),
+        &[
+            "run",
+            "--filter",
+            "meta.help-and-categories",
+            "--filter",
+            "auth.login-and-register",
+        ],
+    );
     done.expect_code(0);
-    assert!(done.stdout.contains("2 scenarios: 2 passed, 0 failed"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("2 scenarios: 2 passed, 0 failed"),
+        "{}",
+        done.stdout
+    );
     assert!(done.stdout.contains("PASSED"), "{}", done.stdout);
 }
 
@@ -149,11 +180,18 @@ fn bad_usage_exits_2_with_a_message() {
         (&["run", "--jobs", "many"][..], "invalid value 'many'"),
         (&["frobnicate"][..], "unrecognized subcommand"),
         (&[][..], "Usage"),
-        (&["run", "--filter", "no-scenario-has-this-in-its-id"][..], "no scenario matches the filters"),
+        (
+            &["run", "--filter", "no-scenario-has-this-in-its-id"][..],
+            "no scenario matches the filters",
+        ),
     ] {
         let done = cli(dir.path(), args);
         done.expect_code(2);
-        assert!(done.stderr.contains(says), "{args:?}: expected `{says}` in stderr:\n{}", done.stderr);
+        assert!(
+            done.stderr.contains(says),
+            "{args:?}: expected `{says}` in stderr:\n{}",
+            done.stderr
+        );
     }
     // `--help` and `--version` are not errors.
     cli(dir.path(), &["run", "--help"]).expect_code(0);
@@ -177,11 +215,21 @@ fn a_broken_scenario_file_exits_2_naming_file_line_and_column() {
 fn a_spec_that_does_not_load_exits_2() {
     let dir = tmp();
     std::fs::write(dir.path().join("bad.yaml"), "openapi: [\n").unwrap();
-    let done = cli(dir.path(), &["run", "--spec", "bad.yaml", "--scenarios", &fixture("failing")]);
+    let done = cli(
+        dir.path(),
+        &["run", "--spec", "bad.yaml", "--scenarios", &fixture("failing")],
+    );
     done.expect_code(2);
-    assert!(done.stderr.contains("cannot load the spec `bad.yaml`"), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("cannot load the spec `bad.yaml`"),
+        "{}",
+        done.stderr
+    );
     assert!(done.stderr.contains("bad.yaml:2:1"), "{}", done.stderr);
-    let done = cli(dir.path(), &["run", "--spec", "missing.yaml", "--scenarios", &fixture("failing")]);
+    let done = cli(
+        dir.path(),
+        &["run", "--spec", "missing.yaml", "--scenarios", &fixture("failing")],
+    );
     done.expect_code(2);
     assert!(done.stderr.contains("missing.yaml"), "{}", done.stderr);
 }
@@ -191,7 +239,15 @@ fn an_unreachable_target_exits_3() {
     let dir = tmp();
     let done = cli(
         dir.path(),
-        &["run", "--scenarios", &fixture("failing"), "--target", "http://127.0.0.1:1", "--request-timeout", "2"],
+        &[
+            "run",
+            "--scenarios",
+            &fixture("failing"),
+            "--target",
+            "http://127.0.0.1:1",
+            "--request-timeout",
+            "2",
+        ],
     );
     done.expect_code(3);
     assert!(done.stdout.contains("2 could not run"), "{}", done.stdout);
@@ -202,7 +258,12 @@ fn an_unreachable_target_exits_3() {
 // ---------------------------------------------------------------- reports
 
 /// How many times each element occurs in an XML text, and the attributes of `<testsuites>`.
-fn xml_counts(xml: &str) -> (std::collections::HashMap<String, usize>, std::collections::HashMap<String, String>) {
+fn xml_counts(
+    xml: &str,
+) -> (
+    std::collections::HashMap<String, usize>,
+    std::collections::HashMap<String, String>,
+) {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut elements = std::collections::HashMap::new();
@@ -250,19 +311,34 @@ fn every_report_format_is_written_and_they_agree() {
     );
     done.expect_code(1);
     for name in ["junit.xml", "report.json", "report.md", "report.html"] {
-        assert!(done.stdout.contains(&format!("to out/{name}")), "no `wrote ... out/{name}` in\n{}", done.stdout);
+        assert!(
+            done.stdout.contains(&format!("to out/{name}")),
+            "no `wrote ... out/{name}` in\n{}",
+            done.stdout
+        );
     }
     let out = dir.path().join("out");
 
     // JSON: reads back, conforms to the schema, and the totals add up.
     let text = read(&out.join("report.json"));
     let violations = json::validate(&serde_json::from_str(&text).unwrap());
-    assert!(violations.is_empty(), "the JSON report violates its schema:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "the JSON report violates its schema:\n{}",
+        violations.join("\n")
+    );
     let report = json::from_json(&text).unwrap();
     let t = &report.totals;
-    assert_eq!((t.total, t.passed, t.failed, t.failed_must, t.skipped, t.errored), (2, 1, 1, 1, 0, 0));
+    assert_eq!(
+        (t.total, t.passed, t.failed, t.failed_must, t.skipped, t.errored),
+        (2, 1, 1, 1, 0, 0)
+    );
     assert_eq!(t.total, report.scenarios.len());
-    let failed = report.scenarios.iter().find(|s| s.id == FAILING).expect("the failing scenario is in the report");
+    let failed = report
+        .scenarios
+        .iter()
+        .find(|s| s.id == FAILING)
+        .expect("the failing scenario is in the report");
     assert!(failed.outcome.is_failed());
 
     // JUnit: one testcase per scenario; failures, errors and skips as in the JSON.
@@ -290,7 +366,11 @@ fn every_report_format_is_written_and_they_agree() {
     // HTML: one page with the totals and nothing fetched from elsewhere.
     let html = read(&out.join("report.html"));
     assert!(html.starts_with("<!doctype html>"), "{}", &html[..100.min(html.len())]);
-    for (n, label) in [(t.total, "scenarios"), (t.passed, "passed"), (t.failed, "failed (1 must)")] {
+    for (n, label) in [
+        (t.total, "scenarios"),
+        (t.passed, "passed"),
+        (t.failed, "failed (1 must)"),
+    ] {
         let stat = format!("<span class=\"num\">{n}</span><span class=\"lbl\">{label}</span>");
         assert!(html.contains(&stat), "no `{stat}` in the HTML report");
     }
@@ -304,7 +384,8 @@ fn assert_no_external_resource(html: &str) {
     for banned in ["<link", "@import", "<iframe", "<object", "<embed"] {
         assert!(!lower.contains(banned), "the HTML report contains `{banned}`");
     }
-    let loads = Regex::new(r#"(?i)<(script|img|audio|video|source|track|input)\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]*)"#).unwrap();
+    let loads =
+        Regex::new(r#"(?i)<(script|img|audio|video|source|track|input)\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]*)"#).unwrap();
     for c in loads.captures_iter(html) {
         assert!(c[2].starts_with("data:"), "the HTML report loads `{}`", &c[2]);
     }
@@ -324,16 +405,51 @@ fn last_failed_reruns_only_the_scenarios_that_failed() {
     let state = dir.path().join(".agentgigs-conformance/last-run.json");
     assert_eq!(ids(&report_at(&state)).len(), 2, "the state file holds the whole run");
 
-    let done = cli(dir.path(), &["run", "--scenarios", &fixture("failing"), "--last-failed", "--report", "json=lf.json"]);
+    let done = cli(
+        dir.path(),
+        &[
+            "run",
+            "--scenarios",
+            &fixture("failing"),
+            "--last-failed",
+            "--report",
+            "json=lf.json",
+        ],
+    );
     done.expect_code(1);
     assert_eq!(ids(&report_at(&dir.path().join("lf.json"))), [FAILING]);
     assert!(done.stderr.contains(&format!("FAIL  {FAILING}")), "{}", done.stderr);
-    assert!(!done.all().contains(PASSING), "the passing scenario ran again:\n{}", done.all());
+    assert!(
+        !done.all().contains(PASSING),
+        "the passing scenario ran again:\n{}",
+        done.all()
+    );
 
     // After a run without failures there is nothing to rerun, and that is not an error.
-    let done = cli(dir.path(), &["run", "--scenarios", &fixture("failing"), "--filter", PASSING, "--state-file", "ok.json"]);
+    let done = cli(
+        dir.path(),
+        &[
+            "run",
+            "--scenarios",
+            &fixture("failing"),
+            "--filter",
+            PASSING,
+            "--state-file",
+            "ok.json",
+        ],
+    );
     done.expect_code(0);
-    let done = cli(dir.path(), &["run", "--scenarios", &fixture("failing"), "--last-failed", "--state-file", "ok.json"]);
+    let done = cli(
+        dir.path(),
+        &[
+            "run",
+            "--scenarios",
+            &fixture("failing"),
+            "--last-failed",
+            "--state-file",
+            "ok.json",
+        ],
+    );
     done.expect_code(0);
     assert!(done.stdout.contains("nothing to rerun"), "{}", done.all());
 }
@@ -341,9 +457,17 @@ fn last_failed_reruns_only_the_scenarios_that_failed() {
 #[test]
 fn last_failed_without_a_state_file_is_a_usage_error() {
     let dir = tmp();
-    let done = cli(dir.path(), &["run", "--scenarios", &fixture("failing"), "--last-failed"]);
+    let done = cli(
+        dir.path(),
+        &["run", "--scenarios", &fixture("failing"), "--last-failed"],
+    );
     done.expect_code(2);
-    assert!(done.stderr.contains("`--last-failed`: cannot read `.agentgigs-conformance/last-run.json`"), "{}", done.stderr);
+    assert!(
+        done.stderr
+            .contains("`--last-failed`: cannot read `.agentgigs-conformance/last-run.json`"),
+        "{}",
+        done.stderr
+    );
     assert!(done.stderr.contains("run once without it first"), "{}", done.stderr);
 }
 
@@ -354,10 +478,18 @@ fn run_list_shows_the_plan_and_runs_nothing() {
     let dir = tmp();
     let done = cli(dir.path(), &["run", "--list", "--scenarios", &fixture("failing")]);
     done.expect_code(0);
-    assert!(done.stdout.contains(&format!("{FAILING}  scenarios/probe/wrong-status.yaml")), "{}", done.stdout);
+    assert!(
+        done.stdout
+            .contains(&format!("{FAILING}  scenarios/probe/wrong-status.yaml")),
+        "{}",
+        done.stdout
+    );
     assert!(done.stdout.contains(PASSING));
     assert!(done.stdout.trim_end().ends_with("2 scenarios"), "{}", done.stdout);
-    assert!(!dir.path().join(".agentgigs-conformance").exists(), "`--list` wrote a state file");
+    assert!(
+        !dir.path().join(".agentgigs-conformance").exists(),
+        "`--list` wrote a state file"
+    );
 }
 
 #[test]
@@ -370,9 +502,16 @@ fn list_prints_the_library() {
     let last = Regex::new(r"(?m)^\d{2,} scenarios$").unwrap();
     assert!(last.is_match(&done.stdout), "{}", done.stdout);
 
-    let done = cli(dir.path(), &["list", "--scenarios", &fixture("failing"), "--filter", "categories"]);
+    let done = cli(
+        dir.path(),
+        &["list", "--scenarios", &fixture("failing"), "--filter", "categories"],
+    );
     done.expect_code(0);
-    assert!(done.stdout.contains(PASSING) && !done.stdout.contains(FAILING), "{}", done.stdout);
+    assert!(
+        done.stdout.contains(PASSING) && !done.stdout.contains(FAILING),
+        "{}",
+        done.stdout
+    );
     assert!(done.stdout.contains("1 scenarios"), "{}", done.stdout);
 }
 
@@ -381,11 +520,16 @@ fn lint_passes_a_clean_library_and_names_an_undefined_variable() {
     let dir = tmp();
     let done = cli(dir.path(), &["lint", "--scenarios", &fixture("failing")]);
     done.expect_code(0);
-    assert!(done.stdout.contains("lint: 2 scenarios, 0 flows: 0 errors, 0 warnings"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("lint: 2 scenarios, 0 flows: 0 errors, 0 warnings"),
+        "{}",
+        done.stdout
+    );
 
     let done = cli(dir.path(), &["lint", "--scenarios", &fixture("undefined")]);
     done.expect_code(2);
-    let at = Regex::new(r"scenarios/probe/undefined-variable\.yaml:\d+:\d+: error: undefined variable `job_idd`").unwrap();
+    let at =
+        Regex::new(r"scenarios/probe/undefined-variable\.yaml:\d+:\d+: error: undefined variable `job_idd`").unwrap();
     assert!(at.is_match(&done.stderr), "{}", done.stderr);
     assert!(done.stdout.contains("1 errors"), "{}", done.stdout);
     // `run` refuses the same library before sending anything.
@@ -411,13 +555,25 @@ fn explain_prints_the_rule_and_the_steps() {
     // A real scenario: its flows expanded in place, each step at its own file.
     let done = cli(dir.path(), &["explain", "lifecycle.no-proof-happy-path"]);
     done.expect_code(0);
-    for text in ["Rule", "include hire-agent", "as agent: POST /api/jobs/{{job_id}}/apply", "at scenarios/_flows/hire-agent.yaml:"] {
+    for text in [
+        "Rule",
+        "include hire-agent",
+        "as agent: POST /api/jobs/{{job_id}}/apply",
+        "at scenarios/_flows/hire-agent.yaml:",
+    ] {
         assert!(done.stdout.contains(text), "no `{text}` in\n{}", done.stdout);
     }
 
-    let done = cli(dir.path(), &["explain", "probe.help-is-not-foun", "--scenarios", &fixture("failing")]);
+    let done = cli(
+        dir.path(),
+        &["explain", "probe.help-is-not-foun", "--scenarios", &fixture("failing")],
+    );
     done.expect_code(2);
-    assert!(done.stderr.contains(&format!("did you mean `{FAILING}`?")), "{}", done.stderr);
+    assert!(
+        done.stderr.contains(&format!("did you mean `{FAILING}`?")),
+        "{}",
+        done.stderr
+    );
 }
 
 #[test]
@@ -425,17 +581,34 @@ fn completions_and_man_page() {
     let dir = tmp();
     let done = cli(dir.path(), &["completions", "bash"]);
     done.expect_code(0);
-    assert!(done.stdout.contains("agentgigs-conformance") && done.stdout.contains("run"), "{}", done.stdout);
-    assert!(done.stdout.contains("--last-failed"), "the completions miss `run`'s flags");
+    assert!(
+        done.stdout.contains("agentgigs-conformance") && done.stdout.contains("run"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("--last-failed"),
+        "the completions miss `run`'s flags"
+    );
     cli(dir.path(), &["completions", "tcsh"]).expect_code(2);
 
     let done = cli(dir.path(), &["man"]);
     done.expect_code(0);
     // clap_mangen opens with two roff conditionals (`.ie`/`.el`) defining a
     // quote string; the first real request is the title.
-    let first = done.stdout.lines().find(|l| !l.starts_with(".ie") && !l.starts_with(".el") && !l.starts_with(".\\\""));
-    assert!(first.is_some_and(|l| l.starts_with(".TH agentgigs-conformance")), "{first:?}");
-    assert!(done.stdout.contains(".SH NAME") && done.stdout.contains(".SH SUBCOMMANDS"), "{}", done.stdout);
+    let first = done
+        .stdout
+        .lines()
+        .find(|l| !l.starts_with(".ie") && !l.starts_with(".el") && !l.starts_with(".\\\""));
+    assert!(
+        first.is_some_and(|l| l.starts_with(".TH agentgigs-conformance")),
+        "{first:?}"
+    );
+    assert!(
+        done.stdout.contains(".SH NAME") && done.stdout.contains(".SH SUBCOMMANDS"),
+        "{}",
+        done.stdout
+    );
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -448,8 +621,10 @@ fn snapshots_are_written_once_and_differences_become_pending_insta_files() {
     done.expect_code(1);
     assert!(done.stdout.contains("wrote 2 transcripts to snaps"), "{}", done.stdout);
     let snaps = dir.path().join("snaps");
-    let mut names: Vec<String> =
-        std::fs::read_dir(&snaps).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&snaps)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["probe__passes.snap", "probe__wrong-status.snap"]);
 
@@ -467,33 +642,58 @@ fn snapshots_are_written_once_and_differences_become_pending_insta_files() {
     let done = cli(dir.path(), &args);
     assert!(done.stdout.contains("wrote 1 transcripts"), "{}", done.stdout);
     let pending = snaps.join("probe__passes.snap.new");
-    assert!(pending.exists(), "no `.snap.new`: {:?}", std::fs::read_dir(&snaps).unwrap().collect::<Vec<_>>());
+    assert!(
+        pending.exists(),
+        "no `.snap.new`: {:?}",
+        std::fs::read_dir(&snaps).unwrap().collect::<Vec<_>>()
+    );
     assert_eq!(read(&snap), edited, "the reviewed `.snap` was overwritten");
     assert_eq!(read(&pending), original, "the pending file is not the fresh transcript");
 
     // insta reads both (what `cargo insta review` does), with its own front matter rules.
     let text = read(&pending);
     let header = Regex::new(r"^---\n(?s:.*?)\n---\n").unwrap();
-    let front = header.find(&text).expect("a `---` YAML header closed by `---`").as_str();
-    assert!(front.contains("\nsource: ") && front.contains("\nexpression: "), "{front}");
+    let front = header
+        .find(&text)
+        .expect("a `---` YAML header closed by `---`")
+        .as_str();
+    assert!(
+        front.contains("\nsource: ") && front.contains("\nexpression: "),
+        "{front}"
+    );
     for path in [&pending, &snap] {
-        let s = insta::Snapshot::from_file(path).unwrap_or_else(|e| panic!("insta cannot read `{}`: {e}", path.display()));
-        assert!(s.metadata().source().is_some_and(|x| !x.is_empty()), "{:?}", s.metadata());
+        let s =
+            insta::Snapshot::from_file(path).unwrap_or_else(|e| panic!("insta cannot read `{}`: {e}", path.display()));
+        assert!(
+            s.metadata().source().is_some_and(|x| !x.is_empty()),
+            "{:?}",
+            s.metadata()
+        );
         assert_eq!(s.metadata().expression(), Some("probe__passes"));
         assert_eq!(s.module_name(), "probe");
     }
-    assert_eq!(insta::Snapshot::from_file(&snap).unwrap().snapshot_name(), Some("passes"));
+    assert_eq!(
+        insta::Snapshot::from_file(&snap).unwrap().snapshot_name(),
+        Some("passes")
+    );
     let new = insta::Snapshot::from_file(&pending).unwrap();
     let old = insta::Snapshot::from_file(&snap).unwrap();
     let body = |s: &insta::Snapshot| s.as_text().map(|t| t.to_string()).unwrap_or_default();
-    assert!(body(&new).starts_with("scenario: probe.categories\noutcome: passed"), "{}", body(&new));
+    assert!(
+        body(&new).starts_with("scenario: probe.categories\noutcome: passed"),
+        "{}",
+        body(&new)
+    );
     assert!(body(&old).contains("Astrology") && !body(&new).contains("Astrology"));
 
     // Back to the original: the run matches again and the stale pending file goes (as insta does).
     std::fs::write(&snap, &original).unwrap();
     let done = cli(dir.path(), &args);
     assert!(done.stdout.contains("wrote 0 transcripts"), "{}", done.stdout);
-    assert!(!pending.exists(), "a stale `.snap.new` is left for `cargo insta review`");
+    assert!(
+        !pending.exists(),
+        "a stale `.snap.new` is left for `cargo insta review`"
+    );
 }
 
 // ---------------------------------------------------------------- output
@@ -503,18 +703,31 @@ fn a_failure_is_printed_in_full_without_colors() {
     let dir = tmp();
     let done = cli(dir.path(), &["run", "--scenarios", &fixture("failing")]);
     done.expect_code(1);
-    assert!(!done.all().contains('\u{1b}'), "an escape sequence with NO_COLOR=1:\n{:?}", done.all());
+    assert!(
+        !done.all().contains('\u{1b}'),
+        "an escape sequence with NO_COLOR=1:\n{:?}",
+        done.all()
+    );
     let out = &done.stdout;
     for (what, pattern) in [
         ("the scenario", r"FAIL\s+probe\.help-is-not-found\s+\[must\]"),
-        ("the step's file:line:col", r"at\s+scenarios/probe/wrong-status\.yaml:11:5"),
+        (
+            "the step's file:line:col",
+            r"at\s+scenarios/probe/wrong-status\.yaml:11:5",
+        ),
         ("the actor", r"actor\s+agent"),
         ("method and URL", r"GET http://127\.0\.0\.1:\d+/api/help"),
         ("expected", r"expected\s+418"),
         ("actual", r"actual\s+200"),
-        ("the rule", r"rule\s+The help manifest answers 418 \(this rule is false on purpose\)\."),
+        (
+            "the rule",
+            r"rule\s+The help manifest answers 418 \(this rule is false on purpose\)\.",
+        ),
     ] {
-        assert!(Regex::new(pattern).unwrap().is_match(out), "{what} (`{pattern}`) missing from\n{out}");
+        assert!(
+            Regex::new(pattern).unwrap().is_match(out),
+            "{what} (`{pattern}`) missing from\n{out}"
+        );
     }
 
     // Not a terminal and no NO_COLOR: still no colors.
@@ -522,7 +735,11 @@ fn a_failure_is_printed_in_full_without_colors() {
     cmd.env_remove("NO_COLOR");
     let done = finish(cmd);
     done.expect_code(1);
-    assert!(!done.all().contains('\u{1b}'), "an escape sequence on a pipe:\n{:?}", done.all());
+    assert!(
+        !done.all().contains('\u{1b}'),
+        "an escape sequence on a pipe:\n{:?}",
+        done.all()
+    );
 }
 
 #[test]
@@ -530,18 +747,40 @@ fn no_secret_reaches_the_output_or_the_reports() {
     let dir = tmp();
     let done = cli(
         dir.path(),
-        &["run", "--scenarios", &fixture("secrets"), "--report", "json=r.json", "--report", "html=r.html", "--report", "junit=r.xml", "--report", "markdown=r.md"],
+        &[
+            "run",
+            "--scenarios",
+            &fixture("secrets"),
+            "--report",
+            "json=r.json",
+            "--report",
+            "html=r.html",
+            "--report",
+            "junit=r.xml",
+            "--report",
+            "markdown=r.md",
+        ],
     );
     done.expect_code(1);
     // The failures were shown, with their secret-bearing values redacted.
     assert!(done.stdout.contains("3 failed (3 must)"), "{}", done.stdout);
     let placeholder = Regex::new(r"\[(JWT|ACCESSTOKEN)[^\]]*\]").unwrap();
-    assert!(done.stdout.contains("[API_KEY") && placeholder.is_match(&done.stdout), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("[API_KEY") && placeholder.is_match(&done.stdout),
+        "{}",
+        done.stdout
+    );
     assert!(!done.stderr.contains("contains a secret"), "{}", done.stderr);
 
     let secret = Regex::new(r"age_[0-9a-fA-F]{32}|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+").unwrap();
     let mut texts = vec![("stdout+stderr".to_string(), done.all())];
-    for f in ["r.json", "r.html", "r.xml", "r.md", ".agentgigs-conformance/last-run.json"] {
+    for f in [
+        "r.json",
+        "r.html",
+        "r.xml",
+        "r.md",
+        ".agentgigs-conformance/last-run.json",
+    ] {
         texts.push((f.to_string(), read(&dir.path().join(f))));
     }
     for (name, text) in texts {
@@ -572,7 +811,10 @@ fn get(base: &str, path: &str) -> (u16, String) {
     let mut text = String::new();
     s.read_to_string(&mut text).expect("read the answer");
     let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 

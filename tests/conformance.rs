@@ -28,17 +28,23 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let trials = match build_trials(root) {
         Ok(trials) => trials,
-        Err(message) => vec![Trial::test("scenario library loads", move || Err(Failed::from(message.clone())))],
+        Err(message) => vec![Trial::test("scenario library loads", move || {
+            Err(Failed::from(message.clone()))
+        })],
     };
     libtest_mimic::run(&args, trials).exit();
 }
 
 fn target() -> Result<TargetSpec, String> {
     if let Ok(file) = std::env::var("AGENTGIGS_PROFILE") {
-        return Profile::load(Path::new(&file)).map(TargetSpec::Remote).map_err(|e| e.to_string());
+        return Profile::load(Path::new(&file))
+            .map(TargetSpec::Remote)
+            .map_err(|e| e.to_string());
     }
     if let Ok(url) = std::env::var("AGENTGIGS_TARGET") {
-        return Profile::from_url(&url).map(TargetSpec::Remote).map_err(|e| e.to_string());
+        return Profile::from_url(&url)
+            .map(TargetSpec::Remote)
+            .map_err(|e| e.to_string());
     }
     Ok(TargetSpec::Bundled)
 }
@@ -53,7 +59,12 @@ fn build_trials(root: &Path) -> Result<Vec<Trial>, String> {
     let target = target()?;
     let mut trials = Vec::new();
     for scenario in &library.scenarios {
-        let name = scenario.source.file.trim_start_matches("scenarios/").trim_end_matches(".yaml").to_string();
+        let name = scenario
+            .source
+            .file
+            .trim_start_matches("scenarios/")
+            .trim_end_matches(".yaml")
+            .to_string();
         let steps = library.expand(scenario).map_err(|e| e.to_string())?;
         let planned = PlannedScenario::new(scenario.clone(), steps);
         let spec = spec.clone();
@@ -78,7 +89,9 @@ fn run_one(
         .map_err(|e| Failed::from(format!("cannot build a runtime: {e}")))?;
     let report = runtime.block_on(async {
         let options = RunOptions::default();
-        let ctx = ScenarioContext::new(spec, &target, options).await.map_err(|e| Failed::from(e.to_string()))?;
+        let ctx = ScenarioContext::new(spec, &target, options)
+            .await
+            .map_err(|e| Failed::from(e.to_string()))?;
         Ok::<_, Failed>(run_scenario(&planned, &ctx).await)
     })?;
     match &report.outcome {

@@ -28,7 +28,10 @@ const KNOWN_GAPS: &[(&str, &str)] = &[];
 fn run_library(root: &Path) -> (Arc<Spec>, RunReport) {
     let spec = Arc::new(Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
     let library = load_library(&root.join("scenarios")).unwrap_or_else(|e| panic!("the scenario library loads:\n{e}"));
-    assert!(!library.scenarios.is_empty(), "no scenario found under scenarios/: discovery is broken");
+    assert!(
+        !library.scenarios.is_empty(),
+        "no scenario found under scenarios/: discovery is broken"
+    );
     let scenarios: Vec<PlannedScenario> = library
         .scenarios
         .iter()
@@ -41,7 +44,12 @@ fn run_library(root: &Path) -> (Arc<Spec>, RunReport) {
         jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         ..RunOptions::default()
     };
-    let plan = RunPlan { spec: spec.clone(), scenarios, target: TargetSpec::Bundled, options };
+    let plan = RunPlan {
+        spec: spec.clone(),
+        scenarios,
+        target: TargetSpec::Bundled,
+        options,
+    };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let report = runtime.block_on(run(plan));
     (spec, report)
@@ -49,8 +57,11 @@ fn run_library(root: &Path) -> (Arc<Spec>, RunReport) {
 
 /// Coverage of `spec` by `report`, as `agentgigs-conformance coverage` computes it.
 fn coverage_of(spec: &Spec, report: &RunReport) -> Coverage {
-    let ops: Vec<(String, String, Vec<String>)> =
-        spec.operations().iter().map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone())).collect();
+    let ops: Vec<(String, String, Vec<String>)> = spec
+        .operations()
+        .iter()
+        .map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone()))
+        .collect();
     Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios)
 }
 
@@ -69,18 +80,23 @@ fn every_documented_status_and_error_code_is_exercised() {
         .chain(missing.error_codes.iter().cloned())
         .collect();
     let unexpected: Vec<&String> = uncovered.iter().filter(|u| !known.contains(u.as_str())).collect();
-    let stale: Vec<&str> = known.iter().copied().filter(|k| !uncovered.iter().any(|u| u == k)).collect();
+    let stale: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| !uncovered.iter().any(|u| u == k))
+        .collect();
 
     if unexpected.is_empty() && stale.is_empty() {
         return;
     }
     let (hit, total) = coverage.status_counts();
     let (codes_hit, codes_total) = coverage.code_counts();
-    let mut msg = format!(
-        "coverage: {hit}/{total} (operation, status) pairs, {codes_hit}/{codes_total} error codes\n"
-    );
+    let mut msg = format!("coverage: {hit}/{total} (operation, status) pairs, {codes_hit}/{codes_total} error codes\n");
     if !unexpected.is_empty() {
-        msg.push_str(&format!("\n{} documented item(s) no scenario exercises:\n", unexpected.len()));
+        msg.push_str(&format!(
+            "\n{} documented item(s) no scenario exercises:\n",
+            unexpected.len()
+        ));
         for u in &unexpected {
             msg.push_str(&format!("  - {u}\n"));
         }
@@ -120,7 +136,10 @@ fn known_gaps_name_documented_items() {
         }
     }
     for (gap, reason) in KNOWN_GAPS {
-        assert!(documented.contains(*gap), "`KNOWN_GAPS` names `{gap}`, which the spec does not document");
+        assert!(
+            documented.contains(*gap),
+            "`KNOWN_GAPS` names `{gap}`, which the spec does not document"
+        );
         assert!(!reason.trim().is_empty(), "`KNOWN_GAPS` entry `{gap}` gives no reason");
     }
 }

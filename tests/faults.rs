@@ -186,16 +186,8 @@ fn outcomes(report: &RunReport) -> String {
 
 /// The whole check of one fault.
 fn caught(fault: &str) {
-    let case = CASES
-        .iter()
-        .find(|c| c.fault == fault)
-        .expect("the fault has a case");
-    let area: Vec<PlannedScenario> = LIBRARY
-        .1
-        .iter()
-        .filter(|p| p.area == case.area)
-        .cloned()
-        .collect();
+    let case = CASES.iter().find(|c| c.fault == fault).expect("the fault has a case");
+    let area: Vec<PlannedScenario> = LIBRARY.1.iter().filter(|p| p.area == case.area).cloned().collect();
     assert!(!area.is_empty(), "no scenario in area `{}`", case.area);
 
     let broken = run(area, &[case.fault]);
@@ -220,14 +212,8 @@ fn caught(fault: &str) {
             outcomes(&broken)
         );
         let text = render_failure(s, &TerminalStyle { color: false });
-        assert!(
-            text.contains(*id),
-            "the failure does not name `{id}`:\n{text}"
-        );
-        let rule = s
-            .rule
-            .as_deref()
-            .expect("library scenarios state their rule");
+        assert!(text.contains(*id), "the failure does not name `{id}`:\n{text}");
+        let rule = s.rule.as_deref().expect("library scenarios state their rule");
         let rule = rule.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
             text.contains(&rule),
@@ -244,10 +230,7 @@ fn caught(fault: &str) {
         .collect();
     let clean = run(same, &[]);
     assert!(
-        clean
-            .scenarios
-            .iter()
-            .all(|s| matches!(s.outcome, Outcome::Passed)),
+        clean.scenarios.iter().all(|s| matches!(s.outcome, Outcome::Passed)),
         "without `{fault}` the same scenarios must pass:\n{}",
         outcomes(&clean)
     );
@@ -265,10 +248,7 @@ fn every_known_fault_has_a_case_and_every_area_is_covered() {
         .map(|p| p.area.as_str())
         .filter(|a| !a.is_empty())
         .collect();
-    assert_eq!(
-        areas, library,
-        "every area of the library catches some fault"
-    );
+    assert_eq!(areas, library, "every area of the library catches some fault");
 }
 
 macro_rules! fault_tests {

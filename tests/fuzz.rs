@@ -21,11 +21,18 @@ use axum::http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 fn spec() -> Spec {
-    Spec::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/agentgigs.openapi.yaml"))).expect("spec loads")
+    Spec::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/specs/agentgigs.openapi.yaml"
+    )))
+    .expect("spec loads")
 }
 
 fn cases() -> u32 {
-    std::env::var("AGENTGIGS_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(4)
+    std::env::var("AGENTGIGS_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4)
 }
 
 fn control(base: &str) -> ControlClient {
@@ -53,22 +60,38 @@ fn assert_no_secret(text: &str) {
 async fn reference_server_has_no_failures() {
     let server = MockServer::start(MockConfig::default()).await.expect("mock starts");
     let dir = tempfile::tempdir().unwrap();
-    let corpus = std::env::var("AGENTGIGS_FUZZ_CORPUS").map(PathBuf::from).unwrap_or_else(|_| dir.path().to_path_buf());
+    let corpus = std::env::var("AGENTGIGS_FUZZ_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| dir.path().to_path_buf());
     let opts = FuzzOptions {
-        seed: std::env::var("AGENTGIGS_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20240601),
+        seed: std::env::var("AGENTGIGS_FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20240601),
         cases: cases(),
         corpus_dir: corpus.clone(),
         time_budget: Some(Duration::from_secs(120)),
         ..Default::default()
     };
-    let report = fuzz::fuzz(&spec(), &server.url(), &control(&server.url()), &opts).await.expect("fuzz runs");
+    let report = fuzz::fuzz(&spec(), &server.url(), &control(&server.url()), &opts)
+        .await
+        .expect("fuzz runs");
     let text = report.render_text();
     assert!(report.is_clean(), "{text}");
     assert!(corpus_files(&corpus).is_empty(), "{text}");
     assert!(report.operations.len() >= 35, "{text}");
-    assert!(report.skipped.iter().any(|s| s.operation == "downloadSignedFile"), "{text}");
+    assert!(
+        report.skipped.iter().any(|s| s.operation == "downloadSignedFile"),
+        "{text}"
+    );
     // Generation reaches the handlers: plenty of 2xx answers overall.
-    let ok: u32 = report.operations.iter().flat_map(|o| o.statuses.iter()).filter(|(s, _)| **s < 300).map(|(_, n)| n).sum();
+    let ok: u32 = report
+        .operations
+        .iter()
+        .flat_map(|o| o.statuses.iter())
+        .filter(|(s, _)| **s < 300)
+        .map(|(_, n)| n)
+        .sum();
     assert!(ok >= 20, "only {ok} 2xx answers:\n{text}");
     let (valid, invalid) = report.totals();
     assert!(valid > 0 && invalid > 0, "{text}");
@@ -106,10 +129,16 @@ async fn proxy(req: Request<Body>, http: &reqwest::Client, upstream: &str, rule:
             .body(Body::from(answer.to_string()))
             .unwrap();
     }
-    let target = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let target = format!(
+        "{upstream}{}",
+        parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
     let mut out = http.request(parts.method.clone(), target);
     for (name, value) in &parts.headers {
-        if !matches!(name.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+        if !matches!(
+            name.as_str(),
+            "host" | "content-length" | "connection" | "transfer-encoding"
+        ) {
             out = out.header(name, value);
         }
     }
@@ -131,9 +160,16 @@ async fn proxy(req: Request<Body>, http: &reqwest::Client, upstream: &str, rule:
 
 /// Breaks "never 5xx": a job title over 100 characters crashes it.
 fn long_title_crashes(method: &Method, path: &str, body: &Value) -> Option<(StatusCode, Value)> {
-    let long = body.get("title").and_then(Value::as_str).is_some_and(|t| t.chars().count() > 100);
-    (method == Method::POST && path == "/api/agent/jobs" && long)
-        .then(|| (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "title column overflow", "code": "INTERNAL"})))
+    let long = body
+        .get("title")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.chars().count() > 100);
+    (method == Method::POST && path == "/api/agent/jobs" && long).then(|| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "title column overflow", "code": "INTERNAL"}),
+        )
+    })
 }
 
 /// Breaks "integer cents": a float `proposed_price` is accepted with 200.
@@ -141,7 +177,10 @@ fn float_price_accepted(method: &Method, path: &str, body: &Value) -> Option<(St
     let is_apply = path.starts_with("/api/jobs/") && path.ends_with("/apply");
     let float = body.get("proposed_price").is_some_and(|p| p.is_f64());
     (method == Method::POST && is_apply && float).then(|| {
-        let job = path.trim_start_matches("/api/jobs/").trim_end_matches("/apply").to_string();
+        let job = path
+            .trim_start_matches("/api/jobs/")
+            .trim_end_matches("/apply")
+            .to_string();
         (
             StatusCode::OK,
             json!({"application": {
@@ -178,9 +217,15 @@ async fn finds_and_shrinks_a_crash_on_long_titles() {
         .unwrap_or_else(|| panic!("no server error found:\n{text}"));
     assert_eq!(failure.status, Some(500), "{text}");
     // Shrunk: the title is just over the threshold.
-    let Some(fuzz::request::WireBody::Json { value }) = &failure.request.body else { panic!("no JSON body:\n{text}") };
+    let Some(fuzz::request::WireBody::Json { value }) = &failure.request.body else {
+        panic!("no JSON body:\n{text}")
+    };
     let title = value["title"].as_str().expect("title");
-    assert!((101..=105).contains(&title.chars().count()), "title of {} chars:\n{text}", title.chars().count());
+    assert!(
+        (101..=105).contains(&title.chars().count()),
+        "title of {} chars:\n{text}",
+        title.chars().count()
+    );
     assert!(failure.shrink_steps > 0, "{text}");
     // The curl command runs as is, with the key from the environment.
     assert!(failure.curl.contains("$AGENTGIGS_"), "{}", failure.curl);
@@ -191,13 +236,20 @@ async fn finds_and_shrinks_a_crash_on_long_titles() {
     let file = failure.corpus_file.clone().expect("corpus written");
     let stored = std::fs::read_to_string(&file).unwrap();
     assert_no_secret(&stored);
-    assert!(stored.contains("{{poster.api_key}}") || stored.contains("{{agent.api_key}}") || stored.contains("{{proofer.api_key}}"), "{stored}");
+    assert!(
+        stored.contains("{{poster.api_key}}")
+            || stored.contains("{{agent.api_key}}")
+            || stored.contains("{{proofer.api_key}}"),
+        "{stored}"
+    );
     let again = fuzz::replay(&file, &url, &control(&url)).await.expect("replay runs");
     assert!(again.reproduced, "{}", again.render_text());
     assert_eq!(again.status, Some(500));
     assert_no_secret(&again.curl);
     // The reference server does not have the bug.
-    let clean = fuzz::replay(&file, &server.url(), &control(&server.url())).await.expect("replay runs");
+    let clean = fuzz::replay(&file, &server.url(), &control(&server.url()))
+        .await
+        .expect("replay runs");
     assert!(!clean.reproduced, "{}", clean.render_text());
     server.shutdown().await;
 }
@@ -227,7 +279,9 @@ async fn finds_a_float_price_accepted() {
     assert_eq!(stored["observed"]["status"], 200);
     let again = fuzz::replay(&file, &url, &control(&url)).await.expect("replay runs");
     assert!(again.reproduced, "{}", again.render_text());
-    let clean = fuzz::replay(&file, &server.url(), &control(&server.url())).await.expect("replay runs");
+    let clean = fuzz::replay(&file, &server.url(), &control(&server.url()))
+        .await
+        .expect("replay runs");
     assert!(!clean.reproduced, "{}", clean.render_text());
     assert_eq!(clean.status, Some(400), "{}", clean.render_text());
     server.shutdown().await;
@@ -241,8 +295,19 @@ async fn same_seed_same_requests() {
     let b = tempfile::tempdir().unwrap();
     let first = run_against(&url, "createJob", 8, a.path()).await;
     let second = run_against(&url, "createJob", 8, b.path()).await;
-    let names = |d: &Path| corpus_files(d).iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |d: &Path| {
+        corpus_files(d)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     assert!(!names(a.path()).is_empty(), "{}", first.render_text());
-    assert_eq!(names(a.path()), names(b.path()), "{}\n{}", first.render_text(), second.render_text());
+    assert_eq!(
+        names(a.path()),
+        names(b.path()),
+        "{}\n{}",
+        first.render_text(),
+        second.render_text()
+    );
     server.shutdown().await;
 }

@@ -82,10 +82,27 @@ async fn behave(req: Request, mut stream: TcpStream, counter: Arc<AtomicUsize>) 
             let _ = stream.write_all(head.as_bytes()).await;
             stream_zeros(&mut stream, HUGE, true, &counter).await;
         }
-        "bad-json" => respond(&mut stream, 200, &[("content-type", "application/json")], b"{\"categories\": [\"Research\", ").await,
-        "html" => respond(&mut stream, 200, &[("content-type", "text/html")], b"<html><body>hello</body></html>").await,
+        "bad-json" => {
+            respond(
+                &mut stream,
+                200,
+                &[("content-type", "application/json")],
+                b"{\"categories\": [\"Research\", ",
+            )
+            .await
+        }
+        "html" => {
+            respond(
+                &mut stream,
+                200,
+                &[("content-type", "text/html")],
+                b"<html><body>hello</body></html>",
+            )
+            .await
+        }
         "reset" => {
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"categories\": [";
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"categories\": [";
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.flush().await;
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -93,20 +110,48 @@ async fn behave(req: Request, mut stream: TcpStream, counter: Arc<AtomicUsize>) 
             drop(stream);
         }
         "cut" => {
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"categories\": [";
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"categories\": [";
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.shutdown().await;
         }
         "loop" => respond(&mut stream, 302, &[("location", "/api/categories?mode=loop")], b"").await,
         "500" => respond_json(&mut stream, 500, &json!({"error": "boom", "code": "INTERNAL"})).await,
-        "503" => respond(&mut stream, 503, &[("content-type", "text/plain")], b"upstream unavailable").await,
+        "503" => {
+            respond(
+                &mut stream,
+                503,
+                &[("content-type", "text/plain")],
+                b"upstream unavailable",
+            )
+            .await
+        }
         "429-huge" => {
-            respond(&mut stream, 429, &[("retry-after", "999999999"), ("content-type", "application/json")], b"{\"error\":\"later\",\"code\":\"RATE_LIMITED\"}").await;
+            respond(
+                &mut stream,
+                429,
+                &[("retry-after", "999999999"), ("content-type", "application/json")],
+                b"{\"error\":\"later\",\"code\":\"RATE_LIMITED\"}",
+            )
+            .await;
         }
         "429-soon" => {
-            respond(&mut stream, 429, &[("retry-after", "soon"), ("content-type", "application/json")], b"{\"error\":\"later\",\"code\":\"RATE_LIMITED\"}").await;
+            respond(
+                &mut stream,
+                429,
+                &[("retry-after", "soon"), ("content-type", "application/json")],
+                b"{\"error\":\"later\",\"code\":\"RATE_LIMITED\"}",
+            )
+            .await;
         }
-        other => respond_json(&mut stream, 400, &json!({"error": format!("unknown mode {other}"), "code": "BAD"})).await,
+        other => {
+            respond_json(
+                &mut stream,
+                400,
+                &json!({"error": format!("unknown mode {other}"), "code": "BAD"}),
+            )
+            .await
+        }
     }
 }
 
@@ -141,7 +186,11 @@ fn healthy() -> String {
 
 #[tokio::test]
 async fn a_refused_connection_is_errored_and_named() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dead = format!("http://127.0.0.1:{port}");
     let one = categories_scenario("one", "");
     let two = categories_scenario("two", "");
@@ -156,9 +205,17 @@ async fn a_refused_connection_is_errored_and_named() {
     p.control = None;
     let (report, _) = run_bounded(TargetSpec::Remote(p), &[&one], tight(), LIMIT).await;
     let s = &report.scenarios[0];
-    assert!(errored(&s.steps[0].outcome).contains("connection refused"), "{:?}", s.steps[0].outcome);
+    assert!(
+        errored(&s.steps[0].outcome).contains("connection refused"),
+        "{:?}",
+        s.steps[0].outcome
+    );
     assert!(errored(&s.outcome).starts_with("step 1: "), "{:?}", s.outcome);
-    assert_eq!((report.totals.errored, report.totals.failed), (1, 0), "could not run is not a failure");
+    assert_eq!(
+        (report.totals.errored, report.totals.failed),
+        (1, 0),
+        "could not run is not a failure"
+    );
 }
 
 #[tokio::test]
@@ -184,11 +241,26 @@ async fn tls_is_verified_by_default_and_insecure_accepts_a_self_signed_certifica
     let (report, _) = run_bounded(remote(&server.url), &[&one, with_actor], tight(), LIMIT).await;
     for s in &report.scenarios {
         let m = errored(&s.outcome);
-        assert!(m.contains("TLS failed") && m.to_ascii_lowercase().contains("certificate"), "{m}");
+        assert!(
+            m.contains("TLS failed") && m.to_ascii_lowercase().contains("certificate"),
+            "{m}"
+        );
     }
-    assert!(server.seen.lock().issued.is_empty(), "no actor was created over an unverified connection");
+    assert!(
+        server.seen.lock().issued.is_empty(),
+        "no actor was created over an unverified connection"
+    );
 
-    let (report, _) = run_bounded(remote(&server.url), &[&one, with_actor], RunOptions { insecure: true, ..tight() }, LIMIT).await;
+    let (report, _) = run_bounded(
+        remote(&server.url),
+        &[&one, with_actor],
+        RunOptions {
+            insecure: true,
+            ..tight()
+        },
+        LIMIT,
+    )
+    .await;
     for s in &report.scenarios {
         assert_eq!(s.outcome, Outcome::Passed, "{}: {:?}", s.id, findings(s));
     }
@@ -214,7 +286,10 @@ async fn answers_that_never_come_or_trickle_time_out_and_the_rest_of_the_run_goe
         assert!(m.contains("/api/categories"), "the message names the request: {m}");
     }
     assert_eq!(scenario(&report, "hostile.healthy").outcome, Outcome::Passed);
-    assert!(took < Duration::from_secs(6), "bounded by the 1 s request limit: {took:?}");
+    assert!(
+        took < Duration::from_secs(6),
+        "bounded by the 1 s request limit: {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -229,14 +304,22 @@ async fn event_streams_that_stay_silent_never_open_or_never_end_a_frame_are_boun
     let no_headers = stream_scenario("no-headers", "no-headers", 400);
     let endless = stream_scenario("endless", "endless-frame", 4000);
     let ok = healthy();
-    let (report, took) = run_bounded(remote(&server.url), &[&silent, &no_headers, &endless, &ok], tight(), LIMIT).await;
+    let (report, took) = run_bounded(
+        remote(&server.url),
+        &[&silent, &no_headers, &endless, &ok],
+        tight(),
+        LIMIT,
+    )
+    .await;
 
     // Silent: the stream opens, the event never comes: a finding, in `within_ms`.
     let s = scenario(&report, "hostile.silent");
     assert_eq!(s.steps[0].outcome, Outcome::Passed, "{:?}", findings(s));
     assert_eq!(s.outcome, Outcome::Failed, "a missing event is a finding");
     assert!(
-        findings(s).iter().any(|f| f.kind == FindingKind::Event && f.message.contains("no `job.available` event")),
+        findings(s)
+            .iter()
+            .any(|f| f.kind == FindingKind::Event && f.message.contains("no `job.available` event")),
         "{:?}",
         findings(s)
     );
@@ -250,11 +333,19 @@ async fn event_streams_that_stay_silent_never_open_or_never_end_a_frame_are_boun
     assert_eq!(s.outcome, Outcome::Failed, "{:?}", s.outcome);
     let f = findings(s);
     assert!(
-        f.iter().any(|f| f.message.contains("the stream ended") && f.message.contains("larger than 1048576 bytes")),
+        f.iter()
+            .any(|f| f.message.contains("the stream ended") && f.message.contains("larger than 1048576 bytes")),
         "{f:?}"
     );
-    assert!(s.steps[1].duration_ms < 3500, "the event step ended when the stream was cut: {} ms", s.steps[1].duration_ms);
-    assert!(counter.load(Ordering::Relaxed) < 64 * 1024 * 1024, "the harness stopped reading the endless frame");
+    assert!(
+        s.steps[1].duration_ms < 3500,
+        "the event step ended when the stream was cut: {} ms",
+        s.steps[1].duration_ms
+    );
+    assert!(
+        counter.load(Ordering::Relaxed) < 64 * 1024 * 1024,
+        "the harness stopped reading the endless frame"
+    );
 
     assert_eq!(scenario(&report, "hostile.healthy").outcome, Outcome::Passed);
     assert!(took < Duration::from_secs(8), "{took:?}");
@@ -266,12 +357,19 @@ async fn bodies_larger_than_the_cap_are_not_read_and_memory_stays_bounded() {
     let by_length = categories_scenario("huge-length", "huge-length");
     let chunked = categories_scenario("huge-chunked", "huge-chunked");
     let ok = healthy();
-    let options = RunOptions { request_timeout: Duration::from_secs(5), step_timeout: Duration::from_secs(5), ..tight() };
+    let options = RunOptions {
+        request_timeout: Duration::from_secs(5),
+        step_timeout: Duration::from_secs(5),
+        ..tight()
+    };
     let (report, took) = run_bounded(remote(&server.url), &[&by_length, &chunked, &ok], options, LIMIT).await;
     for id in ["hostile.huge-length", "hostile.huge-chunked"] {
         let s = scenario(&report, id);
         let m = errored(&s.steps[0].outcome);
-        assert!(m.contains("larger than 1048576 bytes") && m.contains("max_body_bytes"), "{id}: {m}");
+        assert!(
+            m.contains("larger than 1048576 bytes") && m.contains("max_body_bytes"),
+            "{id}: {m}"
+        );
     }
     assert_eq!(scenario(&report, "hostile.healthy").outcome, Outcome::Passed);
     assert!(took < Duration::from_secs(8), "bounded: {took:?}");
@@ -299,11 +397,21 @@ async fn invalid_json_a_wrong_content_type_and_5xx_are_findings_not_errors() {
         let s = scenario(&report, id);
         assert_eq!(s.outcome, Outcome::Failed, "{id}");
         assert!(has_finding(s, FindingKind::Status), "{id}: {:?}", findings(s));
-        assert!(has_finding(s, FindingKind::UndocumentedStatus), "{id}: {:?}", findings(s));
-        assert_eq!(s.steps[0].response.as_ref().map(|r| r.status), Some(if id.ends_with("500") { 500 } else { 503 }));
+        assert!(
+            has_finding(s, FindingKind::UndocumentedStatus),
+            "{id}: {:?}",
+            findings(s)
+        );
+        assert_eq!(
+            s.steps[0].response.as_ref().map(|r| r.status),
+            Some(if id.ends_with("500") { 500 } else { 503 })
+        );
     }
     assert_eq!(scenario(&report, "hostile.healthy").outcome, Outcome::Passed);
-    assert_eq!((report.totals.failed, report.totals.errored, report.totals.passed), (4, 0, 1));
+    assert_eq!(
+        (report.totals.failed, report.totals.errored, report.totals.passed),
+        (4, 0, 1)
+    );
 }
 
 #[tokio::test]
@@ -315,7 +423,10 @@ async fn a_connection_reset_or_cut_mid_body_and_a_redirect_loop_are_errored_and_
     let ok = healthy();
     let (report, took) = run_bounded(remote(&server.url), &[&reset, &cut, &looping, &ok], tight(), LIMIT).await;
     let m = errored(&scenario(&report, "hostile.reset").steps[0].outcome);
-    assert!(m.contains("connection reset") && m.contains("cannot read the body"), "{m}");
+    assert!(
+        m.contains("connection reset") && m.contains("cannot read the body"),
+        "{m}"
+    );
     let m = errored(&scenario(&report, "hostile.cut").steps[0].outcome);
     assert!(m.contains("closed before the answer was complete"), "{m}");
     let m = errored(&scenario(&report, "hostile.loop").steps[0].outcome);
@@ -337,7 +448,9 @@ async fn a_429_with_an_absurd_or_malformed_retry_after_waits_boundedly_and_says_
     assert_eq!(s.outcome, Outcome::Failed);
     assert_eq!((s.steps[0].attempts, s.steps[0].retries), (1, 0));
     assert!(
-        findings(s).iter().any(|f| f.message.contains("`Retry-After: 999999999`") && f.message.contains("not retried")),
+        findings(s)
+            .iter()
+            .any(|f| f.message.contains("`Retry-After: 999999999`") && f.message.contains("not retried")),
         "{:?}",
         findings(s)
     );
@@ -348,7 +461,9 @@ async fn a_429_with_an_absurd_or_malformed_retry_after_waits_boundedly_and_says_
     assert_eq!(s.outcome, Outcome::Failed);
     assert_eq!((s.steps[0].attempts, s.steps[0].retries), (2, 1));
     assert!(
-        findings(s).iter().any(|f| f.kind == FindingKind::Header && f.message.contains("`Retry-After: soon`")),
+        findings(s)
+            .iter()
+            .any(|f| f.kind == FindingKind::Header && f.message.contains("`Retry-After: soon`")),
         "{:?}",
         findings(s)
     );
@@ -372,7 +487,10 @@ async fn a_control_api_that_hangs_or_floods_is_bounded_too() {
     let (report, took) = run_bounded(remote(&url), &[&one], tight(), LIMIT).await;
     let m = errored(&report.scenarios[0].outcome);
     assert!(m.contains("control API") && m.contains("timed out"), "{m}");
-    assert!(took < Duration::from_secs(6), "the control call obeys the request limit: {took:?}");
+    assert!(
+        took < Duration::from_secs(6),
+        "the control call obeys the request limit: {took:?}"
+    );
 
     // A control API answering 200 MB: refused after 1 MB, quickly.
     let counter = Arc::new(AtomicUsize::new(0));

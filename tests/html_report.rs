@@ -25,7 +25,11 @@ use agentgigs_conformance::spec::Spec;
 use agentgigs_conformance::target::TargetSpec;
 
 /// The scenarios of the real library in the report.
-const REAL: &[&str] = &["meta.help-and-categories", "auth.login-and-register", "lifecycle.no-proof-happy-path"];
+const REAL: &[&str] = &[
+    "meta.help-and-categories",
+    "auth.login-and-register",
+    "lifecycle.no-proof-happy-path",
+];
 /// The scenario of `tests/fixtures/cli/failing` that fails on purpose.
 const FAILING: &str = "probe.help-is-not-found";
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -38,10 +42,16 @@ fn manifest() -> &'static Path {
 /// `/usr/bin`; else why there is none.
 fn chromium() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("CHROMIUM").map(PathBuf::from) {
-        return if p.is_file() { Ok(p) } else { Err(format!("CHROMIUM=`{}` is not a file", p.display())) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("CHROMIUM=`{}` is not a file", p.display()))
+        };
     }
     let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
     dirs.push(PathBuf::from("/usr/bin"));
     dirs.iter()
         .flat_map(|d| names.iter().map(move |n| d.join(n)))
@@ -55,19 +65,36 @@ fn real_run() -> (RunReport, Coverage) {
     let mut planned = Vec::new();
     let real = load_library(&manifest().join("scenarios")).unwrap_or_else(|e| panic!("the library loads: {e}"));
     for id in REAL {
-        let s = real.scenario(id).unwrap_or_else(|| panic!("no scenario `{id}` in the library"));
+        let s = real
+            .scenario(id)
+            .unwrap_or_else(|| panic!("no scenario `{id}` in the library"));
         planned.push(PlannedScenario::new(s.clone(), real.expand(s).expect("expands")));
     }
     let fixture = load_library(&manifest().join("tests/fixtures/cli/failing/scenarios")).expect("the fixture loads");
     for s in &fixture.scenarios {
         planned.push(PlannedScenario::new(s.clone(), fixture.expand(s).expect("expands")));
     }
-    let options = RunOptions { jobs: 2, ..RunOptions::default() };
-    let plan = RunPlan { spec: spec.clone(), scenarios: planned, target: TargetSpec::Bundled, options };
+    let options = RunOptions {
+        jobs: 2,
+        ..RunOptions::default()
+    };
+    let plan = RunPlan {
+        spec: spec.clone(),
+        scenarios: planned,
+        target: TargetSpec::Bundled,
+        options,
+    };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let report = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(120), run(plan)).await.expect("the run ends") });
-    let ops: Vec<(String, String, Vec<String>)> =
-        spec.operations().iter().map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone())).collect();
+    let report = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(120), run(plan))
+            .await
+            .expect("the run ends")
+    });
+    let ops: Vec<(String, String, Vec<String>)> = spec
+        .operations()
+        .iter()
+        .map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone()))
+        .collect();
     let coverage = Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios);
     (report, coverage)
 }
@@ -122,13 +149,19 @@ fn screenshot(chromium: &Path, profile: &Path, url: &str, png: &Path) {
     browser(chromium, profile, &[&format!("--screenshot={}", png.display())], url);
     let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
     // A blank 1400×2000 PNG is a few kilobytes; a rendered report is far more.
-    assert!(size > 50_000, "the screenshot `{}` is {size} bytes: nothing rendered?", png.display());
+    assert!(
+        size > 50_000,
+        "the screenshot `{}` is {size} bytes: nothing rendered?",
+        png.display()
+    );
     eprintln!("screenshot: {}", png.display());
 }
 
 /// The `<details class="scenario ...">` opening tag of a scenario in a DOM dump.
 fn scenario_tag<'a>(dom: &'a str, id: &str) -> &'a str {
-    let at = dom.find(&format!("id=\"s-{id}\"")).unwrap_or_else(|| panic!("no scenario `{id}` in the DOM"));
+    let at = dom
+        .find(&format!("id=\"s-{id}\""))
+        .unwrap_or_else(|| panic!("no scenario `{id}` in the DOM"));
     let start = dom[..at].rfind('<').expect("tag start");
     let end = at + dom[at..].find('>').expect("tag end");
     &dom[start..=end]
@@ -145,7 +178,11 @@ fn the_html_report_renders_in_chromium() {
     };
     let (report, coverage) = real_run();
     let t = &report.totals;
-    assert!(t.failed >= 1 && t.passed >= REAL.len(), "{t:?}: {:#?}", report.scenarios.iter().map(|s| (&s.id, &s.outcome)).collect::<Vec<_>>());
+    assert!(
+        t.failed >= 1 && t.passed >= REAL.len(),
+        "{t:?}: {:#?}",
+        report.scenarios.iter().map(|s| (&s.id, &s.outcome)).collect::<Vec<_>>()
+    );
     let html = report::render(Format::Html, &report, Some(&coverage)).expect("renders");
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -166,8 +203,16 @@ fn the_html_report_renders_in_chromium() {
         let stat = format!("<span class=\"num\">{n}</span><span class=\"lbl\">{label}</span>");
         assert!(dom.contains(&stat), "no `{stat}` in the DOM");
     }
-    assert!(dom.contains(&format!("<span class=\"num\">{}</span><span class=\"lbl\">failed", t.failed)));
-    for filter in ["data-outcome-filter=\"failed\"", "data-area-filter=\"probe\"", "id=\"q\"", "id=\"expand-all\""] {
+    assert!(dom.contains(&format!(
+        "<span class=\"num\">{}</span><span class=\"lbl\">failed",
+        t.failed
+    )));
+    for filter in [
+        "data-outcome-filter=\"failed\"",
+        "data-area-filter=\"probe\"",
+        "id=\"q\"",
+        "id=\"expand-all\"",
+    ] {
         assert!(dom.contains(filter), "no `{filter}` in the DOM");
     }
     let failing = scenario_tag(&dom, FAILING);
@@ -176,15 +221,26 @@ fn the_html_report_renders_in_chromium() {
     assert!(dom.contains("status 200, expected 418"));
     assert!(dom.contains("The help manifest answers 418"), "the rule is not shown");
     assert!(dom.contains("id=\"coverage\""));
-    assert!(dom.contains(&format!("<a href=\"#s-{}\">", REAL[0])), "coverage does not link the scenarios");
+    assert!(
+        dom.contains(&format!("<a href=\"#s-{}\">", REAL[0])),
+        "coverage does not link the scenarios"
+    );
 
     // `#failed` preselects the outcome filter: only failures stay visible.
     let failed_url = format!("{url}#failed");
     let dom = browser(&chromium, &profile, &["--dump-dom"], &failed_url);
     let passing = scenario_tag(&dom, REAL[0]);
-    assert!(passing.contains("hidden"), "`#failed` left a passed scenario visible: {passing}");
-    assert!(!scenario_tag(&dom, FAILING).contains("hidden"), "`#failed` hid the failure");
-    let chip = regex::Regex::new(r#"<button[^>]*class="chip"[^>]*data-outcome-filter="failed"[^>]*aria-pressed="true""#).unwrap();
+    assert!(
+        passing.contains("hidden"),
+        "`#failed` left a passed scenario visible: {passing}"
+    );
+    assert!(
+        !scenario_tag(&dom, FAILING).contains("hidden"),
+        "`#failed` hid the failure"
+    );
+    let chip =
+        regex::Regex::new(r#"<button[^>]*class="chip"[^>]*data-outcome-filter="failed"[^>]*aria-pressed="true""#)
+            .unwrap();
     assert!(chip.is_match(&dom), "the `Failed` chip is not pressed");
     screenshot(&chromium, &profile, &failed_url, &target.join("html-report-failed.png"));
 }

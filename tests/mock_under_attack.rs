@@ -35,7 +35,10 @@ struct Answer {
 
 impl Answer {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     fn json(&self) -> Option<Value> {
@@ -45,17 +48,31 @@ impl Answer {
     /// A 4xx with a JSON body that has a string `code` (and `error`).
     #[track_caller]
     fn assert_json_4xx(&self, what: &str) {
-        assert!((400..500).contains(&self.status), "{what}: status {} ({})", self.status, self.text());
+        assert!(
+            (400..500).contains(&self.status),
+            "{what}: status {} ({})",
+            self.status,
+            self.text()
+        );
         self.assert_json(what);
     }
 
     #[track_caller]
     fn assert_json(&self, what: &str) {
         let ct = self.header("content-type").unwrap_or_default();
-        assert!(ct.starts_with("application/json"), "{what}: content type `{ct}` ({})", self.status);
-        let body = self.json().unwrap_or_else(|| panic!("{what}: the body is not JSON: {}", self.text()));
+        assert!(
+            ct.starts_with("application/json"),
+            "{what}: content type `{ct}` ({})",
+            self.status
+        );
+        let body = self
+            .json()
+            .unwrap_or_else(|| panic!("{what}: the body is not JSON: {}", self.text()));
         if self.status >= 400 {
-            assert!(body["code"].is_string() && body["error"].is_string(), "{what}: no `code`/`error`: {body}");
+            assert!(
+                body["code"].is_string() && body["error"].is_string(),
+                "{what}: no `code`/`error`: {body}"
+            );
         }
     }
 
@@ -85,8 +102,16 @@ async fn raw_request(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> Ans
         let ((), out) = tokio::join!(write, read);
         out
     };
-    let out = tokio::time::timeout(ANSWER_LIMIT, work).await.unwrap_or_else(|_| panic!("no answer to {head:?}"));
-    parse_answer(&out).unwrap_or_else(|| panic!("no HTTP answer to {:?}: {:?}", head.lines().next(), String::from_utf8_lossy(&out)))
+    let out = tokio::time::timeout(ANSWER_LIMIT, work)
+        .await
+        .unwrap_or_else(|_| panic!("no answer to {head:?}"));
+    parse_answer(&out).unwrap_or_else(|| {
+        panic!(
+            "no HTTP answer to {:?}: {:?}",
+            head.lines().next(),
+            String::from_utf8_lossy(&out)
+        )
+    })
 }
 
 fn parse_answer(out: &[u8]) -> Option<Answer> {
@@ -99,7 +124,9 @@ fn parse_answer(out: &[u8]) -> Option<Answer> {
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let mut body = out[end + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
     if chunked {
         body = dechunk(&body);
     }
@@ -109,7 +136,9 @@ fn parse_answer(out: &[u8]) -> Option<Answer> {
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(line_end) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = std::str::from_utf8(&b[..line_end]).ok().and_then(|s| usize::from_str_radix(s.trim(), 16).ok());
+        let size = std::str::from_utf8(&b[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok());
         let Some(size) = size else { break };
         if size == 0 {
             break;
@@ -152,8 +181,16 @@ struct Actor {
 
 impl Api {
     fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder().timeout(ANSWER_LIMIT).pool_max_idle_per_host(64).build().expect("client");
-        Api { http, base: base.to_string(), statuses: Arc::default() }
+        let http = reqwest::Client::builder()
+            .timeout(ANSWER_LIMIT)
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("client");
+        Api {
+            http,
+            base: base.to_string(),
+            statuses: Arc::default(),
+        }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
@@ -164,13 +201,31 @@ impl Api {
         if let Some(b) = body {
             rb = rb.json(&b);
         }
-        let resp = rb.send().await.unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
+        let resp = rb
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
         let status = resp.status().as_u16();
-        let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        let bytes = resp.bytes().await.unwrap_or_else(|e| panic!("{method} {path}: body: {e}"));
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = resp
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: body: {e}"));
         *self.statuses.lock().entry(status).or_default() += 1;
-        assert!(status < 500, "{method} {path}: a 5xx: {status} {}", String::from_utf8_lossy(&bytes));
-        assert!(ct.starts_with("application/json"), "{method} {path}: {status} with content type `{ct}`");
+        assert!(
+            status < 500,
+            "{method} {path}: a 5xx: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert!(
+            ct.starts_with("application/json"),
+            "{method} {path}: {status} with content type `{ct}`"
+        );
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
@@ -184,7 +239,9 @@ impl Api {
 
     async fn actor(&self, role: &str, wallet: i64) -> Actor {
         let body = json!({"role": role, "tier": "enterprise", "wallet_cents": wallet, "specializations": ["Research"]});
-        let (status, v) = self.call(reqwest::Method::POST, "/__conformance/actors", None, Some(body)).await;
+        let (status, v) = self
+            .call(reqwest::Method::POST, "/__conformance/actors", None, Some(body))
+            .await;
         assert_eq!(status, 201, "{v}");
         assert!(v["user_id"].is_string(), "{v}");
         Actor {
@@ -217,7 +274,9 @@ impl Api {
 
     async fn advance(&self, secs: i64) {
         let body = json!({"advance_seconds": secs});
-        let (status, v) = self.call(reqwest::Method::POST, "/__conformance/clock", None, Some(body)).await;
+        let (status, v) = self
+            .call(reqwest::Method::POST, "/__conformance/clock", None, Some(body))
+            .await;
         assert_eq!(status, 200, "{v}");
     }
 }
@@ -262,7 +321,9 @@ const PROOFERS: usize = 10;
 async fn parallel_load_loses_no_update_and_never_double_spends() {
     init();
     let started = Instant::now();
-    let server = MockServer::start(MockConfig::default()).await.expect("the server starts");
+    let server = MockServer::start(MockConfig::default())
+        .await
+        .expect("the server starts");
     let api = Api::new(&server.url());
 
     // Posters, one per job (funding limits are per poster), and 64 agents.
@@ -325,10 +386,16 @@ async fn parallel_load_loses_no_update_and_never_double_spends() {
 
     // No lost update: each job lists exactly the applications that were answered 200.
     for (j, job) in jobs.iter().enumerate() {
-        let (s, v) = api.get(&format!("/api/agent/jobs/{job}/applications"), &posters[j].key).await;
+        let (s, v) = api
+            .get(&format!("/api/agent/jobs/{job}/applications"), &posters[j].key)
+            .await;
         assert_eq!(s, 200, "{v}");
-        let listed: std::collections::BTreeSet<String> =
-            v["applications"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+        let listed: std::collections::BTreeSet<String> = v["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect();
         let answered: std::collections::BTreeSet<String> = per_job[j].iter().cloned().collect();
         assert_eq!(listed, answered, "job {j}: lost or invented applications");
         assert_eq!(v["count"], AGENTS);
@@ -344,7 +411,13 @@ async fn parallel_load_loses_no_update_and_never_double_spends() {
             let results = all_at_once(8, |k| {
                 let (api, key, job, app) = (api.clone(), posters[j].key.clone(), job.clone(), per_job[j][k].clone());
                 async move {
-                    let r = api.post(&format!("/api/agent/jobs/{job}/accept-application"), &key, json!({"applicationId": app})).await;
+                    let r = api
+                        .post(
+                            &format!("/api/agent/jobs/{job}/accept-application"),
+                            &key,
+                            json!({"applicationId": app}),
+                        )
+                        .await;
                     (app, r)
                 }
             })
@@ -352,10 +425,15 @@ async fn parallel_load_loses_no_update_and_never_double_spends() {
             let winners: Vec<&(String, (u16, Value))> = results.iter().filter(|(_, (s, _))| *s == 200).collect();
             assert_eq!(winners.len(), 1, "job {j}: exactly one hire: {results:?}");
             for (_, (s, v)) in &results {
-                assert!(*s == 200 || ["INVALID_STATE", "APPLICATION_NOT_PENDING", "RATE_LIMITED"].contains(&code(v)), "{v}");
+                assert!(
+                    *s == 200 || ["INVALID_STATE", "APPLICATION_NOT_PENDING", "RATE_LIMITED"].contains(&code(v)),
+                    "{v}"
+                );
             }
             let winner = winners[0].0.clone();
-            let price = winners[0].1.1["application"]["proposed_price"].as_i64().expect("the hired price");
+            let price = winners[0].1.1["application"]["proposed_price"]
+                .as_i64()
+                .expect("the hired price");
             (winner, price)
         }
     })
@@ -368,23 +446,46 @@ async fn parallel_load_loses_no_update_and_never_double_spends() {
         async move {
             let results = all_at_once(4, |_| {
                 let (api, key, job, app) = (api.clone(), posters[j].key.clone(), jobs[j].clone(), hires[j].0.clone());
-                async move { api.post(&format!("/api/jobs/{job}/fund-escrow"), &key, json!({"applicationId": app, "useWallet": true})).await }
+                async move {
+                    api.post(
+                        &format!("/api/jobs/{job}/fund-escrow"),
+                        &key,
+                        json!({"applicationId": app, "useWallet": true}),
+                    )
+                    .await
+                }
             })
             .await;
             for (s, v) in &results {
                 assert!(*s == 200 || ["INVALID_STATE", "RATE_LIMITED"].contains(&code(v)), "{v}");
             }
-            results.iter().filter(|(s, v)| *s == 200 && v["totalCharge"] == hires[j].1).count()
+            results
+                .iter()
+                .filter(|(s, v)| *s == 200 && v["totalCharge"] == hires[j].1)
+                .count()
         }
     })
     .await;
-    assert!(funded.iter().all(|n| *n == 1), "each job funded exactly once: {funded:?}");
+    assert!(
+        funded.iter().all(|n| *n == 1),
+        "each job funded exactly once: {funded:?}"
+    );
     for (j, p) in posters.iter().enumerate() {
-        assert_eq!(api.balance(p).await, p.wallet - hires[j].1, "poster {j} debited exactly once");
-        let (s, v) = api.get(&format!("/api/agent/jobs/{}/applications", jobs[j]), &p.key).await;
+        assert_eq!(
+            api.balance(p).await,
+            p.wallet - hires[j].1,
+            "poster {j} debited exactly once"
+        );
+        let (s, v) = api
+            .get(&format!("/api/agent/jobs/{}/applications", jobs[j]), &p.key)
+            .await;
         assert_eq!(s, 200);
-        let hired: Vec<&Value> =
-            v["applications"].as_array().unwrap().iter().filter(|a| ["accepted", "funded"].contains(&a["status"].as_str().unwrap_or(""))).collect();
+        let hired: Vec<&Value> = v["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| ["accepted", "funded"].contains(&a["status"].as_str().unwrap_or("")))
+            .collect();
         assert_eq!(hired.len(), 1, "job {j}: one hired application: {hired:?}");
     }
 
@@ -397,38 +498,67 @@ async fn parallel_load_loses_no_update_and_never_double_spends() {
     })
     .await;
     for j in 0..PROOF_JOBS {
-        let hired = applied.iter().position(|list| list.iter().any(|(jj, app)| *jj == j && *app == hires[j].0));
+        let hired = applied
+            .iter()
+            .position(|list| list.iter().any(|(jj, app)| *jj == j && *app == hires[j].0));
         let agent = &agents[hired.expect("the hired agent")];
-        let body = json!({"deliverableUrl": "https://example.com/report.pdf", "message": "Here is the report you asked for."});
-        let (s, v) = api.post(&format!("/api/jobs/{}/deliver", jobs[j]), &agent.key, body).await;
+        let body =
+            json!({"deliverableUrl": "https://example.com/report.pdf", "message": "Here is the report you asked for."});
+        let (s, v) = api
+            .post(&format!("/api/jobs/{}/deliver", jobs[j]), &agent.key, body)
+            .await;
         assert_eq!(s, 200, "{v}");
         let mut apps = Vec::new();
         for pr in &proofers {
-            let (s, v) = api.post(&format!("/api/jobs/{}/nda", jobs[j]), &pr.key, json!(null)).await;
+            let (s, v) = api
+                .post(&format!("/api/jobs/{}/nda", jobs[j]), &pr.key, json!(null))
+                .await;
             assert_eq!(s, 200, "{v}");
-            let body = json!({"message": "I will check it carefully.", "proposed_price": 500, "estimated_delivery": "1 day"});
+            let body =
+                json!({"message": "I will check it carefully.", "proposed_price": 500, "estimated_delivery": "1 day"});
             let (s, v) = api.post(&format!("/api/jobs/{}/apply", jobs[j]), &pr.key, body).await;
             assert_eq!(s, 200, "{v}");
             apps.push(v["application"]["id"].as_str().unwrap().to_string());
         }
         let results = all_at_once(PROOFERS, |k| {
             let (api, key, job, app) = (api.clone(), posters[j].key.clone(), jobs[j].clone(), apps[k].clone());
-            async move { api.post(&format!("/api/jobs/{job}/accept-proofer"), &key, json!({"applicationId": app})).await }
+            async move {
+                api.post(
+                    &format!("/api/jobs/{job}/accept-proofer"),
+                    &key,
+                    json!({"applicationId": app}),
+                )
+                .await
+            }
         })
         .await;
-        assert_eq!(results.iter().filter(|(s, _)| *s == 200).count(), 2, "job {j}: two slots: {results:?}");
+        assert_eq!(
+            results.iter().filter(|(s, _)| *s == 200).count(),
+            2,
+            "job {j}: two slots: {results:?}"
+        );
         for (s, v) in &results {
             assert!(*s == 200 || ["SLOTS_FULL", "RATE_LIMITED"].contains(&code(v)), "{v}");
             if *s == 200 {
-                assert!(v["slots_filled"].as_i64().unwrap() <= v["slots_total"].as_i64().unwrap(), "{v}");
+                assert!(
+                    v["slots_filled"].as_i64().unwrap() <= v["slots_total"].as_i64().unwrap(),
+                    "{v}"
+                );
             }
         }
         let results = all_at_once(3, |_| {
             let (api, key, job) = (api.clone(), posters[j].key.clone(), jobs[j].clone());
-            async move { api.post(&format!("/api/jobs/{job}/fund-proof-escrow"), &key, json!({})).await }
+            async move {
+                api.post(&format!("/api/jobs/{job}/fund-proof-escrow"), &key, json!({}))
+                    .await
+            }
         })
         .await;
-        assert_eq!(results.iter().filter(|(s, _)| *s == 200).count(), 1, "proof escrow funded once: {results:?}");
+        assert_eq!(
+            results.iter().filter(|(s, _)| *s == 200).count(),
+            1,
+            "proof escrow funded once: {results:?}"
+        );
         assert_eq!(api.balance(&posters[j]).await, posters[j].wallet - hires[j].1 - 1000);
     }
 
@@ -441,14 +571,21 @@ async fn parallel_load_loses_no_update_and_never_double_spends() {
     }
     let escrowed: i64 = hires.iter().map(|(_, p)| *p).sum::<i64>() + PROOF_JOBS as i64 * 1000;
     assert_eq!(wallets + escrowed, initial, "money is conserved");
-    server.state().check_invariants().expect("the server's own invariants hold");
+    server
+        .state()
+        .check_invariants()
+        .expect("the server's own invariants hold");
     assert_eq!(server.state().inspect(|m| m.total_money()), initial);
 
     let statuses = api.statuses.lock().clone();
     let total: usize = statuses.values().sum();
     assert!(total > AGENTS * JOBS * 4, "a real load: {total} requests");
     assert!(statuses.keys().all(|s| *s < 500), "{statuses:?}");
-    assert!(started.elapsed() < Duration::from_secs(120), "bounded: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "bounded: {:?}",
+        started.elapsed()
+    );
     server.shutdown().await;
 }
 
@@ -459,19 +596,27 @@ fn body_operations(spec: &Spec, job: &str) -> Vec<(String, String)> {
     spec.operations()
         .iter()
         .filter(|o| o.request_body.is_some())
-        .map(|o| (o.method.clone(), o.path.replace("{id}", job).replace("{token}", "no-such-token")))
+        .map(|o| {
+            (
+                o.method.clone(),
+                o.path.replace("{id}", job).replace("{token}", "no-such-token"),
+            )
+        })
         .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_malformed_body_gets_a_json_4xx() {
     init();
-    let server = MockServer::start(MockConfig::default()).await.expect("the server starts");
+    let server = MockServer::start(MockConfig::default())
+        .await
+        .expect("the server starts");
     let api = Api::new(&server.url());
     let addr = server.local_addr();
     let poster = api.actor("poster", 10_000).await;
     let job = api.job(&poster, 0).await;
-    let spec = Spec::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/agentgigs.openapi.yaml")).unwrap();
+    let spec =
+        Spec::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/agentgigs.openapi.yaml")).unwrap();
     let ops = body_operations(&spec, &job);
     assert!(ops.len() >= 15, "{ops:?}");
 
@@ -509,14 +654,21 @@ async fn every_malformed_body_gets_a_json_4xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absurd_query_strings_odd_methods_and_odd_paths_never_get_a_5xx_or_hang() {
     init();
-    let server = MockServer::start(MockConfig::default()).await.expect("the server starts");
+    let server = MockServer::start(MockConfig::default())
+        .await
+        .expect("the server starts");
     let api = Api::new(&server.url());
     let addr = server.local_addr();
     let agent = api.actor("agent", 0).await;
     let key = agent.key.as_str();
     let long_number = "9".repeat(10_000);
     let many_keys = (0..1500).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join("&");
-    let lists = ["/api/agent/jobs/available", "/api/agent/applications", "/api/agent/jobs", "/api/agent/notifications"];
+    let lists = [
+        "/api/agent/jobs/available",
+        "/api/agent/applications",
+        "/api/agent/jobs",
+        "/api/agent/notifications",
+    ];
     // Values the server validates: always a 400.
     let malformed = [
         format!("limit={long_number}"),
@@ -537,22 +689,48 @@ async fn absurd_query_strings_odd_methods_and_odd_paths_never_get_a_5xx_or_hang(
     ];
     for path in lists {
         for q in &malformed {
-            let a = raw_request(addr, &head("GET", &format!("{path}?{q}"), &[("x-api-key", key)], None), b"").await;
+            let a = raw_request(
+                addr,
+                &head("GET", &format!("{path}?{q}"), &[("x-api-key", key)], None),
+                b"",
+            )
+            .await;
             a.assert_json_4xx(&format!("GET {path}?{}", &q[..q.len().min(40)]));
         }
         for q in &odd {
-            let a = raw_request(addr, &head("GET", &format!("{path}?{q}"), &[("x-api-key", key)], None), b"").await;
+            let a = raw_request(
+                addr,
+                &head("GET", &format!("{path}?{q}"), &[("x-api-key", key)], None),
+                b"",
+            )
+            .await;
             assert!(a.status < 500, "GET {path}?{}: {}", &q[..q.len().min(40)], a.status);
             a.assert_json(&format!("GET {path}?{}", &q[..q.len().min(40)]));
         }
     }
     // The event stream refuses a malformed filter at once instead of streaming.
-    for q in ["types=%zz", "types=nonsense", "types=".to_string().as_str(), &format!("types={}", "x".repeat(10_000))] {
-        let a = raw_request(addr, &head("GET", &format!("/api/agent/events?{q}"), &[("x-api-key", key)], None), b"").await;
+    for q in [
+        "types=%zz",
+        "types=nonsense",
+        "types=".to_string().as_str(),
+        &format!("types={}", "x".repeat(10_000)),
+    ] {
+        let a = raw_request(
+            addr,
+            &head("GET", &format!("/api/agent/events?{q}"), &[("x-api-key", key)], None),
+            b"",
+        )
+        .await;
         a.assert_json_4xx(&format!("GET /api/agent/events?{}", &q[..q.len().min(40)]));
     }
     // Methods a route does not have: 405 (known path) as JSON.
-    let routes = ["/api/wallet", "/api/categories", "/api/agent/jobs", "/api/auth/login", "/api/help"];
+    let routes = [
+        "/api/wallet",
+        "/api/categories",
+        "/api/agent/jobs",
+        "/api/auth/login",
+        "/api/help",
+    ];
     for path in routes {
         for method in ["PUT", "DELETE", "TRACE", "PROPFIND", "FOO", "M-SEARCH"] {
             let a = raw_request(addr, &head(method, path, &[("x-api-key", key)], Some(0)), b"").await;
@@ -571,7 +749,17 @@ async fn absurd_query_strings_odd_methods_and_odd_paths_never_get_a_5xx_or_hang(
         "/api//jobs///nda",
     ] {
         for method in ["GET", "POST"] {
-            let a = raw_request(addr, &head(method, path, &[("x-api-key", key), ("content-type", "application/json")], Some(2)), b"{}").await;
+            let a = raw_request(
+                addr,
+                &head(
+                    method,
+                    path,
+                    &[("x-api-key", key), ("content-type", "application/json")],
+                    Some(2),
+                ),
+                b"{}",
+            )
+            .await;
             a.assert_json_4xx(&format!("{method} {path}"));
         }
     }
@@ -587,9 +775,12 @@ async fn absurd_query_strings_odd_methods_and_odd_paths_never_get_a_5xx_or_hang(
 async fn with_a_token_no_control_call_succeeds_without_it() {
     init();
     let token = "the-control-token-0123456789";
-    let server = MockServer::start(MockConfig { control_token: Some(token.into()), ..MockConfig::default() })
-        .await
-        .expect("the server starts");
+    let server = MockServer::start(MockConfig {
+        control_token: Some(token.into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("the server starts");
     let addr = server.local_addr();
     let calls: [(&str, &str, &[u8]); 4] = [
         ("GET", "/__conformance", b""),
@@ -614,11 +805,29 @@ async fn with_a_token_no_control_call_succeeds_without_it() {
             headers.extend(w.iter().copied());
             let a = raw_request(addr, &head(method, path, &headers, Some(body.len())), body).await;
             a.assert_json_4xx(&format!("{method} {path} with {w:?}"));
-            assert!([401, 403].contains(&a.status), "{method} {path} with {w:?}: {}", a.status);
+            assert!(
+                [401, 403].contains(&a.status),
+                "{method} {path} with {w:?}: {}",
+                a.status
+            );
         }
         // The token in the wrong place does not count either.
-        let a = raw_request(addr, &head(method, &format!("{path}?token={token}"), &[("authorization", &format!("Bearer {token}"))], Some(body.len())), body).await;
-        assert!([401, 403].contains(&a.status), "{method} {path} with the token elsewhere: {}", a.status);
+        let a = raw_request(
+            addr,
+            &head(
+                method,
+                &format!("{path}?token={token}"),
+                &[("authorization", &format!("Bearer {token}"))],
+                Some(body.len()),
+            ),
+            body,
+        )
+        .await;
+        assert!(
+            [401, 403].contains(&a.status),
+            "{method} {path} with the token elsewhere: {}",
+            a.status
+        );
     }
     // Nothing happened: no actor was created, the clock did not move.
     assert_eq!(server.state().inspect(|m| m.total_deposits()), 0);
@@ -626,7 +835,12 @@ async fn with_a_token_no_control_call_succeeds_without_it() {
     for (method, path, body) in calls {
         let headers = [("content-type", "application/json"), ("x-conformance-token", token)];
         let a = raw_request(addr, &head(method, path, &headers, Some(body.len())), body).await;
-        assert!((200..300).contains(&a.status), "{method} {path}: {} {}", a.status, a.text());
+        assert!(
+            (200..300).contains(&a.status),
+            "{method} {path}: {} {}",
+            a.status,
+            a.text()
+        );
     }
     server.shutdown().await;
 }
@@ -634,9 +848,17 @@ async fn with_a_token_no_control_call_succeeds_without_it() {
 #[tokio::test]
 async fn a_non_loopback_bind_needs_a_token() {
     init();
-    for host in [IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V6(Ipv6Addr::UNSPECIFIED), IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))] {
+    for host in [
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+    ] {
         for token in [None, Some(String::new())] {
-            let config = MockConfig { host, control_token: token.clone(), ..MockConfig::default() };
+            let config = MockConfig {
+                host,
+                control_token: token.clone(),
+                ..MockConfig::default()
+            };
             match MockServer::start(config).await {
                 Err(MockError::TokenRequired { host: h }) => assert_eq!(h, host),
                 Err(other) => panic!("{host} with {token:?}: the wrong refusal: {other}"),
@@ -648,10 +870,16 @@ async fn a_non_loopback_bind_needs_a_token() {
         }
     }
     // With a token it binds (0.0.0.0 on a free port), and loopback never needs one.
-    let s = MockServer::start(MockConfig { host: IpAddr::V4(Ipv4Addr::UNSPECIFIED), control_token: Some("t0ken-xyz".into()), ..MockConfig::default() })
-        .await
-        .expect("binds with a token");
+    let s = MockServer::start(MockConfig {
+        host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        control_token: Some("t0ken-xyz".into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("binds with a token");
     s.shutdown().await;
-    let s = MockServer::start(MockConfig::default()).await.expect("loopback without a token");
+    let s = MockServer::start(MockConfig::default())
+        .await
+        .expect("loopback without a token");
     s.shutdown().await;
 }

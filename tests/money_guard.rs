@@ -87,7 +87,12 @@ async fn bank_answer(req: Request, mut stream: TcpStream, funded: Arc<AtomicUsiz
                 application(&uuid::Uuid::new_v4().to_string(), job, "proof", 900, "rejected"),
             ];
             let count = apps.len();
-            respond_json(&mut stream, 200, &json!({"jobId": job, "jobTitle": "t", "applications": apps, "count": count})).await;
+            respond_json(
+                &mut stream,
+                200,
+                &json!({"jobId": job, "jobTitle": "t", "applications": apps, "count": count}),
+            )
+            .await;
         }
         ("POST", ["", "api", "jobs", job, "fund-escrow"]) => {
             funded.fetch_add(1, Ordering::SeqCst);
@@ -96,14 +101,27 @@ async fn bank_answer(req: Request, mut stream: TcpStream, funded: Arc<AtomicUsiz
             }
             tokio::time::sleep(delay).await;
             let price = price_of(job).map_or(1000, |(_, p)| p);
-            let body = json!({"success": true, "paymentIntentId": "pi_test", "fundedFrom": "wallet", "totalCharge": price});
+            let body =
+                json!({"success": true, "paymentIntentId": "pi_test", "fundedFrom": "wallet", "totalCharge": price});
             respond_json(&mut stream, 200, &body).await;
         }
         ("POST", ["", "api", "jobs", _, "fund-proof-escrow"]) => {
             funded.fetch_add(1, Ordering::SeqCst);
-            respond_json(&mut stream, 200, &json!({"success": true, "totalProofFee": 500, "method": "wallet"})).await;
+            respond_json(
+                &mut stream,
+                200,
+                &json!({"success": true, "totalProofFee": 500, "method": "wallet"}),
+            )
+            .await;
         }
-        _ => respond_json(&mut stream, 404, &json!({"error": "no such route", "code": "NOT_FOUND"})).await,
+        _ => {
+            respond_json(
+                &mut stream,
+                404,
+                &json!({"error": "no such route", "code": "NOT_FOUND"}),
+            )
+            .await
+        }
     }
 }
 
@@ -137,7 +155,12 @@ fn money_scenario(id: &str, flagged: bool, steps: &[String]) -> String {
 #[test]
 fn a_target_is_a_sandbox_when_bundled_on_loopback_or_said_so() {
     let url = |s: &str| url::Url::parse(s).unwrap();
-    for yes in ["http://127.0.0.1:8080", "http://127.1.2.3", "http://localhost:3000", "http://[::1]:9"] {
+    for yes in [
+        "http://127.0.0.1:8080",
+        "http://127.1.2.3",
+        "http://localhost:3000",
+        "http://[::1]:9",
+    ] {
         assert!(is_loopback(&url(yes)), "{yes}");
         assert!(Profile::from_url(yes).unwrap().sandbox, "{yes}");
     }
@@ -152,10 +175,26 @@ fn a_target_is_a_sandbox_when_bundled_on_loopback_or_said_so() {
         assert!(!Profile::from_url(no).unwrap().sandbox, "{no}");
     }
     // A profile decides: `sandbox: false` on loopback (a tunnel to production), `true` elsewhere.
-    assert!(!Profile::parse("base_url: http://127.0.0.1:9\nsandbox: false\n", "p.yaml").unwrap().sandbox);
-    assert!(Profile::parse("base_url: https://staging.example\nsandbox: true\n", "p.yaml").unwrap().sandbox);
-    assert!(Profile::parse("base_url: http://127.0.0.1:9\n", "p.yaml").unwrap().sandbox);
-    assert!(!Profile::parse("base_url: https://api.example\n", "p.yaml").unwrap().sandbox);
+    assert!(
+        !Profile::parse("base_url: http://127.0.0.1:9\nsandbox: false\n", "p.yaml")
+            .unwrap()
+            .sandbox
+    );
+    assert!(
+        Profile::parse("base_url: https://staging.example\nsandbox: true\n", "p.yaml")
+            .unwrap()
+            .sandbox
+    );
+    assert!(
+        Profile::parse("base_url: http://127.0.0.1:9\n", "p.yaml")
+            .unwrap()
+            .sandbox
+    );
+    assert!(
+        !Profile::parse("base_url: https://api.example\n", "p.yaml")
+            .unwrap()
+            .sandbox
+    );
     assert!(TargetSpec::Bundled.is_sandbox());
 }
 
@@ -167,7 +206,10 @@ async fn off_a_sandbox_money_moving_scenarios_are_skipped_before_touching_the_ta
     let (report, _) = run_bounded(real(&server.url), &[&flagged, &unflagged], tight(), LIMIT).await;
     assert!(!report.target.sandbox);
     let r = skipped(&scenario(&report, "money.flagged").outcome);
-    assert!(r.contains("moves real money") && r.contains("not a sandbox") && r.contains("--allow-real-money"), "{r}");
+    assert!(
+        r.contains("moves real money") && r.contains("not a sandbox") && r.contains("--allow-real-money"),
+        "{r}"
+    );
     // A money step in a scenario not marked `moves_money` is refused too, step by step.
     let s = scenario(&report, "money.unflagged");
     let r = skipped(&s.steps[0].outcome);
@@ -176,7 +218,11 @@ async fn off_a_sandbox_money_moving_scenarios_are_skipped_before_touching_the_ta
     assert!(report.money.is_empty());
     assert_eq!(report.totals.skipped, 2);
     // The flagged scenario did not even create accounts.
-    assert_eq!(server.seen.lock().issued.len(), 3, "only the unflagged scenario's actor was created");
+    assert_eq!(
+        server.seen.lock().issued.len(),
+        3,
+        "only the unflagged scenario's actor was created"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +230,10 @@ async fn allowing_real_money_still_spends_nothing_without_a_cap() {
     let (server, funded) = bank(Duration::ZERO).await;
     let flagged = money_scenario("flagged", true, &[fund(JOB_A, APP_A)]);
     let unflagged = money_scenario("unflagged", false, &[fund(JOB_A, APP_A)]);
-    let options = RunOptions { allow_real_money: true, ..tight() };
+    let options = RunOptions {
+        allow_real_money: true,
+        ..tight()
+    };
     let (report, _) = run_bounded(real(&server.url), &[&flagged, &unflagged], options, LIMIT).await;
     let r = skipped(&scenario(&report, "money.flagged").outcome);
     assert!(r.contains("spending cap of 0 cents"), "{r}");
@@ -199,39 +248,76 @@ async fn the_cap_bounds_the_total_before_each_step_using_the_amount_read_from_th
     let (server, funded) = bank(Duration::ZERO).await;
     // 7500 fits under 10000; 5000 more would not: refused before it is sent.
     let two = money_scenario("two", true, &[fund(JOB_A, APP_A), fund(JOB_B, APP_B)]);
-    let options = RunOptions { allow_real_money: true, max_spend_cents: Some(10_000), ..tight() };
+    let options = RunOptions {
+        allow_real_money: true,
+        max_spend_cents: Some(10_000),
+        ..tight()
+    };
     let (report, _) = run_bounded(real(&server.url), &[&two], options, LIMIT).await;
     let s = scenario(&report, "money.two");
     assert_eq!(s.steps[0].outcome, Outcome::Passed, "{:?}", findings(s));
     let r = skipped(&s.steps[1].outcome);
     assert!(
-        r.contains("would commit up to 5000 cents") && r.contains("spending cap of 10000 cents") && r.contains("7500 cents committed"),
+        r.contains("would commit up to 5000 cents")
+            && r.contains("spending cap of 10000 cents")
+            && r.contains("7500 cents committed"),
         "{r}"
     );
     assert_eq!(funded.load(Ordering::SeqCst), 1, "the second funding was never sent");
-    assert_eq!(report.money, vec![MoneyMoved { scenario: "money.two".into(), actor: "poster".into(), cents: 7500 }]);
+    assert_eq!(
+        report.money,
+        vec![MoneyMoved {
+            scenario: "money.two".into(),
+            actor: "poster".into(),
+            cents: 7500
+        }]
+    );
 
     // A cap that exactly fits both lets both through.
-    let options = RunOptions { allow_real_money: true, max_spend_cents: Some(12_500), ..tight() };
+    let options = RunOptions {
+        allow_real_money: true,
+        max_spend_cents: Some(12_500),
+        ..tight()
+    };
     let (report, _) = run_bounded(real(&server.url), &[&two], options, LIMIT).await;
-    assert_eq!(report.scenarios[0].outcome, Outcome::Passed, "{:?}", report.scenarios[0].outcome);
+    assert_eq!(
+        report.scenarios[0].outcome,
+        Outcome::Passed,
+        "{:?}",
+        report.scenarios[0].outcome
+    );
     assert_eq!(report.money.iter().map(|m| m.cents).sum::<i64>(), 12_500);
 
     // The proof escrow is the sum of the accepted proofers' bids (300 + 200).
     let proof = money_scenario(
         "proof",
         true,
-        &["  - as: poster\n    request: {method: POST, path: /api/jobs/".to_string()
-            + JOB_A
-            + "/fund-proof-escrow, json: {}}\n    expect: {status: 200}\n"],
+        &[
+            "  - as: poster\n    request: {method: POST, path: /api/jobs/".to_string()
+                + JOB_A
+                + "/fund-proof-escrow, json: {}}\n    expect: {status: 200}\n",
+        ],
     );
-    let options = RunOptions { allow_real_money: true, max_spend_cents: Some(499), ..tight() };
+    let options = RunOptions {
+        allow_real_money: true,
+        max_spend_cents: Some(499),
+        ..tight()
+    };
     let (report, _) = run_bounded(real(&server.url), &[&proof], options, LIMIT).await;
     let r = skipped(&report.scenarios[0].steps[0].outcome);
     assert!(r.contains("would commit up to 500 cents"), "{r}");
-    let options = RunOptions { allow_real_money: true, max_spend_cents: Some(500), ..tight() };
+    let options = RunOptions {
+        allow_real_money: true,
+        max_spend_cents: Some(500),
+        ..tight()
+    };
     let (report, _) = run_bounded(real(&server.url), &[&proof], options, LIMIT).await;
-    assert_eq!(report.scenarios[0].outcome, Outcome::Passed, "{:?}", report.scenarios[0].outcome);
+    assert_eq!(
+        report.scenarios[0].outcome,
+        Outcome::Passed,
+        "{:?}",
+        report.scenarios[0].outcome
+    );
     assert_eq!(report.money[0].cents, 500);
 }
 
@@ -239,10 +325,17 @@ async fn the_cap_bounds_the_total_before_each_step_using_the_amount_read_from_th
 async fn an_amount_that_cannot_be_known_in_advance_is_not_spent() {
     let (server, funded) = bank(Duration::ZERO).await;
     let unknown = money_scenario("unknown", true, &[fund(JOB_X, APP_A)]);
-    let options = RunOptions { allow_real_money: true, max_spend_cents: Some(1_000_000), ..tight() };
+    let options = RunOptions {
+        allow_real_money: true,
+        max_spend_cents: Some(1_000_000),
+        ..tight()
+    };
     let (report, _) = run_bounded(real(&server.url), &[&unknown], options, LIMIT).await;
     let r = skipped(&report.scenarios[0].steps[0].outcome);
-    assert!(r.contains("cannot tell in advance") && r.contains("answered 404"), "{r}");
+    assert!(
+        r.contains("cannot tell in advance") && r.contains("answered 404"),
+        "{r}"
+    );
     assert_eq!(funded.load(Ordering::SeqCst), 0);
 }
 
@@ -252,14 +345,27 @@ async fn an_unknown_outcome_stays_counted_against_the_cap() {
     // The funding of JOB_SLOW (2000) never answers: it may have been committed.
     let slow = money_scenario("slow", true, &[fund(JOB_SLOW, APP_SLOW)]);
     let after = money_scenario("after", true, &[fund(JOB_B, APP_B)]);
-    let options = RunOptions { allow_real_money: true, max_spend_cents: Some(6_000), ..tight() };
+    let options = RunOptions {
+        allow_real_money: true,
+        max_spend_cents: Some(6_000),
+        ..tight()
+    };
     let (report, _) = run_bounded(real(&server.url), &[&slow, &after], options, LIMIT).await;
     let m = errored(&scenario(&report, "money.slow").outcome);
-    assert!(m.contains("timed out") && m.contains("2000 cents it may have committed"), "{m}");
+    assert!(
+        m.contains("timed out") && m.contains("2000 cents it may have committed"),
+        "{m}"
+    );
     let r = skipped(&scenario(&report, "money.after").steps[0].outcome);
-    assert!(r.contains("would commit up to 5000 cents") && r.contains("2000 cents committed"), "{r}");
+    assert!(
+        r.contains("would commit up to 5000 cents") && r.contains("2000 cents committed"),
+        "{r}"
+    );
     assert_eq!(funded.load(Ordering::SeqCst), 1);
-    assert!(report.money.is_empty(), "nothing is reported as moved when nothing is known to have moved");
+    assert!(
+        report.money.is_empty(),
+        "nothing is reported as moved when nothing is known to have moved"
+    );
 }
 
 #[tokio::test]
@@ -267,12 +373,21 @@ async fn parallel_scenarios_cannot_overshoot_the_cap_together() {
     // A sandbox with an explicit cap: money scenarios run in parallel, each
     // funding takes 300 ms, and only what fits is ever in flight.
     let (server, funded) = bank(Duration::from_millis(300)).await;
-    let yamls: Vec<String> = (0..6).map(|i| money_scenario(&format!("p{i}"), true, &[fund(JOB_B, APP_B)])).collect();
+    let yamls: Vec<String> = (0..6)
+        .map(|i| money_scenario(&format!("p{i}"), true, &[fund(JOB_B, APP_B)]))
+        .collect();
     let refs: Vec<&str> = yamls.iter().map(String::as_str).collect();
-    let options = RunOptions { jobs: 6, max_spend_cents: Some(12_000), ..tight() };
+    let options = RunOptions {
+        jobs: 6,
+        max_spend_cents: Some(12_000),
+        ..tight()
+    };
     let (report, _) = run_bounded(sandbox(&server.url), &refs, options, LIMIT).await;
     let total: i64 = report.money.iter().map(|m| m.cents).sum();
-    assert_eq!(total, 10_000, "two fundings of 5000 fit under 12000, a third never started");
+    assert_eq!(
+        total, 10_000,
+        "two fundings of 5000 fit under 12000, a third never started"
+    );
     assert_eq!(funded.load(Ordering::SeqCst), 2);
     assert_eq!(report.totals.passed, 2);
     assert_eq!(report.totals.skipped, 4);
@@ -332,8 +447,14 @@ fn hire_and_fund(poster: &str, price: i64, n: usize) -> String {
 }
 
 fn known_prices_flow() -> String {
-    FLOW.replace("  - {include_job: poster, price: 7500, wallet: true}\n", &hire_and_fund("poster", 7500, 1))
-        .replace("  - {include_job: poster2, price: 5000, wallet: true}\n", &hire_and_fund("poster2", 5000, 2))
+    FLOW.replace(
+        "  - {include_job: poster, price: 7500, wallet: true}\n",
+        &hire_and_fund("poster", 7500, 1),
+    )
+    .replace(
+        "  - {include_job: poster2, price: 5000, wallet: true}\n",
+        &hire_and_fund("poster2", 5000, 2),
+    )
 }
 
 #[tokio::test]
@@ -347,16 +468,28 @@ async fn the_report_says_how_much_money_moved_per_actor() {
     assert_eq!(
         report.money,
         vec![
-            MoneyMoved { scenario: "money.known-prices".into(), actor: "poster".into(), cents: 7500 },
-            MoneyMoved { scenario: "money.known-prices".into(), actor: "poster2".into(), cents: 5000 },
+            MoneyMoved {
+                scenario: "money.known-prices".into(),
+                actor: "poster".into(),
+                cents: 7500
+            },
+            MoneyMoved {
+                scenario: "money.known-prices".into(),
+                actor: "poster2".into(),
+                cents: 5000
+            },
         ]
     );
     // The summary says it in words too.
-    let text = agentgigs_conformance::report::render(agentgigs_conformance::report::Format::Terminal, &report, None).unwrap();
+    let text =
+        agentgigs_conformance::report::render(agentgigs_conformance::report::Format::Terminal, &report, None).unwrap();
     assert!(text.contains("poster2") && text.contains("$125.00"), "{text}");
 
     // On a bundled (sandbox) target a cap still applies when asked for, with amounts read from the server.
-    let options = RunOptions { max_spend_cents: Some(10_000), ..RunOptions::default() };
+    let options = RunOptions {
+        max_spend_cents: Some(10_000),
+        ..RunOptions::default()
+    };
     let (report, _) = run_bounded(TargetSpec::Bundled, &[&flow], options, LIMIT).await;
     let s = &report.scenarios[0];
     let refused = s.steps.iter().find_map(|st| match &st.outcome {
@@ -364,7 +497,9 @@ async fn the_report_says_how_much_money_moved_per_actor() {
         _ => None,
     });
     assert!(
-        refused.as_deref().is_some_and(|r| r.contains("up to 5000 cents") && r.contains("7500 cents committed")),
+        refused
+            .as_deref()
+            .is_some_and(|r| r.contains("up to 5000 cents") && r.contains("7500 cents committed")),
         "{refused:?} {:?}",
         s.outcome
     );

@@ -19,8 +19,15 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
 fn config() -> Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
-    Config { cases, failure_persistence: None, ..Config::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 /// A reference server with a poster, an agent and a few jobs, driven from
@@ -43,9 +50,18 @@ impl Env {
 
     /// A reference server with deliberate rule-breaks (to prove a property bites).
     fn with_faults(faults: &[&str]) -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let faults: BTreeSet<String> = faults.iter().map(|f| f.to_string()).collect();
-        let server = rt.block_on(MockServer::start(MockConfig { faults, ..MockConfig::default() })).expect("mock starts");
+        let server = rt
+            .block_on(MockServer::start(MockConfig {
+                faults,
+                ..MockConfig::default()
+            }))
+            .expect("mock starts");
         let base = server.url();
         let http = build_client(&ClientOptions::default()).unwrap();
         let control = ControlClient::new(http.clone(), url::Url::parse(&base).unwrap(), None);
@@ -58,11 +74,23 @@ impl Env {
                 stripe_connected: Some(true),
                 tier: Some(Tier::Enterprise),
             };
-            rt.block_on(control.create_actor(&spec, "property")).expect("actor").api_key.expect("api key")
+            rt.block_on(control.create_actor(&spec, "property"))
+                .expect("actor")
+                .api_key
+                .expect("api key")
         };
         let poster_key = actor(Role::Poster, 100_000_000);
         let agent_key = actor(Role::Agent, 0);
-        let mut env = Env { rt, server: Some(server), http, control, base, poster_key, agent_key, jobs: Vec::new() };
+        let mut env = Env {
+            rt,
+            server: Some(server),
+            http,
+            control,
+            base,
+            poster_key,
+            agent_key,
+            jobs: Vec::new(),
+        };
         for _ in 0..4 {
             let (status, body) = env.create_job(json!(1000), json!(5000));
             assert_eq!(status, 201, "{body}");
@@ -77,7 +105,10 @@ impl Env {
             for _ in 0..3 {
                 let mut req = self
                     .http
-                    .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base))
+                    .request(
+                        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                        format!("{}{path}", self.base),
+                    )
                     .timeout(Duration::from_secs(10));
                 for (k, v) in headers {
                     req = req.header(*k, *v);
@@ -87,10 +118,16 @@ impl Env {
                 }
                 let resp = req.send().await.expect("answer");
                 let status = resp.status().as_u16();
-                let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<i64>().ok());
+                let retry = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()?.parse::<i64>().ok());
                 let value: Value = resp.json().await.unwrap_or(Value::Null);
                 if status == 429 {
-                    self.control.advance_clock(retry.unwrap_or(60) + 1).await.expect("clock");
+                    self.control
+                        .advance_clock(retry.unwrap_or(60) + 1)
+                        .await
+                        .expect("clock");
                     continue;
                 }
                 return (status, value);
@@ -107,7 +144,12 @@ impl Env {
             "budget_min": budget_min,
             "budget_max": budget_max
         });
-        self.send("POST", "/api/agent/jobs", &[("X-API-Key", &self.poster_key)], Some(&body))
+        self.send(
+            "POST",
+            "/api/agent/jobs",
+            &[("X-API-Key", &self.poster_key)],
+            Some(&body),
+        )
     }
 }
 
@@ -128,7 +170,10 @@ where
 
 /// A fixed seed, for the checks that a property catches a known fault.
 fn fixed() -> Config {
-    Config { rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..config() }
+    Config {
+        rng_seed: proptest::test_runner::RngSeed::Fixed(7),
+        ..config()
+    }
 }
 
 fn run_with<S: Strategy>(
@@ -152,7 +197,11 @@ fn integer_cents_round_trip_exactly() {
         prop_assert_eq!(status, 201, "{}", body);
         prop_assert_eq!(body["job"]["budget_min"].as_i64(), Some(min), "{}", body);
         prop_assert_eq!(body["job"]["budget_max"].as_i64(), Some(max), "{}", body);
-        prop_assert!(body["job"]["budget_max"].is_i64(), "budget_max is not a JSON integer: {}", body);
+        prop_assert!(
+            body["job"]["budget_max"].is_i64(),
+            "budget_max is not a JSON integer: {}",
+            body
+        );
         Ok(())
     })
     .unwrap();
@@ -198,14 +247,23 @@ const FAMILIES: &[(&str, &str)] = &[
 ];
 
 fn check_ref_prefixes(env: &Env, config: Config) -> Result<(), String> {
-    let random_id = any::<u128>().prop_map(|n| uuid::Builder::from_random_bytes(n.to_le_bytes()).into_uuid().to_string());
+    let random_id = any::<u128>().prop_map(|n| {
+        uuid::Builder::from_random_bytes(n.to_le_bytes())
+            .into_uuid()
+            .to_string()
+    });
     let ids = prop_oneof![3 => select(env.jobs.clone()), 1 => random_id];
     let strategy = (ids, select(FAMILIES.to_vec()), any::<bool>(), any::<bool>());
     run_with(config, strategy, |(id, (method, template), upper, as_poster)| {
-        let prefix = if upper { id[..8].to_ascii_uppercase() } else { id[..8].to_ascii_lowercase() };
+        let prefix = if upper {
+            id[..8].to_ascii_uppercase()
+        } else {
+            id[..8].to_ascii_lowercase()
+        };
         let path = template.replace("{}", &prefix);
         let key = if as_poster { &env.poster_key } else { &env.agent_key };
-        let body = json!({"message": "I would like to do this job.", "proposed_price": 2000, "estimated_delivery": "2 days"});
+        let body =
+            json!({"message": "I would like to do this job.", "proposed_price": 2000, "estimated_delivery": "2 days"});
         let send_body = (template.ends_with("/apply")).then_some(&body);
         let (status, answer) = env.send(method, &path, &[("X-API-Key", key)], send_body);
         prop_assert_eq!(status, 404, "{} {} answered {}", method, path, answer);
@@ -265,7 +323,8 @@ fn bearer_values_that_are_not_valid_jwts_are_401() {
 
 #[test]
 fn bearer_property_catches_api_keys_in_bearer() {
-    let err = check_bearer(&Env::with_faults(&["bearer_accepts_api_key"]), fixed()).expect_err("the fault must be caught");
+    let err =
+        check_bearer(&Env::with_faults(&["bearer_accepts_api_key"]), fixed()).expect_err("the fault must be caught");
     assert!(err.contains("answered"), "{err}");
 }
 

@@ -7,21 +7,17 @@ use std::str::FromStr;
 
 use agentgigs_conformance::report::coverage::{self, Coverage};
 use agentgigs_conformance::report::model::*;
-use agentgigs_conformance::report::{
-    self, Format, ReportError, TerminalStyle, html, json, junit, markdown, terminal,
-};
+use agentgigs_conformance::report::{self, Format, ReportError, TerminalStyle, html, json, junit, markdown, terminal};
 use agentgigs_conformance::scenario::{Level, Scenario};
 use serde_json::{Value, json};
 
 const HOSTILE: &str = "<script>alert('pwned')</script>";
-const NDA_RULE: &str = "POST /api/jobs/{id}/apply requires NDA acknowledgment first; without it, it returns 403 ACKNOWLEDGMENT_REQUIRED.";
+const NDA_RULE: &str =
+    "POST /api/jobs/{id}/apply requires NDA acknowledgment first; without it, it returns 403 ACKNOWLEDGMENT_REQUIRED.";
 const BOTH_RULE: &str = "Authentication: two headers, do not mix.";
 
 fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -63,10 +59,7 @@ fn request_step(
         }),
         response: Some(ResponseRecord {
             status,
-            headers: headers(&[
-                ("content-type", "application/json"),
-                ("x-request-id", HOSTILE),
-            ]),
+            headers: headers(&[("content-type", "application/json"), ("x-request-id", HOSTILE)]),
             content_type: Some("application/json".into()),
             body_bytes: response_body.to_string().len(),
             body: Some(response_body),
@@ -92,17 +85,11 @@ fn scenario(
     ScenarioReport {
         id: id.into(),
         title: format!("Title of {id}"),
-        file: format!(
-            "scenarios/{area}/{}.yaml",
-            id.split('.').nth(1).unwrap_or(id)
-        ),
+        file: format!("scenarios/{area}/{}.yaml", id.split('.').nth(1).unwrap_or(id)),
         area: area.into(),
         level,
         tags: vec![area.into()],
-        doc: vec![
-            "llms.txt#browse-and-apply".into(),
-            "openapi:applyToJob".into(),
-        ],
+        doc: vec!["llms.txt#browse-and-apply".into(), "openapi:applyToJob".into()],
         rule: rule.map(str::to_string),
         moves_money: area == "nda" || area == "money",
         outcome,
@@ -148,20 +135,15 @@ fn sample_run() -> RunReport {
             Finding::new(FindingKind::Status, "expected status 403, got 200")
                 .expected(403)
                 .actual(200),
-            Finding::new(
-                FindingKind::Body,
-                "`/code` should equal \"ACKNOWLEDGMENT_REQUIRED\"",
-            )
-            .expected("ACKNOWLEDGMENT_REQUIRED")
-            .actual("OK")
-            .at_body("/code"),
+            Finding::new(FindingKind::Body, "`/code` should equal \"ACKNOWLEDGMENT_REQUIRED\"")
+                .expected("ACKNOWLEDGMENT_REQUIRED")
+                .actual("OK")
+                .at_body("/code"),
             Finding::new(
                 FindingKind::Schema,
                 "`/application` does not match the documented schema: `job_id` is required",
             )
-            .expected(
-                json!({"status": "pending", "job_id": "4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f"}),
-            )
+            .expected(json!({"status": "pending", "job_id": "4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f"}))
             .actual(json!({"status": "pending", "note": HOSTILE}))
             .at_body("/application/job_id")
             .at_schema("#/components/schemas/Application/required"),
@@ -367,22 +349,12 @@ fn json_round_trips_and_validates_against_the_schema() {
     assert_eq!(json::from_json(&text).unwrap(), run);
 
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/schemas/run-report.schema.json"
-        ))
-        .unwrap(),
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/run-report.schema.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(schema, json::schema(), "the embedded schema is the file");
-    assert_eq!(
-        schema["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
-    );
-    assert_eq!(
-        schema["properties"]["schema_version"]["const"],
-        REPORT_SCHEMA_VERSION
-    );
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema["properties"]["schema_version"]["const"], REPORT_SCHEMA_VERSION);
     jsonschema::meta::validate(&schema).expect("the schema is a valid draft 2020-12 schema");
     let validator = jsonschema::validator_for(&schema).unwrap();
     let instance: Value = serde_json::from_str(&text).unwrap();
@@ -415,10 +387,7 @@ fn from_json_names_the_version_and_the_field() {
     let mut v: Value = serde_json::from_str(&json::to_json(&run)).unwrap();
     v["schema_version"] = json!(2);
     match json::from_json(&v.to_string()) {
-        Err(ReportError::SchemaVersion {
-            found: 2,
-            expected: 1,
-        }) => {}
+        Err(ReportError::SchemaVersion { found: 2, expected: 1 }) => {}
         other => panic!("{other:?}"),
     }
     v["schema_version"] = json!(1);
@@ -514,31 +483,23 @@ fn junit_is_well_formed_and_counts_add_up() {
         }
     );
     assert_eq!(declared_root, seen);
-    let sum = declared_suites
-        .iter()
-        .fold(Counts::default(), |mut a, (_, c)| {
-            a.tests += c.tests;
-            a.failures += c.failures;
-            a.errors += c.errors;
-            a.skipped += c.skipped;
-            a
-        });
+    let sum = declared_suites.iter().fold(Counts::default(), |mut a, (_, c)| {
+        a.tests += c.tests;
+        a.failures += c.failures;
+        a.errors += c.errors;
+        a.skipped += c.skipped;
+        a
+    });
     assert_eq!(sum, seen);
     let names: Vec<&str> = declared_suites.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["auth", "lifecycle", "money", "nda", "ratelimit"]);
     for s in &run.scenarios {
-        assert!(
-            cases.contains(&(s.id.clone(), s.area.clone())),
-            "{} missing",
-            s.id
-        );
+        assert!(cases.contains(&(s.id.clone(), s.area.clone())), "{} missing", s.id);
     }
     assert!(failure_messages.contains(&"expected status 403, got 200".to_string()));
     // The body lists every finding of the failing step with where and what.
     assert!(xml.contains("scenarios/nda/apply-requires-ack.yaml:14:5"));
-    assert!(xml.contains(
-        "POST https://sandbox.agentgigs.io/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply"
-    ));
+    assert!(xml.contains("POST https://sandbox.agentgigs.io/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply"));
     assert!(xml.contains("#/components/schemas/Application/required"));
     assert!(xml.contains("moves money on a non-sandbox target"));
     assert!(!xml.contains("<script>"));
@@ -546,10 +507,7 @@ fn junit_is_well_formed_and_counts_add_up() {
 
     // quick-junit reads it back too.
     let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
-    assert_eq!(
-        (back.tests, back.failures, back.errors),
-        (t.total, t.failed, t.errored)
-    );
+    assert_eq!((back.tests, back.failures, back.errors), (t.total, t.failed, t.errored));
 }
 
 #[test]
@@ -578,10 +536,7 @@ fn markdown_has_totals_failures_rules_and_escapes() {
         let rows: Vec<&str> = block.lines().filter(|l| l.starts_with('|')).collect();
         if let Some(first) = rows.first() {
             let cols = |l: &str| l.replace("\\|", "").matches('|').count();
-            assert!(
-                rows.iter().all(|r| cols(r) == cols(first)),
-                "ragged table:\n{block}"
-            );
+            assert!(rows.iter().all(|r| cols(r) == cols(first)), "ragged table:\n{block}");
         }
     }
 }
@@ -605,13 +560,7 @@ fn html_is_one_escaped_self_contained_file() {
     }
     assert!(lower.contains("content-security-policy"));
     // Totals, big and colored.
-    for (class, n) in [
-        ("all", 6),
-        ("passed", 2),
-        ("failed", 2),
-        ("skipped", 1),
-        ("errored", 1),
-    ] {
+    for (class, n) in [("all", 6), ("passed", 2), ("failed", 2), ("skipped", 1), ("errored", 1)] {
         let pressed = class == "all";
         assert!(page.contains(&format!("class=\"stat {class}\" data-outcome-filter=\"{class}\" aria-pressed=\"{pressed}\"><span class=\"num\">{n}</span>")), "{class}");
     }
@@ -620,14 +569,10 @@ fn html_is_one_escaped_self_contained_file() {
         assert!(page.contains(&format!("data-area-filter=\"{area}\"")));
     }
     // The failing scenario is expanded, a passing one is not.
-    assert!(
-        page.contains("id=\"s-nda.apply-requires-ack\" data-area=\"nda\" data-outcome=\"failed\"")
-    );
+    assert!(page.contains("id=\"s-nda.apply-requires-ack\" data-area=\"nda\" data-outcome=\"failed\""));
     let nda = &page[page.find("id=\"s-nda.apply-requires-ack\"").unwrap()..];
     assert!(nda[..nda.find('>').unwrap()].ends_with(" open"));
-    let ok = &page[page
-        .find("id=\"s-auth.missing-and-bad-credentials\"")
-        .unwrap()..];
+    let ok = &page[page.find("id=\"s-auth.missing-and-bad-credentials\"").unwrap()..];
     assert!(!ok[..ok.find('>').unwrap()].ends_with(" open"));
     // The finding's body pointer is marked (a missing key marks its object).
     assert!(page.contains("<mark class=\"hit\" title=\"finding at /code\">"));
@@ -674,10 +619,7 @@ fn terminal_failure_has_everything_needed() {
     }
     // Terminal escapes from the server are shown, not obeyed.
     let both = terminal::render_failure(&run.scenarios[1], &TerminalStyle { color: false });
-    assert!(
-        !both.contains('\u{1b}') && !both.contains('\u{7}'),
-        "{both}"
-    );
+    assert!(!both.contains('\u{1b}') && !both.contains('\u{7}'), "{both}");
     assert!(both.contains("<tags>\\u{1b}]0;pwned\\u{7}"), "{both}");
     let summary = terminal::render_summary(&run, &TerminalStyle { color: true });
     assert!(!summary.contains("\u{1b}]0;"));
@@ -851,9 +793,6 @@ fn dump_samples_when_asked() {
     }
     let colored = std::path::Path::new(&dir).join("terminal-color.txt");
     let mut text = terminal::render_failure(&run.scenarios[2], &TerminalStyle { color: true });
-    text.push_str(&terminal::render_summary(
-        &run,
-        &TerminalStyle { color: true },
-    ));
+    text.push_str(&terminal::render_summary(&run, &TerminalStyle { color: true }));
     std::fs::write(colored, text).unwrap();
 }

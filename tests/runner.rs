@@ -8,12 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentgigs_conformance::mock::{MockConfig, MockServer};
 use agentgigs_conformance::redact::Secrets;
 use agentgigs_conformance::report::model::{FindingKind, Outcome, RunReport, ScenarioReport};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run, run_with_secrets};
 use agentgigs_conformance::scenario::{load_library, parse_scenario};
 use agentgigs_conformance::spec::Spec;
-use agentgigs_conformance::mock::{MockConfig, MockServer};
 use agentgigs_conformance::target::{EventsTransport, Profile, TargetSpec};
 use tiny::{Behaviour, Tiny};
 
@@ -35,11 +35,20 @@ fn remote(url: &str) -> TargetSpec {
 }
 
 fn options() -> RunOptions {
-    RunOptions { request_timeout: Duration::from_secs(2), ..RunOptions::default() }
+    RunOptions {
+        request_timeout: Duration::from_secs(2),
+        ..RunOptions::default()
+    }
 }
 
 async fn run_all(target: TargetSpec, yamls: &[&str], options: RunOptions) -> RunReport {
-    run(RunPlan { spec: mini_spec(), scenarios: yamls.iter().map(|y| planned(y)).collect(), target, options }).await
+    run(RunPlan {
+        spec: mini_spec(),
+        scenarios: yamls.iter().map(|y| planned(y)).collect(),
+        target,
+        options,
+    })
+    .await
 }
 
 async fn run_one(url: &str, yaml: &str) -> ScenarioReport {
@@ -52,7 +61,10 @@ async fn tiny(b: Behaviour) -> (String, Tiny) {
 }
 
 fn all_findings(r: &ScenarioReport) -> Vec<String> {
-    r.steps.iter().flat_map(|s| s.findings.iter().map(|f| format!("{:?}: {}", f.kind, f.message))).collect()
+    r.steps
+        .iter()
+        .flat_map(|s| s.findings.iter().map(|f| format!("{:?}: {}", f.kind, f.message)))
+        .collect()
 }
 
 fn skipped_reason(o: &Outcome) -> &str {
@@ -98,7 +110,11 @@ async fn assertions_pass_on_a_right_server_and_fail_on_a_wrong_one() {
     assert_eq!(r.outcome, Outcome::Passed, "{:#?}", all_findings(&r));
     assert_eq!(r.steps[0].operation.as_deref(), Some("GET /api/things/{id}"));
 
-    let (url, _) = tiny(Behaviour { wrong: true, ..Behaviour::default() }).await;
+    let (url, _) = tiny(Behaviour {
+        wrong: true,
+        ..Behaviour::default()
+    })
+    .await;
     let r = run_one(&url, ASSERTIONS).await;
     assert_eq!(r.outcome, Outcome::Failed);
     let f = &r.steps[0].findings;
@@ -109,7 +125,10 @@ async fn assertions_pass_on_a_right_server_and_fail_on_a_wrong_one() {
     assert!(at("/tags/0") >= 1, "{f:#?}");
     // The spec's schema check sees the string price too.
     assert!(f.iter().any(|x| x.kind == FindingKind::Schema), "{f:#?}");
-    let price = f.iter().find(|x| x.body_pointer.as_deref() == Some("/price") && x.kind == FindingKind::Body).unwrap();
+    let price = f
+        .iter()
+        .find(|x| x.body_pointer.as_deref() == Some("/price") && x.kind == FindingKind::Body)
+        .unwrap();
     assert_eq!(price.actual, Some(serde_json::json!("15.00")));
 }
 
@@ -163,7 +182,11 @@ steps:
     request: {method: GET, path: "/api/things/{{never_set}}"}
 "#;
     let r = run_one(&url, undefined).await;
-    assert!(errored_message(&r.outcome).contains("undefined variable `never_set`"), "{:?}", r.outcome);
+    assert!(
+        errored_message(&r.outcome).contains("undefined variable `never_set`"),
+        "{:?}",
+        r.outcome
+    );
 }
 
 #[tokio::test]
@@ -207,7 +230,13 @@ steps:
     assert_eq!(p.steps.len(), 2);
     p.area = "things".into();
     let (url, _) = tiny(Behaviour::default()).await;
-    let report = run(RunPlan { spec: mini_spec(), scenarios: vec![p], target: remote(&url), options: options() }).await;
+    let report = run(RunPlan {
+        spec: mini_spec(),
+        scenarios: vec![p],
+        target: remote(&url),
+        options: options(),
+    })
+    .await;
     let r = &report.scenarios[0];
     assert_eq!(r.outcome, Outcome::Passed, "{:#?}", all_findings(r));
     assert_eq!(r.steps[0].actor.as_deref(), Some("alice"));
@@ -217,10 +246,22 @@ steps:
 #[tokio::test]
 async fn auth_modes_send_the_right_headers_and_the_report_shows_labels_only() {
     let (url, t) = tiny(Behaviour::default()).await;
-    let modes = ["api_key", "jwt", "none", "api_key_as_bearer", "both", "unknown_key", "malformed_key", "malformed_jwt", "tampered_jwt"];
+    let modes = [
+        "api_key",
+        "jwt",
+        "none",
+        "api_key_as_bearer",
+        "both",
+        "unknown_key",
+        "malformed_key",
+        "malformed_jwt",
+        "tampered_jwt",
+    ];
     let mut yaml = String::from("id: test.auth\ntitle: auth modes\nactors: {poster: {role: poster}}\nsteps:\n");
     for m in modes {
-        yaml.push_str(&format!("  - as: poster\n    auth: {m}\n    request: {{method: GET, path: /api/echo}}\n"));
+        yaml.push_str(&format!(
+            "  - as: poster\n    auth: {m}\n    request: {{method: GET, path: /api/echo}}\n"
+        ));
     }
     let report = run_all(remote(&url), &[&yaml], options()).await;
     let r = &report.scenarios[0];
@@ -244,14 +285,28 @@ async fn auth_modes_send_the_right_headers_and_the_report_shows_labels_only() {
     assert!(tampered.starts_with(head));
 
     let header = |i: usize, name: &str| {
-        r.steps[i].request.as_ref().unwrap().headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+        r.steps[i]
+            .request
+            .as_ref()
+            .unwrap()
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     };
     assert_eq!(header(0, "x-api-key").as_deref(), Some("[API_KEY:poster]"));
     assert_eq!(header(1, "authorization").as_deref(), Some("Bearer [JWT:poster]"));
     assert_eq!(header(5, "x-api-key").as_deref(), Some("[UNKNOWN_KEY]"));
-    assert_eq!(header(8, "authorization").as_deref(), Some("Bearer [TAMPERED_JWT:poster]"));
+    assert_eq!(
+        header(8, "authorization").as_deref(),
+        Some("Bearer [TAMPERED_JWT:poster]")
+    );
     let text = serde_json::to_string(&report).unwrap();
-    for secret in seen.issued.iter().chain(a.iter().flat_map(|(k, b)| k.iter().chain(b.iter()))) {
+    for secret in seen
+        .issued
+        .iter()
+        .chain(a.iter().flat_map(|(k, b)| k.iter().chain(b.iter())))
+    {
         let bare = secret.trim_start_matches("Bearer ");
         assert!(!text.contains(bare), "the report leaks `{bare}`");
     }
@@ -277,7 +332,11 @@ steps:
 
 #[tokio::test]
 async fn repeat_finds_the_429_at_the_right_request_too_early_too_late_or_never() {
-    let (url, _) = tiny(Behaviour { limit: 3, ..Behaviour::default() }).await;
+    let (url, _) = tiny(Behaviour {
+        limit: 3,
+        ..Behaviour::default()
+    })
+    .await;
     let right = run_one(&url, &repeat_yaml("right", 6, Some(4))).await;
     assert_eq!(right.outcome, Outcome::Passed, "{:#?}", all_findings(&right));
     assert_eq!(right.steps[0].attempts, 4);
@@ -285,21 +344,35 @@ async fn repeat_finds_the_429_at_the_right_request_too_early_too_late_or_never()
 
     let early = run_one(&url, &repeat_yaml("early", 6, Some(5))).await;
     let f = all_findings(&early);
-    assert!(f.iter().any(|m| m.contains("Repeat") && m.contains("too early")), "{f:#?}");
+    assert!(
+        f.iter().any(|m| m.contains("Repeat") && m.contains("too early")),
+        "{f:#?}"
+    );
 
     let late = run_one(&url, &repeat_yaml("late", 6, Some(3))).await;
     let f = all_findings(&late);
-    assert!(f.iter().any(|m| m.contains("Repeat") && m.contains("too late")), "{f:#?}");
+    assert!(
+        f.iter().any(|m| m.contains("Repeat") && m.contains("too late")),
+        "{f:#?}"
+    );
 
     let never = run_one(&url, &repeat_yaml("never", 3, Some(3))).await;
     let f = all_findings(&never);
-    assert!(f.iter().any(|m| m.contains("Repeat") && m.contains("never arrived")), "{f:#?}");
+    assert!(
+        f.iter().any(|m| m.contains("Repeat") && m.contains("never arrived")),
+        "{f:#?}"
+    );
     assert_eq!(never.steps[0].attempts, 3);
 }
 
 #[tokio::test]
 async fn an_unexpected_429_is_retried_after_retry_after() {
-    let (url, t) = tiny(Behaviour { limit: 1, retry_after: "0", ..Behaviour::default() }).await;
+    let (url, t) = tiny(Behaviour {
+        limit: 1,
+        retry_after: "0",
+        ..Behaviour::default()
+    })
+    .await;
     let yaml = r#"
 id: test.retry
 title: retries
@@ -337,7 +410,11 @@ async fn clock_steps_move_the_clock_or_skip_without_the_feature() {
     assert_eq!(r.outcome, Outcome::Passed, "{:#?}", all_findings(&r));
     assert_eq!(r.steps[0].kind, "clock");
 
-    let (url, _) = tiny(Behaviour { features: vec!["actors"], ..Behaviour::default() }).await;
+    let (url, _) = tiny(Behaviour {
+        features: vec!["actors"],
+        ..Behaviour::default()
+    })
+    .await;
     let r = run_one(&url, CLOCK).await;
     assert_eq!(skipped_reason(&r.outcome), "target offers no `clock` control");
     let needs_reset = "id: test.reset\ntitle: reset\nrequires: [reset]\nsteps:\n  - set: {a: 1}\n";
@@ -372,7 +449,10 @@ async fn events_arrive_are_filtered_never_come_or_come_twice() {
     );
     let r = run_one(&url, &arrive).await;
     assert_eq!(r.outcome, Outcome::Passed, "{:#?}", all_findings(&r));
-    assert_eq!(r.steps[2].response.as_ref().unwrap().body, Some(serde_json::json!({"type": "job.available", "job_id": "j1"})));
+    assert_eq!(
+        r.steps[2].response.as_ref().unwrap().body,
+        Some(serde_json::json!({"type": "job.available", "job_id": "j1"}))
+    );
 
     let twice = events_yaml(
         "twice",
@@ -383,9 +463,17 @@ async fn events_arrive_are_filtered_never_come_or_come_twice() {
     let f = all_findings(&run_one(&url, &twice).await);
     assert!(f.iter().any(|m| m.contains("second")), "{f:#?}");
 
-    let never = events_yaml("never", "", "{type: job.message, job_id: j1}", "event: {stream: s, type: job.available, within_ms: 200}");
+    let never = events_yaml(
+        "never",
+        "",
+        "{type: job.message, job_id: j1}",
+        "event: {stream: s, type: job.available, within_ms: 200}",
+    );
     let f = all_findings(&run_one(&url, &never).await);
-    assert!(f.iter().any(|m| m.starts_with("Event: no `job.available` event")), "{f:#?}");
+    assert!(
+        f.iter().any(|m| m.starts_with("Event: no `job.available` event")),
+        "{f:#?}"
+    );
 
     let mismatch = events_yaml(
         "mismatch",
@@ -404,11 +492,20 @@ async fn events_arrive_are_filtered_never_come_or_come_twice() {
     );
     let r = run_one(&url, &filtered).await;
     assert_eq!(r.outcome, Outcome::Passed, "{:#?}", all_findings(&r));
-    let (bad_url, _) = tiny(Behaviour { ignore_filter: true, ..Behaviour::default() }).await;
+    let (bad_url, _) = tiny(Behaviour {
+        ignore_filter: true,
+        ..Behaviour::default()
+    })
+    .await;
     let f = all_findings(&run_one(&bad_url, &filtered).await);
     assert!(f.iter().any(|m| m.contains("expected none")), "{f:#?}");
 
-    let garbage = events_yaml("garbage", "", "{type: job.available, raw: not-json}", "no_event: {stream: s, within_ms: 200}");
+    let garbage = events_yaml(
+        "garbage",
+        "",
+        "{type: job.available, raw: not-json}",
+        "no_event: {stream: s, within_ms: 200}",
+    );
     let f = all_findings(&run_one(&url, &garbage).await);
     assert!(f.iter().any(|m| m.contains("not JSON")), "{f:#?}");
 
@@ -442,10 +539,17 @@ async fn the_money_guard_skips_real_money_and_caps_spending() {
     assert!(skipped_reason(&report.scenarios[0].outcome).contains("not a sandbox"));
     assert!(report.money.is_empty());
 
-    let allowed = RunOptions { allow_real_money: true, ..options() };
+    let allowed = RunOptions {
+        allow_real_money: true,
+        ..options()
+    };
     let report = run_all(real(), &[MONEY], allowed.clone()).await;
     let r = &report.scenarios[0];
-    assert!(skipped_reason(&r.outcome).contains("spending cap of 0 cents"), "{:?}", r.outcome);
+    assert!(
+        skipped_reason(&r.outcome).contains("spending cap of 0 cents"),
+        "{:?}",
+        r.outcome
+    );
     assert!(report.money.is_empty());
 
     // The cap with amounts read from the target before each step is tested
@@ -463,18 +567,27 @@ async fn an_unreachable_target_is_errored_not_failed_and_the_run_goes_on() {
         l.local_addr().unwrap().port()
     };
     let dead = format!("http://127.0.0.1:{port}");
-    let simple = "id: test.simple\ntitle: x\nsteps:\n  - auth: none\n    request: {method: GET, path: /api/things/t1}\n";
+    let simple =
+        "id: test.simple\ntitle: x\nsteps:\n  - auth: none\n    request: {method: GET, path: /api/things/t1}\n";
     let report = run_all(remote(&dead), &[simple, simple], options()).await;
     assert_eq!(report.totals.errored, 2);
     assert_eq!(report.totals.failed, 0);
-    assert!(errored_message(&report.scenarios[0].outcome).contains("connection refused"), "{:?}", report.scenarios[0].outcome);
+    assert!(
+        errored_message(&report.scenarios[0].outcome).contains("connection refused"),
+        "{:?}",
+        report.scenarios[0].outcome
+    );
 
     // Without a control API, the request itself is refused.
     let mut p = Profile::from_url(&dead).unwrap();
     p.control = None;
     let report = run_all(TargetSpec::Remote(p), &[simple], options()).await;
     let r = &report.scenarios[0];
-    assert!(errored_message(&r.outcome).contains("connection refused"), "{:?}", r.outcome);
+    assert!(
+        errored_message(&r.outcome).contains("connection refused"),
+        "{:?}",
+        r.outcome
+    );
     assert!(matches!(r.steps[0].outcome, Outcome::Errored { .. }));
 
     // Timeouts, oversized bodies and bad JSON, and the rest of the run goes on.
@@ -482,15 +595,37 @@ async fn an_unreachable_target_is_errored_not_failed_and_the_run_goes_on() {
     let slow = "id: test.slow\ntitle: x\nsteps:\n  - auth: none\n    request: {method: GET, path: /api/slow}\n";
     let big = "id: test.big\ntitle: x\nsteps:\n  - auth: none\n    request: {method: GET, path: /api/big}\n";
     let bad = "id: test.bad\ntitle: x\nsteps:\n  - auth: none\n    request: {method: GET, path: /api/badjson}\n";
-    let opts = RunOptions { request_timeout: Duration::from_millis(500), max_body_bytes: 1000, ..options() };
+    let opts = RunOptions {
+        request_timeout: Duration::from_millis(500),
+        max_body_bytes: 1000,
+        ..options()
+    };
     let report = run_all(remote(&url), &[slow, big, bad, simple], opts).await;
     let s = &report.scenarios;
-    assert!(errored_message(&s[0].outcome).contains("timed out"), "{:?}", s[0].outcome);
-    assert!(errored_message(&s[1].outcome).contains("larger than 1000 bytes"), "{:?}", s[1].outcome);
+    assert!(
+        errored_message(&s[0].outcome).contains("timed out"),
+        "{:?}",
+        s[0].outcome
+    );
+    assert!(
+        errored_message(&s[1].outcome).contains("larger than 1000 bytes"),
+        "{:?}",
+        s[1].outcome
+    );
     assert_eq!(s[2].outcome, Outcome::Failed);
-    assert!(s[2].steps[0].findings.iter().any(|f| f.kind == FindingKind::InvalidJson), "{:#?}", s[2].steps[0].findings);
+    assert!(
+        s[2].steps[0]
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::InvalidJson),
+        "{:#?}",
+        s[2].steps[0].findings
+    );
     assert_eq!(s[3].outcome, Outcome::Passed, "{:#?}", all_findings(&s[3]));
-    assert_eq!((report.totals.errored, report.totals.failed, report.totals.passed), (2, 1, 1));
+    assert_eq!(
+        (report.totals.errored, report.totals.failed, report.totals.passed),
+        (2, 1, 1)
+    );
 }
 
 #[tokio::test]
@@ -498,7 +633,11 @@ async fn step_and_run_time_limits_make_scenarios_errored() {
     let (url, _) = tiny(Behaviour::default()).await;
     let step_limit = "id: test.step-limit\ntitle: x\nsteps:\n  - auth: none\n    timeout_ms: 300\n    request: {method: GET, path: /api/slow}\n";
     let r = run_one(&url, step_limit).await;
-    assert!(errored_message(&r.outcome).contains("step time limit"), "{:?}", r.outcome);
+    assert!(
+        errored_message(&r.outcome).contains("step time limit"),
+        "{:?}",
+        r.outcome
+    );
 
     let slow = "id: test.slow\ntitle: x\nsteps:\n  - auth: none\n    request: {method: GET, path: /api/slow}\n";
     let opts = RunOptions {
@@ -508,16 +647,30 @@ async fn step_and_run_time_limits_make_scenarios_errored() {
     };
     let report = run_all(remote(&url), &[slow, slow, slow], opts).await;
     let s = &report.scenarios;
-    assert!(errored_message(&s[0].outcome).contains("run time limit"), "{:?}", s[0].outcome);
-    assert!(errored_message(&s[2].outcome).contains("not started"), "{:?}", s[2].outcome);
+    assert!(
+        errored_message(&s[0].outcome).contains("run time limit"),
+        "{:?}",
+        s[0].outcome
+    );
+    assert!(
+        errored_message(&s[2].outcome).contains("not started"),
+        "{:?}",
+        s[2].outcome
+    );
     assert_eq!(report.totals.errored, 3);
-    assert!(report.duration_ms < 3000, "the run stopped at its limit: {} ms", report.duration_ms);
+    assert!(
+        report.duration_ms < 3000,
+        "the run stopped at its limit: {} ms",
+        report.duration_ms
+    );
 }
 
 #[tokio::test]
 async fn events_over_websocket_against_a_reference_server() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Ok(lib) = load_library(&root.join("scenarios")) else { return };
+    let Ok(lib) = load_library(&root.join("scenarios")) else {
+        return;
+    };
     let spec = Arc::new(Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
     let picked: Vec<PlannedScenario> = lib
         .scenarios
@@ -526,16 +679,34 @@ async fn events_over_websocket_against_a_reference_server() {
         .filter_map(|s| lib.expand(s).ok().map(|steps| PlannedScenario::new(s.clone(), steps)))
         .collect();
     assert!(!picked.is_empty());
-    let server = MockServer::start(MockConfig::default()).await.expect("the reference server starts");
+    let server = MockServer::start(MockConfig::default())
+        .await
+        .expect("the reference server starts");
     let mut profile = Profile::from_url(&server.url()).unwrap();
     profile.pace = false;
     profile.events = EventsTransport::WebSocket;
-    let report = run(RunPlan { spec, scenarios: picked, target: TargetSpec::Remote(profile), options: options() }).await;
+    let report = run(RunPlan {
+        spec,
+        scenarios: picked,
+        target: TargetSpec::Remote(profile),
+        options: options(),
+    })
+    .await;
     server.shutdown().await;
     for s in &report.scenarios {
-        assert_eq!(s.outcome, Outcome::Passed, "`{}` over WebSocket: {:#?}", s.id, all_findings(s));
+        assert_eq!(
+            s.outcome,
+            Outcome::Passed,
+            "`{}` over WebSocket: {:#?}",
+            s.id,
+            all_findings(s)
+        );
     }
-    let upgraded = report.scenarios.iter().flat_map(|s| &s.steps).filter(|st| st.kind == "subscribe");
+    let upgraded = report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|st| st.kind == "subscribe");
     for st in upgraded {
         assert_eq!(st.response.as_ref().map(|r| r.status), Some(101), "{}", st.name);
     }
@@ -546,23 +717,48 @@ async fn parallel_runs_give_the_same_results_as_serial_ones_in_file_order() {
     let (url, _) = tiny(Behaviour::default()).await;
     let (url2, _) = tiny(Behaviour::default()).await;
     let repeat = repeat_yaml("par-repeat", 6, Some(4));
-    let events = events_yaml("par-events", "", "{type: job.available, job_id: j1}", "event: {stream: s, type: job.available}");
+    let events = events_yaml(
+        "par-events",
+        "",
+        "{type: job.available, job_id: j1}",
+        "event: {stream: s, type: job.available}",
+    );
     let missing = "id: test.par-missing\ntitle: x\nactors: {a: {role: agent}}\nsteps:\n  - as: a\n    request: {method: GET, path: /api/things/missing}\n";
-    let yamls: Vec<&str> = vec![ASSERTIONS, &repeat, CLOCK, &events, missing, ASSERTIONS, &repeat, missing];
+    let yamls: Vec<&str> = vec![
+        ASSERTIONS, &repeat, CLOCK, &events, missing, ASSERTIONS, &repeat, missing,
+    ];
     let serial = run_all(remote(&url), &yamls, RunOptions { jobs: 1, ..options() }).await;
     let parallel = run_all(remote(&url2), &yamls, RunOptions { jobs: 4, ..options() }).await;
     let summary = |r: &RunReport| -> Vec<(String, Outcome, Vec<String>)> {
-        r.scenarios.iter().map(|s| (s.id.clone(), s.outcome.clone(), all_findings(s))).collect()
+        r.scenarios
+            .iter()
+            .map(|s| (s.id.clone(), s.outcome.clone(), all_findings(s)))
+            .collect()
     };
     assert_eq!(summary(&serial), summary(&parallel));
     assert_eq!(serial.totals, parallel.totals);
-    assert_eq!(serial.scenarios.iter().map(|s| s.id.as_str()).collect::<Vec<_>>()[..3], ["test.assertions", "test.par-repeat", "test.clock"]);
+    assert_eq!(
+        serial.scenarios.iter().map(|s| s.id.as_str()).collect::<Vec<_>>()[..3],
+        ["test.assertions", "test.par-repeat", "test.clock"]
+    );
 }
 
 #[tokio::test]
 async fn fail_fast_stops_scheduling_after_a_must_failure() {
-    let (url, _) = tiny(Behaviour { wrong: true, ..Behaviour::default() }).await;
-    let report = run_all(remote(&url), &[ASSERTIONS, CLOCK], RunOptions { fail_fast: true, ..options() }).await;
+    let (url, _) = tiny(Behaviour {
+        wrong: true,
+        ..Behaviour::default()
+    })
+    .await;
+    let report = run_all(
+        remote(&url),
+        &[ASSERTIONS, CLOCK],
+        RunOptions {
+            fail_fast: true,
+            ..options()
+        },
+    )
+    .await;
     assert_eq!(report.scenarios[0].outcome, Outcome::Failed);
     assert!(skipped_reason(&report.scenarios[1].outcome).contains("fail-fast"));
     assert_eq!(report.totals.failed_must, 1);
@@ -591,7 +787,12 @@ steps:
     expect: {status: 404}
 "#;
     let secrets = Secrets::new();
-    let plan = RunPlan { spec: mini_spec(), scenarios: vec![planned(yaml)], target: remote(&url), options: options() };
+    let plan = RunPlan {
+        spec: mini_spec(),
+        scenarios: vec![planned(yaml)],
+        target: remote(&url),
+        options: options(),
+    };
     let report = run_with_secrets(plan, secrets.clone()).await;
     let text = serde_json::to_string_pretty(&report).unwrap();
     let issued = t.seen.lock().issued.clone();
@@ -599,7 +800,10 @@ steps:
     for s in &issued {
         assert!(!text.contains(s.as_str()), "the report leaks `{s}`");
     }
-    assert!(text.contains("[API_KEY:poster]") && text.contains("[PASSWORD:poster]"), "{text}");
+    assert!(
+        text.contains("[API_KEY:poster]") && text.contains("[PASSWORD:poster]"),
+        "{text}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let clean = dir.path().join("report.json");
     std::fs::write(&clean, &text).unwrap();
@@ -610,16 +814,27 @@ steps:
 
 #[tokio::test]
 async fn a_static_profile_maps_actors_without_a_control_api() {
-    let (url, t) = tiny(Behaviour { features: vec![], ..Behaviour::default() }).await;
+    let (url, t) = tiny(Behaviour {
+        features: vec![],
+        ..Behaviour::default()
+    })
+    .await;
     // A variable cargo sets for every test run (the crate forbids `unsafe`, so no `set_var`).
-    let Ok(key) = std::env::var("CARGO_PKG_NAME") else { return };
+    let Ok(key) = std::env::var("CARGO_PKG_NAME") else {
+        return;
+    };
     let text = format!("base_url: {url}\npace: false\nactors:\n  poster:\n    api_key_env: CARGO_PKG_NAME\n");
     let profile = Profile::parse(&text, "profile.yaml").unwrap();
     let yaml = "id: test.static\ntitle: x\nactors: {alice: {role: poster}}\nsteps:\n  - as: alice\n    request: {method: GET, path: /api/echo}\n";
     let two = "id: test.static2\ntitle: x\nactors: {a: {role: poster}, b: {role: poster}}\nsteps:\n  - as: a\n    request: {method: GET, path: /api/echo}\n";
     let agent = "id: test.static3\ntitle: x\nactors: {a: {role: agent}}\nsteps:\n  - as: a\n    request: {method: GET, path: /api/echo}\n";
     let report = run_all(TargetSpec::Remote(profile), &[yaml, two, agent], options()).await;
-    assert_eq!(report.scenarios[0].outcome, Outcome::Passed, "{:?}", report.scenarios[0].outcome);
+    assert_eq!(
+        report.scenarios[0].outcome,
+        Outcome::Passed,
+        "{:?}",
+        report.scenarios[0].outcome
+    );
     assert_eq!(t.seen.lock().auth[0].0.as_deref(), Some(key.as_str()));
     assert!(skipped_reason(&report.scenarios[1].outcome).contains("one `poster` account"));
     assert!(skipped_reason(&report.scenarios[2].outcome).contains("no credentials for `a`"));
@@ -630,7 +845,9 @@ async fn the_bundled_reference_server_runs_the_library() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let spec = Arc::new(Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
     // The library belongs to others; while it does not load, there is nothing to run.
-    let Ok(lib) = load_library(&root.join("scenarios")) else { return };
+    let Ok(lib) = load_library(&root.join("scenarios")) else {
+        return;
+    };
     let scenarios: Vec<PlannedScenario> = lib
         .scenarios
         .iter()
@@ -641,7 +858,10 @@ async fn the_bundled_reference_server_runs_the_library() {
         spec,
         scenarios,
         target: TargetSpec::Bundled,
-        options: RunOptions { jobs: 2, ..RunOptions::default() },
+        options: RunOptions {
+            jobs: 2,
+            ..RunOptions::default()
+        },
     })
     .await;
     assert_eq!(report.scenarios.len(), count);

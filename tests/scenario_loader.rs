@@ -197,31 +197,16 @@ fn first_error_and_all_errors() {
 fn library_loads_with_sources() {
     let lib = library("library").unwrap();
     let ids: Vec<&str> = lib.scenarios.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        ["format.auth-modes", "format.events", "format.everything"]
-    );
-    assert_eq!(
-        lib.flows.keys().collect::<Vec<_>>(),
-        ["hire", "login", "post-job"]
-    );
+    assert_eq!(ids, ["format.auth-modes", "format.events", "format.everything"]);
+    assert_eq!(lib.flows.keys().collect::<Vec<_>>(), ["hire", "login", "post-job"]);
     let s = lib.scenario("format.everything").unwrap();
     assert_eq!(s.source.to_string(), "scenarios/format/everything.yaml:1:1");
-    assert_eq!(
-        s.steps[0].source.to_string(),
-        "scenarios/format/everything.yaml:17:5"
-    );
-    assert_eq!(
-        s.steps[1].source.to_string(),
-        "scenarios/format/everything.yaml:23:5"
-    );
+    assert_eq!(s.steps[0].source.to_string(), "scenarios/format/everything.yaml:17:5");
+    assert_eq!(s.steps[1].source.to_string(), "scenarios/format/everything.yaml:23:5");
     let f = &lib.flows["hire"];
     assert_eq!(f.name, "hire");
     assert_eq!(f.source.file, "scenarios/_flows/hire.yaml");
-    assert_eq!(
-        f.steps[1].source.to_string(),
-        "scenarios/_flows/hire.yaml:11:5"
-    );
+    assert_eq!(f.steps[1].source.to_string(), "scenarios/_flows/hire.yaml:11:5");
     assert!(lib.root.ends_with("library/scenarios"));
 }
 
@@ -229,13 +214,7 @@ fn library_loads_with_sources() {
 fn every_feature_is_read_into_the_model() {
     let lib = library("library").unwrap();
     let s = lib.scenario("format.everything").unwrap();
-    assert_eq!(
-        s.doc,
-        [
-            "llms.txt#browse-and-apply-agent-actions",
-            "openapi:createJob"
-        ]
-    );
+    assert_eq!(s.doc, ["llms.txt#browse-and-apply-agent-actions", "openapi:createJob"]);
     assert_eq!(s.level, Level::Should);
     assert!(s.moves_money && s.exclusive);
     assert_eq!(s.requires, ["actors", "clock", "reset"]);
@@ -260,10 +239,7 @@ fn every_feature_is_read_into_the_model() {
     assert_eq!(r.headers["X-Trace"], "{{run_id}}");
     let e = list.expect.as_ref().unwrap();
     assert_eq!(e.status, [200, 304]);
-    assert_eq!(
-        e.headers["content-type"].regex.as_deref(),
-        Some("^application/json")
-    );
+    assert_eq!(e.headers["content-type"].regex.as_deref(), Some("^application/json"));
     assert_eq!(e.body[0].path, "$.jobs[*].id");
     assert_eq!(e.body[0].check.uuid, Some(true));
     assert_eq!(e.body[2].check.min, Some(1.0));
@@ -272,10 +248,7 @@ fn every_feature_is_read_into_the_model() {
         e.body[3].check.one_of,
         Some(vec![json!("open"), json!("pending_escrow")])
     );
-    assert_eq!(
-        e.body[5].check.not.as_ref().unwrap().equals,
-        Some(json!(""))
-    );
+    assert_eq!(e.body[5].check.not.as_ref().unwrap().equals, Some(json!("")));
     assert_eq!(e.body[7].check.contains, Some(json!("research")));
     assert_eq!(e.body[7].check.length, Some(2));
     // `equals: null` is a check for null, not an absent check.
@@ -296,28 +269,16 @@ fn every_feature_is_read_into_the_model() {
     let big = &s.steps[3];
     assert_eq!(big.request.as_ref().unwrap().raw_size, Some(2_000_000));
     assert_eq!(big.skip_checks[0].check, AutoCheck::Schema);
-    let mp = s.steps[4]
-        .request
-        .as_ref()
-        .unwrap()
-        .multipart
-        .as_ref()
-        .unwrap();
+    let mp = s.steps[4].request.as_ref().unwrap().multipart.as_ref().unwrap();
     assert_eq!(mp.field, "file");
     assert_eq!(mp.filename, "brief.txt");
     assert_eq!(mp.fields["note"], "first");
     let rep = s.steps[5].repeat.as_ref().unwrap();
-    assert_eq!(
-        (rep.times, rep.until_status, rep.expect_at),
-        (31, Some(429), Some(31))
-    );
+    assert_eq!((rep.times, rep.until_status, rep.expect_at), (31, Some(429), Some(31)));
     assert_eq!(rep.each.as_ref().unwrap().status, [200]);
     assert_eq!(s.steps[6].clock.as_ref().unwrap().advance_seconds, 3600);
     assert_eq!(s.steps[7].set.as_ref().unwrap()["count"], json!(3));
-    assert_eq!(
-        s.steps[9].request.as_ref().unwrap().json,
-        Some(serde_json::Value::Null)
-    );
+    assert_eq!(s.steps[9].request.as_ref().unwrap().json, Some(serde_json::Value::Null));
     assert_eq!(s.steps[10].skip_checks.len(), 2);
     assert_eq!(s.steps[10].skip_checks[0].check, AutoCheck::Operation);
 
@@ -392,11 +353,7 @@ fn parse_flow_takes_its_name_from_the_file() {
     .unwrap();
     assert_eq!(f.name, "look");
     assert_eq!(f.steps[0].actor.as_deref(), Some("u"));
-    let e = parse_flow(
-        "name: other\nsteps:\n  - set: {a: 1}\n",
-        "scenarios/_flows/look.yaml",
-    )
-    .unwrap_err();
+    let e = parse_flow("name: other\nsteps:\n  - set: {a: 1}\n", "scenarios/_flows/look.yaml").unwrap_err();
     assert_eq!(
         e.to_string(),
         "scenarios/_flows/look.yaml:1:7: invalid value for `name`: expected the file's name `look` (or no `name`), found `other`"
@@ -458,10 +415,7 @@ fn expansion_with_params_actor_mapping_and_nesting() {
             .into()
         )
     );
-    assert_eq!(
-        steps[0].source.to_string(),
-        "scenarios/format/everything.yaml:17:5"
-    );
+    assert_eq!(steps[0].source.to_string(), "scenarios/format/everything.yaml:17:5");
     // 2. the parameters of the nested `post-job`; its default speaks of its
     //    own actor `poster`, now alice (poster → boss → alice).
     assert_eq!(
@@ -475,16 +429,10 @@ fn expansion_with_params_actor_mapping_and_nesting() {
             .into()
         )
     );
-    assert_eq!(
-        steps[1].source.to_string(),
-        "scenarios/_flows/hire.yaml:7:5"
-    );
+    assert_eq!(steps[1].source.to_string(), "scenarios/_flows/hire.yaml:7:5");
     // 3. post-job's step, renamed twice, keeps its own source.
     assert_eq!(steps[2].actor.as_deref(), Some("alice"));
-    assert_eq!(
-        steps[2].source.to_string(),
-        "scenarios/_flows/post-job.yaml:8:5"
-    );
+    assert_eq!(steps[2].source.to_string(), "scenarios/_flows/post-job.yaml:8:5");
     let json = steps[2].request.as_ref().unwrap().json.as_ref().unwrap();
     assert_eq!(json["owner"], json!("{{ alice.user_id }}"));
     assert_eq!(json["category"], json!("{{category}}"));
@@ -495,19 +443,12 @@ fn expansion_with_params_actor_mapping_and_nesting() {
         json!("{{bob.email}}")
     );
     assert_eq!(steps[4].actor.as_deref(), Some("alice"));
-    assert_eq!(
-        steps[4].source.to_string(),
-        "scenarios/_flows/hire.yaml:19:5"
-    );
+    assert_eq!(steps[4].source.to_string(), "scenarios/_flows/hire.yaml:19:5");
     // The rest is the scenario's own steps, unchanged.
     assert_eq!(steps[5], s.steps[1]);
     assert_eq!(steps.last(), s.steps.last());
     // No include is left.
-    assert!(
-        steps
-            .iter()
-            .all(|st| st.include.is_none() && st.with.is_none())
-    );
+    assert!(steps.iter().all(|st| st.include.is_none() && st.with.is_none()));
 }
 
 #[test]
@@ -517,10 +458,7 @@ fn expansion_with_implicit_mapping_and_without_params() {
     // `poster` is used.
     let ev = lib.scenario("format.events").unwrap();
     let steps = expand(ev, &lib).unwrap();
-    assert_eq!(
-        steps[1].set.as_ref().unwrap()["contact"],
-        json!("{{poster.email}}")
-    );
+    assert_eq!(steps[1].set.as_ref().unwrap()["contact"], json!("{{poster.email}}"));
     assert_eq!(steps[2].actor.as_deref(), Some("poster"));
     // `login` has no parameters: no `set` step.
     let auth = lib.scenario("format.auth-modes").unwrap();
@@ -530,19 +468,12 @@ fn expansion_with_implicit_mapping_and_without_params() {
         steps[0].request.as_ref().unwrap().json,
         Some(json!({"email": "{{alice.email}}", "password": "{{alice.password}}"}))
     );
-    assert_eq!(
-        steps[0].source.to_string(),
-        "scenarios/_flows/login.yaml:4:5"
-    );
+    assert_eq!(steps[0].source.to_string(), "scenarios/_flows/login.yaml:4:5");
 }
 
 #[test]
 fn expand_reports_a_missing_flow() {
-    let s = parse_scenario(
-        "id: a\ntitle: t\nsteps:\n  - include: nowhere\n",
-        "scenarios/x/a.yaml",
-    )
-    .unwrap();
+    let s = parse_scenario("id: a\ntitle: t\nsteps:\n  - include: nowhere\n", "scenarios/x/a.yaml").unwrap();
     let lib = Library {
         root: PathBuf::from("scenarios"),
         scenarios: vec![s.clone()],
@@ -562,14 +493,8 @@ fn expand_reports_a_missing_flow() {
 #[test]
 fn lint_findings() {
     let lib = library("lint").unwrap();
-    let spec = agentgigs_conformance::spec::Spec::load(
-        &tests_dir().join("../specs/agentgigs.openapi.yaml"),
-    )
-    .ok();
-    let found: Vec<String> = lint(&lib, spec.as_ref())
-        .iter()
-        .map(|f| f.to_string())
-        .collect();
+    let spec = agentgigs_conformance::spec::Spec::load(&tests_dir().join("../specs/agentgigs.openapi.yaml")).ok();
+    let found: Vec<String> = lint(&lib, spec.as_ref()).iter().map(|f| f.to_string()).collect();
     let mut expected = vec![
         "scenarios/_flows/orphan.yaml:1:1: warning: flow `orphan` is never included",
         "scenarios/_flows/uses-var.yaml:3:5: error: undefined variable `flow_job` in `{{flow_job}}`: no earlier step, `vars` or built-in defines it (included from scenario `lint.problems`)",
@@ -609,10 +534,7 @@ fn variables_in_strings() {
 fn money_moving_requests() {
     use agentgigs_conformance::scenario::lint::{concrete_path, moves_money};
     assert!(moves_money("POST", "/api/jobs/{{job_id}}/fund-escrow"));
-    assert!(moves_money(
-        "POST",
-        "/api/jobs/{{job_id}}/fund-proof-escrow"
-    ));
+    assert!(moves_money("POST", "/api/jobs/{{job_id}}/fund-proof-escrow"));
     assert!(moves_money("POST", "/api/jobs/{{job_id}}/approve?x=1"));
     assert!(!moves_money("GET", "/api/jobs/{{job_id}}/approve"));
     assert!(!moves_money("POST", "/api/jobs/{{job_id}}/apply"));

@@ -40,7 +40,10 @@ const ODD_PASSWORD: &str = "s3cret pass/word?&#+\"é";
 fn outputs(report: &RunReport, progress: &[String], dir: &std::path::Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for f in Format::ALL {
-        out.push((format!("report {}", f.name()), render(f, report, None).expect("renders")));
+        out.push((
+            format!("report {}", f.name()),
+            render(f, report, None).expect("renders"),
+        ));
     }
     out.push(("report Debug".into(), format!("{report:?}")));
     for s in &report.scenarios {
@@ -48,7 +51,10 @@ fn outputs(report: &RunReport, progress: &[String], dir: &std::path::Path) -> Ve
     }
     let files = transcript::write_snapshots(report, dir).expect("snapshots are written");
     for f in files {
-        out.push((format!("snapshot {}", f.display()), std::fs::read_to_string(&f).expect("readable")));
+        out.push((
+            format!("snapshot {}", f.display()),
+            std::fs::read_to_string(&f).expect("readable"),
+        ));
     }
     for (i, p) in progress.iter().enumerate() {
         out.push((format!("progress event {i}"), p.clone()));
@@ -62,13 +68,23 @@ fn assert_no_leak(outputs: &[(String, String)], known: &[String], registry: &Sec
     for (name, text) in outputs {
         for secret in known {
             let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            assert!(!text.contains(secret.as_str()), "{name} leaks a secret ({} chars)", secret.len());
+            assert!(
+                !text.contains(secret.as_str()),
+                "{name} leaks a secret ({} chars)",
+                secret.len()
+            );
             if let Some(i) = text.find(&encoded) {
                 let lo = i.saturating_sub(200);
-                panic!("{name} leaks a URL-encoded secret: …{}…", &text[lo..(i + encoded.len() + 50).min(text.len())]);
+                panic!(
+                    "{name} leaks a URL-encoded secret: …{}…",
+                    &text[lo..(i + encoded.len() + 50).min(text.len())]
+                );
             }
         }
-        assert!(!registry.contains_secret(text), "{name} holds a secret the run registered");
+        assert!(
+            !registry.contains_secret(text),
+            "{name} holds a secret the run registered"
+        );
     }
 }
 
@@ -76,7 +92,10 @@ fn assert_no_leak(outputs: &[(String, String)], known: &[String], registry: &Sec
 fn recording(options: RunOptions) -> (RunOptions, Arc<Mutex<Vec<String>>>) {
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
     let l = log.clone();
-    let options = RunOptions { progress: Some(Arc::new(move |ev: ProgressEvent| l.lock().push(format!("{ev:?}")))), ..options };
+    let options = RunOptions {
+        progress: Some(Arc::new(move |ev: ProgressEvent| l.lock().push(format!("{ev:?}")))),
+        ..options
+    };
     (options, log)
 }
 
@@ -84,7 +103,11 @@ fn recording(options: RunOptions) -> (RunOptions, Arc<Mutex<Vec<String>>>) {
 fn with_token(url: &str) -> TargetSpec {
     let mut p = Profile::from_url(url).unwrap();
     p.pace = false;
-    p.control = Some(ControlConfig { url: p.base_url.clone(), token_env: None, token: Some(Secret(CONTROL_TOKEN.into())) });
+    p.control = Some(ControlConfig {
+        url: p.base_url.clone(),
+        token_env: None,
+        token: Some(Secret(CONTROL_TOKEN.into())),
+    });
     TargetSpec::Remote(p)
 }
 
@@ -149,50 +172,110 @@ fn everywhere() -> String {
 
 #[tokio::test]
 async fn no_secret_of_a_reference_server_run_reaches_any_output() {
-    let server = MockServer::start(MockConfig { control_token: Some(CONTROL_TOKEN.into()), ..MockConfig::default() })
-        .await
-        .expect("the reference server starts");
+    let server = MockServer::start(MockConfig {
+        control_token: Some(CONTROL_TOKEN.into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("the reference server starts");
     let proxy = raw::start_proxy(server.url()).await;
-    let (options, log) = recording(RunOptions { jobs: 2, ..RunOptions::default() });
+    let (options, log) = recording(RunOptions {
+        jobs: 2,
+        ..RunOptions::default()
+    });
     let yaml = everywhere();
-    let (report, _, registry) = run_bounded_with_secrets(with_token(&proxy.url), &[&yaml, TIMES_OUT], options, LIMIT).await;
+    let (report, _, registry) =
+        run_bounded_with_secrets(with_token(&proxy.url), &[&yaml, TIMES_OUT], options, LIMIT).await;
     server.shutdown().await;
 
     let s = scenario(&report, "secrets.everywhere");
-    assert_eq!(s.outcome, Outcome::Failed, "only the last step fails: {:?}", findings(s));
-    assert_eq!(s.steps.iter().filter(|st| st.outcome.is_passed()).count(), s.steps.len() - 1);
+    assert_eq!(
+        s.outcome,
+        Outcome::Failed,
+        "only the last step fails: {:?}",
+        findings(s)
+    );
+    assert_eq!(
+        s.steps.iter().filter(|st| st.outcome.is_passed()).count(),
+        s.steps.len() - 1
+    );
     assert!(errored(&scenario(&report, "secrets.timeout").outcome).contains("timed out"));
 
     let mut known = proxy.seen.lock().issued.clone();
-    assert!(known.len() >= 8, "actors' keys, JWTs, passwords, and the keys and tokens learnt later: {}", known.len());
+    assert!(
+        known.len() >= 8,
+        "actors' keys, JWTs, passwords, and the keys and tokens learnt later: {}",
+        known.len()
+    );
     known.extend([CONTROL_TOKEN.to_string(), ODD_PASSWORD.to_string()]);
     // The control token really was sent on every control call.
-    assert!(proxy.seen.lock().requests.iter().filter(|r| r.path.starts_with("/__conformance")).all(|r| r.header("x-conformance-token") == Some(CONTROL_TOKEN)));
+    assert!(
+        proxy
+            .seen
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.path.starts_with("/__conformance"))
+            .all(|r| r.header("x-conformance-token") == Some(CONTROL_TOKEN))
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let out = outputs(&report, &log.lock(), dir.path());
     assert_no_leak(&out, &known, &registry);
     // Placeholders name what was hidden.
     let json = render(Format::Json, &report, None).unwrap();
-    for label in ["[API_KEY:agent]", "[PASSWORD:agent]", "[JWT:agent]", "[API_KEY:poster]", "[PASSWORD:poster]"] {
+    for label in [
+        "[API_KEY:agent]",
+        "[PASSWORD:agent]",
+        "[JWT:agent]",
+        "[API_KEY:poster]",
+        "[PASSWORD:poster]",
+    ] {
         assert!(json.contains(label), "the report shows `{label}`");
     }
     // The findings of the failing step quote a placeholder, not the key.
     let last = s.steps.last().unwrap();
-    assert!(last.findings.iter().all(|f| f.actual.as_ref().is_none_or(|a| a.to_string().contains('['))), "{:?}", last.findings);
+    assert!(
+        last.findings
+            .iter()
+            .all(|f| f.actual.as_ref().is_none_or(|a| a.to_string().contains('['))),
+        "{:?}",
+        last.findings
+    );
 }
 
 #[tokio::test]
 async fn a_bundled_run_with_a_control_token_leaks_nothing() {
-    let config = MockConfig { control_token: Some(CONTROL_TOKEN.into()), ..MockConfig::default() };
+    let config = MockConfig {
+        control_token: Some(CONTROL_TOKEN.into()),
+        ..MockConfig::default()
+    };
     let (options, log) = recording(RunOptions::default());
     let yaml = everywhere();
-    let (report, _, registry) = run_bounded_with_secrets(TargetSpec::BundledWith(config), &[&yaml], options, LIMIT).await;
-    assert_eq!(report.scenarios[0].outcome, Outcome::Failed, "{:?}", report.scenarios[0].outcome);
-    assert!(registry.len() >= 8, "the run registered its secrets: {}", registry.len());
+    let (report, _, registry) =
+        run_bounded_with_secrets(TargetSpec::BundledWith(config), &[&yaml], options, LIMIT).await;
+    assert_eq!(
+        report.scenarios[0].outcome,
+        Outcome::Failed,
+        "{:?}",
+        report.scenarios[0].outcome
+    );
+    assert!(
+        registry.len() >= 8,
+        "the run registered its secrets: {}",
+        registry.len()
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = outputs(&report, &log.lock(), dir.path());
-    assert_no_leak(&out, &[CONTROL_TOKEN.to_string(), ODD_PASSWORD.to_string(), "s3cret pass".to_string()], &registry);
+    assert_no_leak(
+        &out,
+        &[
+            CONTROL_TOKEN.to_string(),
+            ODD_PASSWORD.to_string(),
+            "s3cret pass".to_string(),
+        ],
+        &registry,
+    );
 }
 
 /// Echoes every request header and the body back: in the JSON body, in a
@@ -204,25 +287,54 @@ async fn echo(req: Request, mut stream: TcpStream, elsewhere: String) {
     let body = String::from_utf8_lossy(&req.body).into_owned();
     let key = req.header("x-api-key").unwrap_or_default().to_string();
     let echo_header = joined.replace(['\r', '\n'], " ");
-    let location_elsewhere = format!("{elsewhere}/steal?k={key}&all={}", url::form_urlencoded::byte_serialize(joined.as_bytes()).collect::<String>());
+    let location_elsewhere = format!(
+        "{elsewhere}/steal?k={key}&all={}",
+        url::form_urlencoded::byte_serialize(joined.as_bytes()).collect::<String>()
+    );
     let payload = json!({"headers": req.headers, "body": body, "target": req.target});
     match req.param("mode").unwrap_or_default() {
         "error" => {
-            let msg = json!({"error": format!("invalid credentials {joined} for body {body}"), "code": "UNAUTHENTICATED"});
-            respond(&mut stream, 401, &[("content-type", "application/json"), ("x-echo", &echo_header)], msg.to_string().as_bytes()).await;
+            let msg =
+                json!({"error": format!("invalid credentials {joined} for body {body}"), "code": "UNAUTHENTICATED"});
+            respond(
+                &mut stream,
+                401,
+                &[("content-type", "application/json"), ("x-echo", &echo_header)],
+                msg.to_string().as_bytes(),
+            )
+            .await;
         }
-        "away" => respond(&mut stream, 302, &[("location", &location_elsewhere), ("x-echo", &echo_header)], b"").await,
+        "away" => {
+            respond(
+                &mut stream,
+                302,
+                &[("location", &location_elsewhere), ("x-echo", &echo_header)],
+                b"",
+            )
+            .await
+        }
         "loop" => {
             let here = format!("/api/categories?mode=loop&k={key}");
             respond(&mut stream, 302, &[("location", &here)], b"").await;
         }
         "text" => {
             let text = format!("plain text echo {joined} {body} {}", "x".repeat(20_000));
-            respond(&mut stream, 200, &[("content-type", "text/plain"), ("x-echo", &echo_header)], text.as_bytes()).await;
+            respond(
+                &mut stream,
+                200,
+                &[("content-type", "text/plain"), ("x-echo", &echo_header)],
+                text.as_bytes(),
+            )
+            .await;
         }
         _ => {
-            respond(&mut stream, 200, &[("content-type", "application/json"), ("x-echo", &echo_header)], payload.to_string().as_bytes())
-                .await
+            respond(
+                &mut stream,
+                200,
+                &[("content-type", "application/json"), ("x-echo", &echo_header)],
+                payload.to_string().as_bytes(),
+            )
+            .await
         }
     }
 }
@@ -238,8 +350,14 @@ async fn an_echoing_hostile_target_learns_nothing_from_the_report() {
         )
     };
     let odd = serde_json::to_string(ODD_PASSWORD).unwrap();
-    let mut yaml = format!("id: secrets.echo\ntitle: echo\nactors: {{poster: {{role: poster}}}}\nvars: {{odd: {odd}}}\nsteps:\n");
-    for (mode, auth) in [("json", "api_key"), ("error", "jwt"), ("away", "both"), ("text", "api_key_as_bearer")] {
+    let mut yaml =
+        format!("id: secrets.echo\ntitle: echo\nactors: {{poster: {{role: poster}}}}\nvars: {{odd: {odd}}}\nsteps:\n");
+    for (mode, auth) in [
+        ("json", "api_key"),
+        ("error", "jwt"),
+        ("away", "both"),
+        ("text", "api_key_as_bearer"),
+    ] {
         yaml.push_str(&step(mode, auth));
     }
     // A same-origin redirect loop ends in an error message quoting the URL.
@@ -248,12 +366,22 @@ async fn an_echoing_hostile_target_learns_nothing_from_the_report() {
     let (report, _, registry) = run_bounded_with_secrets(with_token(&server.url), &[&yaml], options, LIMIT).await;
     let s = &report.scenarios[0];
     for st in &s.steps[..4] {
-        assert_eq!(st.outcome, Outcome::Passed, "{}: {:?} {:?}", st.name, st.outcome, st.findings);
+        assert_eq!(
+            st.outcome,
+            Outcome::Passed,
+            "{}: {:?} {:?}",
+            st.name,
+            st.outcome,
+            st.findings
+        );
     }
     assert!(errored(&s.steps[4].outcome).contains("too many redirects"));
     // A redirect to another origin is not followed: the credentials stay home.
     assert_eq!(s.steps[2].response.as_ref().map(|r| r.status), Some(302));
-    assert!(elsewhere.seen.lock().requests.is_empty(), "another origin received a request");
+    assert!(
+        elsewhere.seen.lock().requests.is_empty(),
+        "another origin received a request"
+    );
 
     let mut known = server.seen.lock().issued.clone();
     known.extend([CONTROL_TOKEN.to_string(), ODD_PASSWORD.to_string()]);
@@ -276,13 +404,23 @@ async fn a_control_api_that_quotes_the_token_in_its_error_is_redacted() {
                 let head = String::from_utf8_lossy(&buf[..n]).into_owned();
                 let token = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().starts_with("x-conformance-token:").then(|| l[20..].trim().to_string()))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .starts_with("x-conformance-token:")
+                            .then(|| l[20..].trim().to_string())
+                    })
                     .unwrap_or_default();
                 // A long message: the token straddles the harness's 300-character cut
                 // (`{"error":"` + 266 + `wrong token ` puts it at 288).
                 let msg = format!("{}wrong token {token} (expected something else)", "x".repeat(266));
                 let body = json!({"error": msg, "code": "FORBIDDEN"}).to_string();
-                respond(&mut stream, 403, &[("content-type", "application/json")], body.as_bytes()).await;
+                respond(
+                    &mut stream,
+                    403,
+                    &[("content-type", "application/json")],
+                    body.as_bytes(),
+                )
+                .await;
             });
         }
     });
@@ -294,13 +432,23 @@ async fn a_control_api_that_quotes_the_token_in_its_error_is_redacted() {
     let dir = tempfile::tempdir().unwrap();
     let out = outputs(&report, &log.lock(), dir.path());
     assert!(m.contains("[CONTROL_TOKEN]…"), "the cut token is named: {m}");
-    assert_no_leak(&out, &[CONTROL_TOKEN.to_string(), CONTROL_TOKEN[..12].to_string()], &registry);
+    assert_no_leak(
+        &out,
+        &[CONTROL_TOKEN.to_string(), CONTROL_TOKEN[..12].to_string()],
+        &registry,
+    );
 }
 
 #[tokio::test]
 async fn a_password_in_the_target_url_is_a_secret() {
     let server = raw::start(|_req, mut stream| async move {
-        respond(&mut stream, 200, &[("content-type", "application/json")], raw::categories().to_string().as_bytes()).await
+        respond(
+            &mut stream,
+            200,
+            &[("content-type", "application/json")],
+            raw::categories().to_string().as_bytes(),
+        )
+        .await
     })
     .await;
     let with_userinfo = server.url.replace("http://", "http://alice:url-pass-9d8c7b6a@");
@@ -312,7 +460,15 @@ async fn a_password_in_the_target_url_is_a_secret() {
     let (report, _, registry) = run_bounded_with_secrets(TargetSpec::Remote(p), &[&one, slow], tight(), LIMIT).await;
     let dir = tempfile::tempdir().unwrap();
     let out = outputs(&report, &[], dir.path());
-    assert_no_leak(&out, &["url-pass-9d8c7b6a".into(), "alice:url-pass".into(), "url-pass-9d8c".into()], &registry);
+    assert_no_leak(
+        &out,
+        &[
+            "url-pass-9d8c7b6a".into(),
+            "alice:url-pass".into(),
+            "url-pass-9d8c".into(),
+        ],
+        &registry,
+    );
 }
 
 #[test]

@@ -19,15 +19,36 @@ fn upstream() -> Option<Spec> {
     Some(Spec::load(&path).expect("the upstream spec loads"))
 }
 
-fn check(spec: &Spec, method: &str, path: &str, status: u16, headers: &[(String, String)], body: &Value) -> Vec<Finding> {
-    let op = spec.find_operation(method, path).unwrap_or_else(|| panic!("no operation for {method} {path}"));
-    let resp = ResponseView { status, headers, content_type: Some("application/json"), json: Some(body), raw: b"" };
+fn check(
+    spec: &Spec,
+    method: &str,
+    path: &str,
+    status: u16,
+    headers: &[(String, String)],
+    body: &Value,
+) -> Vec<Finding> {
+    let op = spec
+        .find_operation(method, path)
+        .unwrap_or_else(|| panic!("no operation for {method} {path}"));
+    let resp = ResponseView {
+        status,
+        headers,
+        content_type: Some("application/json"),
+        json: Some(body),
+        raw: b"",
+    };
     spec.check_response(op, &resp, CheckSet::default())
 }
 
 fn pointers(f: &[Finding]) -> Vec<(FindingKind, String, String)> {
     f.iter()
-        .map(|f| (f.kind, f.body_pointer.clone().unwrap_or_default(), f.schema_pointer.clone().unwrap_or_default()))
+        .map(|f| {
+            (
+                f.kind,
+                f.body_pointer.clone().unwrap_or_default(),
+                f.schema_pointer.clone().unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -44,15 +65,25 @@ fn upstream_loads_cleanly() {
     assert!(spec.operations().len() >= 20, "{}", spec.operations().len());
     assert!(spec.unresolved_refs().is_empty(), "{:?}", spec.unresolved_refs());
     assert!(spec.warnings().is_empty(), "{:?}", spec.warnings());
-    assert!(spec.strict_check_30().is_err(), "3.1 is refused by the 3.0 strict check");
+    assert!(
+        spec.strict_check_30().is_err(),
+        "3.1 is refused by the 3.0 strict check"
+    );
 }
 
 #[test]
 fn upstream_every_operation_is_found_by_a_concrete_path() {
     let Some(spec) = upstream() else { return };
     for op in spec.operations() {
-        let concrete = op.path.split('/').map(|s| if s.starts_with('{') { UUID } else { s }).collect::<Vec<_>>().join("/");
-        let found = spec.find_operation(&op.method, &concrete).unwrap_or_else(|| panic!("{} not found", op.label()));
+        let concrete = op
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { UUID } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let found = spec
+            .find_operation(&op.method, &concrete)
+            .unwrap_or_else(|| panic!("{} not found", op.label()));
         assert_eq!(found.pointer, op.pointer, "{concrete}");
         let lower = spec.find_operation(&op.method.to_lowercase(), &format!("{concrete}?page=2"));
         assert_eq!(lower.map(|o| &o.pointer), Some(&op.pointer));
@@ -66,18 +97,32 @@ fn upstream_every_operation_is_found_by_a_concrete_path() {
 #[test]
 fn upstream_wallet_valid_and_invalid() {
     let Some(spec) = upstream() else { return };
-    assert!(check(&spec, "GET", "/api/wallet", 200, &[], &json!({"balance": 1250, "formatted": "$12.50"})).is_empty());
+    assert!(
+        check(
+            &spec,
+            "GET",
+            "/api/wallet",
+            200,
+            &[],
+            &json!({"balance": 1250, "formatted": "$12.50"})
+        )
+        .is_empty()
+    );
     let f = check(&spec, "GET", "/api/wallet", 200, &[], &json!({"balance": "12.50"}));
     assert_eq!(
         pointers(&f),
         [(
             FindingKind::Schema,
             "/balance".to_string(),
-            "#/paths/~1api~1wallet/get/responses/200/content/application~1json/schema/properties/balance/type".to_string()
+            "#/paths/~1api~1wallet/get/responses/200/content/application~1json/schema/properties/balance/type"
+                .to_string()
         )]
     );
     let f = check(&spec, "GET", "/api/wallet", 500, &[], &json!({"error": "boom"}));
-    assert_eq!(f.iter().map(|f| f.kind).collect::<Vec<_>>(), [FindingKind::UndocumentedStatus]);
+    assert_eq!(
+        f.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        [FindingKind::UndocumentedStatus]
+    );
 }
 
 #[test]
@@ -85,19 +130,51 @@ fn upstream_refs_stray_nullable_and_type_arrays() {
     let Some(spec) = upstream() else { return };
     let apply = format!("/api/jobs/{UUID}/apply");
     // Error.code is `type: string, nullable: true` in a 3.1 document.
-    assert!(check(&spec, "POST", &apply, 401, &[], &json!({"error": "no key", "code": null})).is_empty());
+    assert!(
+        check(
+            &spec,
+            "POST",
+            &apply,
+            401,
+            &[],
+            &json!({"error": "no key", "code": null})
+        )
+        .is_empty()
+    );
     let f = check(&spec, "POST", &apply, 401, &[], &json!({"error": "no key", "code": 7}));
     assert_eq!(
         pointers(&f),
-        [(FindingKind::Schema, "/code".into(), "#/components/schemas/Error/properties/code/type".into())]
+        [(
+            FindingKind::Schema,
+            "/code".into(),
+            "#/components/schemas/Error/properties/code/type".into()
+        )]
     );
     let f = check(&spec, "POST", &apply, 401, &[], &json!({"code": "x"}));
-    assert_eq!(pointers(&f), [(FindingKind::Schema, "".into(), "#/components/schemas/Error/required".into())]);
-    // A referenced schema inside an inline one.
-    let f = check(&spec, "POST", &apply, 200, &[], &json!({"application": {"id": "not-a-uuid", "status": "pending"}}));
     assert_eq!(
         pointers(&f),
-        [(FindingKind::Schema, "/application/id".into(), "#/components/schemas/Application/properties/id/format".into())]
+        [(
+            FindingKind::Schema,
+            "".into(),
+            "#/components/schemas/Error/required".into()
+        )]
+    );
+    // A referenced schema inside an inline one.
+    let f = check(
+        &spec,
+        "POST",
+        &apply,
+        200,
+        &[],
+        &json!({"application": {"id": "not-a-uuid", "status": "pending"}}),
+    );
+    assert_eq!(
+        pointers(&f),
+        [(
+            FindingKind::Schema,
+            "/application/id".into(),
+            "#/components/schemas/Application/properties/id/format".into()
+        )]
     );
     // Type arrays (3.1).
     let proofs = format!("/api/jobs/{UUID}/proofs");
@@ -108,7 +185,11 @@ fn upstream_refs_stray_nullable_and_type_arrays() {
     let base = "#/paths/~1api~1jobs~1{id}~1proofs/get/responses/200/content/application~1json/schema";
     assert_eq!(
         pointers(&f),
-        [(FindingKind::Schema, "/summary/total_submitted".into(), format!("{base}/properties/summary/properties/total_submitted/type"))]
+        [(
+            FindingKind::Schema,
+            "/summary/total_submitted".into(),
+            format!("{base}/properties/summary/properties/total_submitted/type")
+        )]
     );
 }
 
@@ -186,7 +267,11 @@ fn nullable_in_30() {
         got,
         [
             (FindingKind::Schema, "/parent/title".into(), format!("{job}/title/type")),
-            (FindingKind::Schema, "/price".into(), format!("{job}/price/exclusiveMinimum")),
+            (
+                FindingKind::Schema,
+                "/price".into(),
+                format!("{job}/price/exclusiveMinimum")
+            ),
             (FindingKind::Schema, "/status".into(), format!("{job}/status/enum")),
             (FindingKind::Schema, "/title".into(), format!("{job}/title/type")),
         ]
@@ -204,27 +289,52 @@ fn ref_cycles_load_and_validate() {
     let spec = Spec::from_text(FIXTURE_30, "fixture30.yaml").unwrap();
     let mut deep = json!({"name": "leaf"});
     for i in 0..30 {
-        deep = if i % 2 == 0 { json!({"b": {"a": deep, "list": [{"list": []}]}}) } else { deep };
+        deep = if i % 2 == 0 {
+            json!({"b": {"a": deep, "list": [{"list": []}]}})
+        } else {
+            deep
+        };
     }
     assert!(check(&spec, "GET", "/api/tree", 200, &[], &deep).is_empty());
     let bad = json!({"b": {"a": {"b": {"list": [{"a": {"name": 5}}]}}}});
     let f = check(&spec, "GET", "/api/tree", 200, &[], &bad);
     assert_eq!(
         pointers(&f),
-        [(FindingKind::Schema, "/b/a/b/list/0/a/name".into(), "#/components/schemas/A/properties/name/type".into())]
+        [(
+            FindingKind::Schema,
+            "/b/a/b/list/0/a/name".into(),
+            "#/components/schemas/A/properties/name/type".into()
+        )]
     );
     let op = spec.find_operation("GET", "/api/tree").unwrap();
-    let schema = spec.inline_schema(op.responses[0].content[0].schema_pointer.as_deref().unwrap()).unwrap();
-    assert_eq!(schema["properties"]["b"]["properties"]["a"], json!({"x-recursive-ref": "#/components/schemas/A"}));
+    let schema = spec
+        .inline_schema(op.responses[0].content[0].schema_pointer.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(
+        schema["properties"]["b"]["properties"]["a"],
+        json!({"x-recursive-ref": "#/components/schemas/A"})
+    );
 }
 
 #[test]
 fn find_operation_precedence() {
     let spec = Spec::from_text(FIXTURE_30, "fixture30.yaml").unwrap();
-    assert_eq!(spec.find_operation("GET", "/api/jobs/proof-needed").unwrap().path, "/api/jobs/proof-needed");
-    assert_eq!(spec.find_operation("GET", "/api/jobs/proof-needed-not").unwrap().path, "/api/jobs/{id}");
-    assert_eq!(spec.find_operation("GET", "/api/things/x/b").unwrap().path, "/api/things/x/{b}");
-    assert_eq!(spec.find_operation("GET", "/api/things/y/b").unwrap().path, "/api/things/{a}/b");
+    assert_eq!(
+        spec.find_operation("GET", "/api/jobs/proof-needed").unwrap().path,
+        "/api/jobs/proof-needed"
+    );
+    assert_eq!(
+        spec.find_operation("GET", "/api/jobs/proof-needed-not").unwrap().path,
+        "/api/jobs/{id}"
+    );
+    assert_eq!(
+        spec.find_operation("GET", "/api/things/x/b").unwrap().path,
+        "/api/things/x/{b}"
+    );
+    assert_eq!(
+        spec.find_operation("GET", "/api/things/y/b").unwrap().path,
+        "/api/things/{a}/b"
+    );
     assert!(spec.find_operation("POST", "/api/jobs/proof-needed").is_none());
     assert!(spec.find_operation("GET", "/api/jobs").is_none());
     assert!(spec.find_operation("GET", "/api/jobs//x").is_none());
@@ -252,7 +362,12 @@ fn yaml_and_json_give_the_same_model() {
     let text = serde_json::to_string_pretty(yaml.document()).unwrap();
     let json = Spec::from_text(&text, "f.json").unwrap();
     assert_eq!(yaml.document(), json.document());
-    let ops = |s: &Spec| s.operations().iter().map(|o| (o.label(), o.pointer.clone(), o.statuses.clone())).collect::<Vec<_>>();
+    let ops = |s: &Spec| {
+        s.operations()
+            .iter()
+            .map(|o| (o.label(), o.pointer.clone(), o.statuses.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ops(&yaml), ops(&json));
     assert_ne!(yaml.info().sha256, json.info().sha256);
     let dir = tempfile::tempdir().unwrap();
@@ -270,10 +385,19 @@ fn malformed_documents_are_errors_naming_the_place() {
         ("{\"openapi\": \"3.1.0\", \"paths\": {\"/a\": }}", "bad.yaml:1:"),
         ("openapi: 3.0.3\npaths:\n  /a:\n    get: 5\n", "bad.yaml:4:"),
         ("openapi: 3.0.3\npaths:\n  a:\n    get: {}\n", "bad.yaml:3:"),
-        ("openapi: 3.0.3\npaths:\n  /a:\n    get:\n      parameters: {}\n", "bad.yaml:5:"),
-        ("openapi: 3.0.3\npaths:\n  /a:\n    get:\n      parameters:\n        - {in: query}\n", "bad.yaml:6:"),
+        (
+            "openapi: 3.0.3\npaths:\n  /a:\n    get:\n      parameters: {}\n",
+            "bad.yaml:5:",
+        ),
+        (
+            "openapi: 3.0.3\npaths:\n  /a:\n    get:\n      parameters:\n        - {in: query}\n",
+            "bad.yaml:6:",
+        ),
         ("openapi: 3.0.3\npaths:\n  /a/{b:\n    get: {}\n", "bad.yaml:3:"),
-        ("openapi: 3.0.3\ncomponents:\n  schemas:\n    X: {$ref: 'https://example.com/x.json'}\n", "https://example.com/x.json"),
+        (
+            "openapi: 3.0.3\ncomponents:\n  schemas:\n    X: {$ref: 'https://example.com/x.json'}\n",
+            "https://example.com/x.json",
+        ),
         ("openapi: 3.0.3\na: 1\n---\nb: 2\n", "bad.yaml:3:"),
         ("openapi: 3.0.3\npaths: 7\n", "bad.yaml:2:"),
         ("", "bad.yaml"),
@@ -302,7 +426,13 @@ fn truncated_and_mutated_documents_never_panic() {
             if let Ok(s) = Spec::from_text(&t, "m.yaml") {
                 for op in s.operations() {
                     let body = json!({"id": 1});
-                    let resp = ResponseView { status: 200, headers: &[], content_type: Some("application/json"), json: Some(&body), raw: b"" };
+                    let resp = ResponseView {
+                        status: 200,
+                        headers: &[],
+                        content_type: Some("application/json"),
+                        json: Some(&body),
+                        raw: b"",
+                    };
                     let _ = s.check_response(op, &resp, CheckSet::default());
                 }
             }
@@ -328,8 +458,15 @@ fn our_spec_operations_are_all_found() {
     };
     assert_eq!(spec.openapi_version(), OpenApiVersion::V30);
     for op in spec.operations() {
-        let concrete = op.path.split('/').map(|s| if s.starts_with('{') { UUID } else { s }).collect::<Vec<_>>().join("/");
-        let found = spec.find_operation(&op.method, &concrete).unwrap_or_else(|| panic!("{} not found", op.label()));
+        let concrete = op
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { UUID } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let found = spec
+            .find_operation(&op.method, &concrete)
+            .unwrap_or_else(|| panic!("{} not found", op.label()));
         assert_eq!(found.pointer, op.pointer, "{concrete}");
     }
 }

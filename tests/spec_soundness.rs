@@ -33,11 +33,19 @@ fn ours() -> Spec {
 fn both_specs_are_sound() {
     for file in ["specs/agentgigs.openapi.yaml", "specs/control.openapi.yaml"] {
         let spec = Spec::load(&root().join(file)).unwrap_or_else(|e| panic!("{file} loads: {e}"));
-        spec.strict_check_30().unwrap_or_else(|e| panic!("{file} is valid OpenAPI 3.0: {e}"));
-        assert!(spec.unresolved_refs().is_empty(), "{file}: unresolved refs {:?}", spec.unresolved_refs());
+        spec.strict_check_30()
+            .unwrap_or_else(|e| panic!("{file} is valid OpenAPI 3.0: {e}"));
+        assert!(
+            spec.unresolved_refs().is_empty(),
+            "{file}: unresolved refs {:?}",
+            spec.unresolved_refs()
+        );
         let mut ids = BTreeSet::new();
         for op in spec.operations() {
-            let id = op.operation_id.clone().unwrap_or_else(|| panic!("{file}: {} has no operationId", op.label()));
+            let id = op
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| panic!("{file}: {} has no operationId", op.label()));
             assert!(ids.insert(id.clone()), "{file}: operationId `{id}` is used twice");
             assert!(!op.statuses.is_empty(), "{file}: {} documents no response", op.label());
         }
@@ -48,16 +56,24 @@ fn both_specs_are_sound() {
 fn every_error_code_is_in_the_enum_and_the_decisions_table() {
     let spec = ours();
     let codes = spec.error_codes();
-    assert!(codes.contains(&"ACKNOWLEDGMENT_REQUIRED".to_string()), "the documented code is in the enum");
+    assert!(
+        codes.contains(&"ACKNOWLEDGMENT_REQUIRED".to_string()),
+        "the documented code is in the enum"
+    );
     let decisions = std::fs::read_to_string(root().join("docs/api-decisions.md")).expect("docs/api-decisions.md");
     for code in &codes {
-        assert!(decisions.contains(&format!("`{code}`")), "`{code}` is not explained in docs/api-decisions.md");
+        assert!(
+            decisions.contains(&format!("`{code}`")),
+            "`{code}` is not explained in docs/api-decisions.md"
+        );
     }
 }
 
 /// A concrete path for a template: ids are a fresh UUID, tokens a made-up one.
 fn concrete(template: &str) -> String {
-    template.replace("{id}", "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b").replace("{token}", "not-a-real-token")
+    template
+        .replace("{id}", "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b")
+        .replace("{token}", "not-a-real-token")
 }
 
 /// Methods and paths in the reference server's route table (its source).
@@ -83,8 +99,14 @@ fn the_server_serves_exactly_the_spec() {
     }
     // The route table as written in the server's source.
     let served = served_routes();
-    assert!(!served.is_empty(), "no route found in src/mock/http/routes/mod.rs: the parser is out of date");
-    assert_eq!(served, documented, "the server's route table and the spec's operations differ");
+    assert!(
+        !served.is_empty(),
+        "no route found in src/mock/http/routes/mod.rs: the parser is out of date"
+    );
+    assert_eq!(
+        served, documented,
+        "the server's route table and the spec's operations differ"
+    );
 
     // And as seen over HTTP.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -105,7 +127,10 @@ fn the_server_serves_exactly_the_spec() {
                         "{m} {path} is in the spec but the server answers {status} {code}"
                     );
                 } else {
-                    assert_eq!(status, 405, "{m} {path} is not in the spec but the server answers {status} {code}");
+                    assert_eq!(
+                        status, 405,
+                        "{m} {path} is not in the spec but the server answers {status} {code}"
+                    );
                     assert_eq!(code, "METHOD_NOT_ALLOWED");
                 }
             }
@@ -119,7 +144,10 @@ fn the_server_serves_exactly_the_spec() {
 fn upstream_openapi_validates_the_reference_server() {
     let upstream_path = root().join("../shared/upstream/openapi.json");
     if !upstream_path.exists() {
-        eprintln!("skipped: {} is absent (reference material beside the repository)", upstream_path.display());
+        eprintln!(
+            "skipped: {} is absent (reference material beside the repository)",
+            upstream_path.display()
+        );
         return;
     }
     let upstream = Spec::load(&upstream_path).expect("the upstream openapi.json loads");
@@ -130,19 +158,34 @@ fn upstream_openapi_validates_the_reference_server() {
         .iter()
         .map(|s| PlannedScenario::new(s.clone(), library.expand(s).expect("expands")))
         .collect();
-    let options = RunOptions { jobs: 4, ..RunOptions::default() };
+    let options = RunOptions {
+        jobs: 4,
+        ..RunOptions::default()
+    };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let report = rt.block_on(run(RunPlan { spec, scenarios, target: TargetSpec::Bundled, options }));
+    let report = rt.block_on(run(RunPlan {
+        spec,
+        scenarios,
+        target: TargetSpec::Bundled,
+        options,
+    }));
     let mut checked: BTreeSet<String> = BTreeSet::new();
     let mut problems = Vec::new();
     for s in report.scenarios.iter().filter(|s| s.outcome == Outcome::Passed) {
         for step in &s.steps {
-            let (Some(req), Some(resp)) = (&step.request, &step.response) else { continue };
+            let (Some(req), Some(resp)) = (&step.request, &step.response) else {
+                continue;
+            };
             let Ok(url) = url::Url::parse(&req.url) else { continue };
-            let Some(op) = upstream.find_operation(&req.method, url.path()) else { continue };
+            let Some(op) = upstream.find_operation(&req.method, url.path()) else {
+                continue;
+            };
             checked.insert(op.label());
-            let headers: Vec<(String, String)> =
-                resp.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+            let headers: Vec<(String, String)> = resp
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect();
             let view = ResponseView {
                 status: resp.status,
                 headers: &headers,
@@ -151,7 +194,12 @@ fn upstream_openapi_validates_the_reference_server() {
                 raw: &[],
             };
             // Upstream documents few statuses; only the shapes of the ones it documents are compared.
-            let checks = CheckSet { status: false, content_type: false, schema: true, headers: false };
+            let checks = CheckSet {
+                status: false,
+                content_type: false,
+                schema: true,
+                headers: false,
+            };
             for f in upstream.check_response(op, &view, checks) {
                 problems.push(format!("{} ({} step {}): {}", op.label(), s.id, step.index, f.message));
             }
@@ -159,8 +207,15 @@ fn upstream_openapi_validates_the_reference_server() {
     }
     let described: BTreeSet<String> = upstream.operations().iter().map(|o| o.label()).collect();
     let unexercised: Vec<&String> = described.difference(&checked).collect();
-    assert!(unexercised.is_empty(), "upstream operations no scenario exercised: {unexercised:?}");
+    assert!(
+        unexercised.is_empty(),
+        "upstream operations no scenario exercised: {unexercised:?}"
+    );
     problems.sort();
     problems.dedup();
-    assert!(problems.is_empty(), "the upstream openapi.json rejects reference-server responses:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "the upstream openapi.json rejects reference-server responses:\n{}",
+        problems.join("\n")
+    );
 }

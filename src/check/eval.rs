@@ -29,7 +29,11 @@ pub(crate) struct Failure {
 
 impl Failure {
     fn new(message: impl Into<String>, expected: Option<Value>, actual: Option<&Value>) -> Self {
-        Failure { message: message.into(), expected, actual: actual.map(shown) }
+        Failure {
+            message: message.into(),
+            expected,
+            actual: actual.map(shown),
+        }
     }
 
     /// A finding naming the place: `pointer` in the body or a `header`.
@@ -53,12 +57,23 @@ impl Failure {
 /// The check without what speaks of a selection as a whole
 /// (`exists`, `absent`, `length`, `min_length`, `contains`).
 pub(crate) fn per_value(check: &Check) -> Check {
-    Check { exists: None, absent: None, length: None, min_length: None, contains: None, ..check.clone() }
+    Check {
+        exists: None,
+        absent: None,
+        length: None,
+        min_length: None,
+        contains: None,
+        ..check.clone()
+    }
 }
 
 /// The check without `exists`/`absent`.
 pub(crate) fn without_presence(check: &Check) -> Check {
-    Check { exists: None, absent: None, ..check.clone() }
+    Check {
+        exists: None,
+        absent: None,
+        ..check.clone()
+    }
 }
 
 /// `exists`/`absent` against whether something is there.
@@ -67,9 +82,17 @@ pub(crate) fn presence(check: &Check, present: bool) -> Vec<Failure> {
     let want_present = [check.exists, check.absent.map(|a| !a)];
     for want in want_present.into_iter().flatten() {
         if want && !present {
-            out.push(Failure::new("is missing, expected it to exist", Some("present".into()), None));
+            out.push(Failure::new(
+                "is missing, expected it to exist",
+                Some("present".into()),
+                None,
+            ));
         } else if !want && present {
-            out.push(Failure::new("is present, expected it to be absent", Some("absent".into()), None));
+            out.push(Failure::new(
+                "is present, expected it to be absent",
+                Some("absent".into()),
+                None,
+            ));
         }
     }
     out.dedup();
@@ -94,7 +117,11 @@ pub(crate) fn selection(check: &Check, selected: &[&Value]) -> Vec<Failure> {
     }
     for want in [check.exists, check.absent.map(|a| !a)].into_iter().flatten() {
         if want && count == 0 {
-            out.push(Failure::new("selects nothing, expected at least one value", Some("present".into()), None));
+            out.push(Failure::new(
+                "selects nothing, expected at least one value",
+                Some("present".into()),
+                None,
+            ));
         } else if !want && count > 0 {
             out.push(Failure::new(
                 format!("selects {count} value(s), expected none"),
@@ -107,7 +134,11 @@ pub(crate) fn selection(check: &Check, selected: &[&Value]) -> Vec<Failure> {
     if let Some(n) = check.length
         && n != count
     {
-        out.push(Failure::new(format!("selects {count} value(s), expected {n}"), Some(n.into()), Some(&count.into())));
+        out.push(Failure::new(
+            format!("selects {count} value(s), expected {n}"),
+            Some(n.into()),
+            Some(&count.into()),
+        ));
     }
     if let Some(n) = check.min_length
         && count < n
@@ -146,7 +177,11 @@ pub(crate) fn evaluate(check: &Check, value: Option<&Value>, mode: Mode) -> Vec<
         if let Some(inner) = &check.not
             && evaluate(inner, None, mode).is_empty()
         {
-            out.push(Failure::new("is missing, and the `not` checks all hold for that", None, None));
+            out.push(Failure::new(
+                "is missing, and the `not` checks all hold for that",
+                None,
+                None,
+            ));
         }
         return out;
     };
@@ -177,7 +212,11 @@ pub(crate) fn evaluate(check: &Check, value: Option<&Value>, mode: Mode) -> Vec<
         };
         if want && !is_cents {
             out.push(Failure::new(
-                format!("is {} ({}), expected an integer number of cents", brief(v), type_name(v)),
+                format!(
+                    "is {} ({}), expected an integer number of cents",
+                    brief(v),
+                    type_name(v)
+                ),
                 Some("integer cents".into()),
                 Some(v),
             ));
@@ -198,7 +237,11 @@ pub(crate) fn evaluate(check: &Check, value: Option<&Value>, mode: Mode) -> Vec<
                 Some(v),
             ));
         } else if !want && is {
-            out.push(Failure::new(format!("is {}, expected something other than a UUID", brief(v)), None, Some(v)));
+            out.push(Failure::new(
+                format!("is {}, expected something other than a UUID", brief(v)),
+                None,
+                Some(v),
+            ));
         }
     }
     if let Some(pattern) = &check.regex {
@@ -223,9 +266,17 @@ pub(crate) fn evaluate(check: &Check, value: Option<&Value>, mode: Mode) -> Vec<
     if let Some(n) = check.length {
         match length_of(v) {
             Some(len) if len == n => {}
-            Some(len) => out.push(Failure::new(format!("has length {len}, expected {n}"), Some(n.into()), Some(v))),
+            Some(len) => out.push(Failure::new(
+                format!("has length {len}, expected {n}"),
+                Some(n.into()),
+                Some(v),
+            )),
             None => out.push(Failure::new(
-                format!("is {} ({}), which has no length; expected length {n}", brief(v), type_name(v)),
+                format!(
+                    "is {} ({}), which has no length; expected length {n}",
+                    brief(v),
+                    type_name(v)
+                ),
                 Some(n.into()),
                 Some(v),
             )),
@@ -240,7 +291,11 @@ pub(crate) fn evaluate(check: &Check, value: Option<&Value>, mode: Mode) -> Vec<
                 Some(v),
             )),
             None => out.push(Failure::new(
-                format!("is {} ({}), which has no length; expected at least {n}", brief(v), type_name(v)),
+                format!(
+                    "is {} ({}), which has no length; expected at least {n}",
+                    brief(v),
+                    type_name(v)
+                ),
                 Some(n.into()),
                 Some(v),
             )),
@@ -251,7 +306,11 @@ pub(crate) fn evaluate(check: &Check, value: Option<&Value>, mode: Mode) -> Vec<
         let word = if is_min { "at least" } else { "at most" };
         match number_of(v, mode) {
             Some(x) if (is_min && x >= b) || (!is_min && x <= b) => {}
-            Some(x) => out.push(Failure::new(format!("is {x}, expected {word} {b}"), Some(b.into()), Some(v))),
+            Some(x) => out.push(Failure::new(
+                format!("is {x}, expected {word} {b}"),
+                Some(b.into()),
+                Some(v),
+            )),
             None => out.push(Failure::new(
                 format!("is {} ({}), expected a number {word} {b}", brief(v), type_name(v)),
                 Some(b.into()),

@@ -37,12 +37,7 @@ pub const MAX_SHOWN_CHARS: usize = 512;
 /// An empty `expect.status` demands any 2xx. `headers` holds header names
 /// (any case) and their values; `json` is the parsed body, `None` when the
 /// body was not JSON (every body assertion then fails, naming that).
-pub fn check_expect(
-    expect: &Expect,
-    status: u16,
-    headers: &[(String, String)],
-    json: Option<&Value>,
-) -> Vec<Finding> {
+pub fn check_expect(expect: &Expect, status: u16, headers: &[(String, String)], json: Option<&Value>) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(f) = check_status(&expect.status, status) {
         out.push(f);
@@ -53,7 +48,11 @@ pub fn check_expect(
             .filter(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
             .collect();
-        let value = if values.is_empty() { None } else { Some(Value::String(values.join(", "))) };
+        let value = if values.is_empty() {
+            None
+        } else {
+            Some(Value::String(values.join(", ")))
+        };
         for failure in eval::evaluate(check, value.as_ref(), eval::Mode::Header) {
             out.push(failure.into_finding(FindingKind::Header, None, Some(name)));
         }
@@ -127,7 +126,9 @@ pub fn check_assertions_as(kind: FindingKind, assertions: &[BodyAssertion], body
 
 /// True when every assertion holds (used to filter events).
 pub fn assertions_hold(assertions: &[BodyAssertion], body: &Value) -> bool {
-    assertions.iter().all(|a| check_one(FindingKind::Body, a, body).is_empty())
+    assertions
+        .iter()
+        .all(|a| check_one(FindingKind::Body, a, body).is_empty())
 }
 
 fn check_one(kind: FindingKind, a: &BodyAssertion, body: &Value) -> Vec<Finding> {

@@ -52,12 +52,14 @@ pub fn resolve<'a>(path: &str, value: &'a Value) -> Result<Located<'a>, CheckErr
             .collect();
         Ok(Located::Matches(matches))
     } else if path.is_empty() || path.starts_with('/') {
-        Ok(Located::Pointer { pointer: path.to_string(), value: value.pointer(path) })
+        Ok(Located::Pointer {
+            pointer: path.to_string(),
+            value: value.pointer(path),
+        })
     } else {
         Err(CheckError::InvalidPath {
             path: path.to_string(),
-            message: "expected a JSON pointer (`/a/0/b`, empty for the whole body) or a JSONPath (`$.a[*].b`)"
-                .into(),
+            message: "expected a JSON pointer (`/a/0/b`, empty for the whole body) or a JSONPath (`$.a[*].b`)".into(),
         })
     }
 }

@@ -236,7 +236,15 @@ fn expect_status_headers_and_body() {
 #[test]
 fn big_values_are_truncated() {
     let big = Value::String("x".repeat(10_000));
-    let f = check_value(FindingKind::Body, &Check { equals: Some(json!("y")), ..Check::default() }, Some(&big), "/x");
+    let f = check_value(
+        FindingKind::Body,
+        &Check {
+            equals: Some(json!("y")),
+            ..Check::default()
+        },
+        Some(&big),
+        "/x",
+    );
     let actual = f[0].actual.as_ref().unwrap().as_str().unwrap();
     assert!(actual.len() < 1000);
     assert!(actual.contains("bytes in all"));

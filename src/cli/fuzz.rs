@@ -20,18 +20,27 @@ use super::{EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Out};
 async fn connect(args: &TargetArgs) -> Result<(String, ControlClient, Option<MockServer>), UsageError> {
     install_crypto_provider();
     let target = target_of(args)?;
-    let http = build_client(&ClientOptions { insecure: args.insecure, ..ClientOptions::default() })
-        .map_err(|e| UsageError::Other(e.to_string()))?;
+    let http = build_client(&ClientOptions {
+        insecure: args.insecure,
+        ..ClientOptions::default()
+    })
+    .map_err(|e| UsageError::Other(e.to_string()))?;
     match target {
         TargetSpec::Remote(profile) => {
             let control = profile.control.as_ref().ok_or_else(|| {
                 UsageError::Other("the target profile has no control API; fuzzing needs it to create actors".into())
             })?;
             let client = ControlClient::new(http, control.url.clone(), control.token.clone());
-            Ok((profile.base_url.to_string().trim_end_matches('/').to_string(), client, None))
+            Ok((
+                profile.base_url.to_string().trim_end_matches('/').to_string(),
+                client,
+                None,
+            ))
         }
         _ => {
-            let server = MockServer::start(MockConfig::default()).await.map_err(|e| UsageError::Other(e.to_string()))?;
+            let server = MockServer::start(MockConfig::default())
+                .await
+                .map_err(|e| UsageError::Other(e.to_string()))?;
             let url = server.url();
             let base = Url::parse(&url).map_err(|e| UsageError::Other(e.to_string()))?;
             Ok((url, ControlClient::new(http, base, None), Some(server)))
@@ -43,7 +52,10 @@ async fn connect(args: &TargetArgs) -> Result<(String, ControlClient, Option<Moc
 pub fn run_fuzz(args: &FuzzArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let spec = library::load_spec(&args.spec)?;
     let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(1)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(1)
     });
     let options = FuzzOptions {
         seed,
@@ -53,7 +65,8 @@ pub fn run_fuzz(args: &FuzzArgs, out: &mut Out) -> Result<ExitCode, UsageError> 
         corpus_dir: args.corpus.clone(),
         ..FuzzOptions::default()
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(async {
         let (base, control, server) = connect(&args.target).await?;
         let report = fuzz(&spec, &base, &control, &options).await;
@@ -78,7 +91,8 @@ pub fn run_fuzz(args: &FuzzArgs, out: &mut Out) -> Result<ExitCode, UsageError> 
 /// `replay FILE`.
 pub fn run_replay(args: &ReplayArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let spec = library::load_spec(&args.spec)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(async {
         let (base, control, server) = connect(&args.target).await?;
         let outcome = replay_with_spec(&args.file, &base, &control, &spec).await;

@@ -32,7 +32,10 @@ pub fn locate(path: &Path) -> PathBuf {
 /// Loads the spec.
 pub fn load_spec(path: &Path) -> Result<Spec, UsageError> {
     let path = locate(path);
-    Spec::load(&path).map_err(|e| UsageError::Spec { path: path.display().to_string(), message: e.to_string() })
+    Spec::load(&path).map_err(|e| UsageError::Spec {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Loads the library, with every error of every file in the message.
@@ -63,13 +66,20 @@ pub fn has_errors(findings: &[LintFinding]) -> bool {
 /// The area of a scenario: the first directory under `scenarios/`.
 pub fn area_of(scenario: &Scenario) -> String {
     let file = scenario.source.file.trim_start_matches("scenarios/");
-    file.split('/').next().filter(|a| !a.ends_with(".yaml")).unwrap_or("other").to_string()
+    file.split('/')
+        .next()
+        .filter(|a| !a.ends_with(".yaml"))
+        .unwrap_or("other")
+        .to_string()
 }
 
 /// Whether a scenario is selected by the filters.
 pub fn selected(scenario: &Scenario, select: &SelectArgs) -> bool {
     let by_filter = select.filter.is_empty()
-        || select.filter.iter().any(|f| scenario.id.contains(f.as_str()) || scenario.source.file.contains(f.as_str()));
+        || select
+            .filter
+            .iter()
+            .any(|f| scenario.id.contains(f.as_str()) || scenario.source.file.contains(f.as_str()));
     let by_tag = select.tag.is_empty() || select.tag.iter().any(|t| scenario.tags.contains(t));
     let by_level = match select.level {
         None => true,

@@ -31,7 +31,10 @@ pub struct Out {
 
 impl Out {
     fn std() -> Self {
-        Out { stdout: Box::new(std::io::stdout()), stderr: Box::new(std::io::stderr()) }
+        Out {
+            stdout: Box::new(std::io::stdout()),
+            stderr: Box::new(std::io::stderr()),
+        }
     }
     /// A line on stdout.
     pub fn line(&mut self, s: &str) {

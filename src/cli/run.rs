@@ -45,9 +45,9 @@ fn parse_reports(specs: &[String]) -> Result<Vec<(Format, PathBuf)>, UsageError>
             let (format, path) = s.split_once('=').ok_or_else(|| {
                 UsageError::Other(format!("`--report {s}`: expected FORMAT=PATH, e.g. junit=report.xml"))
             })?;
-            let format: Format = format.parse().map_err(|e: crate::report::ReportError| {
-                UsageError::Other(format!("`--report {s}`: {e}"))
-            })?;
+            let format: Format = format
+                .parse()
+                .map_err(|e: crate::report::ReportError| UsageError::Other(format!("`--report {s}`: {e}")))?;
             Ok((format, PathBuf::from(path)))
         })
         .collect()
@@ -56,10 +56,17 @@ fn parse_reports(specs: &[String]) -> Result<Vec<(Format, PathBuf)>, UsageError>
 /// Ids that failed or errored in the previous run, from the state file.
 fn last_failed(state: &Path) -> Result<BTreeSet<String>, UsageError> {
     let text = std::fs::read_to_string(state).map_err(|e| {
-        UsageError::Other(format!("`--last-failed`: cannot read `{}` ({e}); run once without it first", state.display()))
+        UsageError::Other(format!(
+            "`--last-failed`: cannot read `{}` ({e}); run once without it first",
+            state.display()
+        ))
     })?;
-    let report = crate::report::json::from_json(&text)
-        .map_err(|e| UsageError::Other(format!("`--last-failed`: `{}` is not a run report: {e}", state.display())))?;
+    let report = crate::report::json::from_json(&text).map_err(|e| {
+        UsageError::Other(format!(
+            "`--last-failed`: `{}` is not a run report: {e}",
+            state.display()
+        ))
+    })?;
     Ok(report
         .scenarios
         .iter()
@@ -138,7 +145,8 @@ fn progress(total_hint: usize, tty: bool) -> (crate::runner::ProgressFn, Option<
 
 /// Runs a plan on a fresh runtime, keeping the run's secrets.
 fn execute(plan: RunPlan) -> Result<(RunReport, Secrets), UsageError> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
     let secrets = Secrets::new();
     let report = runtime.block_on(run_with_secrets(plan, secrets.clone()));
     Ok((report, secrets))
@@ -157,15 +165,22 @@ fn exit_code(report: &RunReport) -> u8 {
 
 /// Coverage of the spec by a run.
 pub fn coverage_of(spec: &Spec, report: &RunReport) -> Coverage {
-    let ops: Vec<(String, String, Vec<String>)> =
-        spec.operations().iter().map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone())).collect();
+    let ops: Vec<(String, String, Vec<String>)> = spec
+        .operations()
+        .iter()
+        .map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone()))
+        .collect();
     Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios)
 }
 
 /// `run`.
 pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let reports = parse_reports(&args.reports)?;
-    let only = if args.last_failed { Some(last_failed(&args.state_file)?) } else { None };
+    let only = if args.last_failed {
+        Some(last_failed(&args.state_file)?)
+    } else {
+        None
+    };
     if only.as_ref().is_some_and(BTreeSet::is_empty) {
         out.line(&format!(
             "--last-failed: no scenario failed in the previous run (`{}`); nothing to rerun",
@@ -193,7 +208,10 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let tty = std::io::stderr().is_terminal();
     let (callback, bar) = progress(planned.len(), tty);
     let options = RunOptions {
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .max(1),
         fail_fast: args.fail_fast,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         scenario_timeout: Duration::from_secs(args.scenario_timeout.max(1)),
@@ -205,13 +223,22 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         progress: Some(callback),
         ..RunOptions::default()
     };
-    let plan = RunPlan { spec: spec.clone(), scenarios: planned, target, options };
+    let plan = RunPlan {
+        spec: spec.clone(),
+        scenarios: planned,
+        target,
+        options,
+    };
     let (report, secrets) = execute(plan)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let style = TerminalStyle::detect(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
-    for s in report.scenarios.iter().filter(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored { .. })) {
+    for s in report
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored { .. }))
+    {
         out.text(&render_failure(s, &style));
         out.line("");
     }
@@ -237,7 +264,10 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     match secrets.scan_files(&written) {
         Ok(leaks) if !leaks.is_empty() => {
             for f in &leaks {
-                out.err(&format!("error: `{}` contains a secret of this run; it must not be shared", f.display()));
+                out.err(&format!(
+                    "error: `{}` contains a secret of this run; it must not be shared",
+                    f.display()
+                ));
             }
             return Ok(ExitCode::from(EXIT_FAILED));
         }
@@ -254,7 +284,12 @@ pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageErr
         jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         ..RunOptions::default()
     };
-    let plan = RunPlan { spec: spec.clone(), scenarios: planned, target: TargetSpec::Bundled, options };
+    let plan = RunPlan {
+        spec: spec.clone(),
+        scenarios: planned,
+        target: TargetSpec::Bundled,
+        options,
+    };
     let (report, _) = execute(plan)?;
     let cov = coverage_of(&spec, &report);
     out.text(&coverage::render_table(&cov));

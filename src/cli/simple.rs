@@ -22,14 +22,21 @@ pub fn lint(args: &LibraryArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     for f in &findings {
         out.err(&f.to_string());
     }
-    let errors = findings.iter().filter(|f| f.severity == crate::scenario::Severity::Error).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == crate::scenario::Severity::Error)
+        .count();
     let warnings = findings.len() - errors;
     out.line(&format!(
         "lint: {} scenarios, {} flows: {errors} errors, {warnings} warnings",
         lib.scenarios.len(),
         lib.flows.len()
     ));
-    Ok(if has_errors(&findings) { ExitCode::from(EXIT_USAGE) } else { ExitCode::from(EXIT_OK) })
+    Ok(if has_errors(&findings) {
+        ExitCode::from(EXIT_USAGE)
+    } else {
+        ExitCode::from(EXIT_OK)
+    })
 }
 
 /// `list`: one line per selected scenario.
@@ -43,7 +50,13 @@ pub fn list(args: &ListArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
             crate::scenario::Level::Should => "should",
         };
         let money = if s.moves_money { " $" } else { "" };
-        out.line(&format!("{:<48} {:<6} {:<10} {}{money}", s.id, level, area_of(s), s.source.file));
+        out.line(&format!(
+            "{:<48} {:<6} {:<10} {}{money}",
+            s.id,
+            level,
+            area_of(s),
+            s.source.file
+        ));
     }
     out.line(&format!("{n} scenarios"));
     Ok(ExitCode::from(EXIT_OK))
@@ -82,7 +95,8 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         UsageError::Other(format!("{e}{hint}"))
     })?;
     let token_note = config.control_token.is_some();
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(async {
         let server = MockServer::start(config).await?;
         let url = server.url();

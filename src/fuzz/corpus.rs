@@ -123,15 +123,20 @@ impl CorpusEntry {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let op: String =
-            self.operation.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let op: String = self
+            .operation
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         format!("{op}-{kind}-{:08x}.json", fnv1a(request.as_bytes()) as u32)
     }
 
     /// Reads a corpus file.
     pub fn read(path: &Path) -> Result<CorpusEntry, FuzzError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| FuzzError::CorpusRead { path: path.to_path_buf(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| FuzzError::CorpusRead {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         serde_json::from_str(&text).map_err(|e| FuzzError::CorpusRead {
             path: path.to_path_buf(),
             message: format!("line {} column {}: {e}", e.line(), e.column()),
@@ -142,7 +147,10 @@ impl CorpusEntry {
     /// also goes to `<name>.body.json` for the curl command. Answers the
     /// entry's path and the body file, if any.
     pub fn write(&self, dir: &Path, secrets: &Secrets) -> Result<(PathBuf, Option<PathBuf>), FuzzError> {
-        let io = |path: &Path, e: std::io::Error| FuzzError::CorpusWrite { path: path.to_path_buf(), source: e };
+        let io = |path: &Path, e: std::io::Error| FuzzError::CorpusWrite {
+            path: path.to_path_buf(),
+            source: e,
+        };
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let name = self.file_name();
         let path = dir.join(&name);
@@ -198,7 +206,11 @@ pub struct ReplayOutcome {
 impl ReplayOutcome {
     /// One paragraph for the terminal.
     pub fn render_text(&self) -> String {
-        let verdict = if self.reproduced { "REPRODUCED" } else { "not reproduced" };
+        let verdict = if self.reproduced {
+            "REPRODUCED"
+        } else {
+            "not reproduced"
+        };
         let status = self.status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into());
         let mut out = format!(
             "replay {}: {verdict} (stored: {}; now: status {status}, {})\n",
@@ -244,7 +256,9 @@ async fn replay_inner(
     let wire = entry.wire().instantiate(&fx);
     let outcome = send(&http, base_url, &wire, entry.stream).await;
     let op = spec.and_then(|s| {
-        s.operation_by_id(&entry.operation).or_else(|| s.find_operation(&wire.method, &wire.path)).map(|o| (s, o))
+        s.operation_by_id(&entry.operation)
+            .or_else(|| s.find_operation(&wire.method, &wire.path))
+            .map(|o| (s, o))
     });
     let oracle = match op {
         Some((s, o)) => Oracle::Spec(s, o),

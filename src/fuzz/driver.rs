@@ -146,12 +146,18 @@ pub async fn fuzz(
         let plan = match plan(spec, op) {
             Ok(p) => p,
             Err(reason) => {
-                skipped.push(SkippedOperation { operation: op.operation_id.clone().unwrap_or_else(|| op.label()), reason });
+                skipped.push(SkippedOperation {
+                    operation: op.operation_id.clone().unwrap_or_else(|| op.label()),
+                    reason,
+                });
                 continue;
             }
         };
         if ctx.out_of_time() {
-            skipped.push(SkippedOperation { operation: plan.name.clone(), reason: "time budget exhausted".into() });
+            skipped.push(SkippedOperation {
+                operation: plan.name.clone(),
+                reason: "time budget exhausted".into(),
+            });
             continue;
         }
         let fx = match provision(&ctx.http, base_url, control).await {
@@ -182,8 +188,11 @@ pub async fn fuzz(
 }
 
 async fn fuzz_operation(ctx: &mut Ctx<'_>, plan: &OpPlan, op: &Operation, fx: &Fixtures) -> OperationFuzzResult {
-    let mut result =
-        OperationFuzzResult { operation: plan.name.clone(), label: plan.label.clone(), ..Default::default() };
+    let mut result = OperationFuzzResult {
+        operation: plan.name.clone(),
+        label: plan.label.clone(),
+        ..Default::default()
+    };
     let generator = Generator::new(ctx.spec.document(), GenConfig::default(), fx.hints());
     let valid = plan.valid_strategy(&generator, fx);
     run_phase(ctx, plan, op, fx, &valid, Phase::Valid, &mut result).await;
@@ -217,14 +226,20 @@ async fn run_phase(
     phase: Phase,
     result: &mut OperationFuzzResult,
 ) {
-    let config = Config { cases: ctx.opts.cases, failure_persistence: None, ..Config::default() };
+    let config = Config {
+        cases: ctx.opts.cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(ctx.opts.seed, &plan.name, phase));
     let mut runner = TestRunner::new_with_rng(config, rng);
     for _ in 0..ctx.opts.cases {
         if ctx.out_of_time() {
             return;
         }
-        let Ok(mut tree) = strategy.new_tree(&mut runner) else { return };
+        let Ok(mut tree) = strategy.new_tree(&mut runner) else {
+            return;
+        };
         let req = tree.current();
         if req.expect == Expect::Documented {
             result.cases_valid += 1;
@@ -286,8 +301,16 @@ async fn exchange(
 /// Seconds a 429 asks to wait (`Retry-After`, else `retry_after` in the
 /// body, else 60), at most an hour.
 fn retry_after(o: &Observed) -> i64 {
-    let header = o.headers.iter().find(|(k, _)| k == "retry-after").and_then(|(_, v)| v.trim().parse::<i64>().ok());
-    let body = o.json.as_ref().and_then(|j| j.get("retry_after")).and_then(Value::as_i64);
+    let header = o
+        .headers
+        .iter()
+        .find(|(k, _)| k == "retry-after")
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok());
+    let body = o
+        .json
+        .as_ref()
+        .and_then(|j| j.get("retry_after"))
+        .and_then(Value::as_i64);
     header.or(body).unwrap_or(60).clamp(0, 3600)
 }
 
@@ -314,15 +337,20 @@ fn record_failure(
     let kind = judgement.failure.unwrap_or(FailureKind::Transport);
     let wire = req.to_wire_template();
     let status = outcome.as_ref().ok().map(|o| o.status);
-    let response_body = outcome.as_ref().ok().and_then(Observed::body_excerpt).map(|b| secrets.redact_json(&b));
+    let response_body = outcome
+        .as_ref()
+        .ok()
+        .and_then(Observed::body_excerpt)
+        .map(|b| secrets.redact_json(&b));
     let findings = redact_findings(secrets, &judgement.findings);
     let message = secrets.redact_str(&judgement.message);
     let stored = wire.templatize(fx);
     let (body, body_format) = match &stored.body {
         Some(super::request::WireBody::Json { value }) => (Some(value.clone()), Some(super::request::BodyFormat::Json)),
-        Some(super::request::WireBody::Multipart { fields, .. }) => {
-            (Some(Value::Object(fields.clone())), Some(super::request::BodyFormat::Multipart))
-        }
+        Some(super::request::WireBody::Multipart { fields, .. }) => (
+            Some(Value::Object(fields.clone())),
+            Some(super::request::BodyFormat::Multipart),
+        ),
         None => (None, None),
     };
     let entry = CorpusEntry {

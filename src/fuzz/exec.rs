@@ -55,7 +55,12 @@ impl Observed {
 }
 
 /// Sends `req` (placeholders already filled in) to `base_url`.
-pub async fn send(http: &reqwest::Client, base_url: &str, req: &WireRequest, stream_op: bool) -> Result<Observed, String> {
+pub async fn send(
+    http: &reqwest::Client,
+    base_url: &str,
+    req: &WireRequest,
+    stream_op: bool,
+) -> Result<Observed, String> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| format!("bad method: {e}"))?;
     let mut builder = http.request(method, req.url(base_url));
     for (name, value) in &req.headers {
@@ -82,7 +87,11 @@ pub async fn send(http: &reqwest::Client, base_url: &str, req: &WireRequest, str
         }
     };
     let started = Instant::now();
-    let head_timeout = if stream_op { STREAM_HEAD_TIMEOUT } else { REQUEST_TIMEOUT };
+    let head_timeout = if stream_op {
+        STREAM_HEAD_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
     let resp = tokio::time::timeout(head_timeout, builder.send())
         .await
         .map_err(|_| format!("no answer within {} s", head_timeout.as_secs()))?
@@ -91,13 +100,30 @@ pub async fn send(http: &reqwest::Client, base_url: &str, req: &WireRequest, str
     let headers: Vec<(String, String)> = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone());
-    let is_stream = content_type.as_deref().is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone());
+    let is_stream = content_type
+        .as_deref()
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));
     if is_stream {
         drop(resp);
-        return Ok(Observed { status, headers, content_type, elapsed: started.elapsed(), stream: true, ..Default::default() });
+        return Ok(Observed {
+            status,
+            headers,
+            content_type,
+            elapsed: started.elapsed(),
+            stream: true,
+            ..Default::default()
+        });
     }
     let body = tokio::time::timeout(REQUEST_TIMEOUT, resp.bytes())
         .await
@@ -109,7 +135,15 @@ pub async fn send(http: &reqwest::Client, base_url: &str, req: &WireRequest, str
     } else {
         None
     };
-    Ok(Observed { status, headers, content_type, body, json, elapsed: started.elapsed(), stream: false })
+    Ok(Observed {
+        status,
+        headers,
+        content_type,
+        body,
+        json,
+        elapsed: started.elapsed(),
+        stream: false,
+    })
 }
 
 fn is_json_type(ct: &str) -> bool {
@@ -182,7 +216,12 @@ pub fn judge(expect: Expect, outcome: &Result<Observed, String>, oracle: Oracle<
     let mut findings = match oracle {
         Oracle::Spec(spec, op) => {
             let checks = if obs.stream {
-                CheckSet { status: true, content_type: true, schema: false, headers: true }
+                CheckSet {
+                    status: true,
+                    content_type: true,
+                    schema: false,
+                    headers: true,
+                }
             } else {
                 CheckSet::default()
             };
@@ -199,9 +238,14 @@ pub fn judge(expect: Expect, outcome: &Result<Observed, String>, oracle: Oracle<
             if status_documented(keys, status) {
                 Vec::new()
             } else {
-                vec![Finding::new(FindingKind::UndocumentedStatus, format!("status {status} is not documented"))
+                vec![
+                    Finding::new(
+                        FindingKind::UndocumentedStatus,
+                        format!("status {status} is not documented"),
+                    )
                     .expected(Value::from(keys.join(", ")))
-                    .actual(Value::from(status))]
+                    .actual(Value::from(status)),
+                ]
             }
         }
     };
@@ -211,7 +255,9 @@ pub fn judge(expect: Expect, outcome: &Result<Observed, String>, oracle: Oracle<
         let msg = format!("answered {status} to an invalid request (a 4xx is due)");
         findings.insert(
             0,
-            Finding::new(FindingKind::Status, msg.clone()).expected(Value::from("4xx")).actual(Value::from(status)),
+            Finding::new(FindingKind::Status, msg.clone())
+                .expected(Value::from("4xx"))
+                .actual(Value::from(status)),
         );
         (Some(FailureKind::AcceptedInvalid), msg)
     } else if let Some(f) = findings.iter().find(|f| f.kind == FindingKind::UndocumentedStatus) {
@@ -222,7 +268,9 @@ pub fn judge(expect: Expect, outcome: &Result<Observed, String>, oracle: Oracle<
         (None, format!("answered {status}"))
     };
     if failure == Some(FailureKind::ServerError)
-        && !findings.iter().any(|f| f.kind == FindingKind::Status || f.kind == FindingKind::UndocumentedStatus)
+        && !findings
+            .iter()
+            .any(|f| f.kind == FindingKind::Status || f.kind == FindingKind::UndocumentedStatus)
     {
         findings.insert(
             0,
@@ -231,14 +279,19 @@ pub fn judge(expect: Expect, outcome: &Result<Observed, String>, oracle: Oracle<
                 .actual(Value::from(status)),
         );
     }
-    Judgement { failure, message, findings }
+    Judgement {
+        failure,
+        message,
+        findings,
+    }
 }
 
 /// True when `status` matches a documented key (exact, `4XX` range or `default`).
 pub fn status_documented(keys: &[String], status: u16) -> bool {
     let exact = status.to_string();
     let range = format!("{}XX", status / 100);
-    keys.iter().any(|k| *k == exact || k.eq_ignore_ascii_case(&range) || k == "default")
+    keys.iter()
+        .any(|k| *k == exact || k.eq_ignore_ascii_case(&range) || k == "default")
 }
 
 #[cfg(test)]
@@ -246,7 +299,10 @@ mod tests {
     use super::*;
 
     fn obs(status: u16) -> Result<Observed, String> {
-        Ok(Observed { status, ..Default::default() })
+        Ok(Observed {
+            status,
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -254,10 +310,22 @@ mod tests {
         let keys: Vec<String> = ["200", "400", "4XX"].iter().map(|s| s.to_string()).collect();
         let o = Oracle::Statuses(&keys);
         assert_eq!(judge(Expect::Documented, &obs(200), o).failure, None);
-        assert_eq!(judge(Expect::Documented, &obs(500), o).failure, Some(FailureKind::ServerError));
-        assert_eq!(judge(Expect::Reject, &obs(200), o).failure, Some(FailureKind::AcceptedInvalid));
+        assert_eq!(
+            judge(Expect::Documented, &obs(500), o).failure,
+            Some(FailureKind::ServerError)
+        );
+        assert_eq!(
+            judge(Expect::Reject, &obs(200), o).failure,
+            Some(FailureKind::AcceptedInvalid)
+        );
         assert_eq!(judge(Expect::Reject, &obs(404), o).failure, None);
-        assert_eq!(judge(Expect::Documented, &obs(302), o).failure, Some(FailureKind::UndocumentedStatus));
-        assert_eq!(judge(Expect::Documented, &Err("reset".into()), o).failure, Some(FailureKind::Transport));
+        assert_eq!(
+            judge(Expect::Documented, &obs(302), o).failure,
+            Some(FailureKind::UndocumentedStatus)
+        );
+        assert_eq!(
+            judge(Expect::Documented, &Err("reset".into()), o).failure,
+            Some(FailureKind::Transport)
+        );
     }
 }

@@ -37,7 +37,10 @@ pub struct FuzzActor {
 
 impl std::fmt::Debug for FuzzActor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FuzzActor").field("role", &self.role).field("user_id", &self.user_id).finish_non_exhaustive()
+        f.debug_struct("FuzzActor")
+            .field("role", &self.role)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -187,7 +190,9 @@ pub async fn provision(http: &reqwest::Client, base_url: &str, control: &Control
         "apply to the fixture job",
         &format!("/api/jobs/{job_id}/apply"),
         &agent,
-        Some(json!({"message": "I can deliver this job well.", "proposed_price": 20000, "estimated_delivery": "2 days"})),
+        Some(
+            json!({"message": "I can deliver this job well.", "proposed_price": 20000, "estimated_delivery": "2 days"}),
+        ),
     )
     .await?;
     let application_id = application
@@ -199,15 +204,30 @@ pub async fn provision(http: &reqwest::Client, base_url: &str, control: &Control
             message: "the answer has no `application.id`".into(),
         })?
         .to_string();
-    Ok(Fixtures { poster, agent, proofer, job_id, application_id, category, categories })
+    Ok(Fixtures {
+        poster,
+        agent,
+        proofer,
+        job_id,
+        application_id,
+        category,
+        categories,
+    })
 }
 
 async fn categories(http: &reqwest::Client, base: &str) -> Vec<String> {
     let fallback = vec!["Research".to_string()];
-    let Ok(resp) = http.get(format!("{base}/api/categories")).timeout(PROVISION_TIMEOUT).send().await else {
+    let Ok(resp) = http
+        .get(format!("{base}/api/categories"))
+        .timeout(PROVISION_TIMEOUT)
+        .send()
+        .await
+    else {
         return fallback;
     };
-    let Ok(v) = resp.json::<Value>().await else { return fallback };
+    let Ok(v) = resp.json::<Value>().await else {
+        return fallback;
+    };
     let list: Vec<String> = v
         .get("categories")
         .and_then(Value::as_array)
@@ -233,7 +253,10 @@ async fn actor(control: &ControlClient, role: ActorRole, category: &str, wallet:
     let creds = control
         .create_actor(&spec, &format!("fuzz {}", role.as_str()))
         .await
-        .map_err(|e| FuzzError::Provision { step: step.clone(), message: e.to_string() })?;
+        .map_err(|e| FuzzError::Provision {
+            step: step.clone(),
+            message: e.to_string(),
+        })?;
     let missing = |what: &str| FuzzError::Provision {
         step: step.clone(),
         message: format!("the control API gave no `{what}`"),
@@ -255,11 +278,17 @@ async fn call(
     who: &FuzzActor,
     body: Option<Value>,
 ) -> Result<Value, FuzzError> {
-    let mut req = http.post(format!("{base}{path}")).timeout(PROVISION_TIMEOUT).header("X-API-Key", &who.api_key);
+    let mut req = http
+        .post(format!("{base}{path}"))
+        .timeout(PROVISION_TIMEOUT)
+        .header("X-API-Key", &who.api_key);
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let fail = |message: String| FuzzError::Provision { step: step.to_string(), message };
+    let fail = |message: String| FuzzError::Provision {
+        step: step.to_string(),
+        message,
+    };
     let resp = req.send().await.map_err(|e| fail(crate::target::describe_error(&e)))?;
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();

@@ -149,7 +149,9 @@ fn object_sites(schema: &Value, root: &Value, prefix: &mut Vec<String>, out: &mu
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
     for (name, prop) in props {
         prefix.push(name.clone());
         let location = Location::Body { path: prefix.clone() };
@@ -185,8 +187,18 @@ fn object_sites(schema: &Value, root: &Value, prefix: &mut Vec<String>, out: &mu
 }
 
 fn site(location: Location, kind: MutationKind, schema: Value, cents: bool) -> MutationSite {
-    let expectation = if kind == MutationKind::Huge { Expectation::NoServerError } else { Expectation::Reject };
-    MutationSite { location, kind, schema, cents, expectation }
+    let expectation = if kind == MutationKind::Huge {
+        Expectation::NoServerError
+    } else {
+        Expectation::Reject
+    };
+    MutationSite {
+        location,
+        kind,
+        schema,
+        cents,
+        expectation,
+    }
 }
 
 /// Sites for one field of known shape (body property or parameter).
@@ -270,7 +282,13 @@ pub fn parameter_sites(name: &str, location_in: &str, schema: &Value, root: &Val
     };
     let mut out = Vec::new();
     let mut add = |kind: MutationKind, expectation: Expectation| {
-        out.push(MutationSite { location: location.clone(), kind, schema: field.clone(), cents: false, expectation })
+        out.push(MutationSite {
+            location: location.clone(),
+            kind,
+            schema: field.clone(),
+            cents: false,
+            expectation,
+        })
     };
     if location_in == "path" {
         if field.get("format").and_then(Value::as_str) == Some("uuid") {
@@ -338,11 +356,20 @@ impl MutationSite {
             }
         };
         let _ = new_value;
-        Some(Mutated { parts: out, description: format!("`{label}`: {what}"), kind: self.kind, expectation: self.expectation })
+        Some(Mutated {
+            parts: out,
+            description: format!("`{label}`: {what}"),
+            kind: self.kind,
+            expectation: self.expectation,
+        })
     }
 
     fn due(&self) -> &'static str {
-        if self.cents { "integer cents are due" } else { "an integer is due" }
+        if self.cents {
+            "integer cents are due"
+        } else {
+            "an integer is due"
+        }
     }
 
     /// The replacement JSON value and the description of it.
@@ -392,19 +419,31 @@ impl MutationSite {
             TooShort => {
                 let min_len = f.get("minLength").and_then(Value::as_u64)? as usize;
                 let s = "x".repeat(min_len.saturating_sub(1));
-                (json!(s), format!("{} characters, under minLength {min_len}", s.chars().count()))
+                (
+                    json!(s),
+                    format!("{} characters, under minLength {min_len}", s.chars().count()),
+                )
             }
             TooLong => {
                 let max_len = f.get("maxLength").and_then(Value::as_u64)? as usize;
                 let s = longer(current.and_then(Value::as_str).unwrap_or(""), max_len + 1);
-                (json!(s), format!("{} characters, over maxLength {max_len}", max_len + 1))
+                (
+                    json!(s),
+                    format!("{} characters, over maxLength {max_len}", max_len + 1),
+                )
             }
-            Huge => (json!("A".repeat(HUGE_STRING_BYTES)), "100 kB string (no maxLength)".to_string()),
+            Huge => (
+                json!("A".repeat(HUGE_STRING_BYTES)),
+                "100 kB string (no maxLength)".to_string(),
+            ),
             BrokenUuid => {
                 let s = broken_uuid(current.and_then(Value::as_str));
                 (json!(s), format!("broken UUID \"{s}\""))
             }
-            NotInEnum => (json!("fuzz_not_in_enum"), "\"fuzz_not_in_enum\" not in the enum".to_string()),
+            NotInEnum => (
+                json!("fuzz_not_in_enum"),
+                "\"fuzz_not_in_enum\" not in the enum".to_string(),
+            ),
             PatternMismatch => {
                 let pattern = f.get("pattern").and_then(Value::as_str).unwrap_or("");
                 let s = mismatch(pattern)?;
@@ -417,7 +456,10 @@ impl MutationSite {
             TooManyItems => {
                 let n = f.get("maxItems").and_then(Value::as_u64)? as usize;
                 let item = current.and_then(Value::as_array).and_then(|a| a.first()).cloned()?;
-                (Value::Array(vec![item; n + 1]), format!("{} items, over maxItems {n}", n + 1))
+                (
+                    Value::Array(vec![item; n + 1]),
+                    format!("{} items, over maxItems {n}", n + 1),
+                )
             }
         })
     }
@@ -427,7 +469,10 @@ impl MutationSite {
         use MutationKind::*;
         let (min, min_ex, max, max_ex) = numeric_bounds(&self.schema);
         Some(match self.kind {
-            WrongType => ("fuzz".to_string(), "\"fuzz\" where a number or boolean is due".to_string()),
+            WrongType => (
+                "fuzz".to_string(),
+                "\"fuzz\" where a number or boolean is due".to_string(),
+            ),
             FloatForInteger => ("1.5".to_string(), "float 1.5 where an integer is due".to_string()),
             BelowMinimum => {
                 let m = min?;
@@ -439,7 +484,10 @@ impl MutationSite {
                 let v = show(if max_ex { m } else { m + 1.0 });
                 (v.clone(), format!("{v} above the maximum {}", show(m)))
             }
-            NotInEnum => ("fuzz_not_in_enum".to_string(), "\"fuzz_not_in_enum\" not in the enum".to_string()),
+            NotInEnum => (
+                "fuzz_not_in_enum".to_string(),
+                "\"fuzz_not_in_enum\" not in the enum".to_string(),
+            ),
             PatternMismatch => {
                 let s = mismatch(self.schema.get("pattern").and_then(Value::as_str).unwrap_or(""))?;
                 (s.clone(), format!("\"{s}\" does not match the pattern"))
@@ -448,7 +496,10 @@ impl MutationSite {
                 let real = current.unwrap_or("");
                 if real.len() >= 8 {
                     let prefix = real[..8].to_string();
-                    (prefix.clone(), format!("8-character REF prefix \"{prefix}\" instead of the full UUID"))
+                    (
+                        prefix.clone(),
+                        format!("8-character REF prefix \"{prefix}\" instead of the full UUID"),
+                    )
                 } else {
                     let s = broken_uuid(current);
                     (s.clone(), format!("broken UUID \"{s}\""))
@@ -460,7 +511,11 @@ impl MutationSite {
 }
 
 fn show(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 fn number_value(x: f64, schema: &Value) -> Value {
@@ -548,18 +603,25 @@ mod tests {
     }
 
     fn parts(body: Value) -> RequestParts {
-        RequestParts { body: Some(body), ..Default::default() }
+        RequestParts {
+            body: Some(body),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn float_cents_description() {
         let sites = body_sites(&apply_schema(), &json!({}));
-        let float = sites
-            .iter()
-            .find(|s| s.kind == MutationKind::FloatForInteger)
+        let float = sites.iter().find(|s| s.kind == MutationKind::FloatForInteger).unwrap();
+        let m = float
+            .apply(&parts(
+                json!({"message": "0123456789", "proposed_price": 50, "estimated_delivery": "1d"}),
+            ))
             .unwrap();
-        let m = float.apply(&parts(json!({"message": "0123456789", "proposed_price": 50, "estimated_delivery": "1d"}))).unwrap();
-        assert_eq!(m.description, "`proposed_price`: float 50.5 where integer cents are due");
+        assert_eq!(
+            m.description,
+            "`proposed_price`: float 50.5 where integer cents are due"
+        );
         assert_eq!(m.parts.body.unwrap()["proposed_price"], json!(50.5));
         assert_eq!(m.expectation, Expectation::Reject);
     }
@@ -570,9 +632,18 @@ mod tests {
                           "applicationId": "11111111-1111-4111-8111-111111111111"});
         let sites = body_sites(&apply_schema(), &json!({}));
         let kinds: Vec<MutationKind> = sites.iter().map(|s| s.kind).collect();
-        for k in [MutationKind::MissingRequired, MutationKind::WrongType, MutationKind::BelowMinimum,
-                  MutationKind::AboveMaximum, MutationKind::StringForInteger, MutationKind::NegativeAmount,
-                  MutationKind::TooLong, MutationKind::Huge, MutationKind::BrokenUuid, MutationKind::TooShort] {
+        for k in [
+            MutationKind::MissingRequired,
+            MutationKind::WrongType,
+            MutationKind::BelowMinimum,
+            MutationKind::AboveMaximum,
+            MutationKind::StringForInteger,
+            MutationKind::NegativeAmount,
+            MutationKind::TooLong,
+            MutationKind::Huge,
+            MutationKind::BrokenUuid,
+            MutationKind::TooShort,
+        ] {
             assert!(kinds.contains(&k), "{k:?}");
         }
         for s in &sites {
@@ -585,7 +656,11 @@ mod tests {
                 .chain(after.as_object().unwrap().keys())
                 .filter(|k| body.get(k.as_str()) != after.get(k.as_str()))
                 .collect();
-            assert!(!changed.is_empty() && changed.iter().all(|k| **k == changed[0].as_str()), "{}", m.description);
+            assert!(
+                !changed.is_empty() && changed.iter().all(|k| **k == changed[0].as_str()),
+                "{}",
+                m.description
+            );
         }
         let huge = sites.iter().find(|s| s.kind == MutationKind::Huge).unwrap();
         assert_eq!(huge.expectation, Expectation::NoServerError);
@@ -593,13 +668,25 @@ mod tests {
 
     #[test]
     fn parameters() {
-        let limit = parameter_sites("limit", "query", &json!({"type": "integer", "minimum": 1, "maximum": 100}), &json!({}));
-        let p = RequestParts { query: vec![("limit".into(), "5".into())], ..Default::default() };
-        let texts: Vec<String> = limit.iter().map(|s| s.apply(&p).unwrap().parts.query[0].1.clone()).collect();
+        let limit = parameter_sites(
+            "limit",
+            "query",
+            &json!({"type": "integer", "minimum": 1, "maximum": 100}),
+            &json!({}),
+        );
+        let p = RequestParts {
+            query: vec![("limit".into(), "5".into())],
+            ..Default::default()
+        };
+        let texts: Vec<String> = limit
+            .iter()
+            .map(|s| s.apply(&p).unwrap().parts.query[0].1.clone())
+            .collect();
         assert_eq!(texts, ["fuzz", "1.5", "0", "101"]);
         let id = parameter_sites("id", "path", &json!({"type": "string", "format": "uuid"}), &json!({}));
         let mut p = RequestParts::default();
-        p.path_params.insert("id".into(), "1a2b3c4d-1111-4111-8111-111111111111".into());
+        p.path_params
+            .insert("id".into(), "1a2b3c4d-1111-4111-8111-111111111111".into());
         let m = id[0].apply(&p).unwrap();
         assert_eq!(m.parts.path_params["id"], "1a2b3c4d");
         assert!(m.description.contains("REF prefix"));
@@ -612,9 +699,16 @@ mod tests {
                 "accuracy": {"type": "object", "required": ["rating"], "properties": {
                     "rating": {"type": "integer", "minimum": 1, "maximum": 5}}}}}}});
         let sites = body_sites(&schema, &json!({}));
-        assert!(sites.iter().any(|s| s.location.label() == "scorecard.accuracy.rating" && s.kind == MutationKind::AboveMaximum));
+        assert!(
+            sites
+                .iter()
+                .any(|s| s.location.label() == "scorecard.accuracy.rating" && s.kind == MutationKind::AboveMaximum)
+        );
         let body = json!({"scorecard": {"accuracy": {"rating": 3}}});
-        let above = sites.iter().find(|s| s.location.label() == "scorecard.accuracy.rating" && s.kind == MutationKind::AboveMaximum).unwrap();
+        let above = sites
+            .iter()
+            .find(|s| s.location.label() == "scorecard.accuracy.rating" && s.kind == MutationKind::AboveMaximum)
+            .unwrap();
         let m = above.apply(&parts(body)).unwrap();
         assert_eq!(m.parts.body.unwrap()["scorecard"]["accuracy"]["rating"], json!(6));
         assert_eq!(m.description, "`scorecard.accuracy.rating`: 6 above the maximum 5");

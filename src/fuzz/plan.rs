@@ -101,13 +101,19 @@ pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
         return Err("control API, not part of the contract under test".into());
     }
     let stream = op.responses.iter().any(|r| {
-        r.status.starts_with('2') && r.content.iter().any(|m| m.content_type.starts_with("text/event-stream"))
+        r.status.starts_with('2')
+            && r.content
+                .iter()
+                .any(|m| m.content_type.starts_with("text/event-stream"))
     });
     let body = match &op.request_body {
         None => None,
         Some(rb) => {
             let json = rb.content.iter().find(|m| is_json(&m.content_type));
-            let multipart = rb.content.iter().find(|m| m.content_type.starts_with("multipart/form-data"));
+            let multipart = rb
+                .content
+                .iter()
+                .find(|m| m.content_type.starts_with("multipart/form-data"));
             match (json, multipart) {
                 (Some(m), _) => Some(BodyPlan {
                     format: BodyFormat::Json,
@@ -122,16 +128,26 @@ pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
                         .and_then(Value::as_object)
                         .map(|p| {
                             p.iter()
-                                .filter(|(_, s)| matches!(s.get("format").and_then(Value::as_str), Some("binary" | "byte")))
+                                .filter(|(_, s)| {
+                                    matches!(s.get("format").and_then(Value::as_str), Some("binary" | "byte"))
+                                })
                                 .map(|(k, _)| k.clone())
                                 .collect()
                         })
                         .unwrap_or_default();
-                    Some(BodyPlan { format: BodyFormat::Multipart, schema, required: rb.required, files })
+                    Some(BodyPlan {
+                        format: BodyFormat::Multipart,
+                        schema,
+                        required: rb.required,
+                        files,
+                    })
                 }
                 (None, None) => {
                     let types: Vec<&str> = rb.content.iter().map(|m| m.content_type.as_str()).collect();
-                    return Err(format!("request body media type `{}` is not supported", types.join("`, `")));
+                    return Err(format!(
+                        "request body media type `{}` is not supported",
+                        types.join("`, `")
+                    ));
                 }
             }
         }
@@ -139,7 +155,10 @@ pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
     let mut path_params = Vec::new();
     let mut query_params = Vec::new();
     for p in &op.parameters {
-        let schema = p.schema.clone().unwrap_or_else(|| serde_json::json!({"type": "string"}));
+        let schema = p
+            .schema
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({"type": "string"}));
         match p.location.as_str() {
             "path" => path_params.push((p.name.clone(), schema)),
             "query" => query_params.push((p.name.clone(), p.required, schema)),
@@ -183,7 +202,11 @@ fn auth_kind(spec: &Spec, op: &Operation) -> AuthKind {
         let s = spec.security_scheme(name)?;
         match s.get("type").and_then(Value::as_str)? {
             "apiKey" if s.get("in").and_then(Value::as_str) == Some("header") => Some(AuthKind::ApiKey),
-            "http" if s.get("scheme").and_then(Value::as_str).is_some_and(|x| x.eq_ignore_ascii_case("bearer")) => {
+            "http"
+                if s.get("scheme")
+                    .and_then(Value::as_str)
+                    .is_some_and(|x| x.eq_ignore_ascii_case("bearer")) =>
+            {
                 Some(AuthKind::Jwt)
             }
             _ => None,
@@ -249,7 +272,10 @@ impl OpPlan {
                 if is_job_param(&name) {
                     Just((name, fx.job_id.clone())).boxed()
                 } else {
-                    generator.named(&name, schema).prop_map(move |v| (name.clone(), to_text(&v))).boxed()
+                    generator
+                        .named(&name, schema)
+                        .prop_map(move |v| (name.clone(), to_text(&v)))
+                        .boxed()
                 }
             })
             .collect();
@@ -258,15 +284,25 @@ impl OpPlan {
             .iter()
             .map(|(name, required, schema)| {
                 let n = name.clone();
-                let value = generator.named(name, schema).prop_map(move |v| (n.clone(), to_text(&v)));
-                if *required { value.prop_map(Some).boxed() } else { proptest::option::weighted(0.5, value).boxed() }
+                let value = generator
+                    .named(name, schema)
+                    .prop_map(move |v| (n.clone(), to_text(&v)));
+                if *required {
+                    value.prop_map(Some).boxed()
+                } else {
+                    proptest::option::weighted(0.5, value).boxed()
+                }
             })
             .collect();
         let body: BoxedStrategy<Option<Value>> = match (&self.body, body) {
             (None, _) => Just(None).boxed(),
             (Some(b), over) => {
                 let s = over.unwrap_or_else(|| generator.strategy(&b.schema));
-                if b.required || force_body { s.prop_map(Some).boxed() } else { proptest::option::weighted(0.85, s).boxed() }
+                if b.required || force_body {
+                    s.prop_map(Some).boxed()
+                } else {
+                    proptest::option::weighted(0.85, s).boxed()
+                }
             }
         };
         let auth = self.auth;
@@ -314,9 +350,17 @@ impl OpPlan {
         for (name, _, schema) in &self.query_params {
             param_sites.extend(parameter_sites(name, "query", schema, &root));
         }
-        let validator = self.body.as_ref().filter(|b| b.format == BodyFormat::Json).and_then(|b| {
-            jsonschema::options().should_validate_formats(true).build(&b.schema).ok().map(Arc::new)
-        });
+        let validator = self
+            .body
+            .as_ref()
+            .filter(|b| b.format == BodyFormat::Json)
+            .and_then(|b| {
+                jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&b.schema)
+                    .ok()
+                    .map(Arc::new)
+            });
         let mut alternatives: Vec<BoxedStrategy<FuzzRequest>> = Vec::new();
         let body_branches: Vec<Option<Value>> = match &self.body {
             Some(b) => branches(&b.schema, &root).into_iter().map(Some).collect(),
@@ -355,8 +399,15 @@ impl OpPlan {
 
 /// Applies the chosen mutation; a body mutation that the schema still
 /// accepts (a second `oneOf` branch covers it) only forbids 5xx.
-fn mutate(mut req: FuzzRequest, sites: &[MutationSite], index: Index, validator: Option<&jsonschema::Validator>) -> FuzzRequest {
-    let Some(m) = apply_nth(sites, index.index(sites.len()), &req.parts) else { return req };
+fn mutate(
+    mut req: FuzzRequest,
+    sites: &[MutationSite],
+    index: Index,
+    validator: Option<&jsonschema::Validator>,
+) -> FuzzRequest {
+    let Some(m) = apply_nth(sites, index.index(sites.len()), &req.parts) else {
+        return req;
+    };
     let mut expect = Expect::from(m.expectation);
     let mut description = m.description;
     let body_changed = m.parts.body != req.parts.body;

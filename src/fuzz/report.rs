@@ -97,12 +97,16 @@ impl FuzzReport {
 
     /// True when no failure and no operation error was found.
     pub fn is_clean(&self) -> bool {
-        self.operations.iter().all(|o| o.failures.is_empty() && o.error.is_none())
+        self.operations
+            .iter()
+            .all(|o| o.failures.is_empty() && o.error.is_none())
     }
 
     /// Total valid and invalid cases sent.
     pub fn totals(&self) -> (u32, u32) {
-        self.operations.iter().fold((0, 0), |(v, i), o| (v + o.cases_valid, i + o.cases_invalid))
+        self.operations
+            .iter()
+            .fold((0, 0), |(v, i), o| (v + o.cases_valid, i + o.cases_invalid))
     }
 
     /// A plain-text summary: one line per operation, then each failure
@@ -117,7 +121,11 @@ impl FuzzReport {
             self.seed,
             self.operations.len(),
             self.duration.as_secs_f64(),
-            if failures == 0 { "no failure".to_string() } else { format!("{failures} failure(s)") }
+            if failures == 0 {
+                "no failure".to_string()
+            } else {
+                format!("{failures} failure(s)")
+            }
         );
         if self.budget_exhausted {
             let _ = writeln!(out, "  (the time budget ran out; not every case was sent)");
@@ -149,7 +157,14 @@ impl FuzzReport {
         }
         for (n, f) in self.failures().enumerate() {
             let _ = writeln!(out);
-            let _ = writeln!(out, "failure {}: {} — {}: {}", n + 1, f.operation, f.kind.as_str(), f.message);
+            let _ = writeln!(
+                out,
+                "failure {}: {} — {}: {}",
+                n + 1,
+                f.operation,
+                f.kind.as_str(),
+                f.message
+            );
             if let Some(m) = &f.mutation {
                 let _ = writeln!(out, "  mutation: {m}");
             }

@@ -127,7 +127,10 @@ pub enum WireBody {
     /// A JSON document.
     Json { value: Value },
     /// Form fields; those named in `files` are file parts.
-    Multipart { fields: Map<String, Value>, files: Vec<String> },
+    Multipart {
+        fields: Map<String, Value>,
+        files: Vec<String>,
+    },
 }
 
 /// A request ready to send (or, with placeholders, to store).
@@ -147,12 +150,20 @@ pub struct WireRequest {
 
 /// Placeholder of a credential in stored requests (`{{agent.api_key}}`).
 pub fn credential_placeholder(role: ActorRole, jwt: bool) -> String {
-    format!("{{{{{}.{}}}}}", role.as_str(), if jwt { "access_token" } else { "api_key" })
+    format!(
+        "{{{{{}.{}}}}}",
+        role.as_str(),
+        if jwt { "access_token" } else { "api_key" }
+    )
 }
 
 /// Environment variable a curl command reads a credential from.
 pub fn credential_env(role: ActorRole, jwt: bool) -> String {
-    format!("AGENTGIGS_{}_{}", role.as_str().to_ascii_uppercase(), if jwt { "JWT" } else { "API_KEY" })
+    format!(
+        "AGENTGIGS_{}_{}",
+        role.as_str().to_ascii_uppercase(),
+        if jwt { "JWT" } else { "API_KEY" }
+    )
 }
 
 impl FuzzRequest {
@@ -173,9 +184,10 @@ impl FuzzRequest {
         match self.credential {
             Credential::None => {}
             Credential::ApiKey(role) => headers.push(("X-API-Key".to_string(), credential_placeholder(role, false))),
-            Credential::Jwt(role) => {
-                headers.push(("Authorization".to_string(), format!("Bearer {}", credential_placeholder(role, true))))
-            }
+            Credential::Jwt(role) => headers.push((
+                "Authorization".to_string(),
+                format!("Bearer {}", credential_placeholder(role, true)),
+            )),
         }
         let body = match (self.format, &self.parts.body) {
             (Some(BodyFormat::Json), Some(v)) => {
@@ -204,7 +216,9 @@ impl WireRequest {
         if self.query.is_empty() {
             return self.path.clone();
         }
-        let q = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(self.query.iter()).finish();
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.query.iter())
+            .finish();
         format!("{}?{q}", self.path)
     }
 
@@ -232,9 +246,14 @@ impl WireRequest {
             query: self.query.iter().map(|(k, v)| (k.clone(), f(v))).collect(),
             headers: self.headers.iter().map(|(k, v)| (k.clone(), f(v))).collect(),
             body: self.body.as_ref().map(|b| match b {
-                WireBody::Json { value } => WireBody::Json { value: map_json_strings(value, f) },
+                WireBody::Json { value } => WireBody::Json {
+                    value: map_json_strings(value, f),
+                },
                 WireBody::Multipart { fields, files } => WireBody::Multipart {
-                    fields: fields.iter().map(|(k, v)| (k.clone(), map_json_strings(v, f))).collect(),
+                    fields: fields
+                        .iter()
+                        .map(|(k, v)| (k.clone(), map_json_strings(v, f)))
+                        .collect(),
                     files: files.clone(),
                 },
             }),
@@ -284,7 +303,11 @@ impl WireRequest {
             }
         }
         let command = lines.join(" \\\n  ");
-        if prelude.is_empty() { command } else { format!("{} && \\\n{command}", prelude.join(" && ")) }
+        if prelude.is_empty() {
+            command
+        } else {
+            format!("{} && \\\n{command}", prelude.join(" && "))
+        }
     }
 }
 
@@ -352,7 +375,9 @@ mod tests {
 
     fn req() -> FuzzRequest {
         let mut parts = RequestParts::default();
-        parts.path_params.insert("id".into(), "0b6f7f4e-0000-4000-8000-000000000001".into());
+        parts
+            .path_params
+            .insert("id".into(), "0b6f7f4e-0000-4000-8000-000000000001".into());
         parts.query.push(("limit".into(), "5 & more".into()));
         parts.body = Some(json!({"message": "it's fine"}));
         FuzzRequest {
@@ -373,7 +398,10 @@ mod tests {
         let wire = req().to_wire_template();
         let curl = wire.curl("http://127.0.0.1:9/");
         assert!(curl.contains("-H \"X-API-Key: $AGENTGIGS_AGENT_API_KEY\""), "{curl}");
-        assert!(curl.contains("'http://127.0.0.1:9/api/jobs/0b6f7f4e-0000-4000-8000-000000000001/apply?limit=5+%26+more'"), "{curl}");
+        assert!(
+            curl.contains("'http://127.0.0.1:9/api/jobs/0b6f7f4e-0000-4000-8000-000000000001/apply?limit=5+%26+more'"),
+            "{curl}"
+        );
         assert!(curl.contains(r#"--data-raw '{"message":"it'\''s fine"}'"#), "{curl}");
     }
 

@@ -46,8 +46,12 @@ fn flatten_depth(schema: &Value, root: &Value, depth: usize) -> Value {
     if depth > MAX_REF_HOPS {
         return resolved;
     }
-    let Some(obj) = resolved.as_object() else { return resolved };
-    let Some(parts) = obj.get("allOf").and_then(Value::as_array) else { return resolved };
+    let Some(obj) = resolved.as_object() else {
+        return resolved;
+    };
+    let Some(parts) = obj.get("allOf").and_then(Value::as_array) else {
+        return resolved;
+    };
     let mut base = obj.clone();
     base.remove("allOf");
     let mut merged = Value::Object(base);
@@ -56,7 +60,11 @@ fn flatten_depth(schema: &Value, root: &Value, depth: usize) -> Value {
         merged = merge(&merged, &part);
     }
     // A part may itself have brought an `allOf` (through a ref): flatten again.
-    if merged.get("allOf").is_some() { flatten_depth(&merged, root, depth + 1) } else { merged }
+    if merged.get("allOf").is_some() {
+        flatten_depth(&merged, root, depth + 1)
+    } else {
+        merged
+    }
 }
 
 /// Merges two schemas as `allOf: [a, b]` would constrain: properties
@@ -64,7 +72,11 @@ fn flatten_depth(schema: &Value, root: &Value, depth: usize) -> Value {
 /// intersected; for any other keyword the first one present wins.
 pub fn merge(a: &Value, b: &Value) -> Value {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-        return if a.as_object().is_some_and(|o| !o.is_empty()) { a.clone() } else { b.clone() };
+        return if a.as_object().is_some_and(|o| !o.is_empty()) {
+            a.clone()
+        } else {
+            b.clone()
+        };
     };
     let mut out = a.clone();
     for (key, bv) in b {
@@ -93,12 +105,8 @@ pub fn merge(a: &Value, b: &Value) -> Value {
                 }
                 Value::Array(req)
             }
-            "minimum" | "exclusiveMinimum" | "minLength" | "minItems" | "minProperties" => {
-                max_number(&av, bv)
-            }
-            "maximum" | "exclusiveMaximum" | "maxLength" | "maxItems" | "maxProperties" => {
-                min_number(&av, bv)
-            }
+            "minimum" | "exclusiveMinimum" | "minLength" | "minItems" | "minProperties" => max_number(&av, bv),
+            "maximum" | "exclusiveMaximum" | "maxLength" | "maxItems" | "maxProperties" => min_number(&av, bv),
             "enum" => {
                 let bs = bv.as_array().cloned().unwrap_or_default();
                 let inter: Vec<Value> = av
@@ -108,7 +116,11 @@ pub fn merge(a: &Value, b: &Value) -> Value {
                     .filter(|v| bs.contains(v))
                     .cloned()
                     .collect();
-                if inter.is_empty() { bv.clone() } else { Value::Array(inter) }
+                if inter.is_empty() {
+                    bv.clone()
+                } else {
+                    Value::Array(inter)
+                }
             }
             "items" => merge(&av, bv),
             "allOf" => {
@@ -246,8 +258,7 @@ pub fn to_json_schema(value: &Value) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
         Value::Object(obj) => {
-            let mut out: Map<String, Value> =
-                obj.iter().map(|(k, v)| (k.clone(), to_json_schema(v))).collect();
+            let mut out: Map<String, Value> = obj.iter().map(|(k, v)| (k.clone(), to_json_schema(v))).collect();
             if out.get("nullable").and_then(Value::as_bool) == Some(true) {
                 out.remove("nullable");
                 match out.get("type").cloned() {
@@ -366,7 +377,10 @@ mod tests {
 
     #[test]
     fn nullable_and_type_arrays() {
-        assert_eq!(types_of(&json!({"type": "string", "nullable": true})), ["string", "null"]);
+        assert_eq!(
+            types_of(&json!({"type": "string", "nullable": true})),
+            ["string", "null"]
+        );
         assert_eq!(types_of(&json!({"type": ["integer", "null"]})), ["integer", "null"]);
         let converted = to_json_schema(&json!({"type": "string", "nullable": true, "enum": ["a"]}));
         assert_eq!(converted, json!({"type": ["string", "null"], "enum": ["a", null]}));
@@ -374,7 +388,13 @@ mod tests {
 
     #[test]
     fn bounds_of_both_dialects() {
-        assert_eq!(numeric_bounds(&json!({"minimum": 1, "exclusiveMinimum": true})), (Some(1.0), true, None, false));
-        assert_eq!(numeric_bounds(&json!({"exclusiveMaximum": 5})), (None, false, Some(5.0), true));
+        assert_eq!(
+            numeric_bounds(&json!({"minimum": 1, "exclusiveMinimum": true})),
+            (Some(1.0), true, None, false)
+        );
+        assert_eq!(
+            numeric_bounds(&json!({"exclusiveMaximum": 5})),
+            (None, false, Some(5.0), true)
+        );
     }
 }

@@ -34,7 +34,12 @@ pub struct GenConfig {
 
 impl Default for GenConfig {
     fn default() -> Self {
-        GenConfig { max_depth: 5, max_extra_items: 3, max_extra_chars: 300, optional_presence: 0.5 }
+        GenConfig {
+            max_depth: 5,
+            max_extra_items: 3,
+            max_extra_chars: 300,
+            optional_presence: 0.5,
+        }
     }
 }
 
@@ -76,7 +81,11 @@ const HARD_DEPTH: usize = 12;
 impl Generator {
     /// A generator over the document `root` (for `$ref`s).
     pub fn new(root: &Value, cfg: GenConfig, hints: Hints) -> Self {
-        Generator { root: Arc::new(root.clone()), cfg, hints }
+        Generator {
+            root: Arc::new(root.clone()),
+            cfg,
+            hints,
+        }
     }
 
     /// A strategy for values valid against `schema`.
@@ -139,8 +148,11 @@ impl Generator {
         }
         let types = types_of(schema);
         let mut parts: Vec<(u32, BoxedStrategy<Value>)> = Vec::new();
-        let candidates: Vec<&str> =
-            if types.is_empty() { vec!["string", "integer", "boolean"] } else { types };
+        let candidates: Vec<&str> = if types.is_empty() {
+            vec!["string", "integer", "boolean"]
+        } else {
+            types
+        };
         for t in candidates {
             let (weight, s) = match t {
                 "null" => (1, Just(Value::Null).boxed()),
@@ -173,7 +185,11 @@ impl Generator {
         let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
         let by_format = match format {
             "uuid" => Some(uuid_string().boxed()),
-            "date-time" => Some(timestamp().prop_map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).boxed()),
+            "date-time" => Some(
+                timestamp()
+                    .prop_map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .boxed(),
+            ),
             "date" => Some(timestamp().prop_map(|t| t.format("%Y-%m-%d").to_string()).boxed()),
             "email" => Some(regex_strategy("[a-z][a-z0-9]{0,9}@[a-z]{1,10}\\.(com|org|net|io)")),
             "uri" | "url" | "uri-reference" => Some(regex_strategy("https://example\\.com/[a-z0-9]{0,16}")),
@@ -192,7 +208,11 @@ impl Generator {
 
     fn array(&self, schema: &Value, depth: usize, name: Option<&str>) -> BoxedStrategy<Value> {
         let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let extra = if depth >= self.cfg.max_depth { 0 } else { self.cfg.max_extra_items };
+        let extra = if depth >= self.cfg.max_depth {
+            0
+        } else {
+            self.cfg.max_extra_items
+        };
         let max = schema
             .get("maxItems")
             .and_then(Value::as_u64)
@@ -207,7 +227,9 @@ impl Generator {
                 self.any(&item_schema, depth + 1, None)
             }
         };
-        proptest::collection::vec(items, min..=max).prop_map(Value::Array).boxed()
+        proptest::collection::vec(items, min..=max)
+            .prop_map(Value::Array)
+            .boxed()
     }
 
     fn object(&self, schema: &Value, depth: usize) -> BoxedStrategy<Value> {
@@ -241,7 +263,11 @@ impl Generator {
         // Required names without a property schema: any small value.
         for key in required.iter().filter(|k| !props.iter().any(|(p, _)| p == *k)) {
             let key = key.clone();
-            fields.push(any::<u8>().prop_map(move |n| (key.clone(), true, Value::from(n))).boxed());
+            fields.push(
+                any::<u8>()
+                    .prop_map(move |n| (key.clone(), true, Value::from(n)))
+                    .boxed(),
+            );
         }
         fields
             .prop_map(move |fields| {
@@ -455,7 +481,17 @@ mod tests {
         let mut runner = TestRunner::deterministic();
         let s = g.strategy(&schema);
         let values: Vec<Value> = (0..50).map(|_| s.new_tree(&mut runner).unwrap().current()).collect();
-        assert!(values.iter().filter(|v| v["applicationId"] == json!("11111111-1111-4111-8111-111111111111")).count() > 25);
-        assert!(values.iter().all(|v| v["tags"].as_array().unwrap().iter().all(|t| t == "Research")));
+        assert!(
+            values
+                .iter()
+                .filter(|v| v["applicationId"] == json!("11111111-1111-4111-8111-111111111111"))
+                .count()
+                > 25
+        );
+        assert!(
+            values
+                .iter()
+                .all(|v| v["tags"].as_array().unwrap().iter().all(|t| t == "Research"))
+        );
     }
 }

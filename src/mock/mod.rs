@@ -76,11 +76,7 @@ impl MockConfig {
         if !loopback && !has_token {
             return Err(MockError::TokenRequired { host: self.host });
         }
-        if let Some(bad) = self
-            .faults
-            .iter()
-            .find(|f| !KNOWN_FAULTS.contains(&f.as_str()))
-        {
+        if let Some(bad) = self.faults.iter().find(|f| !KNOWN_FAULTS.contains(&f.as_str())) {
             return Err(MockError::UnknownFault {
                 name: bad.clone(),
                 known: KNOWN_FAULTS.join(", "),
@@ -196,9 +192,7 @@ impl MockServer {
         }
         self.state.close_streams();
         if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
         {
             task.abort();
         }
@@ -216,10 +210,7 @@ impl Drop for MockServer {
 
 /// Runs a server until Ctrl-C (for `agentgigs-conformance mock`). `on_ready`
 /// receives the base URL once bound; nothing is printed here.
-pub async fn serve_until_ctrl_c(
-    config: MockConfig,
-    on_ready: impl FnOnce(&str),
-) -> Result<(), MockError> {
+pub async fn serve_until_ctrl_c(config: MockConfig, on_ready: impl FnOnce(&str)) -> Result<(), MockError> {
     let server = MockServer::start(config).await?;
     on_ready(&server.url());
     let _ = tokio::signal::ctrl_c().await;

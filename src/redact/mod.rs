@@ -29,8 +29,14 @@ pub enum RedactError {
 pub const MIN_SECRET_LEN: usize = 4;
 
 /// Header names whose values are always redacted, known secret or not.
-pub const SENSITIVE_HEADERS: &[&str] =
-    &["authorization", "x-api-key", "x-conformance-token", "cookie", "set-cookie", "proxy-authorization"];
+pub const SENSITIVE_HEADERS: &[&str] = &[
+    "authorization",
+    "x-api-key",
+    "x-conformance-token",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
 
 /// JSON object keys whose string values are always redacted.
 pub const SENSITIVE_KEYS: &[&str] = &[
@@ -48,11 +54,9 @@ pub const SENSITIVE_KEYS: &[&str] = &[
     "authorization",
 ];
 
-static API_KEY_SHAPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"age_[0-9a-fA-F]{32}").expect("static regex"));
-static JWT_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*").expect("static regex")
-});
+static API_KEY_SHAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"age_[0-9a-fA-F]{32}").expect("static regex"));
+static JWT_SHAPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*").expect("static regex"));
 
 /// The run's secrets. Cheap to clone (an `Arc`), safe to share between tasks.
 #[derive(Clone, Default)]
@@ -63,7 +67,9 @@ pub struct Secrets {
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never show the values.
-        f.debug_struct("Secrets").field("count", &self.inner.read().labels.len()).finish()
+        f.debug_struct("Secrets")
+            .field("count", &self.inner.read().labels.len())
+            .finish()
     }
 }
 
@@ -123,8 +129,12 @@ impl Secrets {
     /// naming a leak without showing it).
     pub fn find_secret(&self, text: &str) -> Option<String> {
         let inner = self.inner.read();
-        let mut found: Vec<&String> =
-            inner.labels.iter().filter(|(form, _)| text.contains(form.as_str())).map(|(_, label)| label).collect();
+        let mut found: Vec<&String> = inner
+            .labels
+            .iter()
+            .filter(|(form, _)| text.contains(form.as_str()))
+            .map(|(_, label)| label)
+            .collect();
         found.sort();
         found.first().map(|l| l.to_string())
     }
@@ -150,7 +160,9 @@ impl Secrets {
         // (start, end, label) of every cut secret found.
         let mut cuts: Vec<(usize, usize, &String)> = Vec::new();
         for (form, label) in &inner.labels {
-            let Some((head_end, _)) = form.char_indices().nth(MIN_TRUNCATED_LEN) else { continue };
+            let Some((head_end, _)) = form.char_indices().nth(MIN_TRUNCATED_LEN) else {
+                continue;
+            };
             let head = &form[..head_end];
             for (start, _) in text.match_indices(head) {
                 let common = common_prefix(&text[start..], form);
@@ -220,9 +232,7 @@ impl Secrets {
                 map.iter()
                     .map(|(k, v)| {
                         let v = match v {
-                            Value::String(s) if is_sensitive_key(k) => {
-                                Value::String(self.redact_whole(s, "REDACTED"))
-                            }
+                            Value::String(s) if is_sensitive_key(k) => Value::String(self.redact_whole(s, "REDACTED")),
                             other => self.redact_json(other),
                         };
                         (self.redact_str(k), v)
@@ -254,7 +264,10 @@ impl Secrets {
     /// Redacts a list of headers (names too: a hostile server may echo a
     /// secret in a header's name).
     pub fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
-        headers.iter().map(|(k, v)| (self.redact_str(k), self.redact_header(k, v))).collect()
+        headers
+            .iter()
+            .map(|(k, v)| (self.redact_str(k), self.redact_header(k, v)))
+            .collect()
     }
 
     /// The value's label if it is a known secret (or has a secret's shape),
@@ -278,14 +291,21 @@ impl Secrets {
         for root in paths {
             for entry in walkdir::WalkDir::new(root.as_ref()).follow_links(false) {
                 let entry = entry.map_err(|e| RedactError::Read {
-                    path: e.path().map(Path::to_path_buf).unwrap_or_else(|| root.as_ref().to_path_buf()),
-                    source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")),
+                    path: e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.as_ref().to_path_buf()),
+                    source: e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("walk failed")),
                 })?;
                 if !entry.file_type().is_file() {
                     continue;
                 }
-                let bytes = std::fs::read(entry.path())
-                    .map_err(|source| RedactError::Read { path: entry.path().to_path_buf(), source })?;
+                let bytes = std::fs::read(entry.path()).map_err(|source| RedactError::Read {
+                    path: entry.path().to_path_buf(),
+                    source,
+                })?;
                 if self.contains_secret(&String::from_utf8_lossy(&bytes)) {
                     found.push(entry.path().to_path_buf());
                 }
@@ -326,7 +346,10 @@ fn is_only_labels(text: &str) -> bool {
 fn replace_with(matcher: &Regex, labels: &HashMap<String, String>, text: &str) -> String {
     matcher
         .replace_all(text, |caps: &regex::Captures<'_>| {
-            labels.get(&caps[0]).cloned().unwrap_or_else(|| "[REDACTED]".to_string())
+            labels
+                .get(&caps[0])
+                .cloned()
+                .unwrap_or_else(|| "[REDACTED]".to_string())
         })
         .into_owned()
 }
@@ -354,7 +377,11 @@ fn forms(value: &str) -> Vec<String> {
         push(u.path().trim_start_matches('/').to_string());
         u.set_path(value);
         let path = u.path();
-        push(if value.starts_with('/') { path.to_string() } else { path.trim_start_matches('/').to_string() });
+        push(if value.starts_with('/') {
+            path.to_string()
+        } else {
+            path.trim_start_matches('/').to_string()
+        });
         u.set_query(Some(value));
         push(u.query().unwrap_or_default().to_string());
         u.set_fragment(Some(value));

@@ -41,7 +41,10 @@ fn json_and_sensitive_keys() {
     s.add("API_KEY:agent", KEY);
     let v = json!({"api_key": "whatever-value", "nested": [KEY, {"password": "p4ssw0rd!"}], "n": 3});
     let r = s.redact_json(&v);
-    assert_eq!(r, json!({"api_key": "[REDACTED]", "nested": ["[API_KEY:agent]", {"password": "[REDACTED]"}], "n": 3}));
+    assert_eq!(
+        r,
+        json!({"api_key": "[REDACTED]", "nested": ["[API_KEY:agent]", {"password": "[REDACTED]"}], "n": 3})
+    );
     let r = s.redact_json(&json!({"api_key": KEY}));
     assert_eq!(r, json!({"api_key": "[API_KEY:agent]"}));
 }
@@ -50,7 +53,10 @@ fn json_and_sensitive_keys() {
 fn headers_are_always_redacted() {
     let s = Secrets::new();
     s.add("JWT:poster", JWT);
-    assert_eq!(s.redact_header("Authorization", &format!("Bearer {JWT}")), "Bearer [JWT:poster]");
+    assert_eq!(
+        s.redact_header("Authorization", &format!("Bearer {JWT}")),
+        "Bearer [JWT:poster]"
+    );
     assert_eq!(s.redact_header("authorization", "Bearer garbage"), "Bearer [REDACTED]");
     assert_eq!(s.redact_header("X-API-Key", "not-a-key"), "[REDACTED]");
     assert_eq!(s.redact_header("X-Conformance-Token", "tok"), "[REDACTED]");
@@ -76,7 +82,9 @@ fn scan_files_finds_leaks() {
 fn clones_share_the_registry_across_threads() {
     let s = Secrets::new();
     let c = s.clone();
-    std::thread::spawn(move || c.add("TOKEN", "control-token-123")).join().unwrap();
+    std::thread::spawn(move || c.add("TOKEN", "control-token-123"))
+        .join()
+        .unwrap();
     assert_eq!(s.redact_str("x control-token-123 y"), "x [TOKEN] y");
     assert!(!format!("{s:?}").contains("control-token"));
 }
@@ -87,8 +95,14 @@ fn secrets_cut_by_truncation_are_redacted_too() {
     s.add("API_KEY:poster", KEY);
     s.add("PASSWORD:poster", "correct horse battery staple");
     // Cut by `brief` (`...`), `shown` and our records (`…`).
-    assert_eq!(s.redact_str(&format!("is \"{}...", &KEY[..20])), "is \"[API_KEY:poster]...");
-    assert_eq!(s.redact_str("x correct horse b… (truncated, 900 bytes in all)"), "x [PASSWORD:poster]… (truncated, 900 bytes in all)");
+    assert_eq!(
+        s.redact_str(&format!("is \"{}...", &KEY[..20])),
+        "is \"[API_KEY:poster]..."
+    );
+    assert_eq!(
+        s.redact_str("x correct horse b… (truncated, 900 bytes in all)"),
+        "x [PASSWORD:poster]… (truncated, 900 bytes in all)"
+    );
     // Too short a head, or no mark: left alone.
     assert_eq!(s.redact_str("the age..."), "the age...");
     assert_eq!(s.redact_str("correct horse is a phrase"), "correct horse is a phrase");
@@ -105,7 +119,11 @@ fn url_encoded_forms_are_redacted() {
     assert_eq!(shown, "http://h/api/things/[PASSWORD:poster]?pw=[PASSWORD:poster]");
     let mut u = url::Url::parse("http://h/").unwrap();
     u.set_query(Some("k=p@ss w/rd?&#x"));
-    assert!(!s.redact_str(u.as_str()).contains("w/rd"), "{}", s.redact_str(u.as_str()));
+    assert!(
+        !s.redact_str(u.as_str()).contains("w/rd"),
+        "{}",
+        s.redact_str(u.as_str())
+    );
     assert!(s.contains_secret(u.as_str()));
     assert_eq!(s.find_secret(u.as_str()).as_deref(), Some("[PASSWORD:poster]"));
 }

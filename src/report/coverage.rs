@@ -110,11 +110,7 @@ fn documented_key(documented: &[String], status: u16) -> Option<&String> {
         .iter()
         .find(|d| **d == exact)
         .or_else(|| documented.iter().find(|d| d.eq_ignore_ascii_case(&range)))
-        .or_else(|| {
-            documented
-                .iter()
-                .find(|d| d.eq_ignore_ascii_case("default"))
-        })
+        .or_else(|| documented.iter().find(|d| d.eq_ignore_ascii_case("default")))
 }
 
 fn body_code(body: Option<&Value>) -> Option<&str> {
@@ -185,16 +181,9 @@ impl Coverage {
                     })
                     .collect(),
                 undocumented: {
-                    let keys: Vec<(usize, u16)> = undocumented
-                        .range((i, 0)..=(i, u16::MAX))
-                        .map(|(k, _)| *k)
-                        .collect();
+                    let keys: Vec<(usize, u16)> = undocumented.range((i, 0)..=(i, u16::MAX)).map(|(k, _)| *k).collect();
                     keys.into_iter()
-                        .filter_map(|k| {
-                            undocumented
-                                .remove(&k)
-                                .map(|h| h.into_status(k.1.to_string()))
-                        })
+                        .filter_map(|k| undocumented.remove(&k).map(|h| h.into_status(k.1.to_string())))
                         .collect()
                 },
             })
@@ -250,11 +239,7 @@ impl Coverage {
 
     /// `(covered, documented)` counts of error codes.
     pub fn code_counts(&self) -> (usize, usize) {
-        let covered = self
-            .error_codes
-            .iter()
-            .filter(|c| !c.scenarios.is_empty())
-            .count();
+        let covered = self.error_codes.iter().filter(|c| !c.scenarios.is_empty()).count();
         (covered, self.error_codes.len())
     }
 }
@@ -326,13 +311,7 @@ pub fn render_table(c: &Coverage) -> String {
         let _ = writeln!(out, "{}", line(r));
     }
     if !c.error_codes.is_empty() {
-        let wc = c
-            .error_codes
-            .iter()
-            .map(|e| e.code.len())
-            .max()
-            .unwrap_or(0)
-            .max(10);
+        let wc = c.error_codes.iter().map(|e| e.code.len()).max().unwrap_or(0).max(10);
         let _ = writeln!(out, "\n{:<wc$}  scenarios", "error code");
         for e in &c.error_codes {
             let _ = writeln!(out, "{:<wc$}  {}", e.code, hit_list(&e.scenarios));
@@ -350,11 +329,7 @@ pub fn render_table(c: &Coverage) -> String {
 }
 
 fn hit_list(s: &[String]) -> String {
-    if s.is_empty() {
-        "-".into()
-    } else {
-        s.join(", ")
-    }
+    if s.is_empty() { "-".into() } else { s.join(", ") }
 }
 
 /// The coverage as GitHub-flavoured Markdown tables (cells escaped).
@@ -384,18 +359,9 @@ pub fn render_markdown(c: &Coverage) -> String {
             let hits = if s.scenarios.is_empty() {
                 "❌ none".to_string()
             } else {
-                s.scenarios
-                    .iter()
-                    .map(|x| code_cell(x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                s.scenarios.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ")
             };
-            let codes = s
-                .codes
-                .iter()
-                .map(|x| code_cell(x))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let codes = s.codes.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ");
             let _ = writeln!(out, "| {op} | {status} | {codes} | {hits} |");
         }
     }
@@ -405,11 +371,7 @@ pub fn render_markdown(c: &Coverage) -> String {
             let hits = if e.scenarios.is_empty() {
                 "❌ none".to_string()
             } else {
-                e.scenarios
-                    .iter()
-                    .map(|x| code_cell(x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                e.scenarios.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ")
             };
             let _ = writeln!(out, "| {} | {hits} |", code_cell(&e.code));
         }

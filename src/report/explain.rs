@@ -29,11 +29,7 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
         let _ = writeln!(out, "  tags      {}", sc.tags.join(", "));
     }
     if !sc.requires.is_empty() {
-        let _ = writeln!(
-            out,
-            "  requires  {} (control-API features)",
-            sc.requires.join(", ")
-        );
+        let _ = writeln!(out, "  requires  {} (control-API features)", sc.requires.join(", "));
     }
     let mut flags = Vec::new();
     if sc.moves_money {
@@ -82,24 +78,13 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
                 parts.push("email not verified".into());
             }
             if let Some(sc) = a.stripe_connected {
-                parts.push(
-                    if sc {
-                        "Stripe connected"
-                    } else {
-                        "Stripe not connected"
-                    }
-                    .into(),
-                );
+                parts.push(if sc { "Stripe connected" } else { "Stripe not connected" }.into());
             }
             let _ = writeln!(out, "  {name}: {}", parts.join(", "));
         }
     }
     if !sc.vars.is_empty() {
-        let vars: Vec<String> = sc
-            .vars
-            .iter()
-            .map(|(k, v)| format!("{k} = {}", compact(v)))
-            .collect();
+        let vars: Vec<String> = sc.vars.iter().map(|(k, v)| format!("{k} = {}", compact(v))).collect();
         let _ = writeln!(out, "\nVariables\n  {}", vars.join(", "));
     }
     let _ = writeln!(out, "\nSteps");
@@ -114,20 +99,12 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
 
 /// One step as a sentence.
 pub(crate) fn describe_step(step: &Step) -> String {
-    let who = step
-        .actor
-        .as_deref()
-        .map(|a| format!("as {a}: "))
-        .unwrap_or_default();
+    let who = step.actor.as_deref().map(|a| format!("as {a}: ")).unwrap_or_default();
     let mut parts: Vec<String> = Vec::new();
     if let Some(r) = &step.request {
         let mut line = format!("{who}{} {}", r.method.to_uppercase(), r.path);
         if !r.query.is_empty() {
-            let q: Vec<String> = r
-                .query
-                .iter()
-                .map(|(k, v)| format!("{k}={}", plain(v)))
-                .collect();
+            let q: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={}", plain(v))).collect();
             line.push('?');
             line.push_str(&q.join("&"));
         }
@@ -162,10 +139,7 @@ pub(crate) fn describe_step(step: &Step) -> String {
         }
         parts.push(line);
     } else if let Some(c) = &step.clock {
-        parts.push(format!(
-            "advance the target's clock by {}",
-            seconds(c.advance_seconds)
-        ));
+        parts.push(format!("advance the target's clock by {}", seconds(c.advance_seconds)));
     } else if let Some(s) = &step.subscribe {
         let types = if s.types.is_empty() {
             "all events".to_string()
@@ -206,10 +180,7 @@ pub(crate) fn describe_step(step: &Step) -> String {
             parts.push(format!("matching {}", assertions(&e.matches)));
         }
     } else if let Some(set) = &step.set {
-        let s: Vec<String> = set
-            .iter()
-            .map(|(k, v)| format!("{k} = {}", compact(v)))
-            .collect();
+        let s: Vec<String> = set.iter().map(|(k, v)| format!("{k} = {}", compact(v))).collect();
         parts.push(format!("set {}", s.join(", ")));
     } else {
         parts.push(format!("{who}(no action)"));
@@ -241,11 +212,7 @@ pub(crate) fn describe_step(step: &Step) -> String {
         parts.push(format!("capture {}", c.join(", ")));
     }
     for s in &step.skip_checks {
-        parts.push(format!(
-            "automatic {} check off ({})",
-            serde_name(&s.check),
-            s.reason
-        ));
+        parts.push(format!("automatic {} check off ({})", serde_name(&s.check), s.reason));
     }
     if let Some(t) = step.timeout_ms {
         parts.push(format!("timeout {t} ms"));
@@ -285,11 +252,7 @@ fn expect_words(e: &Expect) -> String {
 fn assertions(list: &[BodyAssertion]) -> String {
     list.iter()
         .map(|a| {
-            let p = if a.path.is_empty() {
-                "the body"
-            } else {
-                a.path.as_str()
-            };
+            let p = if a.path.is_empty() { "the body" } else { a.path.as_str() };
             format!("{p} {}", check_words(&a.check))
         })
         .collect::<Vec<_>>()

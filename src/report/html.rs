@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use super::coverage::Coverage;
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
-    by_area, compact, doc_url, duration, failing_steps, headline, level, money, outcome_key,
-    outcome_label, serde_name, status_text, target_kind, target_url,
+    by_area, compact, doc_url, duration, failing_steps, headline, level, money, outcome_key, outcome_label, serde_name,
+    status_text, target_kind, target_url,
 };
 
 /// Escapes text for HTML content and double- or single-quoted attributes.
@@ -242,11 +242,7 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
     out.push_str("</p>\n");
     match &s.outcome {
         Outcome::Skipped { reason } => {
-            let _ = writeln!(
-                out,
-                "<p><span class=\"lbl2\">Skipped</span>{}</p>",
-                escape(reason)
-            );
+            let _ = writeln!(out, "<p><span class=\"lbl2\">Skipped</span>{}</p>", escape(reason));
         }
         Outcome::Errored { message } => {
             let _ = writeln!(
@@ -285,11 +281,7 @@ fn doc_links(docs: &[String]) -> String {
 
 fn step(out: &mut String, st: &StepReport, failing: bool) {
     let key = outcome_key(&st.outcome);
-    let key = if failing && key == "passed" {
-        "failed"
-    } else {
-        key
-    };
+    let key = if failing && key == "passed" { "failed" } else { key };
     let icon = match key {
         "passed" => "✓",
         "failed" => "✗",
@@ -465,14 +457,15 @@ fn coverage_section(out: &mut String, c: &Coverage) {
     let oc = c
         .operations
         .iter()
-        .filter(|o| o.statuses.iter().chain(&o.undocumented).any(|s| !s.scenarios.is_empty()))
+        .filter(|o| {
+            o.statuses
+                .iter()
+                .chain(&o.undocumented)
+                .any(|s| !s.scenarios.is_empty())
+        })
         .count();
     let pct = |a: usize, b: usize| {
-        if b == 0 {
-            0.0
-        } else {
-            a as f64 * 100.0 / b as f64
-        }
+        if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 }
     };
     let _ = write!(
         out,
@@ -520,7 +513,11 @@ fn coverage_section(out: &mut String, c: &Coverage) {
             "<tr{miss}><td><code>{}</code></td><td class=\"chips\">{}</td><td>{}</td><td class=\"hits\">{}</td></tr>",
             escape(&format!("{} {}", o.method, o.path)),
             chips.join(" "),
-            codes.iter().map(|c| format!("<code>{}</code>", escape(c))).collect::<Vec<_>>().join(" "),
+            codes
+                .iter()
+                .map(|c| format!("<code>{}</code>", escape(c)))
+                .collect::<Vec<_>>()
+                .join(" "),
             scenario_links(&ids)
         );
     }

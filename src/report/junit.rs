@@ -14,8 +14,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use super::ReportError;
 use super::model::{Outcome, RunReport, ScenarioReport};
 use super::text::{
-    by_area, compact, doc_url, failing_steps, first_finding, headline, request_line, serde_name,
-    status_text,
+    by_area, compact, doc_url, failing_steps, first_finding, headline, request_line, serde_name, status_text,
 };
 
 /// The run as JUnit XML.
@@ -31,9 +30,7 @@ pub fn to_junit(r: &RunReport) -> Result<String, ReportError> {
         if let Some(ts) = timestamp {
             suite.set_timestamp(ts);
         }
-        suite.set_time(Duration::from_millis(
-            scenarios.iter().map(|s| s.duration_ms).sum(),
-        ));
+        suite.set_time(Duration::from_millis(scenarios.iter().map(|s| s.duration_ms).sum()));
         suite.add_properties([
             Property::new("target", &r.target.base_url),
             Property::new("spec", format!("{} {}", r.spec.title, r.spec.version)),
@@ -45,9 +42,7 @@ pub fn to_junit(r: &RunReport) -> Result<String, ReportError> {
         }
         report.add_test_suite(suite);
     }
-    report
-        .to_string()
-        .map_err(|e| ReportError::Junit(e.to_string()))
+    report.to_string().map_err(|e| ReportError::Junit(e.to_string()))
 }
 
 fn test_case(s: &ScenarioReport) -> TestCase {
@@ -89,11 +84,7 @@ fn failure_text(s: &ScenarioReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: {}", s.id, s.title);
     if let Some(rule) = &s.rule {
-        let _ = writeln!(
-            out,
-            "rule: {}",
-            rule.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
+        let _ = writeln!(out, "rule: {}", rule.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     for d in &s.doc {
         match doc_url(d) {
@@ -109,11 +100,7 @@ fn failure_text(s: &ScenarioReport) -> String {
         let _ = writeln!(out, "could not run: {message}");
     }
     for st in failing_steps(s) {
-        let _ = writeln!(
-            out,
-            "\nstep {} \"{}\" at {}",
-            st.index, st.name, st.location
-        );
+        let _ = writeln!(out, "\nstep {} \"{}\" at {}", st.index, st.name, st.location);
         let resp = st
             .response
             .as_ref()

@@ -87,9 +87,7 @@ pub fn doc_links(docs: &[String]) -> String {
             Some(u) => format!(
                 "[{}]({})",
                 escape(d),
-                u.replace(')', "%29")
-                    .replace(' ', "%20")
-                    .replace('|', "%7C")
+                u.replace(')', "%29").replace(' ', "%20").replace('|', "%7C")
             ),
             None => escape(d),
         })
@@ -102,25 +100,15 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
     let t = &r.totals;
     let mut out = String::new();
     let (icon, verdict) = if t.failed_must > 0 {
-        (
-            "❌",
-            format!("{} failed ({} must)", t.failed, t.failed_must),
-        )
+        ("❌", format!("{} failed ({} must)", t.failed, t.failed_must))
     } else if t.errored > 0 {
         ("⚠️", format!("{} could not run", t.errored))
     } else if t.failed > 0 {
-        (
-            "✅",
-            format!("passed with {} should-level failure(s)", t.failed),
-        )
+        ("✅", format!("passed with {} should-level failure(s)", t.failed))
     } else {
         ("✅", format!("{} of {} passed", t.passed, t.total))
     };
-    let _ = writeln!(
-        out,
-        "## {icon} AgentGigs conformance: {}\n",
-        escape(&verdict)
-    );
+    let _ = writeln!(out, "## {icon} AgentGigs conformance: {}\n", escape(&verdict));
     let target = match target_url(&r.target) {
         Some(url) => format!("{} ({})", code_span(url), escape(&target_kind(&r.target))),
         None => escape(&target_kind(&r.target)),
@@ -142,11 +130,7 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         t.total, t.passed, t.failed, t.skipped, t.errored, t.failed_must, t.steps, t.requests
     );
 
-    let failed: Vec<&ScenarioReport> = r
-        .scenarios
-        .iter()
-        .filter(|s| s.outcome.is_failed())
-        .collect();
+    let failed: Vec<&ScenarioReport> = r.scenarios.iter().filter(|s| s.outcome.is_failed()).collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "### Failures ({})\n", failed.len());
         let _ = writeln!(

@@ -29,9 +29,7 @@ pub use text::doc_url;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A format name that is not one of ours.
-    #[error(
-        "unknown report format `{0}`: expected one of `terminal`, `json`, `junit`, `markdown` (`md`), `html`"
-    )]
+    #[error("unknown report format `{0}`: expected one of `terminal`, `json`, `junit`, `markdown` (`md`), `html`")]
     UnknownFormat(String),
     /// Writing the report file (or creating its directory) failed.
     #[error("cannot write report `{path}`: {source}")]
@@ -125,11 +123,7 @@ impl FromStr for Format {
 /// Renders `report` in `format` to a string. `coverage` is used by the
 /// formats that show it (terminal, Markdown, HTML) and ignored by the
 /// others (JSON and JUnit carry run data only).
-pub fn render(
-    format: Format,
-    report: &RunReport,
-    coverage: Option<&Coverage>,
-) -> Result<String, ReportError> {
+pub fn render(format: Format, report: &RunReport, coverage: Option<&Coverage>) -> Result<String, ReportError> {
     Ok(match format {
         Format::Terminal => {
             let style = TerminalStyle { color: false };

@@ -12,8 +12,8 @@ use similar::TextDiff;
 
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
-    by_area, clip_lines, compact, defanged, doc_url, duration, failing_steps, headline,
-    is_structured, money, pointer_parent, pretty_body, request_line, serde_name, status_text, target_kind, target_url,
+    by_area, clip_lines, compact, defanged, doc_url, duration, failing_steps, headline, is_structured, money,
+    pointer_parent, pretty_body, request_line, serde_name, status_text, target_kind, target_url,
 };
 
 pub use super::explain::render_explain;
@@ -79,10 +79,7 @@ fn icon(o: &Outcome, st: &TerminalStyle) -> String {
 
 fn indent(text: &str, n: usize) -> String {
     let pad = " ".repeat(n);
-    text.lines()
-        .map(|l| format!("{pad}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// Everything about one failed (or could-not-run) scenario: what it checks,
@@ -113,11 +110,7 @@ pub fn render_failure(s: &ScenarioReport, st: &TerminalStyle) -> String {
         let _ = writeln!(out, "  {}  {}", st.dim("rule "), rule);
     }
     for (i, d) in s.doc.iter().enumerate() {
-        let label = if i == 0 {
-            st.dim("docs ")
-        } else {
-            "     ".to_string()
-        };
+        let label = if i == 0 { st.dim("docs ") } else { "     ".to_string() };
         match doc_url(d) {
             Some(u) => {
                 let _ = writeln!(out, "  {label}  {d}  {}", st.cyan(u));
@@ -168,13 +161,7 @@ fn level_name(s: &ScenarioReport) -> &'static str {
 
 fn render_step_detail(step: &StepReport, st: &TerminalStyle) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "  {} {} \"{}\"",
-        st.bold("step"),
-        step.index,
-        step.name
-    );
+    let _ = writeln!(out, "  {} {} \"{}\"", st.bold("step"), step.index, step.name);
     let row = |out: &mut String, k: &str, v: &str| {
         let _ = writeln!(out, "    {}  {}", st.dim(format!("{k:<9}")), v);
     };
@@ -227,12 +214,7 @@ fn render_step_detail(step: &StepReport, st: &TerminalStyle) -> String {
     out
 }
 
-fn render_finding(
-    f: &Finding,
-    body: Option<&Value>,
-    st: &TerminalStyle,
-    showed_body: &mut bool,
-) -> String {
+fn render_finding(f: &Finding, body: Option<&Value>, st: &TerminalStyle, showed_body: &mut bool) -> String {
     let mut out = String::new();
     let kind = serde_name(&f.kind);
     let _ = writeln!(
@@ -387,11 +369,7 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
         t.requests
     );
 
-    let failed: Vec<&ScenarioReport> = r
-        .scenarios
-        .iter()
-        .filter(|s| s.outcome.is_failed())
-        .collect();
+    let failed: Vec<&ScenarioReport> = r.scenarios.iter().filter(|s| s.outcome.is_failed()).collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Failures by area"));
         for (area, list) in by_area(failed) {
@@ -419,14 +397,7 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     if !errored.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Could not run"));
         for s in errored {
-            let _ = writeln!(
-                out,
-                "  {} {} ({})  {}",
-                icon(&s.outcome, st),
-                s.id,
-                s.area,
-                headline(s)
-            );
+            let _ = writeln!(out, "  {} {} ({})  {}", icon(&s.outcome, st), s.id, s.area, headline(s));
         }
     }
     let skipped: Vec<&ScenarioReport> = r
@@ -437,38 +408,15 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     if !skipped.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Skipped"));
         for s in skipped {
-            let _ = writeln!(
-                out,
-                "  {} {} ({})  {}",
-                icon(&s.outcome, st),
-                s.id,
-                s.area,
-                headline(s)
-            );
+            let _ = writeln!(out, "  {} {} ({})  {}", icon(&s.outcome, st), s.id, s.area, headline(s));
         }
     }
     if !r.money.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Money moved"));
-        let w_s = r
-            .money
-            .iter()
-            .map(|m| m.scenario.chars().count())
-            .max()
-            .unwrap_or(0);
-        let w_a = r
-            .money
-            .iter()
-            .map(|m| m.actor.chars().count())
-            .max()
-            .unwrap_or(0);
+        let w_s = r.money.iter().map(|m| m.scenario.chars().count()).max().unwrap_or(0);
+        let w_a = r.money.iter().map(|m| m.actor.chars().count()).max().unwrap_or(0);
         for m in &r.money {
-            let _ = writeln!(
-                out,
-                "  {:<w_s$}  {:<w_a$}  {:>12}",
-                m.scenario,
-                m.actor,
-                money(m.cents)
-            );
+            let _ = writeln!(out, "  {:<w_s$}  {:<w_a$}  {:>12}", m.scenario, m.actor, money(m.cents));
         }
         let total: i64 = r.money.iter().map(|m| m.cents).sum();
         let _ = writeln!(

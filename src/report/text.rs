@@ -24,8 +24,7 @@ pub fn doc_url(doc: &str) -> Option<String> {
     if page.is_empty() || page.contains(':') || page.contains(char::is_whitespace) {
         return None;
     }
-    if page == "llms.txt" || page == "llms-full.txt" || page.starts_with("docs/") || page == "docs"
-    {
+    if page == "llms.txt" || page == "llms-full.txt" || page.starts_with("docs/") || page == "docs" {
         return Some(format!("{SITE}/{page}"));
     }
     None
@@ -36,8 +35,16 @@ pub fn doc_url(doc: &str) -> Option<String> {
 /// `bundled`: each scenario gets its own server), `remote, sandbox` else.
 /// The caller shows the URL first for remote targets (see [`target_url`]).
 pub(crate) fn target_kind(t: &TargetInfo) -> String {
-    let kind = if t.kind == "bundled" { "bundled reference server" } else { t.kind.as_str() };
-    if t.sandbox { format!("{kind}, sandbox") } else { kind.to_string() }
+    let kind = if t.kind == "bundled" {
+        "bundled reference server"
+    } else {
+        t.kind.as_str()
+    };
+    if t.sandbox {
+        format!("{kind}, sandbox")
+    } else {
+        kind.to_string()
+    }
 }
 
 /// The target's URL worth showing: `None` for the bundled server.
@@ -106,16 +113,14 @@ pub(crate) fn duration(ms: u64) -> String {
 
 /// Steps worth showing in detail: those with findings or that failed.
 pub(crate) fn failing_steps(s: &ScenarioReport) -> impl Iterator<Item = &StepReport> {
-    s.steps.iter().filter(|st| {
-        !st.findings.is_empty() || !matches!(st.outcome, Outcome::Passed | Outcome::Skipped { .. })
-    })
+    s.steps
+        .iter()
+        .filter(|st| !st.findings.is_empty() || !matches!(st.outcome, Outcome::Passed | Outcome::Skipped { .. }))
 }
 
 /// The first finding of a scenario, with its step.
 pub(crate) fn first_finding(s: &ScenarioReport) -> Option<(&StepReport, &Finding)> {
-    s.steps
-        .iter()
-        .find_map(|st| st.findings.first().map(|f| (st, f)))
+    s.steps.iter().find_map(|st| st.findings.first().map(|f| (st, f)))
 }
 
 /// One line saying why a scenario did not pass: the first finding's message,
@@ -141,11 +146,7 @@ pub(crate) fn headline(s: &ScenarioReport) -> String {
 /// `as agent: POST https://host/api/jobs/1/apply` (or the template or kind
 /// when nothing was sent).
 pub(crate) fn request_line(st: &StepReport) -> String {
-    let who = st
-        .actor
-        .as_deref()
-        .map(|a| format!("as {a}: "))
-        .unwrap_or_default();
+    let who = st.actor.as_deref().map(|a| format!("as {a}: ")).unwrap_or_default();
     match (&st.request, &st.path_template) {
         (Some(r), _) => format!("{who}{} {}", r.method, r.url),
         (None, Some(t)) => format!("{who}{} {t}", st.kind),

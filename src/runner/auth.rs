@@ -27,7 +27,9 @@ pub(crate) fn mode_name(mode: AuthMode) -> &'static str {
 
 fn random_hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0')).collect()
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// The credential headers for `mode`. Without an actor, `api_key` (the
@@ -39,7 +41,9 @@ pub(crate) fn auth_headers(
 ) -> Result<Vec<(String, String)>, RunnerError> {
     let need = |field: &str| -> Result<String, RunnerError> {
         let Some((name, creds)) = actor else {
-            return Err(RunnerError::NoActor { mode: mode_name(mode).into() });
+            return Err(RunnerError::NoActor {
+                mode: mode_name(mode).into(),
+            });
         };
         let v = match field {
             "api_key" => &creds.api_key,
@@ -117,10 +121,19 @@ mod tests {
         let c = creds();
         let a = Some(("poster", &c));
         let h = |m| auth_headers(m, a, &s).unwrap();
-        assert_eq!(h(AuthMode::ApiKey), vec![("X-API-Key".into(), c.api_key.clone().unwrap())]);
-        assert_eq!(h(AuthMode::Jwt), vec![("Authorization".into(), "Bearer eyJa.eyJb.sig".into())]);
+        assert_eq!(
+            h(AuthMode::ApiKey),
+            vec![("X-API-Key".into(), c.api_key.clone().unwrap())]
+        );
+        assert_eq!(
+            h(AuthMode::Jwt),
+            vec![("Authorization".into(), "Bearer eyJa.eyJb.sig".into())]
+        );
         assert!(h(AuthMode::None).is_empty());
-        assert_eq!(h(AuthMode::ApiKeyAsBearer)[0].1, format!("Bearer {}", c.api_key.clone().unwrap()));
+        assert_eq!(
+            h(AuthMode::ApiKeyAsBearer)[0].1,
+            format!("Bearer {}", c.api_key.clone().unwrap())
+        );
         assert_eq!(h(AuthMode::Both).len(), 2);
         let unknown = &h(AuthMode::UnknownKey)[0].1;
         assert!(unknown.starts_with("age_") && unknown.len() == 36 && unknown != c.api_key.as_ref().unwrap());
@@ -129,7 +142,10 @@ mod tests {
         assert_eq!(h(AuthMode::TamperedJwt)[0].1, "Bearer eyJa.eyJb.Aig");
         assert!(auth_headers(AuthMode::ApiKey, None, &s).unwrap().is_empty());
         assert!(auth_headers(AuthMode::Jwt, None, &s).is_err());
-        let no_jwt = ActorCredentials { api_key: Some("k".into()), ..Default::default() };
+        let no_jwt = ActorCredentials {
+            api_key: Some("k".into()),
+            ..Default::default()
+        };
         let e = auth_headers(AuthMode::Jwt, Some(("a", &no_jwt)), &s).unwrap_err();
         assert!(e.to_string().contains("access_token"));
         assert_eq!(tamper("x.y.Abc"), "x.y.Bbc");

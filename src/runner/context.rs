@@ -59,7 +59,10 @@ pub struct ScenarioContext {
 
 impl std::fmt::Debug for ScenarioContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScenarioContext").field("run_id", &self.run_id).field("target", &self.target).finish()
+        f.debug_struct("ScenarioContext")
+            .field("run_id", &self.run_id)
+            .field("target", &self.target)
+            .finish()
     }
 }
 
@@ -80,8 +83,11 @@ impl ScenarioContext {
         secrets: Secrets,
     ) -> Result<Self, RunnerError> {
         let insecure = options.insecure || matches!(target, TargetSpec::Remote(p) if p.insecure);
-        let http = build_client(&ClientOptions { insecure, ..ClientOptions::default() })
-            .map_err(|e| RunnerError::Setup(e.to_string()))?;
+        let http = build_client(&ClientOptions {
+            insecure,
+            ..ClientOptions::default()
+        })
+        .map_err(|e| RunnerError::Setup(e.to_string()))?;
         let mut bundled_features = Vec::new();
         let target = match target {
             TargetSpec::Bundled => Target::Bundled(bundled_config(MockConfig::default(), &secrets)),
@@ -102,13 +108,18 @@ impl ScenarioContext {
                     if let Some(t) = &c.token {
                         secrets.add("CONTROL_TOKEN", t.expose());
                     }
-                    ControlClient::new(http.clone(), c.url.clone(), c.token.clone()).with_timeout(options.request_timeout)
+                    ControlClient::new(http.clone(), c.url.clone(), c.token.clone())
+                        .with_timeout(options.request_timeout)
                 });
                 let features = match &control {
                     Some(c) => c.features().await.map_err(|e| secrets.redact_str(&e.to_string())),
                     None => Ok(ControlInfo::default()),
                 };
-                Target::Remote(Arc::new(RemoteTarget { profile: profile.clone(), control, features }))
+                Target::Remote(Arc::new(RemoteTarget {
+                    profile: profile.clone(),
+                    control,
+                    features,
+                }))
             }
         };
         if let Target::Bundled(config) = &target {

@@ -68,7 +68,10 @@ fn event_type(name: &str, data: &Value) -> String {
     if !name.is_empty() && name != "message" {
         return name.to_string();
     }
-    data.get("type").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| "message".to_string())
+    data.get("type")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| "message".to_string())
 }
 
 impl Stream {
@@ -101,8 +104,15 @@ impl Stream {
                 match frame {
                     Ok(ev) => {
                         let item = match serde_json::from_str::<Value>(&ev.data) {
-                            Ok(data) => Item::Event(Event { event_type: event_type(&ev.event, &data), data, received_at: now() }),
-                            Err(_) => Item::Unparseable { event_type: ev.event.clone(), raw: ev.data.clone() },
+                            Ok(data) => Item::Event(Event {
+                                event_type: event_type(&ev.event, &data),
+                                data,
+                                received_at: now(),
+                            }),
+                            Err(_) => Item::Unparseable {
+                                event_type: ev.event.clone(),
+                                raw: ev.data.clone(),
+                            },
                         };
                         if tx.send(item).await.is_err() {
                             return;
@@ -126,8 +136,9 @@ impl Stream {
     /// Follows a WebSocket (`{"event": type, "data": payload}` text frames).
     pub fn websocket<S>(ws: S) -> Stream
     where
-        S: futures::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>>
-            + Send
+        S: futures::Stream<
+                Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>,
+            > + Send
             + Unpin
             + 'static,
     {
@@ -139,8 +150,12 @@ impl Stream {
                     Ok(Message::Text(t)) => t.as_str().to_string(),
                     Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
                     Ok(Message::Close(frame)) => {
-                        let why = frame.map(|f| format!(" ({} {})", u16::from(f.code), f.reason)).unwrap_or_default();
-                        let _ = tx.send(Item::Closed(format!("the server closed the WebSocket{why}"))).await;
+                        let why = frame
+                            .map(|f| format!(" ({} {})", u16::from(f.code), f.reason))
+                            .unwrap_or_default();
+                        let _ = tx
+                            .send(Item::Closed(format!("the server closed the WebSocket{why}")))
+                            .await;
                         return;
                     }
                     Ok(_) => continue,
@@ -151,12 +166,20 @@ impl Stream {
                 };
                 let item = match serde_json::from_str::<Value>(&text) {
                     Ok(frame) => match (frame.get("event").and_then(Value::as_str), frame.get("data")) {
-                        (Some(name), Some(data)) => {
-                            Item::Event(Event { event_type: event_type(name, data), data: data.clone(), received_at: now() })
-                        }
-                        _ => Item::Unparseable { event_type: String::new(), raw: text },
+                        (Some(name), Some(data)) => Item::Event(Event {
+                            event_type: event_type(name, data),
+                            data: data.clone(),
+                            received_at: now(),
+                        }),
+                        _ => Item::Unparseable {
+                            event_type: String::new(),
+                            raw: text,
+                        },
                     },
-                    Err(_) => Item::Unparseable { event_type: String::new(), raw: text },
+                    Err(_) => Item::Unparseable {
+                        event_type: String::new(),
+                        raw: text,
+                    },
                 };
                 if tx.send(item).await.is_err() {
                     return;
@@ -179,7 +202,11 @@ impl Stream {
                     self.more_problems += 1;
                     return None;
                 }
-                let name = if event_type.is_empty() { "an event".to_string() } else { format!("event `{event_type}`") };
+                let name = if event_type.is_empty() {
+                    "an event".to_string()
+                } else {
+                    format!("event `{event_type}`")
+                };
                 self.problems.push(format!(
                     "{name} arrived with data that is not JSON: {}",
                     super::record::truncate_text(&raw, 200)
@@ -220,7 +247,10 @@ impl Stream {
     pub fn take_problems(&mut self) -> Vec<String> {
         let mut out = std::mem::take(&mut self.problems);
         if self.more_problems > 0 {
-            out.push(format!("{} more events arrived with data that is not JSON", self.more_problems));
+            out.push(format!(
+                "{} more events arrived with data that is not JSON",
+                self.more_problems
+            ));
             self.more_problems = 0;
         }
         out
@@ -255,7 +285,13 @@ struct FrameGuard {
 
 impl FrameGuard {
     fn new(max: usize) -> Self {
-        FrameGuard { max, frame: 0, line: 0, after_cr: false, tripped: Arc::default() }
+        FrameGuard {
+            max,
+            frame: 0,
+            line: 0,
+            after_cr: false,
+            tripped: Arc::default(),
+        }
     }
 
     fn check<B: AsRef<[u8]>>(&mut self, chunk: B) -> Option<B> {
@@ -327,12 +363,18 @@ pub(crate) fn insecure_tls() -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map(|b| b.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAll(provider))).with_no_client_auth());
+        .map(|b| {
+            b.dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAll(provider)))
+                .with_no_client_auth()
+        });
     match config {
         Ok(c) => Arc::new(c),
         // Cannot happen with the ring provider's defaults; fall back to an empty root store.
         Err(_) => Arc::new(
-            rustls::ClientConfig::builder().with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth(),
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
         ),
     }
 }

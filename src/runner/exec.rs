@@ -18,8 +18,18 @@ pub(crate) enum Body {
     Json(Value),
     /// Raw bytes with an optional content type.
     /// `bytes` is reference-counted: a rebuild (retry, repeat) does not copy a large body.
-    Raw { bytes: axum::body::Bytes, content_type: Option<String>, shown: Value },
-    Multipart { field: String, filename: String, content: String, content_type: Option<String>, fields: Vec<(String, String)> },
+    Raw {
+        bytes: axum::body::Bytes,
+        content_type: Option<String>,
+        shown: Value,
+    },
+    Multipart {
+        field: String,
+        filename: String,
+        content: String,
+        content_type: Option<String>,
+        fields: Vec<(String, String)>,
+    },
 }
 
 /// A request, fully interpolated.
@@ -49,7 +59,9 @@ impl Prepared {
                 }
                 rb.body(bytes)
             }
-            Body::Raw { bytes, content_type, .. } => {
+            Body::Raw {
+                bytes, content_type, ..
+            } => {
                 if let Some(ct) = content_type
                     && !has("content-type")
                 {
@@ -57,7 +69,13 @@ impl Prepared {
                 }
                 rb.body(bytes.clone())
             }
-            Body::Multipart { field, filename, content, content_type, fields } => {
+            Body::Multipart {
+                field,
+                filename,
+                content,
+                content_type,
+                fields,
+            } => {
                 let mut part = reqwest::multipart::Part::text(content.clone()).file_name(filename.clone());
                 if let Some(ct) = content_type {
                     part = part
@@ -80,7 +98,13 @@ impl Prepared {
             Body::None => None,
             Body::Json(v) => Some(v.clone()),
             Body::Raw { shown, .. } => Some(shown.clone()),
-            Body::Multipart { field, filename, content, content_type, fields } => Some(serde_json::json!({
+            Body::Multipart {
+                field,
+                filename,
+                content,
+                content_type,
+                fields,
+            } => Some(serde_json::json!({
                 "multipart": {
                     "field": field,
                     "filename": filename,
@@ -105,7 +129,10 @@ pub(crate) struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn content_type(&self) -> Option<&str> {
@@ -115,7 +142,14 @@ impl Received {
 
 /// Names and values of a response's headers (non-UTF-8 values lossily).
 pub(crate) fn header_list(map: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
-    map.iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+    map.iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Sends once and reads the whole body (at most `max_body` bytes), all
@@ -154,7 +188,12 @@ pub(crate) async fn send(
             Capped::TooLarge => RunnerError::BodyTooLarge { limit: max_body },
             Capped::Broken(e) => transport(&e, "cannot read the body of"),
         })?;
-        Ok(Received { status, headers, body, elapsed: started.elapsed() })
+        Ok(Received {
+            status,
+            headers,
+            body,
+            elapsed: started.elapsed(),
+        })
     };
     match tokio::time::timeout(limit, work).await {
         Ok(r) => r,

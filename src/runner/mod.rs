@@ -18,8 +18,8 @@ mod request_steps;
 mod scenario;
 mod schedule;
 mod spec_glue;
-mod stream_steps;
 mod steps;
+mod stream_steps;
 mod vars;
 
 use std::sync::Arc;
@@ -115,7 +115,10 @@ pub enum ProgressEvent {
     /// A step of a scenario ended.
     StepFinished { scenario: String, step: Box<StepReport> },
     /// A scenario ended (or was skipped without starting).
-    ScenarioFinished { position: usize, report: Box<ScenarioReport> },
+    ScenarioFinished {
+        position: usize,
+        report: Box<ScenarioReport>,
+    },
     /// The run ended.
     RunFinished { totals: Totals },
 }
@@ -138,9 +141,23 @@ impl PlannedScenario {
     /// `scenario.source.file` (relative to the scenario root).
     pub fn new(scenario: Scenario, steps: Vec<Step>) -> Self {
         let file = scenario.source.file.replace('\\', "/");
-        let area = file.trim_start_matches("scenarios/").split('/').next().unwrap_or_default().to_string();
-        let area = if area.ends_with(".yaml") || area.ends_with(".yml") { String::new() } else { area };
-        PlannedScenario { scenario, steps, file, area }
+        let area = file
+            .trim_start_matches("scenarios/")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let area = if area.ends_with(".yaml") || area.ends_with(".yml") {
+            String::new()
+        } else {
+            area
+        };
+        PlannedScenario {
+            scenario,
+            steps,
+            file,
+            area,
+        }
     }
 }
 
@@ -173,7 +190,12 @@ pub enum RunnerError {
     BadRequest(String),
     /// The target could not be reached or the exchange broke.
     #[error("{what} `{method} {url}`: {message}")]
-    Transport { what: String, method: String, url: String, message: String },
+    Transport {
+        what: String,
+        method: String,
+        url: String,
+        message: String,
+    },
     /// A time limit passed.
     #[error("{0}")]
     Timeout(String),

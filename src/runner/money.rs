@@ -138,7 +138,10 @@ impl Ledger {
         }
         let mut inner = self.inner.lock();
         inner.spent += cents;
-        *inner.moved.entry((scenario.to_string(), actor.to_string())).or_default() += cents;
+        *inner
+            .moved
+            .entry((scenario.to_string(), actor.to_string()))
+            .or_default() += cents;
     }
 
     /// Everything committed so far, per scenario and actor.
@@ -147,7 +150,11 @@ impl Ledger {
             .lock()
             .moved
             .iter()
-            .map(|((s, a), c)| MoneyMoved { scenario: s.clone(), actor: a.clone(), cents: *c })
+            .map(|((s, a), c)| MoneyMoved {
+                scenario: s.clone(),
+                actor: a.clone(),
+                cents: *c,
+            })
             .collect()
     }
 }
@@ -171,11 +178,23 @@ pub(crate) async fn estimate(
     let headers = prepared
         .headers
         .iter()
-        .filter(|(k, _)| ["x-api-key", "authorization", "cookie"].iter().any(|h| k.eq_ignore_ascii_case(h)))
+        .filter(|(k, _)| {
+            ["x-api-key", "authorization", "cookie"]
+                .iter()
+                .any(|h| k.eq_ignore_ascii_case(h))
+        })
         .cloned()
         .collect();
-    let read = Prepared { method: reqwest::Method::GET, url, path: path.clone(), headers, body: Body::None };
-    let r = exec::send(http, &read, limit, "request time limit", max_body).await.map_err(|e| e.to_string())?;
+    let read = Prepared {
+        method: reqwest::Method::GET,
+        url,
+        path: path.clone(),
+        headers,
+        body: Body::None,
+    };
+    let r = exec::send(http, &read, limit, "request time limit", max_body)
+        .await
+        .map_err(|e| e.to_string())?;
     if !(200..300).contains(&r.status) {
         return Err(format!("`GET {path}` answered {}", r.status));
     }
@@ -219,8 +238,9 @@ pub(crate) async fn estimate(
                 let accepted = field(a, "status").as_deref() == Some("accepted");
                 let proof = field(a, "application_type").as_deref() == Some("proof");
                 if accepted && proof {
-                    let p = price(a)
-                        .ok_or_else(|| format!("an accepted proof application in `GET {path}` has no integer `proposed_price`"))?;
+                    let p = price(a).ok_or_else(|| {
+                        format!("an accepted proof application in `GET {path}` has no integer `proposed_price`")
+                    })?;
                     sum = sum.saturating_add(p.max(0));
                 }
             }
@@ -238,14 +258,29 @@ mod tests {
     #[test]
     fn classifies_and_counts() {
         assert_eq!(money_step("POST", "/api/jobs/abc/fund-escrow"), Some(MoneyStep::Escrow));
-        assert_eq!(money_step("post", "/api/jobs/abc/fund-proof-escrow?x=1"), Some(MoneyStep::ProofEscrow));
+        assert_eq!(
+            money_step("post", "/api/jobs/abc/fund-proof-escrow?x=1"),
+            Some(MoneyStep::ProofEscrow)
+        );
         assert_eq!(money_step("GET", "/api/jobs/abc/fund-escrow"), None);
         assert_eq!(money_step("POST", "/api/jobs/abc/approve"), None);
         assert_eq!(money_step("POST", "/x/api/jobs/abc/fund-escrow"), None);
         assert_eq!(committed(MoneyStep::Escrow, Some(&json!({"totalCharge": 1500}))), 1500);
-        assert_eq!(committed(MoneyStep::Escrow, Some(&json!({"totalCharge": 1633, "clientSecret": "x"}))), 0);
-        assert_eq!(committed(MoneyStep::ProofEscrow, Some(&json!({"totalProofFee": 300}))), 300);
-        assert_eq!(committed(MoneyStep::ProofEscrow, Some(&json!({"totalProofFee": -300}))), 0);
+        assert_eq!(
+            committed(
+                MoneyStep::Escrow,
+                Some(&json!({"totalCharge": 1633, "clientSecret": "x"}))
+            ),
+            0
+        );
+        assert_eq!(
+            committed(MoneyStep::ProofEscrow, Some(&json!({"totalProofFee": 300}))),
+            300
+        );
+        assert_eq!(
+            committed(MoneyStep::ProofEscrow, Some(&json!({"totalProofFee": -300}))),
+            0
+        );
         assert_eq!(card_fee(7500), 463);
         let l = Ledger::default();
         assert!(l.refusal(None).is_none());
@@ -254,7 +289,14 @@ mod tests {
         assert!(l.refusal(Some(2000)).is_none());
         l.record("s", "poster", 600);
         assert!(l.refusal(Some(2000)).is_some());
-        assert_eq!(l.moved(), vec![MoneyMoved { scenario: "s".into(), actor: "poster".into(), cents: 2100 }]);
+        assert_eq!(
+            l.moved(),
+            vec![MoneyMoved {
+                scenario: "s".into(),
+                actor: "poster".into(),
+                cents: 2100
+            }]
+        );
     }
 
     #[test]
@@ -262,7 +304,10 @@ mod tests {
         let l = Ledger::default();
         assert!(l.reserve(1000, 600, "a").is_ok());
         let e = l.reserve(1000, 600, "b").unwrap_err();
-        assert!(e.contains("would commit up to 600 cents") && e.contains("600 cents committed"), "{e}");
+        assert!(
+            e.contains("would commit up to 600 cents") && e.contains("600 cents committed"),
+            "{e}"
+        );
         // The first committed less than it held: the rest is free again.
         l.settle("s", "poster", 600, 500, false);
         assert_eq!(l.used(), 500);

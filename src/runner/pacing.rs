@@ -35,7 +35,12 @@ struct Bucket {
 impl Bucket {
     fn new(limit: u32) -> Self {
         let capacity = (f64::from(limit) / 2.0).max(1.0);
-        Bucket { tokens: capacity, capacity, per_sec: f64::from(limit) / 2.0 / 60.0, last: Instant::now() }
+        Bucket {
+            tokens: capacity,
+            capacity,
+            per_sec: f64::from(limit) / 2.0 / 60.0,
+            last: Instant::now(),
+        }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -113,7 +118,9 @@ pub(crate) fn requested_wait(value: Option<&str>) -> Result<Option<Duration>, ()
         return Err(());
     }
     if let Ok(date) = chrono::DateTime::parse_from_rfc2822(v) {
-        let millis = (date.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0) as u64;
+        let millis = (date.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .num_milliseconds()
+            .max(0) as u64;
         return Ok(Some(Duration::from_millis(millis)));
     }
     Err(())
@@ -132,7 +139,10 @@ mod tests {
         assert_eq!(retry_after(Some("-5")), Duration::from_secs(1));
         assert_eq!(retry_after(None), Duration::from_secs(1));
         assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), Duration::ZERO);
-        assert_eq!(requested_wait(Some("999999999")), Ok(Some(Duration::from_secs(999_999_999))));
+        assert_eq!(
+            requested_wait(Some("999999999")),
+            Ok(Some(Duration::from_secs(999_999_999)))
+        );
         assert_eq!(requested_wait(Some("99999999999999999999999")), Ok(Some(Duration::MAX)));
         assert_eq!(requested_wait(Some("1e300")), Ok(Some(Duration::MAX)));
         assert_eq!(requested_wait(Some("soon")), Err(()));
@@ -150,7 +160,10 @@ mod tests {
             assert!(b.try_take(t0).is_ok());
         }
         let wait = b.try_take(t0).unwrap_err();
-        assert!(wait >= Duration::from_millis(3900) && wait <= Duration::from_millis(4100), "{wait:?}");
+        assert!(
+            wait >= Duration::from_millis(3900) && wait <= Duration::from_millis(4100),
+            "{wait:?}"
+        );
         let mut sent = 15;
         let mut t = t0;
         while t < t0 + Duration::from_secs(60) {

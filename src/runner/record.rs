@@ -25,7 +25,11 @@ pub(crate) fn truncate_text(s: &str, max: usize) -> String {
 /// A JSON value kept whole when small, else as truncated text.
 fn bounded(v: &Value) -> Value {
     let text = v.to_string();
-    if text.len() <= MAX_JSON_BYTES { v.clone() } else { Value::String(truncate_text(&text, MAX_TEXT_CHARS)) }
+    if text.len() <= MAX_JSON_BYTES {
+        v.clone()
+    } else {
+        Value::String(truncate_text(&text, MAX_TEXT_CHARS))
+    }
 }
 
 /// The request as sent (not yet redacted: see [`redact_step`]).
@@ -43,7 +47,10 @@ pub(crate) fn response_record(r: &Received, json: Option<&Value>) -> ResponseRec
     let body = match json {
         Some(v) => Some(bounded(v)),
         None if r.body.is_empty() => None,
-        None => Some(Value::String(truncate_text(&String::from_utf8_lossy(&r.body), MAX_TEXT_CHARS))),
+        None => Some(Value::String(truncate_text(
+            &String::from_utf8_lossy(&r.body),
+            MAX_TEXT_CHARS,
+        ))),
     };
     ResponseRecord {
         status: r.status,
@@ -68,8 +75,12 @@ fn redact_finding(s: &Secrets, f: &Finding) -> Finding {
 
 fn redact_outcome(s: &Secrets, o: &Outcome) -> Outcome {
     match o {
-        Outcome::Skipped { reason } => Outcome::Skipped { reason: s.redact_str(reason) },
-        Outcome::Errored { message } => Outcome::Errored { message: s.redact_str(message) },
+        Outcome::Skipped { reason } => Outcome::Skipped {
+            reason: s.redact_str(reason),
+        },
+        Outcome::Errored { message } => Outcome::Errored {
+            message: s.redact_str(message),
+        },
         other => other.clone(),
     }
 }

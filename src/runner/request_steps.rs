@@ -51,9 +51,16 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
         headers.retain(|(h, _)| !h.eq_ignore_ascii_case(&name));
         headers.push((name, value));
     }
-    let bodies = [req.json.is_some(), req.raw.is_some(), req.raw_size.is_some(), req.multipart.is_some()];
+    let bodies = [
+        req.json.is_some(),
+        req.raw.is_some(),
+        req.raw_size.is_some(),
+        req.multipart.is_some(),
+    ];
     if bodies.iter().filter(|b| **b).count() > 1 {
-        return Err(RunnerError::BadRequest("a request has one body: `json`, `raw`, `raw_size` or `multipart`".into()));
+        return Err(RunnerError::BadRequest(
+            "a request has one body: `json`, `raw`, `raw_size` or `multipart`".into(),
+        ));
     }
     let body = if let Some(j) = &req.json {
         let value = v.interpolate_value(j, "`request.json`")?;
@@ -74,7 +81,11 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
     } else if let Some(raw) = &req.raw {
         let text = v.interpolate_str(raw, "`request.raw`")?;
         let shown = Value::String(super::record::truncate_text(&text, super::record::MAX_TEXT_CHARS));
-        Body::Raw { bytes: text.into_bytes().into(), content_type: req.content_type.clone(), shown }
+        Body::Raw {
+            bytes: text.into_bytes().into(),
+            content_type: req.content_type.clone(),
+            shown,
+        }
     } else if let Some(n) = req.raw_size {
         Body::Raw {
             bytes: vec![b'x'; n].into(),
@@ -98,13 +109,23 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
         Body::None
     };
     let concrete = path.split(['?', '#']).next().unwrap_or_default().to_string();
-    Ok(Prepared { method, url, path: concrete, headers, body })
+    Ok(Prepared {
+        method,
+        url,
+        path: concrete,
+        headers,
+        body,
+    })
 }
 
 fn pacing_key(st: &ScenarioState, step: &Step) -> Option<(String, u32)> {
     let name = step.actor.as_ref()?;
     let creds = st.vars.actor(name)?;
-    let key = creds.user_id.clone().or_else(|| creds.api_key.clone()).unwrap_or_else(|| format!("{}/{name}", st.scenario_id));
+    let key = creds
+        .user_id
+        .clone()
+        .or_else(|| creds.api_key.clone())
+        .unwrap_or_else(|| format!("{}/{name}", st.scenario_id));
     let tier = st.tiers.get(name).copied().unwrap_or_default();
     Some((key, per_minute(tier)))
 }
@@ -133,7 +154,19 @@ pub(crate) async fn request_step(
         None => 0,
     };
     let mut cents = 0i64;
-    let result = exchange(ctx, st, step, &prepared, &expect, repeat.as_ref(), rep, dl, money, &mut cents).await;
+    let result = exchange(
+        ctx,
+        st,
+        step,
+        &prepared,
+        &expect,
+        repeat.as_ref(),
+        rep,
+        dl,
+        money,
+        &mut cents,
+    )
+    .await;
     if money.is_some() {
         let actor = step.actor.as_deref().unwrap_or("(anonymous)");
         let unknown = result.is_err();
@@ -145,9 +178,18 @@ pub(crate) async fn request_step(
             );
             return result.map(|_| ()).map_err(|e| match e {
                 RunnerError::Timeout(m) => RunnerError::Timeout(format!("{m}{note}")).into(),
-                RunnerError::Transport { what, method, url, message } => {
-                    RunnerError::Transport { what, method, url, message: format!("{message}{note}") }.into()
+                RunnerError::Transport {
+                    what,
+                    method,
+                    url,
+                    message,
+                } => RunnerError::Transport {
+                    what,
+                    method,
+                    url,
+                    message: format!("{message}{note}"),
                 }
+                .into(),
                 other => other.into(),
             });
         }
@@ -233,7 +275,12 @@ async fn exchange(
     let (op, found) = auto_checks(ctx, prepared, &received, json.as_ref(), &step.skip_checks, false);
     rep.operation = op;
     rep.findings.extend(found);
-    rep.findings.extend(check::check_expect(expect, received.status, &received.headers, json.as_ref()));
+    rep.findings.extend(check::check_expect(
+        expect,
+        received.status,
+        &received.headers,
+        json.as_ref(),
+    ));
     Ok(Some((received, json)))
 }
 
@@ -256,7 +303,10 @@ async fn send_paced(
         }
         let (limit, label) = dl.request_limit(ctx.options.request_timeout);
         if limit.is_zero() {
-            return Err(RunnerError::Timeout(format!("the {label} was reached before `{}` was sent", prepared.url)));
+            return Err(RunnerError::Timeout(format!(
+                "the {label} was reached before `{}` was sent",
+                prepared.url
+            )));
         }
         rep.attempts += 1;
         let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
@@ -266,8 +316,16 @@ async fn send_paced(
         }
         let header = r.header("retry-after").map(str::to_string);
         let asked = requested_wait(header.as_deref());
-        let shown = header.as_deref().map(|h| super::record::truncate_text(h, 80)).unwrap_or_default();
-        if asked.is_err() && !rep.findings.iter().any(|f| f.kind == FindingKind::Header && f.message.contains("Retry-After")) {
+        let shown = header
+            .as_deref()
+            .map(|h| super::record::truncate_text(h, 80))
+            .unwrap_or_default();
+        if asked.is_err()
+            && !rep
+                .findings
+                .iter()
+                .any(|f| f.kind == FindingKind::Header && f.message.contains("Retry-After"))
+        {
             rep.findings.push(
                 Finding::new(
                     FindingKind::Header,
@@ -330,7 +388,11 @@ async fn repeat_request(
     for i in 1..=repeat.times {
         let (limit, label) = dl.request_limit(ctx.options.request_timeout);
         if limit.is_zero() {
-            return Err(RunnerError::Timeout(format!("the {label} was reached after {} of {} requests", i - 1, repeat.times)));
+            return Err(RunnerError::Timeout(format!(
+                "the {label} was reached after {} of {} requests",
+                i - 1,
+                repeat.times
+            )));
         }
         rep.attempts += 1;
         let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
@@ -379,7 +441,10 @@ async fn repeat_request(
             (None, at) => {
                 let mut f = Finding::new(
                     FindingKind::Repeat,
-                    format!("status {s} never arrived in {} requests (the last was {})", repeat.times, r.status),
+                    format!(
+                        "status {s} never arrived in {} requests (the last was {})",
+                        repeat.times, r.status
+                    ),
                 )
                 .actual(r.status);
                 f.expected = Some(match at {
@@ -404,14 +469,17 @@ async fn repeat_request(
             _ => {}
         }
     }
-    rep.findings.extend(check::check_expect(expect, r.status, &r.headers, json.as_ref()));
+    rep.findings
+        .extend(check::check_expect(expect, r.status, &r.headers, json.as_ref()));
     Ok(Some((r, json)))
 }
 
 /// True when a capture's name or path suggests a secret.
 fn secret_like(name: &str, path: &str) -> bool {
     let s = format!("{name} {path}").to_ascii_lowercase();
-    ["key", "token", "password", "secret", "jwt"].iter().any(|w| s.contains(w))
+    ["key", "token", "password", "secret", "jwt"]
+        .iter()
+        .any(|w| s.contains(w))
 }
 
 /// Takes captured values from a response into variables.
@@ -426,10 +494,16 @@ fn capture(
     for (name, cap) in caps {
         let (value, from) = match cap {
             Capture::Body(path) => {
-                let v = json.and_then(|j| check::resolve(path, j).ok()).and_then(|l| l.first()).map(|(_, v)| v.clone());
+                let v = json
+                    .and_then(|j| check::resolve(path, j).ok())
+                    .and_then(|l| l.first())
+                    .map(|(_, v)| v.clone());
                 (v, format!("body `{path}`"))
             }
-            Capture::Header { header } => (r.header(header).map(|h| Value::String(h.to_string())), format!("header `{header}`")),
+            Capture::Header { header } => (
+                r.header(header).map(|h| Value::String(h.to_string())),
+                format!("header `{header}`"),
+            ),
         };
         match value {
             Some(v) => {
@@ -441,7 +515,10 @@ fn capture(
                 st.vars.set(name, v);
             }
             None => {
-                let mut f = Finding::new(FindingKind::Capture, format!("capture `{name}`: the response has nothing at {from}"));
+                let mut f = Finding::new(
+                    FindingKind::Capture,
+                    format!("capture `{name}`: the response has nothing at {from}"),
+                );
                 if let Capture::Body(p) = cap {
                     f = f.at_body(p.clone());
                 }

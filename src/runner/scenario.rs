@@ -56,8 +56,9 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
         return bare_report(
             planned,
             Outcome::Skipped {
-                reason: "moves real money and the target is not a sandbox (pass `--allow-real-money` and `--max-spend`)"
-                    .into(),
+                reason:
+                    "moves real money and the target is not a sandbox (pass `--allow-real-money` and `--max-spend`)"
+                        .into(),
             },
             started.elapsed(),
         );
@@ -79,7 +80,9 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
                 Err(e) => {
                     return bare_report(
                         planned,
-                        Outcome::Errored { message: format!("cannot start the bundled reference server: {e}") },
+                        Outcome::Errored {
+                            message: format!("cannot start the bundled reference server: {e}"),
+                        },
                         started.elapsed(),
                     );
                 }
@@ -88,20 +91,24 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
             let report = match Url::parse(&url) {
                 Ok(base) => {
                     let token = config.control_token.clone().map(Secret);
-                    let control =
-                        ControlClient::new(ctx.http.clone(), base.clone(), token).with_timeout(ctx.options.request_timeout);
+                    let control = ControlClient::new(ctx.http.clone(), base.clone(), token)
+                        .with_timeout(ctx.options.request_timeout);
                     match control.features().await {
                         Ok(features) => run_on(planned, ctx, base, Some(control), features, started).await,
                         Err(e) => bare_report(
                             planned,
-                            Outcome::Errored { message: format!("the bundled server's control API failed: {e}") },
+                            Outcome::Errored {
+                                message: format!("the bundled server's control API failed: {e}"),
+                            },
                             started.elapsed(),
                         ),
                     }
                 }
                 Err(e) => bare_report(
                     planned,
-                    Outcome::Errored { message: format!("the bundled server has a bad URL `{url}`: {e}") },
+                    Outcome::Errored {
+                        message: format!("the bundled server has a bad URL `{url}`: {e}"),
+                    },
                     started.elapsed(),
                 ),
             };
@@ -111,7 +118,9 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
         Target::Remote(remote) => match &remote.features {
             Err(message) => bare_report(
                 planned,
-                Outcome::Errored { message: format!("cannot use the target's control API: {message}") },
+                Outcome::Errored {
+                    message: format!("cannot use the target's control API: {message}"),
+                },
                 started.elapsed(),
             ),
             Ok(features) => {
@@ -134,7 +143,9 @@ async fn run_on(
     if let Some(missing) = needed_features(planned).into_iter().find(|f| !features.has(f)) {
         return bare_report(
             planned,
-            Outcome::Skipped { reason: format!("target offers no `{missing}` control") },
+            Outcome::Skipped {
+                reason: format!("target offers no `{missing}` control"),
+            },
             started.elapsed(),
         );
     }
@@ -166,7 +177,11 @@ async fn run_on(
     let mut stop: Option<(usize, Outcome)> = None;
     for (i, step) in planned.steps.iter().enumerate() {
         let index = i + 1;
-        let location = if step.source.file.is_empty() { planned.file.clone() } else { step.source.to_string() };
+        let location = if step.source.file.is_empty() {
+            planned.file.clone()
+        } else {
+            step.source.to_string()
+        };
         let mut rep = StepReport {
             index,
             name: step.name.clone().unwrap_or_else(|| default_name(step)),
@@ -179,7 +194,11 @@ async fn run_on(
             response: None,
             attempts: 0,
             retries: 0,
-            skipped_checks: step.skip_checks.iter().map(|c| format!("{}: {}", check_name(c.check), c.reason)).collect(),
+            skipped_checks: step
+                .skip_checks
+                .iter()
+                .map(|c| format!("{}: {}", check_name(c.check), c.reason))
+                .collect(),
             findings: Vec::new(),
             outcome: Outcome::Passed,
             duration_ms: 0,
@@ -209,7 +228,10 @@ async fn run_on(
         }
         let rep = redact_step(&ctx.secrets, &rep);
         if let Some(progress) = &ctx.options.progress {
-            progress(ProgressEvent::StepFinished { scenario: s.id.clone(), step: Box::new(rep.clone()) });
+            progress(ProgressEvent::StepFinished {
+                scenario: s.id.clone(),
+                step: Box::new(rep.clone()),
+            });
         }
         steps.push(rep);
     }
@@ -217,8 +239,12 @@ async fn run_on(
 
     let outcome = match stop {
         None => Outcome::Passed,
-        Some((at, Outcome::Errored { message })) => Outcome::Errored { message: format!("step {at}: {message}") },
-        Some((at, Outcome::Skipped { reason })) => Outcome::Skipped { reason: format!("step {at}: {reason}") },
+        Some((at, Outcome::Errored { message })) => Outcome::Errored {
+            message: format!("step {at}: {message}"),
+        },
+        Some((at, Outcome::Skipped { reason })) => Outcome::Skipped {
+            reason: format!("step {at}: {reason}"),
+        },
         Some(_) => Outcome::Failed,
     };
     let mut report = bare_report(planned, outcome, started.elapsed());
@@ -239,12 +265,21 @@ fn check_name(c: crate::scenario::AutoCheck) -> &'static str {
 
 /// The limits of a step starting now.
 fn deadline(ctx: &ScenarioContext, step: &crate::scenario::Step, now: Instant, scenario_at: Instant) -> Deadline {
-    let step_limit = step.timeout_ms.map(Duration::from_millis).unwrap_or(ctx.options.step_timeout);
+    let step_limit = step
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(ctx.options.step_timeout);
     let (outer_at, outer_label) = match ctx.run_deadline {
         Some(run_at) if run_at < scenario_at => (run_at, "run time limit"),
         _ => (scenario_at, "scenario time limit"),
     };
-    Deadline { step_at: now + step_limit, step_label: "step time limit", outer_at, outer_label, hard_at: ctx.run_deadline }
+    Deadline {
+        step_at: now + step_limit,
+        step_label: "step time limit",
+        outer_at,
+        outer_label,
+        hard_at: ctx.run_deadline,
+    }
 }
 
 /// Creates (or maps) every actor; an `Err` is the scenario's outcome.

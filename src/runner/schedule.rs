@@ -43,7 +43,9 @@ impl Shared {
             let by = self.stopped_by.lock().clone().unwrap_or_default();
             return Some(bare_report(
                 p,
-                Outcome::Skipped { reason: format!("not run: fail-fast after `{by}` failed") },
+                Outcome::Skipped {
+                    reason: format!("not run: fail-fast after `{by}` failed"),
+                },
                 Duration::ZERO,
             ));
         }
@@ -52,7 +54,9 @@ impl Shared {
         {
             return Some(bare_report(
                 p,
-                Outcome::Errored { message: "not started: the run's time limit was reached".into() },
+                Outcome::Errored {
+                    message: "not started: the run's time limit was reached".into(),
+                },
                 Duration::ZERO,
             ));
         }
@@ -68,7 +72,10 @@ impl Shared {
             self.stop.store(true, Ordering::SeqCst);
         }
         if let Some(progress) = &self.ctx.options.progress {
-            progress(ProgressEvent::ScenarioFinished { position, report: Box::new(report.clone()) });
+            progress(ProgressEvent::ScenarioFinished {
+                position,
+                report: Box::new(report.clone()),
+            });
         }
     }
 }
@@ -79,7 +86,10 @@ async fn run_one(shared: Arc<Shared>, position: usize, planned: Arc<PlannedScena
         return r;
     }
     if let Some(progress) = &shared.ctx.options.progress {
-        progress(ProgressEvent::ScenarioStarted { position, id: planned.scenario.id.clone() });
+        progress(ProgressEvent::ScenarioStarted {
+            position,
+            id: planned.scenario.id.clone(),
+        });
     }
     let task_planned = planned.clone();
     let task_shared = shared.clone();
@@ -90,20 +100,27 @@ async fn run_one(shared: Arc<Shared>, position: usize, planned: Arc<PlannedScena
     // A safety net under the run's time limit: every wait inside a scenario
     // is bounded already, but a run with a limit must end whatever happens.
     let joined = match shared.ctx.run_deadline {
-        Some(at) => tokio::time::timeout_at((at + RUN_GRACE).into(), handle).await.map_err(|_| abort.abort()),
+        Some(at) => tokio::time::timeout_at((at + RUN_GRACE).into(), handle)
+            .await
+            .map_err(|_| abort.abort()),
         None => Ok(handle.await),
     };
     let report = match joined {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => bare_report(
             &planned,
-            Outcome::Errored { message: format!("internal error: the scenario task failed ({e})") },
+            Outcome::Errored {
+                message: format!("internal error: the scenario task failed ({e})"),
+            },
             started.elapsed(),
         ),
         Err(()) => bare_report(
             &planned,
             Outcome::Errored {
-                message: format!("the run's time limit was reached and the scenario did not stop within {} s of it", RUN_GRACE.as_secs()),
+                message: format!(
+                    "the run's time limit was reached and the scenario did not stop within {} s of it",
+                    RUN_GRACE.as_secs()
+                ),
             },
             started.elapsed(),
         ),
@@ -125,10 +142,13 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     let spec_info = super::spec_glue::spec_info(&plan.spec);
     let progress = plan.options.progress.clone();
     if let Some(p) = &progress {
-        p(ProgressEvent::RunStarted { total: plan.scenarios.len() });
+        p(ProgressEvent::RunStarted {
+            total: plan.scenarios.len(),
+        });
     }
     let jobs = plan.options.jobs.max(1);
-    let ctx = match ScenarioContext::with_secrets(plan.spec.clone(), &plan.target, plan.options.clone(), secrets).await {
+    let ctx = match ScenarioContext::with_secrets(plan.spec.clone(), &plan.target, plan.options.clone(), secrets).await
+    {
         Ok(c) => c,
         Err(e) => {
             let scenarios: Vec<ScenarioReport> = plan
@@ -145,7 +165,11 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
             return finish(scenarios, target, spec_info, started_at, t0, vec![], &progress);
         }
     };
-    let shared = Arc::new(Shared { ctx, stop: AtomicBool::new(false), stopped_by: parking_lot::Mutex::new(None) });
+    let shared = Arc::new(Shared {
+        ctx,
+        stop: AtomicBool::new(false),
+        stopped_by: parking_lot::Mutex::new(None),
+    });
     let planned: Vec<Arc<PlannedScenario>> = plan.scenarios.into_iter().map(Arc::new).collect();
     let mut results: Vec<Option<ScenarioReport>> = vec![None; planned.len()];
 
@@ -158,7 +182,9 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
             alone.push(position);
             continue;
         }
-        let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
+        let Ok(permit) = semaphore.clone().acquire_owned().await else {
+            break;
+        };
         let (shared, p) = (shared.clone(), p.clone());
         set.spawn(async move {
             let r = run_one(shared, position, p).await;
@@ -182,7 +208,13 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
         .zip(planned.iter())
         .map(|(r, p)| {
             r.unwrap_or_else(|| {
-                bare_report(p, Outcome::Errored { message: "internal error: the scenario never reported".into() }, Duration::ZERO)
+                bare_report(
+                    p,
+                    Outcome::Errored {
+                        message: "internal error: the scenario never reported".into(),
+                    },
+                    Duration::ZERO,
+                )
             })
         })
         .collect();
@@ -197,7 +229,9 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
         report = r;
     }
     if let Some(p) = &progress {
-        p(ProgressEvent::RunFinished { totals: report.totals.clone() });
+        p(ProgressEvent::RunFinished {
+            totals: report.totals.clone(),
+        });
     }
     report
 }

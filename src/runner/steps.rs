@@ -100,13 +100,21 @@ pub(crate) fn default_name(step: &Step) -> String {
         return format!("advance the clock by {} s", c.advance_seconds);
     }
     if let Some(s) = &step.subscribe {
-        return format!("subscribe `{}` as {}", s.stream, step.actor.as_deref().unwrap_or("nobody"));
+        return format!(
+            "subscribe `{}` as {}",
+            s.stream,
+            step.actor.as_deref().unwrap_or("nobody")
+        );
     }
     if let Some(e) = &step.event {
         return format!("expect `{}` on `{}`", e.event_type, e.stream);
     }
     if let Some(e) = &step.no_event {
-        return format!("expect no `{}` event on `{}`", e.event_type.as_deref().unwrap_or("any"), e.stream);
+        return format!(
+            "expect no `{}` event on `{}`",
+            e.event_type.as_deref().unwrap_or("any"),
+            e.stream
+        );
     }
     if let Some(s) = &step.set {
         return format!("set {}", s.keys().cloned().collect::<Vec<_>>().join(", "));
@@ -171,7 +179,10 @@ pub(crate) async fn execute(
         ))
         .into());
     }
-    Err(RunnerError::Unsupported("the step has no action (request, set, clock, subscribe, event, no_event)".into()).into())
+    Err(
+        RunnerError::Unsupported("the step has no action (request, set, clock, subscribe, event, no_event)".into())
+            .into(),
+    )
 }
 
 async fn clock_step(st: &mut ScenarioState, seconds: i64, rep: &mut StepReport, dl: &Deadline) -> Result<(), Halt> {
@@ -203,7 +214,11 @@ async fn clock_step(st: &mut ScenarioState, seconds: i64, rep: &mut StepReport, 
 
 fn control_base(st: &ScenarioState) -> String {
     let s = st.base_url.as_str();
-    if s.ends_with('/') { s.to_string() } else { format!("{s}/") }
+    if s.ends_with('/') {
+        s.to_string()
+    } else {
+        format!("{s}/")
+    }
 }
 
 /// Joins the target's base URL and a scenario path.
@@ -217,7 +232,11 @@ pub(crate) fn join_url(base: &Url, path: &str) -> Result<Url, RunnerError> {
 }
 
 /// The credential headers of a step (its actor and auth mode).
-pub(crate) fn step_auth(st: &ScenarioState, step: &Step, secrets: &Secrets) -> Result<Vec<(String, String)>, RunnerError> {
+pub(crate) fn step_auth(
+    st: &ScenarioState,
+    step: &Step,
+    secrets: &Secrets,
+) -> Result<Vec<(String, String)>, RunnerError> {
     let actor = match &step.actor {
         None => None,
         Some(name) => match st.vars.actor(name) {
@@ -299,7 +318,10 @@ pub(crate) fn auto_checks(
         None if !skipped(AutoCheck::Operation) => out.push(
             Finding::new(
                 FindingKind::UndocumentedOperation,
-                format!("`{} {}` matches no operation in the spec", prepared.method, prepared.path),
+                format!(
+                    "`{} {}` matches no operation in the spec",
+                    prepared.method, prepared.path
+                ),
             )
             .actual(format!("{} {}", prepared.method, prepared.path)),
         ),
@@ -328,8 +350,11 @@ pub(crate) fn auto_checks(
         && !out.iter().any(|f| f.kind == FindingKind::InvalidJson)
     {
         out.push(
-            Finding::new(FindingKind::InvalidJson, "the body is labelled JSON but does not parse as JSON")
-                .actual(super::record::truncate_text(&String::from_utf8_lossy(&r.body), 200)),
+            Finding::new(
+                FindingKind::InvalidJson,
+                "the body is labelled JSON but does not parse as JSON",
+            )
+            .actual(super::record::truncate_text(&String::from_utf8_lossy(&r.body), 200)),
         );
     }
     (label, out)

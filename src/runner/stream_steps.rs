@@ -38,7 +38,10 @@ pub(crate) async fn subscribe(
 ) -> Result<(), Halt> {
     let Some(sub) = &step.subscribe else { return Ok(()) };
     if step.actor.is_none() {
-        return Err(RunnerError::NoActor { mode: "subscribe".into() }.into());
+        return Err(RunnerError::NoActor {
+            mode: "subscribe".into(),
+        }
+        .into());
     }
     let mut url = join_url(&st.base_url, EVENTS_PATH)?;
     if !sub.types.is_empty() {
@@ -49,8 +52,13 @@ pub(crate) async fn subscribe(
     if transport == EventsTransport::Sse {
         headers.push(("Accept".into(), "text/event-stream".into()));
     }
-    let prepared =
-        Prepared { method: reqwest::Method::GET, url, path: EVENTS_PATH.to_string(), headers, body: Body::None };
+    let prepared = Prepared {
+        method: reqwest::Method::GET,
+        url,
+        path: EVENTS_PATH.to_string(),
+        headers,
+        body: Body::None,
+    };
     rep.request = Some(request_record(&prepared));
     let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
     let (limit, label) = dl.request_limit(ctx.options.request_timeout);
@@ -77,18 +85,34 @@ pub(crate) async fn subscribe(
             let status = resp.status().as_u16();
             let headers = header_list(resp.headers());
             if (200..300).contains(&status) {
-                let r = Received { status, headers, body: Vec::new(), elapsed: started.elapsed() };
+                let r = Received {
+                    status,
+                    headers,
+                    body: Vec::new(),
+                    elapsed: started.elapsed(),
+                };
                 (Some(Stream::sse(resp, ctx.options.max_body_bytes)), r)
             } else {
                 let body = match tokio::time::timeout(limit, read_capped(resp, ctx.options.max_body_bytes)).await {
                     Err(_) => return Err(timed_out().into()),
                     Ok(Err(Capped::TooLarge)) => {
-                        return Err(RunnerError::BodyTooLarge { limit: ctx.options.max_body_bytes }.into());
+                        return Err(RunnerError::BodyTooLarge {
+                            limit: ctx.options.max_body_bytes,
+                        }
+                        .into());
                     }
                     Ok(Err(Capped::Broken(e))) => return Err(refused(crate::target::describe_error(&e)).into()),
                     Ok(Ok(b)) => b,
                 };
-                (None, Received { status, headers, body, elapsed: started.elapsed() })
+                (
+                    None,
+                    Received {
+                        status,
+                        headers,
+                        body,
+                        elapsed: started.elapsed(),
+                    },
+                )
             }
         }
         EventsTransport::WebSocket => {
@@ -96,7 +120,10 @@ pub(crate) async fn subscribe(
             let mut ws_url = prepared.url.clone();
             let scheme = if ws_url.scheme() == "https" { "wss" } else { "ws" };
             let _ = ws_url.set_scheme(scheme);
-            let mut request = ws_url.as_str().into_client_request().map_err(|e| RunnerError::BadRequest(e.to_string()))?;
+            let mut request = ws_url
+                .as_str()
+                .into_client_request()
+                .map_err(|e| RunnerError::BadRequest(e.to_string()))?;
             for (k, v) in &prepared.headers {
                 let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
                     .map_err(|e| RunnerError::BadRequest(format!("header `{k}`: {e}")))?;
@@ -122,19 +149,42 @@ pub(crate) async fn subscribe(
                     let headers = resp
                         .headers()
                         .iter()
-                        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
                         .collect();
-                    let r = Received { status: resp.status().as_u16(), headers, body: Vec::new(), elapsed: started.elapsed() };
+                    let r = Received {
+                        status: resp.status().as_u16(),
+                        headers,
+                        body: Vec::new(),
+                        elapsed: started.elapsed(),
+                    };
                     (Some(Stream::websocket(ws)), r)
                 }
                 Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
                     let headers = resp
                         .headers()
                         .iter()
-                        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
                         .collect();
                     let body = resp.body().clone().unwrap_or_default();
-                    (None, Received { status: resp.status().as_u16(), headers, body, elapsed: started.elapsed() })
+                    (
+                        None,
+                        Received {
+                            status: resp.status().as_u16(),
+                            headers,
+                            body,
+                            elapsed: started.elapsed(),
+                        },
+                    )
                 }
                 Ok(Err(e)) => return Err(refused(e.to_string()).into()),
             }
@@ -143,13 +193,29 @@ pub(crate) async fn subscribe(
     let json = parse_json(&received);
     let upgraded = received.status == 101;
     if !upgraded {
-        let (op, found) = auto_checks(ctx, &prepared, &received, json.as_ref(), &step.skip_checks, stream.is_some());
+        let (op, found) = auto_checks(
+            ctx,
+            &prepared,
+            &received,
+            json.as_ref(),
+            &step.skip_checks,
+            stream.is_some(),
+        );
         rep.operation = op;
         rep.findings.extend(found);
     }
     // A WebSocket upgrade (101) counts as the success an empty `expect.status` asks for.
-    let status_for_expect = if upgraded && expect.status.is_empty() { 200 } else { received.status };
-    rep.findings.extend(check::check_expect(&expect, status_for_expect, &received.headers, json.as_ref()));
+    let status_for_expect = if upgraded && expect.status.is_empty() {
+        200
+    } else {
+        received.status
+    };
+    rep.findings.extend(check::check_expect(
+        &expect,
+        status_for_expect,
+        &received.headers,
+        json.as_ref(),
+    ));
     rep.response = Some(response_record(&received, json.as_ref()));
     if let Some(s) = stream {
         st.streams.insert(sub.stream.clone(), s);
@@ -164,7 +230,10 @@ fn matches(e: &Event, event_type: Option<&str>, assertions: &[BodyAssertion]) ->
 fn event_record(e: &Event) -> ResponseRecord {
     ResponseRecord {
         status: 200,
-        headers: vec![("event-type".into(), e.event_type.clone()), ("received-at".into(), e.received_at.clone())],
+        headers: vec![
+            ("event-type".into(), e.event_type.clone()),
+            ("received-at".into(), e.received_at.clone()),
+        ],
         content_type: Some("text/event-stream".into()),
         body: Some(e.data.clone()),
         body_bytes: 0,
@@ -184,10 +253,20 @@ pub(crate) async fn event(
 ) -> Result<(), Halt> {
     let _ = ctx;
     let (name, event_type, assertions, within_ms, positive) = match (&step.event, &step.no_event) {
-        (Some(e), _) => (&e.stream, Some(e.event_type.as_str()), &e.matches, e.within_ms.unwrap_or(EVENT_WITHIN_MS), true),
-        (None, Some(n)) => {
-            (&n.stream, n.event_type.as_deref(), &n.matches, n.within_ms.unwrap_or(NO_EVENT_WITHIN_MS), false)
-        }
+        (Some(e), _) => (
+            &e.stream,
+            Some(e.event_type.as_str()),
+            &e.matches,
+            e.within_ms.unwrap_or(EVENT_WITHIN_MS),
+            true,
+        ),
+        (None, Some(n)) => (
+            &n.stream,
+            n.event_type.as_deref(),
+            &n.matches,
+            n.within_ms.unwrap_or(NO_EVENT_WITHIN_MS),
+            false,
+        ),
         (None, None) => return Ok(()),
     };
     let assertions: Vec<BodyAssertion> = interpolated(&st.vars, assertions, "`match`")?;
@@ -201,8 +280,14 @@ pub(crate) async fn event(
     };
     let pred = |e: &Event| matches(e, event_type, assertions);
     let found = stream.take(window_end, &pred).await;
-    let what = event_type.map(|t| format!("`{t}` event")).unwrap_or_else(|| "event".to_string());
-    let filtered = if assertions.is_empty() { String::new() } else { " matching the `match` checks".to_string() };
+    let what = event_type
+        .map(|t| format!("`{t}` event"))
+        .unwrap_or_else(|| "event".to_string());
+    let filtered = if assertions.is_empty() {
+        String::new()
+    } else {
+        " matching the `match` checks".to_string()
+    };
 
     if positive {
         match found {
@@ -246,7 +331,10 @@ pub(crate) async fn event(
                     }
                 }
                 if step.event.as_ref().and_then(|x| x.exactly_once) == Some(true) {
-                    let stream = st.streams.get_mut(name).ok_or_else(|| RunnerError::NoStream(name.clone()))?;
+                    let stream = st
+                        .streams
+                        .get_mut(name)
+                        .ok_or_else(|| RunnerError::NoStream(name.clone()))?;
                     let watch_until = window_end.min(Instant::now() + DUPLICATE_GRACE);
                     if let Some(second) = stream.take(watch_until, &pred).await {
                         rep.findings.push(
@@ -269,7 +357,10 @@ pub(crate) async fn event(
         rep.findings.push(
             Finding::new(
                 FindingKind::Event,
-                format!("a {what}{filtered} arrived on `{name}` within {}, expected none", human(within)),
+                format!(
+                    "a {what}{filtered} arrived on `{name}` within {}, expected none",
+                    human(within)
+                ),
             )
             .expected("no event")
             .actual(serde_json::json!({ "type": e.event_type, "data": e.data })),
@@ -279,7 +370,8 @@ pub(crate) async fn event(
     }
     if let Some(stream) = st.streams.get_mut(name) {
         for p in stream.take_problems() {
-            rep.findings.push(Finding::new(FindingKind::Event, p).expected("JSON event data"));
+            rep.findings
+                .push(Finding::new(FindingKind::Event, p).expected("JSON event data"));
         }
     }
     Ok(())

@@ -27,7 +27,10 @@ pub(crate) struct Vars {
 
 impl Vars {
     pub fn new(run_id: &str) -> Self {
-        Vars { run_id: run_id.to_string(), ..Default::default() }
+        Vars {
+            run_id: run_id.to_string(),
+            ..Default::default()
+        }
     }
 
     pub fn set(&mut self, name: &str, value: Value) {
@@ -68,7 +71,9 @@ impl Vars {
                 return Some(Value::String(format!("conformance+{}-{tag}@example.com", self.run_id)));
             }
             "now" => {
-                return Some(Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+                return Some(Value::String(
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                ));
             }
             _ => {}
         }
@@ -136,9 +141,12 @@ impl Vars {
                     Value::String(self.interpolate_str(s, place)?)
                 }
             }
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|i| self.interpolate_value(i, place)).collect::<Result<_, _>>()?)
-            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.interpolate_value(i, place))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| Ok((self.interpolate_str(k, place)?, self.interpolate_value(v, place)?)))
@@ -204,7 +212,11 @@ mod tests {
         v.set("job", json!({"id": "j-2", "tags": ["a", "b"]}));
         v.add_actor(
             "poster",
-            ActorCredentials { api_key: Some("age_x".into()), user_id: Some("u1".into()), ..Default::default() },
+            ActorCredentials {
+                api_key: Some("age_x".into()),
+                user_id: Some("u1".into()),
+                ..Default::default()
+            },
         );
         v
     }
@@ -212,20 +224,38 @@ mod tests {
     #[test]
     fn strings_and_types() {
         let v = vars();
-        assert_eq!(v.interpolate_str("/api/jobs/{{job_id}}/apply", "path").unwrap(), "/api/jobs/j-1/apply");
-        assert_eq!(v.interpolate_str("{{ poster.api_key }}-{{price}}", "x").unwrap(), "age_x-1500");
+        assert_eq!(
+            v.interpolate_str("/api/jobs/{{job_id}}/apply", "path").unwrap(),
+            "/api/jobs/j-1/apply"
+        );
+        assert_eq!(
+            v.interpolate_str("{{ poster.api_key }}-{{price}}", "x").unwrap(),
+            "age_x-1500"
+        );
         assert_eq!(v.interpolate_str("{{job.tags.1}}", "x").unwrap(), "b");
         assert_eq!(v.interpolate_str("a {{ b", "x").unwrap(), "a {{ b");
         assert_eq!(v.interpolate_str("{{{{job_id}}", "x").unwrap(), "{{j-1");
-        let j = v.interpolate_value(&json!({"p": "{{price}}", "s": "n={{price}}", "o": "{{job}}"}), "json").unwrap();
-        assert_eq!(j, json!({"p": 1500, "s": "n=1500", "o": {"id": "j-2", "tags": ["a", "b"]}}));
+        let j = v
+            .interpolate_value(&json!({"p": "{{price}}", "s": "n={{price}}", "o": "{{job}}"}), "json")
+            .unwrap();
+        assert_eq!(
+            j,
+            json!({"p": 1500, "s": "n=1500", "o": {"id": "j-2", "tags": ["a", "b"]}})
+        );
         assert_eq!(v.interpolate_str("{{run_id}}", "x").unwrap(), "run1");
         let mut w = Vars::new("r");
         w.set("id", json!("3f2b8c1e-9a4d-4e2f-8b1a-0c5d6e7f8a9b"));
         assert_eq!(w.interpolate_str("{{id|ref}}", "x").unwrap(), "3F2B8C1E");
-        assert_eq!(w.interpolate_str("{{ id | ref_uuid }}", "x").unwrap(), "3f2b8c1e-0000-4000-8000-000000000000");
+        assert_eq!(
+            w.interpolate_str("{{ id | ref_uuid }}", "x").unwrap(),
+            "3f2b8c1e-0000-4000-8000-000000000000"
+        );
         assert!(w.interpolate_str("{{id|nope}}", "x").is_err());
-        assert!(v.interpolate_str("{{random_email}}", "x").unwrap().contains("@example.com"));
+        assert!(
+            v.interpolate_str("{{random_email}}", "x")
+                .unwrap()
+                .contains("@example.com")
+        );
         assert_eq!(v.interpolate_str("{{uuid}}", "x").unwrap().len(), 36);
     }
 

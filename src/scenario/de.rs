@@ -14,8 +14,8 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
-    Unexpected, VariantAccess, Visitor,
+    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, Unexpected, VariantAccess,
+    Visitor,
 };
 use serde_json::Value;
 
@@ -122,11 +122,7 @@ impl<'de, 'a> Deserializer<'de> for StrictValue<'a> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -147,10 +143,7 @@ struct Seq<'a> {
 impl<'de, 'a> SeqAccess<'de> for Seq<'a> {
     type Error = Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
         match self.iter.next() {
             Some(v) => seed.deserialize(StrictValue(v)).map(Some),
             None => Ok(None),
@@ -170,10 +163,7 @@ struct Entries<'a> {
 impl<'de, 'a> MapAccess<'de> for Entries<'a> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         match self.iter.next() {
             Some((k, v)) => {
                 self.value = Some(v);
@@ -216,28 +206,15 @@ impl<'de, 'a> VariantAccess<'de> for UnitVariant<'a> {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _seed: T) -> Result<T::Value, Error> {
-        Err(de::Error::invalid_type(
-            Unexpected::UnitVariant,
-            &"a newtype variant",
-        ))
+        Err(de::Error::invalid_type(Unexpected::UnitVariant, &"a newtype variant"))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value, Error> {
-        Err(de::Error::invalid_type(
-            Unexpected::UnitVariant,
-            &"a tuple variant",
-        ))
+        Err(de::Error::invalid_type(Unexpected::UnitVariant, &"a tuple variant"))
     }
 
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Error> {
-        Err(de::Error::invalid_type(
-            Unexpected::UnitVariant,
-            &"a struct variant",
-        ))
+    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], _visitor: V) -> Result<V::Value, Error> {
+        Err(de::Error::invalid_type(Unexpected::UnitVariant, &"a struct variant"))
     }
 }
 
@@ -284,11 +261,7 @@ pub const BODY_ASSERTION_FIELDS: &[&str] = &[
 
 /// Reads the value of one `Check` key into `check`; `Ok(false)` when the
 /// key is not a check key (the value is then left unread).
-fn check_field<'de, A: MapAccess<'de>>(
-    check: &mut Check,
-    key: &str,
-    map: &mut A,
-) -> Result<bool, A::Error> {
+fn check_field<'de, A: MapAccess<'de>>(check: &mut Check, key: &str, map: &mut A) -> Result<bool, A::Error> {
     match key {
         // `equals: null` means "equals null", so a present value is always `Some`.
         "equals" => check.equals = Some(map.next_value::<Value>()?),

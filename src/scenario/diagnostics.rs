@@ -139,10 +139,7 @@ pub enum LoadErrorKind {
         suggestion: Option<String>,
     },
     /// A step with no action key.
-    #[error(
-        "no action in {at}: expected one of {}",
-        tick_list(super::validate::ACTIONS)
-    )]
+    #[error("no action in {at}: expected one of {}", tick_list(super::validate::ACTIONS))]
     NoAction { at: String },
     /// A step with several action keys.
     #[error("several actions in {at}: {} (a step has exactly one)", and_list(.actions))]
@@ -201,10 +198,7 @@ fn fmt_declared(v: &[String]) -> String {
 }
 
 fn fmt_chain(v: &[String]) -> String {
-    v.iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(" → ")
+    v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" → ")
 }
 
 /// `a`, `b` and `c` (each in backticks).
@@ -255,10 +249,7 @@ impl LoadError {
 pub struct LoadErrors(pub Vec<LoadError>);
 
 fn render(v: &[LoadError]) -> String {
-    v.iter()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
+    v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
 }
 
 impl LoadErrors {
@@ -343,19 +334,14 @@ impl Locator<'_> {
 
 /// Translates a `serde_path_to_error` error, raised while reading the
 /// node at `base`, into a [`LoadError`].
-pub fn from_serde(
-    err: &serde_path_to_error::Error<serde_json::Error>,
-    base: &KeyPath,
-    loc: &Locator<'_>,
-) -> LoadError {
+pub fn from_serde(err: &serde_path_to_error::Error<serde_json::Error>, base: &KeyPath, loc: &Locator<'_>) -> LoadError {
     let msg = err.inner().to_string();
     let mut path = base.join_serde(err.path());
     // An unknown key is recorded with the key itself as the last segment:
     // report it against the mapping that holds it.
-    if let (Some(rest), Some(Segment::Map { key })) = (
-        msg.strip_prefix("unknown field `"),
-        err.path().iter().next_back(),
-    ) && split_ticked(rest).0 == *key
+    if let (Some(rest), Some(Segment::Map { key })) =
+        (msg.strip_prefix("unknown field `"), err.path().iter().next_back())
+        && split_ticked(rest).0 == *key
     {
         let segments: Vec<&Segment> = err.path().iter().collect();
         path = base.clone();
@@ -460,29 +446,18 @@ fn translate(msg: &str, path: &KeyPath, loc: &Locator<'_>) -> LoadError {
 /// `x`, expected one of `a`, `b`  →  ("x", ["a", "b"]).
 fn split_ticked(rest: &str) -> (String, Vec<String>) {
     // The offending word ends at the last "`, " before the expectation.
-    let (word, tail) = match rest
-        .rfind("`, expected ")
-        .or_else(|| rest.rfind("`, there are no "))
-    {
+    let (word, tail) = match rest.rfind("`, expected ").or_else(|| rest.rfind("`, there are no ")) {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest.trim_end_matches('`'), ""),
     };
-    let expected = tail
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
+    let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
     (word.to_string(), expected)
 }
 
 /// `string "x", expected u16`  →  ("string \"x\"", "u16").
 fn split_expected(rest: &str) -> (String, String) {
     match rest.rfind(", expected ") {
-        Some(i) => (
-            rest[..i].to_string(),
-            rest[i + ", expected ".len()..].to_string(),
-        ),
+        Some(i) => (rest[..i].to_string(), rest[i + ", expected ".len()..].to_string()),
         None => (rest.to_string(), "another value".to_string()),
     }
 }
@@ -536,9 +511,6 @@ mod tests {
             Some("capture".into())
         );
         assert_eq!(did_you_mean("zzz", ["capture", "expect"].iter()), None);
-        assert_eq!(
-            did_you_mean("Status", ["status"].iter()),
-            Some("status".into())
-        );
+        assert_eq!(did_you_mean("Status", ["status"].iter()), Some("status".into()));
     }
 }

@@ -26,13 +26,7 @@ pub fn expand(scenario: &Scenario, library: &Library) -> Result<Vec<Step>, LoadE
     let mut x = Expander::new(&library.flows, None);
     let actors: Vec<String> = scenario.actors.keys().cloned().collect();
     let mut out = Vec::new();
-    x.expand_into(
-        &scenario.steps,
-        &actors,
-        &BTreeMap::new(),
-        &mut Vec::new(),
-        &mut out,
-    );
+    x.expand_into(&scenario.steps, &actors, &BTreeMap::new(), &mut Vec::new(), &mut out);
     match x.errors.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(out),
@@ -42,10 +36,7 @@ pub fn expand(scenario: &Scenario, library: &Library) -> Result<Vec<Step>, LoadE
 /// Every include error of a library: unknown flows, missing parameters or
 /// actor mappings, unknown `with` keys, cycles. With the parsed documents
 /// (by file label), errors point at the exact key.
-pub fn check_includes(
-    library: &Library,
-    docs: Option<&HashMap<String, Document>>,
-) -> Vec<LoadError> {
+pub fn check_includes(library: &Library, docs: Option<&HashMap<String, Document>>) -> Vec<LoadError> {
     let mut x = Expander::new(&library.flows, docs);
     let mut sink = Vec::new();
     for f in library.flows.values() {
@@ -56,13 +47,7 @@ pub fn check_includes(
     for s in &library.scenarios {
         sink.clear();
         let actors: Vec<String> = s.actors.keys().cloned().collect();
-        x.expand_into(
-            &s.steps,
-            &actors,
-            &BTreeMap::new(),
-            &mut Vec::new(),
-            &mut sink,
-        );
+        x.expand_into(&s.steps, &actors, &BTreeMap::new(), &mut Vec::new(), &mut sink);
     }
     let mut errors = x.errors;
     super::loader::finish_errors(&mut errors);
@@ -98,8 +83,7 @@ impl<'a> Expander<'a> {
             if key_of { loc.key(p) } else { loc.node(p) }
         });
         let location = located.unwrap_or_else(|| step.source.clone());
-        self.errors
-            .push(LoadError::new(location, p.display.clone(), kind));
+        self.errors.push(LoadError::new(location, p.display.clone(), kind));
     }
 
     /// Expands `steps` (all written in one document whose actors are
@@ -175,10 +159,7 @@ impl<'a> Expander<'a> {
         let wp = p.key("with");
         let mut inner: BTreeMap<String, String> = BTreeMap::new();
         let mut given: BTreeMap<String, Value> = BTreeMap::new();
-        let outer: Vec<(String, String)> = renames
-            .iter()
-            .map(|(a, b)| (a.clone(), b.clone()))
-            .collect();
+        let outer: Vec<(String, String)> = renames.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
         for (k, v) in step.with.iter().flatten() {
             if flow.actors.contains(k) {
                 match v {
@@ -197,10 +178,7 @@ impl<'a> Expander<'a> {
                     other => {
                         let kind = LoadErrorKind::WrongType {
                             at: wp.key(k).quoted(),
-                            expected: format!(
-                                "the name of one of your actors (flow `{}` actor `{k}`)",
-                                flow.name
-                            ),
+                            expected: format!("the name of one of your actors (flow `{}` actor `{k}`)", flow.name),
                             found: describe_value(other),
                         };
                         self.error(step, &wp.key(k), false, kind);
@@ -250,8 +228,7 @@ impl<'a> Expander<'a> {
             }
         }
         // Defaults speak of the flow's own actors: rename them through `inner`.
-        let inner_renames: Vec<(String, String)> =
-            inner.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+        let inner_renames: Vec<(String, String)> = inner.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
         let mut params = BTreeMap::new();
         for (k, default) in &flow.params {
             match given.remove(k) {
@@ -279,12 +256,7 @@ impl<'a> Expander<'a> {
 }
 
 fn flow_keys(flow: &Flow) -> String {
-    let list = |v: Vec<&String>| {
-        v.iter()
-            .map(|s| format!("`{s}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |v: Vec<&String>| v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
     match (flow.params.is_empty(), flow.actors.is_empty()) {
         (true, true) => "takes nothing".to_string(),
         (false, true) => format!("takes parameters {}", list(flow.params.keys().collect())),

@@ -19,9 +19,7 @@ use super::diagnostics::tick_list;
 use super::flow::expand;
 use super::loader::Library;
 use super::model::{AutoCheck, Scenario, SourceLocation, Step};
-use super::vars::{
-    ACTOR_FIELD_ALIASES, ACTOR_FIELDS, BUILTINS, FILTERS, replace_references, step_references,
-};
+use super::vars::{ACTOR_FIELD_ALIASES, ACTOR_FIELDS, BUILTINS, FILTERS, replace_references, step_references};
 
 /// Control-API features a scenario may require.
 pub const FEATURES: &[&str] = &["actors", "clock", "reset"];
@@ -127,14 +125,7 @@ pub fn lint_with(library: &Library, ops: Option<&dyn OperationIndex>) -> Vec<Lin
         }
     }
     out.sort_by(|a, b| {
-        let key = |f: &LintFinding| {
-            (
-                f.location.file.clone(),
-                f.location.line,
-                f.location.column,
-                f.severity,
-            )
-        };
+        let key = |f: &LintFinding| (f.location.file.clone(), f.location.line, f.location.column, f.severity);
         key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
     });
     out.dedup();
@@ -358,10 +349,7 @@ fn lint_step(
             ),
         ));
     }
-    let skipped = st
-        .skip_checks
-        .iter()
-        .any(|c| c.check == AutoCheck::Operation);
+    let skipped = st.skip_checks.iter().any(|c| c.check == AutoCheck::Operation);
     // A path computed at run time (`{{url|path}}`) is matched by the runner.
     let dynamic = r.path.starts_with("{{");
     if let Some(ops) = ops

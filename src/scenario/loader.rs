@@ -77,11 +77,7 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
         let text = match read_text(&full) {
             Ok(t) => t,
             Err(msg) => {
-                errors.push(LoadError::new(
-                    file_start(&label),
-                    "",
-                    LoadErrorKind::Io(msg),
-                ));
+                errors.push(LoadError::new(file_start(&label), "", LoadErrorKind::Io(msg)));
                 continue;
             }
         };
@@ -96,15 +92,8 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
             match flow_from_doc(&doc, &label) {
                 Ok(f) => {
                     if let Some(first) = flows.get(&f.name) {
-                        let message = format!(
-                            "duplicate flow `{}`: `{}` has the same name",
-                            f.name, first.source.file
-                        );
-                        errors.push(LoadError::new(
-                            f.source.clone(),
-                            "",
-                            LoadErrorKind::Invalid { message },
-                        ));
+                        let message = format!("duplicate flow `{}`: `{}` has the same name", f.name, first.source.file);
+                        errors.push(LoadError::new(f.source.clone(), "", LoadErrorKind::Invalid { message }));
                     } else {
                         flows.insert(f.name.clone(), f);
                     }
@@ -195,15 +184,8 @@ fn file_start(label: &str) -> SourceLocation {
 
 fn parse_yaml(text: &str, label: &str) -> Result<Document, LoadError> {
     if text.len() as u64 > MAX_FILE_BYTES {
-        let msg = format!(
-            "file too large: {} bytes, the limit is {MAX_FILE_BYTES}",
-            text.len()
-        );
-        return Err(LoadError::new(
-            file_start(label),
-            "",
-            LoadErrorKind::Io(msg),
-        ));
+        let msg = format!("file too large: {} bytes, the limit is {MAX_FILE_BYTES}", text.len());
+        return Err(LoadError::new(file_start(label), "", LoadErrorKind::Io(msg)));
     }
     yaml::parse(text).map_err(|e| {
         let location = SourceLocation {
@@ -263,11 +245,7 @@ fn deserialize_doc<T: DeserializeOwned>(doc: &Document, loc: &Locator<'_>) -> Pa
 
 fn scenario_from_doc(doc: &Document, label: &str) -> Result<Scenario, Vec<LoadError>> {
     let loc = Locator { file: label, doc };
-    let Partial {
-        top,
-        steps,
-        mut errors,
-    } = deserialize_doc::<Scenario>(doc, &loc);
+    let Partial { top, steps, mut errors } = deserialize_doc::<Scenario>(doc, &loc);
     let Some(mut s) = top else { return Err(errors) };
     s.source = loc.node(&KeyPath::root());
     let mut v = Validator::new(&loc, s.actors.keys().cloned().collect());
@@ -284,11 +262,7 @@ fn scenario_from_doc(doc: &Document, label: &str) -> Result<Scenario, Vec<LoadEr
 
 fn flow_from_doc(doc: &Document, label: &str) -> Result<Flow, Vec<LoadError>> {
     let loc = Locator { file: label, doc };
-    let Partial {
-        top,
-        steps,
-        mut errors,
-    } = deserialize_doc::<Flow>(doc, &loc);
+    let Partial { top, steps, mut errors } = deserialize_doc::<Flow>(doc, &loc);
     let Some(mut f) = top else { return Err(errors) };
     f.source = loc.node(&KeyPath::root());
     let stem = Path::new(label)
@@ -321,15 +295,12 @@ fn flow_from_doc(doc: &Document, label: &str) -> Result<Flow, Vec<LoadError>> {
 
 /// The label of the root: its own directory name (`scenarios`).
 fn root_label(root: &Path) -> String {
-    let name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .or_else(|| {
-            root.canonicalize()
-                .ok()?
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        });
+    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).or_else(|| {
+        root.canonicalize()
+            .ok()?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    });
     name.unwrap_or_else(|| "scenarios".to_string())
 }
 
@@ -359,19 +330,12 @@ fn scenario_files(root: &Path, base: &str, errors: &mut Vec<LoadError>) -> Vec<(
                     Some(rel) => format!("{base}/{}", slash_path(rel)),
                     None => base.to_string(),
                 };
-                errors.push(LoadError::new(
-                    file_start(&label),
-                    "",
-                    LoadErrorKind::Io(e.to_string()),
-                ));
+                errors.push(LoadError::new(file_start(&label), "", LoadErrorKind::Io(e.to_string())));
                 continue;
             }
         };
         let path = entry.path();
-        let is_yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
+        let is_yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
         if !entry.file_type().is_file() || !is_yaml {
             continue;
         }

@@ -45,8 +45,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
             vec(inner.clone(), 0..4).prop_map(Value::Array),
-            btree_map("[a-z]{1,4}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            btree_map("[a-z]{1,4}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -64,16 +63,10 @@ fn body_path() -> impl Strategy<Value = String> {
 fn check() -> impl Strategy<Value = Check> {
     let flat = (
         option::of(json_value()),
-        option::of(prop_oneof![
-            Just("string".to_string()),
-            Just("integer".to_string())
-        ]),
+        option::of(prop_oneof![Just("string".to_string()), Just("integer".to_string())]),
         option::of(any::<bool>()),
         option::of(any::<bool>()),
-        option::of(prop_oneof![
-            Just("^a+$".to_string()),
-            Just("^{{job_id}}/".to_string())
-        ]),
+        option::of(prop_oneof![Just("^a+$".to_string()), Just("^{{job_id}}/".to_string())]),
         option::of(any::<bool>()),
         option::of(any::<bool>()),
         (option::of(0usize..100), option::of(0usize..100)),
@@ -124,18 +117,11 @@ fn assertion() -> impl Strategy<Value = BodyAssertion> {
 
 fn expect() -> impl Strategy<Value = Expect> {
     (
-        vec(
-            prop_oneof![Just(200u16), Just(201), Just(404), Just(429)],
-            0..3,
-        ),
+        vec(prop_oneof![Just(200u16), Just(201), Just(404), Just(429)], 0..3),
         btree_map("[a-z-]{1,8}", check(), 0..2),
         vec(assertion(), 0..3),
     )
-        .prop_map(|(status, headers, body)| Expect {
-            status,
-            headers,
-            body,
-        })
+        .prop_map(|(status, headers, body)| Expect { status, headers, body })
 }
 
 fn request() -> impl Strategy<Value = Request> {
@@ -178,18 +164,16 @@ fn request() -> impl Strategy<Value = Request> {
         option::of(Just("application/json".to_string())),
     )
         .prop_map(
-            |(method, path, query, headers, (json, raw, raw_size, multipart), content_type)| {
-                Request {
-                    method: method.to_string(),
-                    path,
-                    query,
-                    headers,
-                    json,
-                    raw,
-                    raw_size,
-                    content_type,
-                    multipart,
-                }
+            |(method, path, query, headers, (json, raw, raw_size, multipart), content_type)| Request {
+                method: method.to_string(),
+                path,
+                query,
+                headers,
+                json,
+                raw,
+                raw_size,
+                content_type,
+                multipart,
             },
         )
 }
@@ -248,25 +232,23 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
         vec(skip(), 0..2),
         option::of(0u64..=i64::MAX as u64),
     )
-        .prop_map(
-            |(a, auth, request, repeat, expect, capture, skip_checks, timeout_ms)| {
-                let mut s = blank(SourceLocation::default());
-                s.actor = Some(a);
-                s.auth = auth;
-                s.request = Some(request);
-                s.repeat = repeat.map(|(times, until_status, each)| Repeat {
-                    times,
-                    expect_at: until_status.map(|_| times),
-                    until_status,
-                    each: each.map(Box::new),
-                });
-                s.expect = expect;
-                s.capture = capture;
-                s.skip_checks = skip_checks;
-                s.timeout_ms = timeout_ms;
-                s
-            },
-        );
+        .prop_map(|(a, auth, request, repeat, expect, capture, skip_checks, timeout_ms)| {
+            let mut s = blank(SourceLocation::default());
+            s.actor = Some(a);
+            s.auth = auth;
+            s.request = Some(request);
+            s.repeat = repeat.map(|(times, until_status, each)| Repeat {
+                times,
+                expect_at: until_status.map(|_| times),
+                until_status,
+                each: each.map(Box::new),
+            });
+            s.expect = expect;
+            s.capture = capture;
+            s.skip_checks = skip_checks;
+            s.timeout_ms = timeout_ms;
+            s
+        });
     let other = prop_oneof![
         (1i64..1_000_000).prop_map(|n| {
             let mut s = blank(SourceLocation::default());
@@ -287,20 +269,18 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
             option::of(any::<bool>()),
             option::of(btree_map(ident(), body_path(), 0..2))
         )
-            .prop_map(
-                |(stream, event_type, matches, within_ms, exactly_once, capture)| {
-                    let mut s = blank(SourceLocation::default());
-                    s.event = Some(ExpectEvent {
-                        stream,
-                        event_type,
-                        matches,
-                        within_ms,
-                        exactly_once,
-                        capture,
-                    });
-                    s
-                }
-            ),
+            .prop_map(|(stream, event_type, matches, within_ms, exactly_once, capture)| {
+                let mut s = blank(SourceLocation::default());
+                s.event = Some(ExpectEvent {
+                    stream,
+                    event_type,
+                    matches,
+                    within_ms,
+                    exactly_once,
+                    capture,
+                });
+                s
+            }),
         (
             "[a-z]{1,5}",
             option::of("[a-z.]{1,8}"),
@@ -322,16 +302,12 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
             s.set = Some(set);
             s
         }),
-        (
-            "[a-z-]{1,8}",
-            option::of(btree_map(ident(), json_value(), 0..3))
-        )
-            .prop_map(|(include, with)| {
-                let mut s = blank(SourceLocation::default());
-                s.include = Some(include);
-                s.with = with;
-                s
-            }),
+        ("[a-z-]{1,8}", option::of(btree_map(ident(), json_value(), 0..3))).prop_map(|(include, with)| {
+            let mut s = blank(SourceLocation::default());
+            s.include = Some(include);
+            s.with = with;
+            s
+        }),
     ];
     (name, prop_oneof![req, other]).prop_map(|(name, mut s)| {
         s.name = name;
@@ -346,22 +322,16 @@ fn actor_spec() -> impl Strategy<Value = ActorSpec> {
         option::of(any::<i64>()),
         option::of(any::<bool>()),
         option::of(any::<bool>()),
-        option::of(prop_oneof![
-            Just(Tier::Free),
-            Just(Tier::Pro),
-            Just(Tier::Enterprise)
-        ]),
+        option::of(prop_oneof![Just(Tier::Free), Just(Tier::Pro), Just(Tier::Enterprise)]),
     )
         .prop_map(
-            |(role, specializations, wallet_cents, email_verified, stripe_connected, tier)| {
-                ActorSpec {
-                    role,
-                    specializations,
-                    wallet_cents,
-                    email_verified,
-                    stripe_connected,
-                    tier,
-                }
+            |(role, specializations, wallet_cents, email_verified, stripe_connected, tier)| ActorSpec {
+                role,
+                specializations,
+                wallet_cents,
+                email_verified,
+                stripe_connected,
+                tier,
             },
         )
 }
@@ -376,42 +346,29 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             option::of(text()),
             vec("[a-z]{1,6}", 0..3),
             prop_oneof![Just(Level::Must), Just(Level::Should)],
-            vec(
-                prop_oneof![Just("actors".to_string()), Just("clock".to_string())],
-                0..3,
-            ),
+            vec(prop_oneof![Just("actors".to_string()), Just("clock".to_string())], 0..3),
             (any::<bool>(), any::<bool>()),
             Just(actors),
             btree_map(ident(), json_value(), 0..3),
             vec(step(names), 1..5),
         )
             .prop_map(
-                |(
-                    id,
-                    title,
-                    doc,
-                    rule,
-                    tags,
-                    level,
-                    requires,
-                    (moves_money, exclusive),
-                    actors,
-                    vars,
-                    steps,
-                )| Scenario {
-                    id,
-                    title,
-                    doc,
-                    rule,
-                    tags,
-                    level,
-                    requires,
-                    moves_money,
-                    exclusive,
-                    actors,
-                    vars,
-                    steps,
-                    source: SourceLocation::default(),
+                |(id, title, doc, rule, tags, level, requires, (moves_money, exclusive), actors, vars, steps)| {
+                    Scenario {
+                        id,
+                        title,
+                        doc,
+                        rule,
+                        tags,
+                        level,
+                        requires,
+                        moves_money,
+                        exclusive,
+                        actors,
+                        vars,
+                        steps,
+                        source: SourceLocation::default(),
+                    }
                 },
             )
     })

@@ -11,32 +11,18 @@
 use regex::Regex;
 use serde_json_path::JsonPath;
 
-use super::diagnostics::{
-    KeyPath, LoadError, LoadErrorKind, Locator, and_list, did_you_mean, tick_list,
-};
+use super::diagnostics::{KeyPath, LoadError, LoadErrorKind, Locator, and_list, did_you_mean, tick_list};
 use super::model::{BodyAssertion, Capture, Check, Expect, Flow, Request, Scenario, Step};
 use super::vars::{is_variable_name, replace_references};
 
 /// The action keys of a step; exactly one is present.
-pub const ACTIONS: &[&str] = &[
-    "request",
-    "include",
-    "clock",
-    "subscribe",
-    "event",
-    "no_event",
-    "set",
-];
+pub const ACTIONS: &[&str] = &["request", "include", "clock", "subscribe", "event", "no_event", "set"];
 
 /// HTTP methods a request may use (upper-case).
-pub const METHODS: &[&str] = &[
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
-];
+pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
 
 /// JSON type names accepted by `type:`.
-pub const JSON_TYPES: &[&str] = &[
-    "string", "number", "integer", "boolean", "object", "array", "null",
-];
+pub const JSON_TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
 
 /// Modifier keys and the actions that take them.
 const MODIFIERS: &[(&str, &[&str])] = &[
@@ -92,8 +78,7 @@ fn modifiers_present(step: &Step) -> Vec<&'static str> {
 pub fn is_valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Checks a body path: a JSON pointer (`/a/b`, `` for the root) or a
@@ -101,18 +86,14 @@ pub fn is_valid_id(id: &str) -> bool {
 /// ("invalid JSON pointer `/a~2`", "`~` must be followed by `0` or `1`").
 pub fn check_body_path(path: &str) -> Result<(), (String, String)> {
     if path.starts_with('$') {
-        return JsonPath::parse(path).map(|_| ()).map_err(|e| {
-            (
-                format!("invalid JSONPath `{path}`"),
-                one_line(&e.to_string()),
-            )
-        });
+        return JsonPath::parse(path)
+            .map(|_| ())
+            .map_err(|e| (format!("invalid JSONPath `{path}`"), one_line(&e.to_string())));
     }
     if !path.is_empty() && !path.starts_with('/') {
         return Err((
             format!("invalid path `{path}`"),
-            "expected a JSON pointer (`/a/b`, or empty for the root) or a JSONPath (`$.a.b`)"
-                .into(),
+            "expected a JSON pointer (`/a/b`, or empty for the root) or a JSONPath (`$.a.b`)".into(),
         ));
     }
     let mut chars = path.chars();
@@ -129,12 +110,7 @@ pub fn check_body_path(path: &str) -> Result<(), (String, String)> {
 
 /// The last meaningful line of a multi-line error text.
 pub fn one_line(s: &str) -> String {
-    let line = s
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(s)
-        .trim();
+    let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim();
     line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
@@ -158,17 +134,10 @@ impl<'a> Validator<'a> {
     }
 
     fn invalid(&mut self, p: &KeyPath, message: String) {
-        self.errors
-            .push(self.loc.error(p, LoadErrorKind::Invalid { message }));
+        self.errors.push(self.loc.error(p, LoadErrorKind::Invalid { message }));
     }
 
-    fn invalid_value(
-        &mut self,
-        p: &KeyPath,
-        expected: &str,
-        found: String,
-        suggestion: Option<String>,
-    ) {
+    fn invalid_value(&mut self, p: &KeyPath, expected: &str, found: String, suggestion: Option<String>) {
         let kind = LoadErrorKind::InvalidValue {
             at: p.quoted(),
             expected: expected.to_string(),
@@ -191,12 +160,7 @@ impl<'a> Validator<'a> {
             );
         }
         if s.title.trim().is_empty() {
-            self.invalid_value(
-                &root.key("title"),
-                "a non-empty title",
-                "an empty string".into(),
-                None,
-            );
+            self.invalid_value(&root.key("title"), "a non-empty title", "an empty string".into(), None);
         }
         for name in s.actors.keys() {
             self.name(&root.key("actors").key(name), name, "actor");
@@ -217,10 +181,7 @@ impl<'a> Validator<'a> {
                 self.invalid(&p, format!("duplicate actor `{a}` in actors"));
             }
             if f.params.contains_key(a) {
-                self.invalid(
-                    &p,
-                    format!("`{a}` is both an actor and a parameter of the flow"),
-                );
+                self.invalid(&p, format!("`{a}` is both an actor and a parameter of the flow"));
             }
         }
         for name in f.params.keys() {
@@ -250,10 +211,7 @@ impl<'a> Validator<'a> {
             .and_then(|v| v.as_array())
             .map_or(0, Vec::len);
         if written == 0 {
-            self.invalid(
-                p,
-                format!("empty {}: expected at least one step", p.describe()),
-            );
+            self.invalid(p, format!("empty {}: expected at least one step", p.describe()));
         }
         for (i, step) in steps {
             self.step(step, &p.index(*i));
@@ -264,10 +222,8 @@ impl<'a> Validator<'a> {
         let actions = step_actions(step);
         let action = match actions.as_slice() {
             [] => {
-                self.errors.push(
-                    self.loc
-                        .error(p, LoadErrorKind::NoAction { at: p.describe() }),
-                );
+                self.errors
+                    .push(self.loc.error(p, LoadErrorKind::NoAction { at: p.describe() }));
                 return;
             }
             [one] => *one,
@@ -276,17 +232,12 @@ impl<'a> Validator<'a> {
                     at: p.describe(),
                     actions: actions.iter().map(|a| a.to_string()).collect(),
                 };
-                self.errors
-                    .push(self.loc.key_error(&p.key(second), kind).keyed(p));
+                self.errors.push(self.loc.key_error(&p.key(second), kind).keyed(p));
                 return;
             }
         };
         for m in modifiers_present(step) {
-            let allowed = MODIFIERS
-                .iter()
-                .find(|(k, _)| *k == m)
-                .map(|(_, a)| *a)
-                .unwrap_or(&[]);
+            let allowed = MODIFIERS.iter().find(|(k, _)| *k == m).map(|(_, a)| *a).unwrap_or(&[]);
             if !allowed.contains(&action) {
                 let kind = LoadErrorKind::NotAllowed {
                     key: m.to_string(),
@@ -294,8 +245,7 @@ impl<'a> Validator<'a> {
                     at: p.describe(),
                     allowed: format!("only {} steps take it", and_list(allowed)),
                 };
-                self.errors
-                    .push(self.loc.key_error(&p.key(m), kind).keyed(p));
+                self.errors.push(self.loc.key_error(&p.key(m), kind).keyed(p));
             }
         }
         if let Some(actor) = &step.actor
@@ -384,12 +334,7 @@ impl<'a> Validator<'a> {
             && c.advance_seconds <= 0
         {
             let cp = p.key("clock").key("advance_seconds");
-            self.invalid_value(
-                &cp,
-                "a positive number of seconds",
-                c.advance_seconds.to_string(),
-                None,
-            );
+            self.invalid_value(&cp, "a positive number of seconds", c.advance_seconds.to_string(), None);
         }
         if let Some(s) = &step.subscribe
             && s.stream.trim().is_empty()
@@ -404,12 +349,7 @@ impl<'a> Validator<'a> {
         if let Some(e) = &step.event {
             let ep = p.key("event");
             if e.stream.trim().is_empty() {
-                self.invalid_value(
-                    &ep.key("stream"),
-                    "a stream name",
-                    "an empty string".into(),
-                    None,
-                );
+                self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
             }
             self.assertions(&e.matches, &ep.key("match"));
             if let Some(c) = &e.capture {
@@ -422,12 +362,7 @@ impl<'a> Validator<'a> {
         if let Some(e) = &step.no_event {
             let ep = p.key("no_event");
             if e.stream.trim().is_empty() {
-                self.invalid_value(
-                    &ep.key("stream"),
-                    "a stream name",
-                    "an empty string".into(),
-                    None,
-                );
+                self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
             }
             self.assertions(&e.matches, &ep.key("match"));
         }
@@ -439,12 +374,7 @@ impl<'a> Validator<'a> {
         if let Some(name) = &step.include
             && name.trim().is_empty()
         {
-            self.invalid_value(
-                &p.key("include"),
-                "a flow name",
-                "an empty string".into(),
-                None,
-            );
+            self.invalid_value(&p.key("include"), "a flow name", "an empty string".into(), None);
         }
     }
 
@@ -457,12 +387,7 @@ impl<'a> Validator<'a> {
                 did_you_mean(&r.method, METHODS.iter())
             };
             let expected = format!("one of {}", tick_list(METHODS));
-            self.invalid_value(
-                &p.key("method"),
-                &expected,
-                format!("`{}`", r.method),
-                suggestion,
-            );
+            self.invalid_value(&p.key("method"), &expected, format!("`{}`", r.method), suggestion);
         }
         // A path may also be a single variable with the `path` filter
         // (`{{signed_url|path}}`), which yields a path at run time.

@@ -164,10 +164,7 @@ mod tests {
     fn renames_actor_refs() {
         let r = vec![("poster".to_string(), "alice".to_string())];
         assert_eq!(
-            rename_in_str(
-                "{{poster.email}} {{ poster.api_key }} {{posterx.a}} {{poster}}",
-                &r
-            ),
+            rename_in_str("{{poster.email}} {{ poster.api_key }} {{posterx.a}} {{poster}}", &r),
             "{{alice.email}} {{ alice.api_key }} {{posterx.a}} {{poster}}"
         );
     }

@@ -47,7 +47,8 @@ impl Converted {
             .remaps
             .iter()
             .filter(|(conv, _)| {
-                pointer == conv || (pointer.starts_with(conv.as_str()) && pointer.as_bytes().get(conv.len()) == Some(&b'/'))
+                pointer == conv
+                    || (pointer.starts_with(conv.as_str()) && pointer.as_bytes().get(conv.len()) == Some(&b'/'))
             })
             .max_by_key(|(conv, _)| conv.len());
         match best {
@@ -64,26 +65,54 @@ const DROPPED: &[&str] = &["discriminator", "xml", "example", "externalDocs", "n
 /// Convert every schema of the document.
 pub(crate) fn convert_document(original: &Value, view: View) -> Converted {
     let mut doc = original.clone();
-    let mut cx = Cx { original, view, remaps: Vec::new(), budget: 200_000 };
+    let mut cx = Cx {
+        original,
+        view,
+        remaps: Vec::new(),
+        budget: 200_000,
+    };
     let root = "#".to_string();
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
         let base = child(&root, "components");
-        for_each_entry(components.get_mut("schemas"), &child(&base, "schemas"), |v, p| cx.schema(v, p, p, 0));
-        for_each_entry(components.get_mut("responses"), &child(&base, "responses"), |v, p| cx.response(v, p));
-        for_each_entry(components.get_mut("parameters"), &child(&base, "parameters"), |v, p| cx.param(v, p));
-        for_each_entry(components.get_mut("headers"), &child(&base, "headers"), |v, p| cx.param(v, p));
-        for_each_entry(components.get_mut("requestBodies"), &child(&base, "requestBodies"), |v, p| cx.content_holder(v, p));
-        for_each_entry(components.get_mut("pathItems"), &child(&base, "pathItems"), |v, p| cx.path_item(v, p, 0));
+        for_each_entry(components.get_mut("schemas"), &child(&base, "schemas"), |v, p| {
+            cx.schema(v, p, p, 0)
+        });
+        for_each_entry(components.get_mut("responses"), &child(&base, "responses"), |v, p| {
+            cx.response(v, p)
+        });
+        for_each_entry(components.get_mut("parameters"), &child(&base, "parameters"), |v, p| {
+            cx.param(v, p)
+        });
+        for_each_entry(components.get_mut("headers"), &child(&base, "headers"), |v, p| {
+            cx.param(v, p)
+        });
+        for_each_entry(
+            components.get_mut("requestBodies"),
+            &child(&base, "requestBodies"),
+            |v, p| cx.content_holder(v, p),
+        );
+        for_each_entry(components.get_mut("pathItems"), &child(&base, "pathItems"), |v, p| {
+            cx.path_item(v, p, 0)
+        });
     }
-    for_each_entry(doc.get_mut("paths"), &child(&root, "paths"), |v, p| cx.path_item(v, p, 0));
-    for_each_entry(doc.get_mut("webhooks"), &child(&root, "webhooks"), |v, p| cx.path_item(v, p, 0));
+    for_each_entry(doc.get_mut("paths"), &child(&root, "paths"), |v, p| {
+        cx.path_item(v, p, 0)
+    });
+    for_each_entry(doc.get_mut("webhooks"), &child(&root, "webhooks"), |v, p| {
+        cx.path_item(v, p, 0)
+    });
     Converted { doc, remaps: cx.remaps }
 }
 
 /// Convert one self-contained schema (one with its `$ref`s inlined).
 pub(crate) fn convert_schema(mut schema: Value, view: View) -> Value {
     let original = schema.clone();
-    let mut cx = Cx { original: &original, view, remaps: Vec::new(), budget: 200_000 };
+    let mut cx = Cx {
+        original: &original,
+        view,
+        remaps: Vec::new(),
+        budget: 200_000,
+    };
     cx.schema(&mut schema, "#", "#", 0);
     schema
 }
@@ -138,7 +167,9 @@ impl Cx<'_> {
         if let Some(body) = m.get_mut("requestBody") {
             self.content_holder(body, &child(p, "requestBody"));
         }
-        for_each_entry(m.get_mut("responses"), &child(p, "responses"), |v, p| self.response(v, p));
+        for_each_entry(m.get_mut("responses"), &child(p, "responses"), |v, p| {
+            self.response(v, p)
+        });
         if let Some(Value::Object(callbacks)) = m.get_mut("callbacks") {
             let base = child(p, "callbacks");
             for (name, cb) in callbacks.iter_mut() {
@@ -177,7 +208,9 @@ impl Cx<'_> {
         if is_ref(v) {
             return;
         }
-        let Some(Value::Object(content)) = v.get_mut("content") else { return };
+        let Some(Value::Object(content)) = v.get_mut("content") else {
+            return;
+        };
         let base = child(p, "content");
         for (ct, media) in content.iter_mut() {
             if let Some(s) = media.get_mut("schema") {
@@ -221,7 +254,9 @@ impl Cx<'_> {
                     add_null_to_enum(m);
                 }
                 _ => {
-                    let composite = ["allOf", "anyOf", "oneOf", "not", "$ref", "const"].iter().any(|k| m.contains_key(*k));
+                    let composite = ["allOf", "anyOf", "oneOf", "not", "$ref", "const"]
+                        .iter()
+                        .any(|k| m.contains_key(*k));
                     if composite {
                         wrap = true;
                     } else {
@@ -240,13 +275,30 @@ impl Cx<'_> {
             self.remaps.push((inner_conv.clone(), orig.to_string()));
         }
 
-        for key in ["items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else", "unevaluatedItems", "unevaluatedProperties", "additionalItems"] {
+        for key in [
+            "items",
+            "additionalProperties",
+            "not",
+            "contains",
+            "propertyNames",
+            "if",
+            "then",
+            "else",
+            "unevaluatedItems",
+            "unevaluatedProperties",
+            "additionalItems",
+        ] {
             if let Some(s) = m.get_mut(key) {
                 if s.is_object() {
                     self.schema(s, &child(&inner_conv, key), &child(orig, key), depth + 1);
                 } else if let Value::Array(items) = s {
                     for (i, x) in items.iter_mut().enumerate() {
-                        self.schema(x, &format!("{inner_conv}/{key}/{i}"), &format!("{orig}/{key}/{i}"), depth + 1);
+                        self.schema(
+                            x,
+                            &format!("{inner_conv}/{key}/{i}"),
+                            &format!("{orig}/{key}/{i}"),
+                            depth + 1,
+                        );
                     }
                 }
             }
@@ -254,11 +306,22 @@ impl Cx<'_> {
         for key in ["allOf", "anyOf", "oneOf", "prefixItems"] {
             if let Some(Value::Array(items)) = m.get_mut(key) {
                 for (i, x) in items.iter_mut().enumerate() {
-                    self.schema(x, &format!("{inner_conv}/{key}/{i}"), &format!("{orig}/{key}/{i}"), depth + 1);
+                    self.schema(
+                        x,
+                        &format!("{inner_conv}/{key}/{i}"),
+                        &format!("{orig}/{key}/{i}"),
+                        depth + 1,
+                    );
                 }
             }
         }
-        for key in ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"] {
+        for key in [
+            "properties",
+            "patternProperties",
+            "$defs",
+            "definitions",
+            "dependentSchemas",
+        ] {
             if let Some(Value::Object(props)) = m.get_mut(key) {
                 let (cb, ob) = (child(&inner_conv, key), child(orig, key));
                 for (name, x) in props.iter_mut() {
@@ -283,8 +346,12 @@ impl Cx<'_> {
             View::Response => "writeOnly",
             View::Request => "readOnly",
         };
-        let Some(Value::Array(required)) = m.get("required") else { return };
-        let Some(Value::Object(props)) = m.get("properties") else { return };
+        let Some(Value::Array(required)) = m.get("required") else {
+            return;
+        };
+        let Some(Value::Object(props)) = m.get("properties") else {
+            return;
+        };
         let drop: Vec<String> = required
             .iter()
             .filter_map(Value::as_str)
@@ -319,16 +386,14 @@ fn add_null_to_enum(m: &mut Map<String, Value>) {
 /// OpenAPI 3.0 `exclusiveMinimum: true` + `minimum: m` → `exclusiveMinimum: m`.
 fn fix_exclusive(m: &mut Map<String, Value>, exclusive: &str, bound: &str) {
     match m.get(exclusive) {
-        Some(Value::Bool(true)) => {
-            match m.remove(bound) {
-                Some(b) if b.is_number() => {
-                    m.insert(exclusive.to_string(), b);
-                }
-                _ => {
-                    m.remove(exclusive);
-                }
+        Some(Value::Bool(true)) => match m.remove(bound) {
+            Some(b) if b.is_number() => {
+                m.insert(exclusive.to_string(), b);
             }
-        }
+            _ => {
+                m.remove(exclusive);
+            }
+        },
         Some(Value::Bool(false)) => {
             m.remove(exclusive);
         }
@@ -348,7 +413,10 @@ mod tests {
 
     #[test]
     fn nullable_with_type_and_enum() {
-        let (s, _) = conv(json!({"type": "string", "nullable": true, "enum": ["a"], "example": "a", "xml": {}}), View::Response);
+        let (s, _) = conv(
+            json!({"type": "string", "nullable": true, "enum": ["a"], "example": "a", "xml": {}}),
+            View::Response,
+        );
         assert_eq!(s, json!({"type": ["string", "null"], "enum": ["a", null]}));
         let (s, _) = conv(json!({"type": ["integer"], "nullable": true}), View::Response);
         assert_eq!(s, json!({"type": ["integer", "null"]}));
@@ -358,10 +426,22 @@ mod tests {
 
     #[test]
     fn nullable_without_type_is_wrapped_and_remapped() {
-        let (s, c) = conv(json!({"nullable": true, "allOf": [{"$ref": "#/x"}], "description": "d"}), View::Response);
-        assert_eq!(s, json!({"if": {"type": "null"}, "else": {"allOf": [{"$ref": "#/x"}], "description": "d"}}));
-        assert_eq!(c.original_pointer("#/components/schemas/S/else/allOf/0"), "#/components/schemas/S/allOf/0");
-        assert_eq!(c.original_pointer("#/components/schemas/S/elsewhere"), "#/components/schemas/S/elsewhere");
+        let (s, c) = conv(
+            json!({"nullable": true, "allOf": [{"$ref": "#/x"}], "description": "d"}),
+            View::Response,
+        );
+        assert_eq!(
+            s,
+            json!({"if": {"type": "null"}, "else": {"allOf": [{"$ref": "#/x"}], "description": "d"}})
+        );
+        assert_eq!(
+            c.original_pointer("#/components/schemas/S/else/allOf/0"),
+            "#/components/schemas/S/allOf/0"
+        );
+        assert_eq!(
+            c.original_pointer("#/components/schemas/S/elsewhere"),
+            "#/components/schemas/S/elsewhere"
+        );
         let (s, _) = conv(json!({"nullable": true, "$ref": "#/x"}), View::Request);
         assert_eq!(s, json!({"anyOf": [{"type": "null"}, {"$ref": "#/x"}]}));
     }
@@ -373,7 +453,10 @@ mod tests {
             View::Response,
         );
         let p = "#/components/schemas/S/else/allOf/0/properties/p/else/$ref";
-        assert_eq!(c.original_pointer(p), "#/components/schemas/S/allOf/0/properties/p/$ref");
+        assert_eq!(
+            c.original_pointer(p),
+            "#/components/schemas/S/allOf/0/properties/p/$ref"
+        );
     }
 
     #[test]
@@ -382,7 +465,10 @@ mod tests {
             json!({"type": "object", "properties": {"example": {"type": "integer", "minimum": 0, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false}}}),
             View::Response,
         );
-        assert_eq!(s["properties"]["example"], json!({"type": "integer", "exclusiveMinimum": 0, "maximum": 9}));
+        assert_eq!(
+            s["properties"]["example"],
+            json!({"type": "integer", "exclusiveMinimum": 0, "maximum": 9})
+        );
     }
 
     #[test]

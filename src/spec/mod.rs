@@ -44,9 +44,7 @@ use sha2::{Digest, Sha256};
 use crate::report::model::Finding;
 use crate::yaml::{self, Location};
 
-pub use model::{
-    HeaderSpec, MediaTypeSpec, Operation, Parameter, RequestBodySpec, ResponseSpec, SecurityRequirement,
-};
+pub use model::{HeaderSpec, MediaTypeSpec, Operation, Parameter, RequestBodySpec, ResponseSpec, SecurityRequirement};
 
 use convert::{Converted, View};
 use validate::Validators;
@@ -75,7 +73,12 @@ pub struct CheckSet {
 
 impl Default for CheckSet {
     fn default() -> Self {
-        CheckSet { status: true, content_type: true, schema: true, headers: true }
+        CheckSet {
+            status: true,
+            content_type: true,
+            schema: true,
+            headers: true,
+        }
     }
 }
 
@@ -179,7 +182,11 @@ impl LoadCx<'_> {
     }
 
     pub(crate) fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
-        SpecError::Invalid { at: self.at(pointer), pointer: pointer.to_string(), message: message.into() }
+        SpecError::Invalid {
+            at: self.at(pointer),
+            pointer: pointer.to_string(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn warn(&self, message: String) {
@@ -200,8 +207,10 @@ fn place(origin: &str, locations: Option<&yaml::Document>, pointer: &str) -> Str
 impl Spec {
     /// Load a spec file; JSON or YAML is decided by the content.
     pub fn load(path: &Path) -> Result<Spec, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SpecError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Spec::from_text(&text, &path.display().to_string())
     }
 
@@ -212,11 +221,19 @@ impl Spec {
         let (doc, locations) = parse_text(body, origin)?;
         let version = version_of(&doc, origin, locations.as_ref())?;
 
-        let cx = LoadCx { doc: &doc, origin, locations: locations.as_ref(), warnings: RefCell::new(Vec::new()) };
+        let cx = LoadCx {
+            doc: &doc,
+            origin,
+            locations: locations.as_ref(),
+            warnings: RefCell::new(Vec::new()),
+        };
         if refs::ref_strings(&doc).iter().any(|r| !r.starts_with('#'))
             && let Some(r) = refs::all_refs(&doc).into_iter().find(|r| !r.reference.starts_with('#'))
         {
-            return Err(SpecError::ExternalRef { at: cx.at(&r.site), reference: r.reference });
+            return Err(SpecError::ExternalRef {
+                at: cx.at(&r.site),
+                reference: r.reference,
+            });
         }
         let response_view = convert::convert_document(&doc, View::Response);
         let operations = model::build_operations(&cx)?;
@@ -233,12 +250,17 @@ impl Spec {
         let validators = match validate::compile(&response_view, &pointers) {
             Ok(v) => {
                 for (p, e) in v.failures() {
-                    cx.warn(format!("{}: response schema cannot be compiled, not checked: {e}", cx.at(&p)));
+                    cx.warn(format!(
+                        "{}: response schema cannot be compiled, not checked: {e}",
+                        cx.at(&p)
+                    ));
                 }
                 Some(v)
             }
             Err(e) => {
-                cx.warn(format!("{origin}: response schemas cannot be compiled, none checked: {e}"));
+                cx.warn(format!(
+                    "{origin}: response schemas cannot be compiled, none checked: {e}"
+                ));
                 None
             }
         };
@@ -267,7 +289,13 @@ impl Spec {
 
     /// Origin, title, version, OpenAPI version and SHA-256 of the text.
     pub fn info(&self) -> SpecSummary {
-        let s = |p: &str| self.doc.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+        let s = |p: &str| {
+            self.doc
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         SpecSummary {
             path: self.origin.clone(),
             title: s("/info/title"),
@@ -325,7 +353,14 @@ impl Spec {
     /// content type, JSON, schema (at most 20 findings, then "and N
     /// more"), required headers.
     pub fn check_response(&self, op: &Operation, resp: &ResponseView<'_>, checks: CheckSet) -> Vec<Finding> {
-        validate::check(&self.doc, &self.response_view, self.validators.as_ref(), op, resp, checks)
+        validate::check(
+            &self.doc,
+            &self.response_view,
+            self.validators.as_ref(),
+            op,
+            resp,
+            checks,
+        )
     }
 
     /// The `enum` of `components.schemas.Error.properties.code`, if any.
@@ -405,15 +440,20 @@ impl Spec {
 fn parse_text(body: &str, origin: &str) -> Result<(Value, Option<yaml::Document>), SpecError> {
     let first = body.trim_start().chars().next();
     if matches!(first, Some('{') | Some('[')) {
-        return serde_json::from_str::<Value>(body).map(|v| (v, None)).map_err(|e| SpecError::Syntax {
-            origin: origin.to_string(),
-            format: "JSON",
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        });
+        return serde_json::from_str::<Value>(body)
+            .map(|v| (v, None))
+            .map_err(|e| SpecError::Syntax {
+                origin: origin.to_string(),
+                format: "JSON",
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            });
     }
-    let options = yaml::Options { scalar_keys: true, ..yaml::Options::default() };
+    let options = yaml::Options {
+        scalar_keys: true,
+        ..yaml::Options::default()
+    };
     let mut d = yaml::parse_with(body, &options).map_err(|e| SpecError::Syntax {
         origin: origin.to_string(),
         format: "YAML",
@@ -427,7 +467,10 @@ fn parse_text(body: &str, origin: &str) -> Result<(Value, Option<yaml::Document>
 
 fn version_of(doc: &Value, origin: &str, locations: Option<&yaml::Document>) -> Result<OpenApiVersion, SpecError> {
     if !doc.is_object() {
-        return Err(SpecError::NotOpenApi { at: place(origin, locations, "#"), message: "the top level must be a mapping".into() });
+        return Err(SpecError::NotOpenApi {
+            at: place(origin, locations, "#"),
+            message: "the top level must be a mapping".into(),
+        });
     }
     let Some(v) = doc.get("openapi").and_then(Value::as_str) else {
         let message = if doc.get("swagger").is_some() {
@@ -435,7 +478,10 @@ fn version_of(doc: &Value, origin: &str, locations: Option<&yaml::Document>) -> 
         } else {
             "missing string field `openapi`".to_string()
         };
-        return Err(SpecError::NotOpenApi { at: place(origin, locations, "#"), message });
+        return Err(SpecError::NotOpenApi {
+            at: place(origin, locations, "#"),
+            message,
+        });
     };
     if v.starts_with("3.0.") || v == "3.0" {
         Ok(OpenApiVersion::V30)
@@ -452,7 +498,9 @@ fn version_of(doc: &Value, origin: &str, locations: Option<&yaml::Document>) -> 
 /// The path parts of `servers[].url` (`https://x/v1` → `/v1`), without
 /// the root and templated ones.
 fn server_paths(doc: &Value) -> Vec<String> {
-    let Some(servers) = doc.get("servers").and_then(Value::as_array) else { return Vec::new() };
+    let Some(servers) = doc.get("servers").and_then(Value::as_array) else {
+        return Vec::new();
+    };
     servers
         .iter()
         .filter_map(|s| s.get("url").and_then(Value::as_str))

@@ -190,7 +190,10 @@ pub(crate) fn build_operations(cx: &LoadCx<'_>) -> Result<Vec<Operation>, SpecEr
             };
             let mut parameters = shared.clone();
             for p in params_of(cx, op_obj.get("parameters"), &child(&op_ptr, "parameters"))? {
-                match parameters.iter_mut().find(|q| q.name == p.name && q.location == p.location) {
+                match parameters
+                    .iter_mut()
+                    .find(|q| q.name == p.name && q.location == p.location)
+                {
                     Some(q) => *q = p,
                     None => parameters.push(p),
                 }
@@ -256,7 +259,11 @@ fn params_of(cx: &LoadCx<'_>, list: Option<&Value>, base: &str) -> Result<Vec<Pa
         };
         let (schema_pointer, content_type) = if p.get("schema").is_some() {
             (Some(child(&ptr, "schema")), None)
-        } else if let Some((ct, m)) = p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
+        } else if let Some((ct, m)) = p
+            .get("content")
+            .and_then(Value::as_object)
+            .and_then(|c| c.iter().next())
+        {
             let mp = child(&child(&ptr, "content"), ct);
             (m.get("schema").map(|_| child(&mp, "schema")), Some(ct.clone()))
         } else {
@@ -278,8 +285,15 @@ fn params_of(cx: &LoadCx<'_>, list: Option<&Value>, base: &str) -> Result<Vec<Pa
     Ok(out)
 }
 
-fn content_of(cx: &LoadCx<'_>, holder: &Value, ptr: &str, inline_schemas: bool) -> Result<Vec<MediaTypeSpec>, SpecError> {
-    let Some(content) = holder.get("content") else { return Ok(Vec::new()) };
+fn content_of(
+    cx: &LoadCx<'_>,
+    holder: &Value,
+    ptr: &str,
+    inline_schemas: bool,
+) -> Result<Vec<MediaTypeSpec>, SpecError> {
+    let Some(content) = holder.get("content") else {
+        return Ok(Vec::new());
+    };
     let Some(content) = content.as_object() else {
         return Err(cx.invalid(&child(ptr, "content"), "`content` must be a mapping of media types"));
     };
@@ -324,11 +338,22 @@ fn responses_of(cx: &LoadCx<'_>, rs: Option<&Value>, base: &str) -> Result<Vec<R
             continue;
         }
         if !valid_status_key(status) {
-            return Err(cx.invalid(&at, format!("response key `{status}` is not a status code, a range like `4XX`, or `default`")));
+            return Err(cx.invalid(
+                &at,
+                format!("response key `{status}` is not a status code, a range like `4XX`, or `default`"),
+            ));
         }
         let Some((ptr, r)) = follow_value(cx.doc, &at, r) else {
-            cx.warn(format!("`{at}`: response `$ref` does not resolve; its content is not checked"));
-            out.push(ResponseSpec { status: status.clone(), pointer: at, description: None, content: Vec::new(), headers: Vec::new() });
+            cx.warn(format!(
+                "`{at}`: response `$ref` does not resolve; its content is not checked"
+            ));
+            out.push(ResponseSpec {
+                status: status.clone(),
+                pointer: at,
+                description: None,
+                content: Vec::new(),
+                headers: Vec::new(),
+            });
             continue;
         };
         let mut headers = Vec::new();
@@ -366,7 +391,8 @@ fn valid_status_key(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 3
         && (b'1'..=b'5').contains(&b[0])
-        && ((b[1].is_ascii_digit() && b[2].is_ascii_digit()) || (b[1].eq_ignore_ascii_case(&b'X') && b[2].eq_ignore_ascii_case(&b'X')))
+        && ((b[1].is_ascii_digit() && b[2].is_ascii_digit())
+            || (b[1].eq_ignore_ascii_case(&b'X') && b[2].eq_ignore_ascii_case(&b'X')))
 }
 
 fn security_of(v: &Value) -> Vec<SecurityRequirement> {

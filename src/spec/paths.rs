@@ -31,7 +31,8 @@ impl Template {
                 segments.push(Segment::Literal(seg.to_string()));
                 continue;
             }
-            if seg.starts_with('{') && seg.ends_with('}') && seg[1..seg.len() - 1].chars().all(|c| c != '{' && c != '}') {
+            if seg.starts_with('{') && seg.ends_with('}') && seg[1..seg.len() - 1].chars().all(|c| c != '{' && c != '}')
+            {
                 segments.push(Segment::Param(seg[1..seg.len() - 1].to_string()));
                 continue;
             }

@@ -168,7 +168,10 @@ pub(crate) fn all_refs(doc: &Value) -> Vec<RefSite> {
                     if !names {
                         if k == "$ref" {
                             if let Value::String(s) = child_v {
-                                out.push(RefSite { reference: s.clone(), site: p.clone() });
+                                out.push(RefSite {
+                                    reference: s.clone(),
+                                    site: p.clone(),
+                                });
                             }
                             continue;
                         }
@@ -244,7 +247,11 @@ fn inline_rec(doc: &Value, v: &Value, active: &mut BTreeSet<String>, budget: &mu
                             for (k, x) in m {
                                 if k != "$ref" {
                                     let keep_literal = LITERAL_KEYS.contains(&k.as_str());
-                                    let nv = if keep_literal { x.clone() } else { inline_rec(doc, x, active, budget, depth + 1) };
+                                    let nv = if keep_literal {
+                                        x.clone()
+                                    } else {
+                                        inline_rec(doc, x, active, budget, depth + 1)
+                                    };
                                     all.insert(k.clone(), nv);
                                 }
                             }
@@ -259,12 +266,20 @@ fn inline_rec(doc: &Value, v: &Value, active: &mut BTreeSet<String>, budget: &mu
             let mut out = Map::new();
             for (k, x) in m {
                 let keep_literal = LITERAL_KEYS.contains(&k.as_str());
-                let nv = if keep_literal { x.clone() } else { inline_rec(doc, x, active, budget, depth + 1) };
+                let nv = if keep_literal {
+                    x.clone()
+                } else {
+                    inline_rec(doc, x, active, budget, depth + 1)
+                };
                 out.insert(k.clone(), nv);
             }
             Value::Object(out)
         }
-        Value::Array(a) => Value::Array(a.iter().map(|x| inline_rec(doc, x, active, budget, depth + 1)).collect()),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| inline_rec(doc, x, active, budget, depth + 1))
+                .collect(),
+        ),
         _ => v.clone(),
     }
 }

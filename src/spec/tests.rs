@@ -107,7 +107,13 @@ fn spec() -> Spec {
 }
 
 fn json_resp<'a>(status: u16, headers: &'a [(String, String)], body: &'a Value) -> ResponseView<'a> {
-    ResponseView { status, headers, content_type: Some("application/json; charset=utf-8"), json: Some(body), raw: b"" }
+    ResponseView {
+        status,
+        headers,
+        content_type: Some("application/json; charset=utf-8"),
+        json: Some(body),
+        raw: b"",
+    }
 }
 
 fn kinds(f: &[Finding]) -> Vec<FindingKind> {
@@ -121,7 +127,10 @@ fn loads_and_summarises() {
     let s = spec();
     assert_eq!(s.openapi_version(), OpenApiVersion::V30);
     let info = s.info();
-    assert_eq!((info.title.as_str(), info.version.as_str(), info.openapi.as_str()), ("Fixture", "1.0", "3.0.3"));
+    assert_eq!(
+        (info.title.as_str(), info.version.as_str(), info.openapi.as_str()),
+        ("Fixture", "1.0", "3.0.3")
+    );
     assert_eq!(info.sha256.len(), 64);
     assert!(s.warnings().is_empty(), "{:?}", s.warnings());
     assert!(s.unresolved_refs().is_empty());
@@ -138,9 +147,18 @@ fn loads_and_summarises() {
 #[test]
 fn find_operation_precedence_and_misses() {
     let s = spec();
-    assert_eq!(s.find_operation("GET", "/api/jobs/proof-needed").unwrap().path, "/api/jobs/proof-needed");
-    assert_eq!(s.find_operation("get", "/api/jobs/abc?x=1").unwrap().path, "/api/jobs/{id}");
-    assert_eq!(s.find_operation("POST", "/api/jobs/abc/apply").unwrap().pointer, "#/paths/~1api~1jobs~1{id}~1apply/post");
+    assert_eq!(
+        s.find_operation("GET", "/api/jobs/proof-needed").unwrap().path,
+        "/api/jobs/proof-needed"
+    );
+    assert_eq!(
+        s.find_operation("get", "/api/jobs/abc?x=1").unwrap().path,
+        "/api/jobs/{id}"
+    );
+    assert_eq!(
+        s.find_operation("POST", "/api/jobs/abc/apply").unwrap().pointer,
+        "#/paths/~1api~1jobs~1{id}~1apply/post"
+    );
     assert_eq!(s.find_operation("GET", "/v1/api/wallet").unwrap().path, "/api/wallet");
     assert_eq!(s.find_operation("GET", "/api/wallet/").unwrap().path, "/api/wallet");
     assert!(s.find_operation("POST", "/api/wallet").is_none());
@@ -148,22 +166,35 @@ fn find_operation_precedence_and_misses() {
     assert!(s.find_operation("BREW", "/api/wallet").is_none());
     assert!(s.find_operation("GET", "").is_none());
     let op = s.find_operation("GET", "/api/jobs/abc").unwrap();
-    assert_eq!(op.match_path("/api/jobs/abc").unwrap(), vec![("id".to_string(), "abc".to_string())]);
+    assert_eq!(
+        op.match_path("/api/jobs/abc").unwrap(),
+        vec![("id".to_string(), "abc".to_string())]
+    );
 }
 
 #[test]
 fn parameters_and_bodies_are_resolved() {
     let s = spec();
     let op = s.find_operation("GET", "/api/jobs/x").unwrap();
-    let names: Vec<_> = op.parameters.iter().map(|p| (p.name.as_str(), p.location.as_str(), p.required)).collect();
+    let names: Vec<_> = op
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.location.as_str(), p.required))
+        .collect();
     assert_eq!(names, [("id", "path", true), ("expand", "query", false)]);
-    assert_eq!(op.parameters[0].schema, Some(json!({"type": "string", "format": "uuid"})));
+    assert_eq!(
+        op.parameters[0].schema,
+        Some(json!({"type": "string", "format": "uuid"}))
+    );
     let op = s.find_operation("POST", "/api/jobs/x/apply").unwrap();
     let body = op.request_body.as_ref().unwrap();
     assert!(body.required);
     let schema = body.content[0].schema.as_ref().unwrap();
     assert_eq!(schema["required"], json!(["message"]));
-    assert_eq!(schema["properties"]["parent"], json!({"x-recursive-ref": "#/components/schemas/Apply"}));
+    assert_eq!(
+        schema["properties"]["parent"],
+        json!({"x-recursive-ref": "#/components/schemas/Apply"})
+    );
 }
 
 #[test]
@@ -174,7 +205,10 @@ fn valid_response_has_no_findings() {
     let f = s.check_response(op, &json_resp(200, &[], &body), CheckSet::default());
     assert!(f.is_empty(), "{f:?}");
     let body = json!({"balance": 10, "note": "x", "owner": {"name": "n"}});
-    assert!(s.check_response(op, &json_resp(200, &[], &body), CheckSet::default()).is_empty());
+    assert!(
+        s.check_response(op, &json_resp(200, &[], &body), CheckSet::default())
+            .is_empty()
+    );
 }
 
 #[test]
@@ -185,7 +219,10 @@ fn schema_findings_point_at_the_keyword() {
     let f = s.check_response(op, &json_resp(200, &[], &body), CheckSet::default());
     assert_eq!(kinds(&f), [FindingKind::Schema]);
     assert_eq!(f[0].body_pointer.as_deref(), Some("/balance"));
-    assert_eq!(f[0].schema_pointer.as_deref(), Some(&*format!("{WALLET_200}/properties/balance/type")));
+    assert_eq!(
+        f[0].schema_pointer.as_deref(),
+        Some(&*format!("{WALLET_200}/properties/balance/type"))
+    );
     assert_eq!(f[0].actual, Some(json!("12")));
     assert_eq!(f[0].expected, Some(json!("integer")));
     assert!(f[0].message.contains("/balance"), "{}", f[0].message);
@@ -194,7 +231,10 @@ fn schema_findings_point_at_the_keyword() {
     let body = json!({"balance": 1, "owner": {"name": 5}});
     let f = s.check_response(op, &json_resp(200, &[], &body), CheckSet::default());
     assert_eq!(f.len(), 1, "{f:?}");
-    assert_eq!(f[0].schema_pointer.as_deref(), Some("#/components/schemas/Owner/properties/name/type"));
+    assert_eq!(
+        f[0].schema_pointer.as_deref(),
+        Some("#/components/schemas/Owner/properties/name/type")
+    );
     assert_eq!(f[0].body_pointer.as_deref(), Some("/owner/name"));
 
     // Missing required property.
@@ -206,7 +246,9 @@ fn schema_findings_point_at_the_keyword() {
 #[test]
 fn recursive_schemas_and_formats() {
     let s = spec();
-    let op = s.find_operation("GET", "/api/jobs/8f8e2a4e-6f1a-4f43-9d53-3a8e1f0a9b11").unwrap();
+    let op = s
+        .find_operation("GET", "/api/jobs/8f8e2a4e-6f1a-4f43-9d53-3a8e1f0a9b11")
+        .unwrap();
     let good = json!({"id": "8f8e2a4e-6f1a-4f43-9d53-3a8e1f0a9b11", "created_at": "2024-05-01T12:30:00.123+02:00",
         "link": "https://example.com/a?b=c", "email": "a@b.example", "amount": 9007199254740993_i64,
         "children": [{"id": "0b3c4d5e-0000-4000-8000-000000000000", "children": []}]});
@@ -214,13 +256,22 @@ fn recursive_schemas_and_formats() {
     assert!(f.is_empty(), "{f:?}");
     let bad = json!({"id": "8f8e2a4e-6f1a-4f43-9d53-3a8e1f0a9b11", "amount": 0, "children": [{"id": "nope"}]});
     let f = s.check_response(op, &json_resp(200, &[], &bad), CheckSet::default());
-    let mut got: Vec<_> = f.iter().map(|f| (f.body_pointer.clone().unwrap(), f.schema_pointer.clone().unwrap())).collect();
+    let mut got: Vec<_> = f
+        .iter()
+        .map(|f| (f.body_pointer.clone().unwrap(), f.schema_pointer.clone().unwrap()))
+        .collect();
     got.sort();
     assert_eq!(
         got,
         [
-            ("/amount".to_string(), "#/components/schemas/Node/properties/amount/exclusiveMinimum".to_string()),
-            ("/children/0/id".to_string(), "#/components/schemas/Node/properties/id/format".to_string()),
+            (
+                "/amount".to_string(),
+                "#/components/schemas/Node/properties/amount/exclusiveMinimum".to_string()
+            ),
+            (
+                "/children/0/id".to_string(),
+                "#/components/schemas/Node/properties/id/format".to_string()
+            ),
         ]
     );
 }
@@ -233,36 +284,87 @@ fn status_content_type_json_and_headers() {
     // 429 documented via $ref, Retry-After required.
     let f = s.check_response(op, &json_resp(429, &[], &err), CheckSet::default());
     assert_eq!(kinds(&f), [FindingKind::MissingHeader]);
-    assert_eq!(f[0].schema_pointer.as_deref(), Some("#/components/responses/TooMany/headers/Retry-After"));
+    assert_eq!(
+        f[0].schema_pointer.as_deref(),
+        Some("#/components/responses/TooMany/headers/Retry-After")
+    );
     let h = [("Retry-After".to_string(), "3".to_string())];
-    assert!(s.check_response(op, &json_resp(429, &h, &err), CheckSet::default()).is_empty());
+    assert!(
+        s.check_response(op, &json_resp(429, &h, &err), CheckSet::default())
+            .is_empty()
+    );
     // 418 falls into 4XX; 500 is undocumented.
-    assert!(s.check_response(op, &json_resp(418, &[], &err), CheckSet::default()).is_empty());
+    assert!(
+        s.check_response(op, &json_resp(418, &[], &err), CheckSet::default())
+            .is_empty()
+    );
     let f = s.check_response(op, &json_resp(500, &[], &err), CheckSet::default());
     assert_eq!(kinds(&f), [FindingKind::UndocumentedStatus]);
     assert_eq!(f[0].expected, Some(json!(["200", "429", "4XX"])));
-    let off = CheckSet { status: false, ..CheckSet::default() };
+    let off = CheckSet {
+        status: false,
+        ..CheckSet::default()
+    };
     assert!(s.check_response(op, &json_resp(500, &[], &err), off).is_empty());
     // `default` covers the rest.
     let apply = s.find_operation("POST", "/api/jobs/1/apply").unwrap();
-    assert!(s.check_response(apply, &json_resp(503, &[], &err), CheckSet::default()).is_empty());
+    assert!(
+        s.check_response(apply, &json_resp(503, &[], &err), CheckSet::default())
+            .is_empty()
+    );
     // Wrong content type; body not JSON.
-    let html = ResponseView { status: 200, headers: &[], content_type: Some("text/html"), json: None, raw: b"<html>" };
+    let html = ResponseView {
+        status: 200,
+        headers: &[],
+        content_type: Some("text/html"),
+        json: None,
+        raw: b"<html>",
+    };
     let f = s.check_response(op, &html, CheckSet::default());
     assert_eq!(kinds(&f), [FindingKind::ContentType]);
-    let broken = ResponseView { status: 200, headers: &[], content_type: Some("application/json"), json: None, raw: b"{\"balance\":" };
+    let broken = ResponseView {
+        status: 200,
+        headers: &[],
+        content_type: Some("application/json"),
+        json: None,
+        raw: b"{\"balance\":",
+    };
     let f = s.check_response(op, &broken, CheckSet::default());
     assert_eq!(kinds(&f), [FindingKind::InvalidJson]);
     // Raw JSON without a parsed body is parsed here.
-    let raw = ResponseView { status: 200, headers: &[], content_type: Some("application/json"), json: None, raw: b"{\"balance\":\"x\"}" };
-    assert_eq!(kinds(&s.check_response(op, &raw, CheckSet::default())), [FindingKind::Schema]);
+    let raw = ResponseView {
+        status: 200,
+        headers: &[],
+        content_type: Some("application/json"),
+        json: None,
+        raw: b"{\"balance\":\"x\"}",
+    };
+    assert_eq!(
+        kinds(&s.check_response(op, &raw, CheckSet::default())),
+        [FindingKind::Schema]
+    );
     // Content type from the headers when the field is empty.
     let hs = [("content-type".to_string(), "text/plain".to_string())];
-    let plain = ResponseView { status: 200, headers: &hs, content_type: None, json: None, raw: b"hi" };
-    assert_eq!(kinds(&s.check_response(op, &plain, CheckSet::default())), [FindingKind::ContentType]);
+    let plain = ResponseView {
+        status: 200,
+        headers: &hs,
+        content_type: None,
+        json: None,
+        raw: b"hi",
+    };
+    assert_eq!(
+        kinds(&s.check_response(op, &plain, CheckSet::default())),
+        [FindingKind::ContentType]
+    );
     // SSE: the media type matches, the body is not validated.
     let ev = s.find_operation("GET", "/api/events").unwrap();
-    let sse = ResponseView { status: 200, headers: &[], content_type: Some("text/event-stream"), json: None, raw: b"data: 1\n\n" };
+    let sse = ResponseView {
+        status: 200,
+        headers: &[],
+        content_type: Some("text/event-stream"),
+        json: None,
+        raw: b"data: 1\n\n",
+    };
     assert!(s.check_response(ev, &sse, CheckSet::default()).is_empty());
 }
 
@@ -284,10 +386,21 @@ fn malformed_documents_name_the_place() {
     assert!(e.to_string().starts_with("bad.yaml:"), "{e}");
     let e = Spec::from_text("{\"openapi\": \"3.1.0\",\n \"paths\": }", "bad.json").unwrap_err();
     assert!(e.to_string().starts_with("bad.json:2:"), "{e}");
-    let e = Spec::from_text("openapi: 3.0.3\ninfo: {title: t, version: v}\npaths:\n  /a:\n    get:\n      responses: 12\n", "s.yaml").unwrap_err();
+    let e = Spec::from_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: v}\npaths:\n  /a:\n    get:\n      responses: 12\n",
+        "s.yaml",
+    )
+    .unwrap_err();
     assert!(e.to_string().starts_with("s.yaml:6:7"), "{e}");
-    let e = Spec::from_text("openapi: 3.0.3\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'other.yaml#/x'}\n", "s.yaml").unwrap_err();
-    assert!(matches!(e, SpecError::ExternalRef { ref reference, .. } if reference == "other.yaml#/x"), "{e}");
+    let e = Spec::from_text(
+        "openapi: 3.0.3\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'other.yaml#/x'}\n",
+        "s.yaml",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, SpecError::ExternalRef { ref reference, .. } if reference == "other.yaml#/x"),
+        "{e}"
+    );
     assert!(e.to_string().contains("s.yaml:6:"), "{e}");
     let e = Spec::from_text("swagger: '2.0'\n", "s.yaml").unwrap_err();
     assert!(e.to_string().contains("Swagger"), "{e}");
@@ -295,7 +408,11 @@ fn malformed_documents_name_the_place() {
     assert!(e.to_string().contains("s.yaml:1:"), "{e}");
     let e = Spec::from_text("- 1\n", "s.yaml").unwrap_err();
     assert!(matches!(e, SpecError::NotOpenApi { .. }));
-    let e = Spec::from_text("openapi: 3.0.3\npaths:\n  /a:\n    get:\n      responses:\n        '299x': {description: x}\n", "s.yaml").unwrap_err();
+    let e = Spec::from_text(
+        "openapi: 3.0.3\npaths:\n  /a:\n    get:\n      responses:\n        '299x': {description: x}\n",
+        "s.yaml",
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("299x"), "{e}");
 }
 
@@ -322,7 +439,9 @@ fn strict_check_finds_structural_errors() {
     let text = "openapi: 3.0.3\ninfo: {title: t, version: v}\npaths:\n  /a/b:\n    get:\n      responses:\n        '200': {content: {}}\n";
     let s = Spec::from_text(text, "s.yaml").unwrap();
     let e = s.strict_check_30().unwrap_err();
-    let SpecError::Invalid { pointer, at, .. } = &e else { panic!("{e}") };
+    let SpecError::Invalid { pointer, at, .. } = &e else {
+        panic!("{e}")
+    };
     // `openapiv3` reads references through untagged enums: the path stops there.
     assert!(pointer.starts_with("#/paths"), "{e}");
     assert!(e.to_string().contains("description"), "{e}");

@@ -34,7 +34,9 @@ pub(crate) struct Validators {
 
 impl std::fmt::Debug for Validators {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Validators").field("count", &self.by_pointer.len()).finish()
+        f.debug_struct("Validators")
+            .field("count", &self.by_pointer.len())
+            .finish()
     }
 }
 
@@ -81,7 +83,9 @@ impl Validators {
 
     /// Validate `body` against the schema at `pointer`.
     fn schema_findings(&self, doc: &Value, converted: &Converted, pointer: &str, body: &Value) -> Vec<Finding> {
-        let Some(Ok(validator)) = self.by_pointer.get(pointer) else { return Vec::new() };
+        let Some(Ok(validator)) = self.by_pointer.get(pointer) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         let mut more = 0usize;
         for err in validator.iter_errors(body) {
@@ -98,7 +102,11 @@ impl Validators {
                 Some(uri) => uri,
                 None => format!("{pointer}{}", err.schema_path().as_str()),
             };
-            let shown = if body_pointer.is_empty() { "body".to_string() } else { format!("body at `{body_pointer}`") };
+            let shown = if body_pointer.is_empty() {
+                "body".to_string()
+            } else {
+                format!("body at `{body_pointer}`")
+            };
             let mut f = Finding::new(FindingKind::Schema, clip(&format!("{shown}: {err}")))
                 .at_body(body_pointer)
                 .actual(small(err.instance()));
@@ -150,11 +158,13 @@ pub(crate) fn check(
     if checks.content_type && !documented.content.is_empty() {
         let expected: Vec<String> = documented.content.iter().map(|m| m.content_type.clone()).collect();
         let message = match (&actual_ct, media) {
-            (None, _) if !resp.raw.is_empty() || resp.json.is_some() => Some(format!(
-                "response has no content type; documented: {}",
+            (None, _) if !resp.raw.is_empty() || resp.json.is_some() => {
+                Some(format!("response has no content type; documented: {}", list(&expected)))
+            }
+            (Some(ct), None) => Some(format!(
+                "content type `{ct}` is not documented; documented: {}",
                 list(&expected)
             )),
-            (Some(ct), None) => Some(format!("content type `{ct}` is not documented; documented: {}", list(&expected))),
             _ => None,
         };
         if let Some(message) = message {
@@ -181,7 +191,11 @@ pub(crate) fn check(
                     Some(&parsed)
                 }
                 Err(e) => {
-                    let what = if resp.raw.is_empty() { "the body is empty".to_string() } else { format!("the body is not JSON ({e})") };
+                    let what = if resp.raw.is_empty() {
+                        "the body is empty".to_string()
+                    } else {
+                        format!("the body is not JSON ({e})")
+                    };
                     out.push(
                         Finding::new(
                             FindingKind::InvalidJson,
@@ -206,7 +220,10 @@ pub(crate) fn check(
                 out.push(
                     Finding::new(
                         FindingKind::MissingHeader,
-                        format!("required header `{}` is missing from the {} response", h.name, resp.status),
+                        format!(
+                            "required header `{}` is missing from the {} response",
+                            h.name, resp.status
+                        ),
                     )
                     .expected(h.name.clone())
                     .at_schema(h.pointer.clone()),
@@ -232,7 +249,9 @@ pub(crate) fn media_type(ct: &str) -> String {
 /// `application/json`, `application/problem+json`, `text/json`.
 pub(crate) fn is_json(ct: &str) -> bool {
     let ct = media_type(ct);
-    let Some((_, sub)) = ct.split_once('/') else { return false };
+    let Some((_, sub)) = ct.split_once('/') else {
+        return false;
+    };
     sub == "json" || sub.ends_with("+json")
 }
 
@@ -241,13 +260,21 @@ pub(crate) fn is_json(ct: &str) -> bool {
 /// the first.
 fn select_media<'r>(r: &'r ResponseSpec, actual: Option<&str>) -> Option<&'r MediaTypeSpec> {
     let Some(actual) = actual else {
-        return r.content.iter().find(|m| is_json(&m.content_type)).or(r.content.first());
+        return r
+            .content
+            .iter()
+            .find(|m| is_json(&m.content_type))
+            .or(r.content.first());
     };
     let top = actual.split('/').next().unwrap_or("");
     r.content
         .iter()
         .find(|m| media_type(&m.content_type) == actual)
-        .or_else(|| r.content.iter().find(|m| media_type(&m.content_type) == format!("{top}/*")))
+        .or_else(|| {
+            r.content
+                .iter()
+                .find(|m| media_type(&m.content_type) == format!("{top}/*"))
+        })
         .or_else(|| r.content.iter().find(|m| m.content_type == "*/*"))
 }
 
@@ -267,5 +294,9 @@ fn clip(s: &str) -> String {
 /// A value small enough for a finding (large ones become clipped text).
 fn small(v: &Value) -> Value {
     let text = v.to_string();
-    if text.len() <= MAX_TEXT { v.clone() } else { Value::String(clip(&text)) }
+    if text.len() <= MAX_TEXT {
+        v.clone()
+    } else {
+        Value::String(clip(&text))
+    }
 }

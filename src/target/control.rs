@@ -80,7 +80,12 @@ impl ControlClient {
     /// A client for the control API at `base` (paths `/__conformance...`),
     /// each call limited to 15 s.
     pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
-        ControlClient { http, base, token, timeout: CONTROL_TIMEOUT }
+        ControlClient {
+            http,
+            base,
+            token,
+            timeout: CONTROL_TIMEOUT,
+        }
     }
 
     /// The same client with each call (connect, headers and body) limited
@@ -95,7 +100,12 @@ impl ControlClient {
         format!("{base}{path}")
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value), TargetError> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), TargetError> {
         let endpoint = format!("{method} {path}");
         let mut req = self.http.request(method, self.url(path)).timeout(self.timeout);
         if let Some(t) = &self.token {
@@ -130,7 +140,11 @@ impl ControlClient {
                 });
             }
         };
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         if !(200..300).contains(&status) {
             let full = String::from_utf8_lossy(&bytes);
             let mut text: String = full.chars().take(300).collect();
@@ -138,7 +152,11 @@ impl ControlClient {
                 // The marker lets redaction recognise a secret cut in two.
                 text.push('…');
             }
-            return Err(TargetError::Control { endpoint, status, body: text });
+            return Err(TargetError::Control {
+                endpoint,
+                status,
+                body: text,
+            });
         }
         Ok((status, value))
     }
@@ -171,7 +189,9 @@ impl ControlClient {
         {
             m.insert("name".into(), Value::String(name.chars().take(100).collect()));
         }
-        let (_, v) = self.call(reqwest::Method::POST, "/__conformance/actors", Some(body)).await?;
+        let (_, v) = self
+            .call(reqwest::Method::POST, "/__conformance/actors", Some(body))
+            .await?;
         let v = match v.get("actor") {
             Some(inner @ Value::Object(_)) => inner.clone(),
             _ => v,
@@ -192,14 +212,20 @@ impl ControlClient {
     /// `POST /__conformance/clock`: moves the server clock; answers its new time.
     pub async fn advance_clock(&self, seconds: i64) -> Result<String, TargetError> {
         let (_, v) = self
-            .call(reqwest::Method::POST, "/__conformance/clock", Some(json!({ "advance_seconds": seconds })))
+            .call(
+                reqwest::Method::POST,
+                "/__conformance/clock",
+                Some(json!({ "advance_seconds": seconds })),
+            )
             .await?;
         Ok(v.get("now").and_then(Value::as_str).unwrap_or_default().to_string())
     }
 
     /// `POST /__conformance/reset`: forgets all state on the target.
     pub async fn reset(&self) -> Result<(), TargetError> {
-        self.call(reqwest::Method::POST, "/__conformance/reset", None).await.map(|_| ())
+        self.call(reqwest::Method::POST, "/__conformance/reset", None)
+            .await
+            .map(|_| ())
     }
 }
 

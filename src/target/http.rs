@@ -27,7 +27,11 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { insecure: false, connect_timeout: Duration::from_secs(10), max_redirects: 5 }
+        ClientOptions {
+            insecure: false,
+            connect_timeout: Duration::from_secs(10),
+            max_redirects: 5,
+        }
     }
 }
 
@@ -58,7 +62,10 @@ pub fn build_client(options: &ClientOptions) -> Result<reqwest::Client, TargetEr
 /// https to http) is not followed: the 3xx answer is returned as is.
 fn same_origin_redirects(max: usize) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
-        let same_origin = attempt.previous().first().is_none_or(|first| first.origin() == attempt.url().origin());
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_none_or(|first| first.origin() == attempt.url().origin());
         if !same_origin {
             attempt.stop()
         } else if attempt.previous().len() > max {
@@ -107,8 +114,10 @@ pub fn describe_error(e: &reqwest::Error) -> String {
         "TLS failed"
     } else if lower.contains("end of file before message length") || lower.contains("incomplete") {
         "the connection closed before the answer was complete"
-    } else if matches!(io_kind, Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof))
-        || lower.contains("reset")
+    } else if matches!(
+        io_kind,
+        Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof)
+    ) || lower.contains("reset")
         || lower.contains("connection closed")
     {
         "connection reset"

@@ -60,7 +60,13 @@ pub enum TargetError {
     },
     /// A profile file is malformed or has a bad field.
     #[error("{file}:{line}:{column}: field `{field}`: {message}")]
-    Profile { file: String, line: usize, column: usize, field: String, message: String },
+    Profile {
+        file: String,
+        line: usize,
+        column: usize,
+        field: String,
+        message: String,
+    },
     /// A `--target` URL (or a URL field) that does not parse.
     #[error("invalid URL `{url}`: {message}")]
     Url { url: String, message: String },
@@ -75,7 +81,11 @@ pub enum TargetError {
     ControlUnreachable { endpoint: String, message: String },
     /// The control API answered with an error.
     #[error("control API `{endpoint}` answered {status}: {body}")]
-    Control { endpoint: String, status: u16, body: String },
+    Control {
+        endpoint: String,
+        status: u16,
+        body: String,
+    },
     /// The control API answered something unreadable.
     #[error("control API `{endpoint}` answered an unexpected body: {message}")]
     ControlBody { endpoint: String, message: String },

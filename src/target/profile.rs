@@ -117,7 +117,10 @@ impl Profile {
     /// `false` for a loopback URL (a tunnel to a real deployment).
     pub fn from_url(url: &str) -> Result<Profile, TargetError> {
         let base_url = parse_url(url)?;
-        let token = std::env::var(DEFAULT_TOKEN_ENV).ok().filter(|t| !t.is_empty()).map(Secret);
+        let token = std::env::var(DEFAULT_TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(Secret);
         Ok(Profile {
             sandbox: is_loopback(&base_url),
             control: Some(ControlConfig {
@@ -138,7 +141,10 @@ impl Profile {
     /// Reads a YAML profile file. Errors name the file, line and field.
     pub fn load(path: &Path) -> Result<Profile, TargetError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::ReadProfile { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::ReadProfile {
+            file: file.clone(),
+            source,
+        })?;
         Self::parse(&text, &file)
     }
 
@@ -153,9 +159,19 @@ impl Profile {
         })?;
         let p = Parser { doc: &doc, file };
         let root = p.object("", "(document)")?;
-        p.known(root, "", &["base_url", "control", "actors", "tier", "sandbox", "events", "pace", "insecure"])?;
+        p.known(
+            root,
+            "",
+            &[
+                "base_url", "control", "actors", "tier", "sandbox", "events", "pace", "insecure",
+            ],
+        )?;
         if root.contains_key("insecure") {
-            return Err(p.err("/insecure", "insecure", "is command-line only (`--insecure`), never in a profile file"));
+            return Err(p.err(
+                "/insecure",
+                "insecure",
+                "is command-line only (`--insecure`), never in a profile file",
+            ));
         }
         let base_url = match root.get("base_url") {
             Some(Value::String(s)) => parse_url(s).map_err(|e| p.err("/base_url", "base_url", &e.to_string()))?,
@@ -203,7 +219,11 @@ impl Profile {
                 let Value::Object(fields) = v else {
                     return Err(p.err(&ptr, &field, "expected a mapping of `*_env` variable names"));
                 };
-                p.known(fields, &ptr, &["api_key_env", "jwt_env", "email_env", "password_env", "user_id_env"])?;
+                p.known(
+                    fields,
+                    &ptr,
+                    &["api_key_env", "jwt_env", "email_env", "password_env", "user_id_env"],
+                )?;
                 let get = |k: &str| p.opt_string(fields, &format!("{ptr}/{k}"), &format!("{field}.{k}"));
                 actors.insert(
                     name.clone(),
@@ -222,13 +242,19 @@ impl Profile {
             Some(v) => serde_json::from_value(v.clone())
                 .map_err(|_| p.err("/tier", "tier", "expected `free`, `pro` or `enterprise`"))?,
         };
-        let sandbox = p.opt_bool(root, "/sandbox", "sandbox")?.unwrap_or_else(|| is_loopback(&base_url));
+        let sandbox = p
+            .opt_bool(root, "/sandbox", "sandbox")?
+            .unwrap_or_else(|| is_loopback(&base_url));
         let pace = p.opt_bool(root, "/pace", "pace")?.unwrap_or(true);
         let events = match p.opt_string(root, "/events", "events")?.as_deref() {
             None | Some("sse") => EventsTransport::Sse,
             Some("websocket") => EventsTransport::WebSocket,
             Some(other) => {
-                return Err(p.err("/events", "events", &format!("expected `sse` or `websocket`, got `{other}`")));
+                return Err(p.err(
+                    "/events",
+                    "events",
+                    &format!("expected `sse` or `websocket`, got `{other}`"),
+                ));
             }
         };
         Ok(Profile {
@@ -259,12 +285,21 @@ pub(crate) fn display_url(url: &Url) -> String {
 }
 
 fn parse_url(s: &str) -> Result<Url, TargetError> {
-    let url = Url::parse(s.trim()).map_err(|e| TargetError::Url { url: s.to_string(), message: e.to_string() })?;
+    let url = Url::parse(s.trim()).map_err(|e| TargetError::Url {
+        url: s.to_string(),
+        message: e.to_string(),
+    })?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(TargetError::Url { url: s.to_string(), message: "expected an http or https URL".into() });
+        return Err(TargetError::Url {
+            url: s.to_string(),
+            message: "expected an http or https URL".into(),
+        });
     }
     if url.host().is_none() {
-        return Err(TargetError::Url { url: s.to_string(), message: "the URL has no host".into() });
+        return Err(TargetError::Url {
+            url: s.to_string(),
+            message: "the URL has no host".into(),
+        });
     }
     Ok(url)
 }
@@ -298,7 +333,10 @@ impl<'a> Parser<'a> {
     }
 
     fn err(&self, pointer: &str, field: &str, message: &str) -> TargetError {
-        let loc = self.doc.key_location(pointer).unwrap_or_else(|| self.doc.nearest_location(pointer));
+        let loc = self
+            .doc
+            .key_location(pointer)
+            .unwrap_or_else(|| self.doc.nearest_location(pointer));
         TargetError::Profile {
             file: self.file.to_string(),
             line: loc.line,
@@ -324,7 +362,11 @@ impl<'a> Parser<'a> {
                 } else {
                     format!("{}.{key}", pointer.trim_start_matches('/').replace('/', "."))
                 };
-                return Err(self.err(&ptr, &field, &format!("unknown field; expected one of {}", allowed.join(", "))));
+                return Err(self.err(
+                    &ptr,
+                    &field,
+                    &format!("unknown field; expected one of {}", allowed.join(", ")),
+                ));
             }
         }
         Ok(())
@@ -380,16 +422,25 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_and_field() {
-        let e = Profile::parse("base_url: https://x.example\nsandbox: maybe\n", "p.yaml").unwrap_err().to_string();
-        assert!(e.starts_with("p.yaml:2:"), "{e}");
-        assert!(e.contains("`sandbox`"), "{e}");
-        let e = Profile::parse("base_url: https://x.example\ninsecure: true\n", "p.yaml").unwrap_err().to_string();
-        assert!(e.contains("p.yaml:2:") && e.contains("command-line only"), "{e}");
-        let e = Profile::parse("base_url: https://x.example\ncontrol:\n  token: abc\n", "p.yaml").unwrap_err().to_string();
-        assert!(e.contains("p.yaml:3:") && e.contains("control.token"), "{e}");
-        let e = Profile::parse("base_url: https://x.example\nactors:\n  poster:\n    api_key: abc\n", "p.yaml")
+        let e = Profile::parse("base_url: https://x.example\nsandbox: maybe\n", "p.yaml")
             .unwrap_err()
             .to_string();
+        assert!(e.starts_with("p.yaml:2:"), "{e}");
+        assert!(e.contains("`sandbox`"), "{e}");
+        let e = Profile::parse("base_url: https://x.example\ninsecure: true\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.yaml:2:") && e.contains("command-line only"), "{e}");
+        let e = Profile::parse("base_url: https://x.example\ncontrol:\n  token: abc\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.yaml:3:") && e.contains("control.token"), "{e}");
+        let e = Profile::parse(
+            "base_url: https://x.example\nactors:\n  poster:\n    api_key: abc\n",
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("p.yaml:4:") && e.contains("actors.poster.api_key"), "{e}");
         let e = Profile::parse(
             "base_url: https://x.example\ncontrol:\n  token_env: AGENTGIGS_TEST_SURELY_UNSET_VAR\n",

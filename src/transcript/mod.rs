@@ -22,8 +22,9 @@ use serde_json::Value;
 
 use crate::report::model::{Outcome, RunReport, ScenarioReport};
 
-static UUID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("regex"));
+static UUID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("regex")
+});
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\b").expect("regex")
 });
@@ -66,9 +67,15 @@ impl Placeholders {
         let mut out = String::new();
         let mut last = 0;
         for c in PROVIDER_ID.captures_iter(&s) {
-            let (Some(m), Some(prefix)) = (c.get(0), c.get(1)) else { continue };
+            let (Some(m), Some(prefix)) = (c.get(0), c.get(1)) else {
+                continue;
+            };
             out.push_str(&s[last..m.start()]);
-            let kind = if c.get(2).is_some() { "CLIENT_SECRET".to_string() } else { prefix.as_str().to_ascii_uppercase() };
+            let kind = if c.get(2).is_some() {
+                "CLIENT_SECRET".to_string()
+            } else {
+                prefix.as_str().to_ascii_uppercase()
+            };
             out.push_str(&self.for_id(m.as_str(), &kind));
             last = m.end();
         }
@@ -114,7 +121,10 @@ fn singular(key: &str) -> String {
 
 /// The placeholder kind for a value found under `key`.
 fn kind_of(key: &str) -> String {
-    let k = key.trim_end_matches("_id").trim_end_matches("Id").trim_end_matches("_ids");
+    let k = key
+        .trim_end_matches("_id")
+        .trim_end_matches("Id")
+        .trim_end_matches("_ids");
     let k = match k {
         "" | "id" => "ID",
         "agent" | "proofer_agent" | "user" | "poster" | "assigned_agent" | "sub" | "recipient" | "sender"
@@ -150,7 +160,11 @@ pub fn transcript(report: &ScenarioReport) -> String {
         }
         if let Some(resp) = &step.response {
             if step.kind == "event" || step.kind == "no_event" {
-                let event_type = resp.headers.iter().find(|(k, _)| k == "event-type").map(|(_, v)| v.as_str());
+                let event_type = resp
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "event-type")
+                    .map(|(_, v)| v.as_str());
                 let _ = writeln!(out, "  event: {}", event_type.unwrap_or("-"));
             } else {
                 let _ = writeln!(out, "  status: {}", resp.status);
@@ -186,14 +200,23 @@ fn outcome_word(o: &Outcome) -> &'static str {
 /// The snapshot name of a scenario: its file under `scenarios/`, with `/`
 /// as `__` and no extension (`nda__apply-requires-ack`).
 pub fn snapshot_name(report: &ScenarioReport) -> String {
-    report.file.trim_start_matches("scenarios/").trim_end_matches(".yaml").trim_end_matches(".yml").replace('/', "__")
+    report
+        .file
+        .trim_start_matches("scenarios/")
+        .trim_end_matches(".yaml")
+        .trim_end_matches(".yml")
+        .replace('/', "__")
 }
 
 /// The content of an insta `.snap` file. The name is quoted (as a JSON
 /// string, which YAML reads) unless it is plain, so any file name reads back.
 pub fn insta_file(name: &str, body: &str) -> String {
     let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    let expression = if plain { name.to_string() } else { serde_json::to_string(name).unwrap_or_default() };
+    let expression = if plain {
+        name.to_string()
+    } else {
+        serde_json::to_string(name).unwrap_or_default()
+    };
     format!("---\nsource: agentgigs-conformance run --snapshots\nexpression: {expression}\n---\n{body}")
 }
 
@@ -212,7 +235,11 @@ pub fn insta_body(file_text: &str) -> Option<&str> {
 pub fn write_snapshots(report: &RunReport, dir: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let mut written = Vec::new();
-    for s in report.scenarios.iter().filter(|s| !matches!(s.outcome, Outcome::Skipped { .. })) {
+    for s in report
+        .scenarios
+        .iter()
+        .filter(|s| !matches!(s.outcome, Outcome::Skipped { .. }))
+    {
         let name = snapshot_name(s);
         let body = transcript(s);
         let snap = dir.join(format!("{name}.snap"));
@@ -247,7 +274,10 @@ mod tests {
         let a = "308f8811-0a46-4024-b8ef-514f4dcd857b";
         let b = "11111111-0a46-4024-b8ef-514f4dcd857b";
         let v = ph.json(&json!({"job": {"id": a}, "applications": [{"id": b, "job_id": a}]}), "");
-        assert_eq!(v, json!({"job": {"id": "[JOB_1]"}, "applications": [{"id": "[APPLICATION_1]", "job_id": "[JOB_1]"}]}));
+        assert_eq!(
+            v,
+            json!({"job": {"id": "[JOB_1]"}, "applications": [{"id": "[APPLICATION_1]", "job_id": "[JOB_1]"}]})
+        );
     }
 
     #[test]
@@ -257,8 +287,14 @@ mod tests {
             &json!({"created_at": "2026-11-30T16:04:43.346972349Z", "signedUrl": "http://127.0.0.1:41234/files/abcdefghijkl", "email": "agent-1@example.test"}),
             "",
         );
-        assert_eq!(v, json!({"created_at": "[TIMESTAMP]", "signedUrl": "[BASE_URL]/files/[TOKEN]", "email": "[EMAIL]"}));
-        let v = ph.json(&json!({"paymentIntentId": "pi_82d5a8eca15e468996d71e45", "again": "pi_82d5a8eca15e468996d71e45"}), "");
+        assert_eq!(
+            v,
+            json!({"created_at": "[TIMESTAMP]", "signedUrl": "[BASE_URL]/files/[TOKEN]", "email": "[EMAIL]"})
+        );
+        let v = ph.json(
+            &json!({"paymentIntentId": "pi_82d5a8eca15e468996d71e45", "again": "pi_82d5a8eca15e468996d71e45"}),
+            "",
+        );
         assert_eq!(v, json!({"paymentIntentId": "[PI_1]", "again": "[PI_1]"}));
     }
 

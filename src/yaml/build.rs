@@ -15,7 +15,10 @@ use serde_json::{Map, Number, Value};
 use super::{Children, Document, LocNode, Location, Options, YamlError};
 
 fn loc(m: Marker) -> Location {
-    Location { line: m.line().max(1), column: m.col() + 1 }
+    Location {
+        line: m.line().max(1),
+        column: m.col() + 1,
+    }
 }
 
 /// A completed node with its size, ready to be placed in its parent.
@@ -69,9 +72,7 @@ pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError
     };
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| {
-            YamlError::at(loc(*e.marker()), e.info().to_string())
-        })?;
+        let (event, span) = next.map_err(|e| YamlError::at(loc(*e.marker()), e.info().to_string()))?;
         let at = loc(span.start);
         match event {
             Event::StreamEnd => break,
@@ -94,11 +95,21 @@ pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError
     }
     if !b.stack.is_empty() {
         // The parser reports unterminated input itself; this is a safety net.
-        let at = Location { line: text.lines().count().max(1), column: 1 };
+        let at = Location {
+            line: text.lines().count().max(1),
+            column: 1,
+        };
         return Err(YamlError::at(at, "unexpected end of the document"));
     }
     let (value, locs) = b.root.unwrap_or_else(|| {
-        (Value::Null, LocNode { at: Location { line: 1, column: 1 }, key: None, children: Children::None })
+        (
+            Value::Null,
+            LocNode {
+                at: Location { line: 1, column: 1 },
+                key: None,
+                children: Children::None,
+            },
+        )
     });
     Ok(Document { value, locs })
 }
@@ -106,13 +117,22 @@ pub(super) fn build(text: &str, options: &Options) -> Result<Document, YamlError
 impl Builder<'_> {
     /// Whether the next node is a mapping key.
     fn expecting_key(&self) -> bool {
-        matches!(self.stack.last(), Some(Frame { container: Container::Map(_, _, None), .. }))
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                container: Container::Map(_, _, None),
+                ..
+            })
+        )
     }
 
     /// Where the key of the next value node was written, if in a mapping.
     fn pending_key_location(&self) -> Option<Location> {
         match self.stack.last() {
-            Some(Frame { container: Container::Map(_, _, Some((_, k))), .. }) => Some(*k),
+            Some(Frame {
+                container: Container::Map(_, _, Some((_, k))),
+                ..
+            }) => Some(*k),
             _ => None,
         }
     }
@@ -120,7 +140,11 @@ impl Builder<'_> {
     fn charge(&mut self, nodes: usize, bytes: usize, at: Location, alias: bool) -> Result<(), YamlError> {
         self.total_nodes = self.total_nodes.saturating_add(nodes);
         self.total_bytes = self.total_bytes.saturating_add(bytes);
-        let why = if alias { " after alias expansion (possible alias bomb)" } else { "" };
+        let why = if alias {
+            " after alias expansion (possible alias bomb)"
+        } else {
+            ""
+        };
         if self.total_nodes > self.options.max_nodes {
             return Err(YamlError::at(
                 at,
@@ -130,7 +154,10 @@ impl Builder<'_> {
         if self.total_bytes > self.options.max_string_bytes {
             return Err(YamlError::at(
                 at,
-                format!("document too large: more than {} bytes of strings{why}", self.options.max_string_bytes),
+                format!(
+                    "document too large: more than {} bytes of strings{why}",
+                    self.options.max_string_bytes
+                ),
             ));
         }
         Ok(())
@@ -180,12 +207,25 @@ impl Builder<'_> {
             Value::String(s) => s.len(),
             _ => 0,
         };
-        self.place(Built { value, nodes: 1, bytes, height: 0 }, anchor, at)
+        self.place(
+            Built {
+                value,
+                nodes: 1,
+                bytes,
+                height: 0,
+            },
+            anchor,
+            at,
+        )
     }
 
     fn set_key(&mut self, key: String, at: Location) -> Result<(), YamlError> {
-        let Some(frame) = self.stack.last_mut() else { return Ok(()) };
-        let Container::Map(map, _, pending) = &mut frame.container else { return Ok(()) };
+        let Some(frame) = self.stack.last_mut() else {
+            return Ok(());
+        };
+        let Container::Map(map, _, pending) = &mut frame.container else {
+            return Ok(());
+        };
         if map.contains_key(&key) {
             return Err(YamlError::at(at, format!("duplicate mapping key `{key}`")));
         }
@@ -202,7 +242,10 @@ impl Builder<'_> {
         if self.stack.len() + height > self.options.max_depth {
             return Err(YamlError::at(
                 at,
-                format!("nesting deeper than {} levels after alias expansion", self.options.max_depth),
+                format!(
+                    "nesting deeper than {} levels after alias expansion",
+                    self.options.max_depth
+                ),
             ));
         }
         let value = value.clone();
@@ -222,7 +265,16 @@ impl Builder<'_> {
             };
             return self.set_key(key, at);
         }
-        self.place(Built { value, nodes, bytes, height }, 0, at)
+        self.place(
+            Built {
+                value,
+                nodes,
+                bytes,
+                height,
+            },
+            0,
+            at,
+        )
     }
 
     fn start(&mut self, container: Container, anchor: usize, at: Location) -> Result<(), YamlError> {
@@ -237,7 +289,15 @@ impl Builder<'_> {
             ));
         }
         let key = self.pending_key_location();
-        self.stack.push(Frame { container, at, key, anchor, nodes: 1, bytes: 0, height: 1 });
+        self.stack.push(Frame {
+            container,
+            at,
+            key,
+            anchor,
+            nodes: 1,
+            bytes: 0,
+            height: 1,
+        });
         Ok(())
     }
 
@@ -252,14 +312,27 @@ impl Builder<'_> {
                 return Err(YamlError::at(at, format!("mapping key `{k}` has no value")));
             }
         };
-        let built = Built { value, nodes: frame.nodes, bytes: frame.bytes, height: frame.height };
-        let loc = LocNode { at: frame.at, key: frame.key, children };
+        let built = Built {
+            value,
+            nodes: frame.nodes,
+            bytes: frame.bytes,
+            height: frame.height,
+        };
+        let loc = LocNode {
+            at: frame.at,
+            key: frame.key,
+            children,
+        };
         self.attach(built, loc, frame.anchor)
     }
 
     /// Place a freshly read scalar or alias copy, recording its location.
     fn place(&mut self, built: Built, anchor: usize, at: Location) -> Result<(), YamlError> {
-        let loc = LocNode { at, key: self.pending_key_location(), children: Children::None };
+        let loc = LocNode {
+            at,
+            key: self.pending_key_location(),
+            children: Children::None,
+        };
         self.attach(built, loc, anchor)
     }
 

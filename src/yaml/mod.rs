@@ -55,11 +55,18 @@ pub struct YamlError {
 impl YamlError {
     /// The place of the error as a [`Location`].
     pub fn location(&self) -> Location {
-        Location { line: self.line, column: self.column }
+        Location {
+            line: self.line,
+            column: self.column,
+        }
     }
 
     pub(crate) fn at(loc: Location, message: impl Into<String>) -> Self {
-        YamlError { message: message.into(), line: loc.line, column: loc.column }
+        YamlError {
+            message: message.into(),
+            line: loc.line,
+            column: loc.column,
+        }
     }
 }
 
@@ -148,7 +155,9 @@ impl Document {
         if p.is_empty() {
             return (node, true);
         }
-        let Some(rest) = p.strip_prefix('/') else { return (node, false) };
+        let Some(rest) = p.strip_prefix('/') else {
+            return (node, false);
+        };
         for token in rest.split('/') {
             let next = match &node.children {
                 Children::None => None,

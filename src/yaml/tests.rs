@@ -55,7 +55,10 @@ fn non_string_keys_are_errors_unless_allowed() {
     assert!(e.message.contains("`200`"), "{e}");
     let e = parse("? [a]\n: 1\n").unwrap_err();
     assert!(e.message.contains("collection"), "{e}");
-    let opts = Options { scalar_keys: true, ..Options::default() };
+    let opts = Options {
+        scalar_keys: true,
+        ..Options::default()
+    };
     let d = parse_with("responses:\n  200: ok\n  4XX: bad\n  0x1: hex\n", &opts).unwrap();
     assert_eq!(d.value, json!({"responses": {"200": "ok", "4XX": "bad", "0x1": "hex"}}));
     assert_eq!(d.key_location("/responses/200"), Some(at(2, 3)));
@@ -170,4 +173,3 @@ mod garbage {
         }
     }
 }
-

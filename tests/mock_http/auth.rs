@@ -6,12 +6,8 @@ use super::*;
 async fn auth_matrix() {
     let s = start().await;
     let a = s.actor("agent", json!({})).await;
-    let Auth::Key(key) = a.key.clone() else {
-        unreachable!()
-    };
-    let Auth::Jwt(jwt) = a.jwt.clone() else {
-        unreachable!()
-    };
+    let Auth::Key(key) = a.key.clone() else { unreachable!() };
+    let Auth::Jwt(jwt) = a.jwt.clone() else { unreachable!() };
     s.get("/api/wallet", &a.key).await.ok();
     s.get("/api/wallet", &a.jwt).await.ok();
     let r = s.get("/api/wallet", &Auth::Jwt(key.clone())).await;
@@ -22,9 +18,7 @@ async fn auth_matrix() {
         ("X-API-Key", key.clone()),
         ("Authorization", format!("Bearer {jwt}")),
     ]);
-    s.get("/api/wallet", &both)
-        .await
-        .expect(400, "CONFLICTING_CREDENTIALS");
+    s.get("/api/wallet", &both).await.expect(400, "CONFLICTING_CREDENTIALS");
     let r = s.get("/api/wallet", &Auth::None).await;
     r.expect(401, "UNAUTHENTICATED");
     assert!(r.headers.contains_key("www-authenticate"));
@@ -67,9 +61,7 @@ async fn auth_matrix() {
 
     // The JWT expires on the server clock; keys do not.
     s.advance(3601).await;
-    s.get("/api/wallet", &a.jwt)
-        .await
-        .expect(401, "JWT_EXPIRED");
+    s.get("/api/wallet", &a.jwt).await.expect(401, "JWT_EXPIRED");
     s.get("/api/wallet", &a.key).await.ok();
     let login = s
         .post(

@@ -6,9 +6,7 @@ use super::*;
 async fn sse_delivers_events_with_filters() {
     let s = start().await;
     let p = s.actor("poster", json!({"wallet_cents": 10_000})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
     let mut all = open_sse(&s, &a, "").await;
     let mut only_updates = open_sse(&s, &a, "?types=application.update").await;
     s.get("/api/agent/events?types=job.available,nope", &a.key)
@@ -43,10 +41,7 @@ async fn sse_delivers_events_with_filters() {
         (Some("accepted"), Some(app.as_str()))
     );
     let ev = next_event(&mut all).await;
-    assert_eq!(
-        (ev.event.as_str(), ev.id.as_str()),
-        ("application.update", "2")
-    );
+    assert_eq!((ev.event.as_str(), ev.id.as_str()), ("application.update", "2"));
 
     // Another user's stream sees nothing of it.
     let other = s.actor("agent", json!({})).await;
@@ -74,9 +69,7 @@ async fn sse_keepalive_and_reset_closes_streams() {
     })
     .await;
     let a = s.actor("agent", json!({})).await;
-    let Auth::Key(key) = &a.key else {
-        unreachable!()
-    };
+    let Auth::Key(key) = &a.key else { unreachable!() };
     let resp = s
         .http
         .get(format!("{}/api/agent/events", s.base))
@@ -88,15 +81,12 @@ async fn sse_keepalive_and_reset_closes_streams() {
     let mut seen = String::new();
     tokio::time::timeout(Duration::from_secs(5), async {
         while !seen.contains(": keepalive\n") {
-            seen.push_str(&String::from_utf8_lossy(
-                &bytes.next().await.unwrap().unwrap(),
-            ));
+            seen.push_str(&String::from_utf8_lossy(&bytes.next().await.unwrap().unwrap()));
         }
     })
     .await
     .expect("a keepalive comment");
-    s.post("/__conformance/reset", &Auth::None, json!(null))
-        .await;
+    s.post("/__conformance/reset", &Auth::None, json!(null)).await;
     tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(Ok(_)) = bytes.next().await {}
     })
@@ -109,12 +99,8 @@ async fn websocket_upgrade_carries_the_same_events() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let s = start().await;
     let p = s.actor("poster", json!({})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
-    let Auth::Key(key) = &a.key else {
-        unreachable!()
-    };
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
+    let Auth::Key(key) = &a.key else { unreachable!() };
     let mut req = format!(
         "{}/api/agent/events?types=job.available",
         s.base.replace("http://", "ws://")
@@ -122,9 +108,7 @@ async fn websocket_upgrade_carries_the_same_events() {
     .into_client_request()
     .unwrap();
     req.headers_mut().insert("X-API-Key", key.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("upgrade");
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
     let job = s.job(&p, 0).await;
     let msg = tokio::time::timeout(Duration::from_secs(5), async {
         loop {

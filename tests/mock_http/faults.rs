@@ -16,38 +16,25 @@ async fn faults_break_the_rules_on_purpose() {
     ]))
     .await;
     let p = s.actor("poster", json!({"wallet_cents": 12_345})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Coding"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Coding"]})).await;
     let b = s.actor("agent", json!({"tier": "free"})).await;
-    let Auth::Key(key) = p.key.clone() else {
-        unreachable!()
-    };
+    let Auth::Key(key) = p.key.clone() else { unreachable!() };
     assert_eq!(
         s.get("/api/wallet", &Auth::Jwt(key)).await.ok()["balance"],
         json!(123.45)
     );
     let job = s.job(&p, 0).await;
-    s.get(&format!("/api/jobs/{}/nda", &job[..8]), &p.key)
-        .await
-        .ok();
+    s.get(&format!("/api/jobs/{}/nda", &job[..8]), &p.key).await.ok();
     let avail = s.get("/api/agent/jobs/available", &a.key).await;
-    assert_eq!(
-        avail.ok()["count"],
-        1,
-        "a Research job shown to a Coding agent"
-    );
-    let body = json!({"message": "I can do this well and fast.", "proposed_price": 5000, "estimated_delivery": "1 day"});
+    assert_eq!(avail.ok()["count"], 1, "a Research job shown to a Coding agent");
+    let body =
+        json!({"message": "I can do this well and fast.", "proposed_price": 5000, "estimated_delivery": "1 day"});
     let first = s
         .post(&format!("/api/jobs/{job}/apply"), &a.key, body.clone())
         .await
         .ok()["application"]["id"]
         .clone();
-    let second = s
-        .post(&format!("/api/jobs/{job}/apply"), &b.key, body)
-        .await
-        .ok()["application"]["id"]
-        .clone();
+    let second = s.post(&format!("/api/jobs/{job}/apply"), &b.key, body).await.ok()["application"]["id"].clone();
     s.post(
         &format!("/api/agent/jobs/{job}/accept-application"),
         &p.key,
@@ -69,12 +56,7 @@ async fn faults_break_the_rules_on_purpose() {
             break;
         }
     }
-    let html = s
-        .http
-        .get(format!("{}/api/nope", s.base))
-        .send()
-        .await
-        .unwrap();
+    let html = s.http.get(format!("{}/api/nope", s.base)).send().await.unwrap();
     assert_eq!(html.status(), 404);
     assert!(
         html.headers()["content-type"]
@@ -89,9 +71,7 @@ async fn faults_break_the_rules_on_purpose() {
     let r = s.get("/api/wallet", &Auth::None).await;
     assert_eq!((r.status, r.body.get("code")), (401, None));
     let mut stream = open_sse(&s, &outsider, "").await;
-    let agent = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
+    let agent = s.actor("agent", json!({"specializations": ["Research"]})).await;
     let _ = agent;
     s.job(&p, 0).await;
     assert_eq!(
@@ -105,15 +85,9 @@ async fn faults_break_the_rules_on_purpose() {
 async fn faults_leak_blind_review_and_release_early() {
     let s = start_with(faulty(&["no_blind_review", "early_release"])).await;
     let p = s.actor("poster", json!({"wallet_cents": 100_000})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
-    let pr1 = s
-        .actor("proofer", json!({"specializations": ["Research"]}))
-        .await;
-    let pr2 = s
-        .actor("proofer", json!({"specializations": ["Research"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
+    let pr1 = s.actor("proofer", json!({"specializations": ["Research"]})).await;
+    let pr2 = s.actor("proofer", json!({"specializations": ["Research"]})).await;
     let job = s.job(&p, 2).await;
     s.hire(&p, &a, &job, 5000).await;
     s.deliver(&a, &job).await;
@@ -127,20 +101,12 @@ async fn faults_leak_blind_review_and_release_early() {
         .await
         .ok();
     }
-    s.post(
-        &format!("/api/jobs/{job}/fund-proof-escrow"),
-        &p.key,
-        json!(null),
-    )
-    .await
-    .ok();
-    s.post(
-        &format!("/api/jobs/{job}/proof"),
-        &pr1.key,
-        scorecard("rejected"),
-    )
-    .await
-    .ok();
+    s.post(&format!("/api/jobs/{job}/fund-proof-escrow"), &p.key, json!(null))
+        .await
+        .ok();
+    s.post(&format!("/api/jobs/{job}/proof"), &pr1.key, scorecard("rejected"))
+        .await
+        .ok();
     let leaked = s.get(&format!("/api/jobs/{job}/proofs"), &pr2.key).await;
     assert_eq!(leaked.ok()["viewer_role"], "proofer_pending");
     assert_eq!(
@@ -155,9 +121,5 @@ async fn faults_leak_blind_review_and_release_early() {
     )
     .await
     .ok();
-    assert_eq!(
-        s.balance(&a).await,
-        4750,
-        "released at approve (enterprise keeps 95%)"
-    );
+    assert_eq!(s.balance(&a).await, 4750, "released at approve (enterprise keeps 95%)");
 }

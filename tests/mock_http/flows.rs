@@ -7,17 +7,10 @@ async fn full_job_flow_with_proofing_and_release() {
     let s = start().await;
     let p = s.actor("poster", json!({"wallet_cents": 100_000})).await;
     let a = s
-        .actor(
-            "agent",
-            json!({"specializations": ["Research"], "tier": "pro"}),
-        )
+        .actor("agent", json!({"specializations": ["Research"], "tier": "pro"}))
         .await;
-    let pr1 = s
-        .actor("proofer", json!({"specializations": ["Research"]}))
-        .await;
-    let pr2 = s
-        .actor("proofer", json!({"specializations": ["Research"]}))
-        .await;
+    let pr1 = s.actor("proofer", json!({"specializations": ["Research"]})).await;
+    let pr2 = s.actor("proofer", json!({"specializations": ["Research"]})).await;
     let job = s.job(&p, 2).await;
 
     let avail = s.get("/api/agent/jobs/available", &a.key).await;
@@ -28,15 +21,14 @@ async fn full_job_flow_with_proofing_and_release() {
             .iter()
             .any(|j| j["id"] == json!(job))
     );
-    let body = json!({"message": "I can do this well and fast.", "proposed_price": 5000, "estimated_delivery": "1 day"});
+    let body =
+        json!({"message": "I can do this well and fast.", "proposed_price": 5000, "estimated_delivery": "1 day"});
     s.post(&format!("/api/jobs/{job}/apply"), &a.key, body)
         .await
         .expect(403, "ACKNOWLEDGMENT_REQUIRED");
     s.hire(&p, &a, &job, 5000).await;
     assert_eq!(s.balance(&p).await, 95_000);
-    let details = s
-        .get(&format!("/api/agent/jobs/{job}/details"), &a.key)
-        .await;
+    let details = s.get(&format!("/api/agent/jobs/{job}/details"), &a.key).await;
     assert_eq!(details.ok()["job"]["status"], "in_progress");
     assert_eq!(s.deliver(&a, &job).await["job"]["status"], "pending_proof");
 
@@ -54,11 +46,7 @@ async fn full_job_flow_with_proofing_and_release() {
         .ok();
     }
     let funded = s
-        .post(
-            &format!("/api/jobs/{job}/fund-proof-escrow"),
-            &p.key,
-            json!(null),
-        )
+        .post(&format!("/api/jobs/{job}/fund-proof-escrow"), &p.key, json!(null))
         .await;
     assert_eq!(funded.ok()["totalProofFee"], 2000);
     assert_eq!(s.balance(&p).await, 93_000);
@@ -73,32 +61,18 @@ async fn full_job_flow_with_proofing_and_release() {
     )
     .await
     .expect(403, "NOT_PARTICIPANT");
-    s.post(
-        &format!("/api/jobs/{job}/proof"),
-        &pr1.key,
-        scorecard("approved"),
-    )
-    .await
-    .ok();
+    s.post(&format!("/api/jobs/{job}/proof"), &pr1.key, scorecard("approved"))
+        .await
+        .ok();
     let last = s
-        .post(
-            &format!("/api/jobs/{job}/proof"),
-            &pr2.key,
-            scorecard("approved"),
-        )
+        .post(&format!("/api/jobs/{job}/proof"), &pr2.key, scorecard("approved"))
         .await;
     assert_eq!(last.ok()["consensus"], "approved");
-    s.post(
-        &format!("/api/jobs/{job}/proof"),
-        &pr2.key,
-        scorecard("approved"),
-    )
-    .await
-    .expect(409, "VERDICT_ALREADY_SUBMITTED");
+    s.post(&format!("/api/jobs/{job}/proof"), &pr2.key, scorecard("approved"))
+        .await
+        .expect(409, "VERDICT_ALREADY_SUBMITTED");
 
-    let approved = s
-        .post(&format!("/api/jobs/{job}/approve"), &p.key, json!(null))
-        .await;
+    let approved = s.post(&format!("/api/jobs/{job}/approve"), &p.key, json!(null)).await;
     assert_eq!(approved.ok()["cooldownHours"], 24);
     assert_eq!(s.balance(&a).await, 0, "no release before the cooldown");
     s.advance(24 * 3600 + 1).await;
@@ -114,46 +88,33 @@ async fn full_job_flow_with_proofing_and_release() {
         )
         .await;
     assert_eq!(review.ok()["review"]["rating"], 5);
-    s.post(
-        &format!("/api/jobs/{job}/review"),
-        &p.key,
-        json!({"rating": 5}),
-    )
-    .await
-    .expect(409, "ALREADY_REVIEWED");
+    s.post(&format!("/api/jobs/{job}/review"), &p.key, json!({"rating": 5}))
+        .await
+        .expect(409, "ALREADY_REVIEWED");
 }
 
 #[tokio::test]
 async fn files_are_uploaded_listed_and_served_by_signed_urls() {
     let s = start().await;
     let p = s.actor("poster", json!({"wallet_cents": 10_000})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
     let job = s.job(&p, 0).await;
     let form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(b"brief text".to_vec()).file_name("brief.txt"),
     );
     let up = s
-        .send(
-            Method::POST,
-            &format!("/api/jobs/{job}/attachments"),
-            &p.key,
-            |rb| rb.multipart(form),
-        )
+        .send(Method::POST, &format!("/api/jobs/{job}/attachments"), &p.key, |rb| {
+            rb.multipart(form)
+        })
         .await;
     let path = up.expect(201, "").ok()["attachment"]["file_path"]
         .as_str()
         .unwrap()
         .to_string();
-    s.post(
-        &format!("/api/jobs/{job}/attachments"),
-        &p.key,
-        json!({"file": "x"}),
-    )
-    .await
-    .expect(415, "UNSUPPORTED_MEDIA_TYPE");
+    s.post(&format!("/api/jobs/{job}/attachments"), &p.key, json!({"file": "x"}))
+        .await
+        .expect(415, "UNSUPPORTED_MEDIA_TYPE");
     s.get(&format!("/api/jobs/{job}/attachments"), &a.key)
         .await
         .expect(403, "ACKNOWLEDGMENT_REQUIRED");
@@ -161,12 +122,9 @@ async fn files_are_uploaded_listed_and_served_by_signed_urls() {
     let list = s.get(&format!("/api/jobs/{job}/attachments"), &a.key).await;
     assert_eq!(list.ok()["attachments"][0]["file_path"], json!(path));
     let link = s
-        .send(
-            Method::GET,
-            &format!("/api/jobs/{job}/download"),
-            &a.key,
-            |rb| rb.query(&[("file", &path)]),
-        )
+        .send(Method::GET, &format!("/api/jobs/{job}/download"), &a.key, |rb| {
+            rb.query(&[("file", &path)])
+        })
         .await;
     let url = link.ok()["signedUrl"].as_str().unwrap().to_string();
     assert!(url.starts_with(&s.base), "{url}");

@@ -35,10 +35,7 @@ async fn many_servers_at_once_keep_their_own_state() {
         let p = s.actor("poster", json!({})).await;
         s.job(&p, 0).await;
         assert_eq!(s.get("/api/agent/jobs", &p.key).await.ok()["count"], 1);
-        assert_eq!(
-            s.get("/api/categories", &Auth::None).await.ok()["count"],
-            13
-        );
+        assert_eq!(s.get("/api/categories", &Auth::None).await.ok()["count"], 13);
     }
     futures::future::join_all(servers.into_iter().map(|s| s.server.shutdown())).await;
 }
@@ -91,13 +88,9 @@ async fn control_api_and_its_token() {
         info.ok(),
         &json!({"version": 1, "features": ["actors", "clock", "reset"]})
     );
-    s.post(
-        "/__conformance/actors",
-        &Auth::None,
-        json!({"role": "agent"}),
-    )
-    .await
-    .expect(401, "CONTROL_TOKEN_REQUIRED");
+    s.post("/__conformance/actors", &Auth::None, json!({"role": "agent"}))
+        .await
+        .expect(401, "CONTROL_TOKEN_REQUIRED");
     let a = s
         .send(Method::POST, "/__conformance/actors", &tok, |rb| {
             rb.json(&json!({"role": "agent"}))
@@ -119,12 +112,8 @@ async fn control_api_and_its_token() {
         })
         .await;
     assert!(clock.ok()["now"].is_string());
-    let reset = s
-        .send(Method::POST, "/__conformance/reset", &tok, |rb| rb)
-        .await;
+    let reset = s.send(Method::POST, "/__conformance/reset", &tok, |rb| rb).await;
     assert_eq!(reset.status, 204);
     let key = Auth::Key(v["api_key"].as_str().unwrap().into());
-    s.get("/api/wallet", &key)
-        .await
-        .expect(401, "INVALID_API_KEY");
+    s.get("/api/wallet", &key).await.expect(401, "INVALID_API_KEY");
 }

@@ -53,12 +53,7 @@ fn check_against_spec(method: &Method, path: &str, status: u16, headers: &Header
     };
     let pairs: Vec<(String, String)> = headers
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().unwrap_or("").to_string(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
     let json: Option<Value> = serde_json::from_slice(bytes).ok();
@@ -98,12 +93,7 @@ impl Resp {
     }
     #[track_caller]
     fn expect(&self, status: u16, code: &str) -> &Self {
-        assert_eq!(
-            (self.status, self.code()),
-            (status, code),
-            "body: {}",
-            self.body
-        );
+        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.body);
         self
     }
     #[track_caller]
@@ -154,10 +144,7 @@ async fn start_with(cfg: MockConfig) -> Srv {
 
 fn faulty(faults: &[&str]) -> MockConfig {
     MockConfig {
-        faults: faults
-            .iter()
-            .map(|f| f.to_string())
-            .collect::<BTreeSet<_>>(),
+        faults: faults.iter().map(|f| f.to_string()).collect::<BTreeSet<_>>(),
         ..MockConfig::default()
     }
 }
@@ -170,9 +157,7 @@ impl Srv {
         auth: &Auth,
         build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Resp {
-        let mut rb = self
-            .http
-            .request(method.clone(), format!("{}{}", self.base, path));
+        let mut rb = self.http.request(method.clone(), format!("{}{}", self.base, path));
         rb = match auth {
             Auth::None => rb,
             Auth::Key(k) => rb.header("X-API-Key", k),
@@ -189,24 +174,14 @@ impl Srv {
             String::from_utf8_lossy(&bytes)
         );
         if status >= 400 {
-            let ct = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            assert!(
-                ct.starts_with("application/json"),
-                "error without JSON: {status} {ct}"
-            );
+            let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert!(ct.starts_with("application/json"), "error without JSON: {status} {ct}");
         }
         if self.validate {
             check_against_spec(&method, path, status, &headers, &bytes);
         }
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp { status, headers, body }
     }
 
     async fn get(&self, path: &str, auth: &Auth) -> Resp {
@@ -214,8 +189,7 @@ impl Srv {
     }
 
     async fn post(&self, path: &str, auth: &Auth, body: Value) -> Resp {
-        self.send(Method::POST, path, auth, |rb| rb.json(&body))
-            .await
+        self.send(Method::POST, path, auth, |rb| rb.json(&body)).await
     }
 
     async fn actor(&self, role: &str, extra: Value) -> Actor {
@@ -235,19 +209,13 @@ impl Srv {
     }
 
     async fn advance(&self, secs: i64) {
-        self.post(
-            "/__conformance/clock",
-            &Auth::None,
-            json!({"advance_seconds": secs}),
-        )
-        .await
-        .ok();
+        self.post("/__conformance/clock", &Auth::None, json!({"advance_seconds": secs}))
+            .await
+            .ok();
     }
 
     async fn balance(&self, a: &Actor) -> i64 {
-        self.get("/api/wallet", &a.key).await.ok()["balance"]
-            .as_i64()
-            .unwrap()
+        self.get("/api/wallet", &a.key).await.ok()["balance"].as_i64().unwrap()
     }
 
     /// Posts a Research job; returns its id.
@@ -262,10 +230,7 @@ impl Srv {
             body["proofer_count"] = json!(proofers);
         }
         let r = self.post("/api/agent/jobs", &poster.key, body).await;
-        r.expect(201, "").ok()["job"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        r.expect(201, "").ok()["job"]["id"].as_str().unwrap().to_string()
     }
 
     /// NDA then apply; returns the application id.
@@ -273,10 +238,9 @@ impl Srv {
         self.post(&format!("/api/jobs/{job}/nda"), &who.key, json!(null))
             .await
             .ok();
-        let body = json!({"message": "I can do this well and fast.", "proposed_price": price, "estimated_delivery": "1 day"});
-        let r = self
-            .post(&format!("/api/jobs/{job}/apply"), &who.key, body)
-            .await;
+        let body =
+            json!({"message": "I can do this well and fast.", "proposed_price": price, "estimated_delivery": "1 day"});
+        let r = self.post(&format!("/api/jobs/{job}/apply"), &who.key, body).await;
         r.ok()["application"]["id"].as_str().unwrap().to_string()
     }
 
@@ -301,7 +265,8 @@ impl Srv {
     }
 
     async fn deliver(&self, agent: &Actor, job: &str) -> Value {
-        let body = json!({"deliverableUrl": "https://example.com/report.pdf", "message": "Here is the report you asked for."});
+        let body =
+            json!({"deliverableUrl": "https://example.com/report.pdf", "message": "Here is the report you asked for."});
         self.post(&format!("/api/jobs/{job}/deliver"), &agent.key, body)
             .await
             .ok()
@@ -319,14 +284,8 @@ fn scorecard(verdict: &str) -> Value {
     })
 }
 
-async fn open_sse(
-    s: &Srv,
-    who: &Actor,
-    query: &str,
-) -> impl futures::Stream<Item = eventsource_stream::Event> + Unpin {
-    let Auth::Key(key) = &who.key else {
-        unreachable!()
-    };
+async fn open_sse(s: &Srv, who: &Actor, query: &str) -> impl futures::Stream<Item = eventsource_stream::Event> + Unpin {
+    let Auth::Key(key) = &who.key else { unreachable!() };
     let resp = s
         .http
         .get(format!("{}/api/agent/events{query}", s.base))
@@ -341,11 +300,7 @@ async fn open_sse(
             .unwrap()
             .starts_with("text/event-stream")
     );
-    Box::pin(
-        resp.bytes_stream()
-            .eventsource()
-            .map(|e| e.expect("well-formed SSE")),
-    )
+    Box::pin(resp.bytes_stream().eventsource().map(|e| e.expect("well-formed SSE")))
 }
 
 async fn next_event(

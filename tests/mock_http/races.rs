@@ -22,9 +22,7 @@ async fn racing_accepts_hire_once_and_racing_funds_debit_once() {
     let job = s.job(&p, 0).await;
     let mut apps = Vec::new();
     for _ in 0..20 {
-        let a = s
-            .actor("agent", json!({"specializations": ["Research"]}))
-            .await;
+        let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
         apps.push(s.apply(&a, &job, 5000).await);
     }
     let results = concurrently(20, |i| {
@@ -46,11 +44,7 @@ async fn racing_accepts_hire_once_and_racing_funds_debit_once() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(winners.len(), 1, "exactly one hire");
-    assert!(
-        results
-            .iter()
-            .all(|r| r.status == 200 || r.code() == "INVALID_STATE")
-    );
+    assert!(results.iter().all(|r| r.status == 200 || r.code() == "INVALID_STATE"));
     let winner = apps[winners[0]].clone();
 
     let results = concurrently(10, |_| {
@@ -65,20 +59,14 @@ async fn racing_accepts_hire_once_and_racing_funds_debit_once() {
         }
     })
     .await;
-    assert_eq!(
-        results.iter().filter(|r| r.status == 200).count(),
-        1,
-        "funded once"
-    );
+    assert_eq!(results.iter().filter(|r| r.status == 200).count(), 1, "funded once");
     assert!(
         results
             .iter()
             .all(|r| r.status == 200 || ["INVALID_STATE", "RATE_LIMITED"].contains(&r.code()))
     );
     assert_eq!(s.balance(&p).await, 45_000, "debited once");
-    let details = s
-        .get(&format!("/api/agent/jobs/{job}/details"), &p.key)
-        .await;
+    let details = s.get(&format!("/api/agent/jobs/{job}/details"), &p.key).await;
     assert_eq!(details.ok()["job"]["status"], "in_progress");
     s.server.state().check_invariants().unwrap();
 }
@@ -87,17 +75,13 @@ async fn racing_accepts_hire_once_and_racing_funds_debit_once() {
 async fn racing_accept_proofer_never_overfills_slots() {
     let s = std::sync::Arc::new(start().await);
     let p = s.actor("poster", json!({"wallet_cents": 50_000})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
     let job = s.job(&p, 2).await;
     s.hire(&p, &a, &job, 5000).await;
     s.deliver(&a, &job).await;
     let mut apps = Vec::new();
     for _ in 0..6 {
-        let pr = s
-            .actor("proofer", json!({"specializations": ["Research"]}))
-            .await;
+        let pr = s.actor("proofer", json!({"specializations": ["Research"]})).await;
         apps.push(s.apply(&pr, &job, 500).await);
     }
     let results = concurrently(6, |i| {
@@ -113,11 +97,7 @@ async fn racing_accept_proofer_never_overfills_slots() {
     })
     .await;
     assert_eq!(results.iter().filter(|r| r.status == 200).count(), 2);
-    assert!(
-        results
-            .iter()
-            .all(|r| r.status == 200 || r.code() == "SLOTS_FULL")
-    );
+    assert!(results.iter().all(|r| r.status == 200 || r.code() == "SLOTS_FULL"));
     let funded = s
         .post(
             &format!("/api/jobs/{job}/fund-proof-escrow"),

@@ -35,21 +35,12 @@ async fn routing_answers_json_404_and_405() {
     let r = s.get("/api/poster/jobs", &Auth::None).await;
     r.expect(404, "ROUTE_NOT_FOUND");
     assert_eq!(r.body["docs"], "/docs/api");
-    s.get("/nothing/here", &Auth::None)
-        .await
-        .expect(404, "ROUTE_NOT_FOUND");
-    let r = s
-        .send(Method::DELETE, "/api/wallet", &Auth::None, |rb| rb)
-        .await;
+    s.get("/nothing/here", &Auth::None).await.expect(404, "ROUTE_NOT_FOUND");
+    let r = s.send(Method::DELETE, "/api/wallet", &Auth::None, |rb| rb).await;
     r.expect(405, "METHOD_NOT_ALLOWED");
     assert!(r.headers["allow"].to_str().unwrap().contains("GET"));
     let help = s.get("/api/help", &Auth::None).await;
-    assert!(
-        help.ok()["docs"]["human"]
-            .as_str()
-            .unwrap()
-            .starts_with(&s.base)
-    );
+    assert!(help.ok()["docs"]["human"].as_str().unwrap().starts_with(&s.base));
     assert!(help.body["core_endpoints"].as_array().unwrap().len() > 10);
     let cats = s.get("/api/categories", &Auth::None).await;
     assert_eq!(cats.ok()["categories"].as_array().unwrap().len(), 13);
@@ -70,9 +61,7 @@ async fn request_bodies_are_checked_in_json() {
         }
     };
     let big = serde_json::to_vec(&json!({"title": "x".repeat(1024 * 1024 + 10)})).unwrap();
-    send("application/json", big)
-        .await
-        .expect(413, "PAYLOAD_TOO_LARGE");
+    send("application/json", big).await.expect(413, "PAYLOAD_TOO_LARGE");
     send("application/json", br#"{"title": "#.to_vec())
         .await
         .expect(400, "INVALID_JSON");
@@ -95,9 +84,7 @@ async fn request_bodies_are_checked_in_json() {
         fields.contains(&"budget_min".into()) && fields.contains(&"budget_max".into()),
         "{fields:?}"
     );
-    let empty = s
-        .send(Method::POST, "/api/agent/jobs", &p.key, |rb| rb)
-        .await;
+    let empty = s.send(Method::POST, "/api/agent/jobs", &p.key, |rb| rb).await;
     empty.expect(400, "VALIDATION_FAILED");
     assert!(empty.body["details"].as_array().unwrap().len() >= 4);
 }

@@ -8,9 +8,7 @@ use super::*;
 /// Poster, agent and a completed, reviewed job: the agent then has a record.
 async fn reviewed_agent(s: &Srv) -> (Actor, Actor, String) {
     let p = s.actor("poster", json!({"wallet_cents": 50_000})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
     let job = s.job(&p, 0).await;
     s.hire(&p, &a, &job, 5000).await;
     s.deliver(&a, &job).await;
@@ -28,18 +26,14 @@ async fn reviewed_agent(s: &Srv) -> (Actor, Actor, String) {
 }
 
 async fn patch(s: &Srv, who: &Actor, body: Value) -> Resp {
-    s.send(Method::PATCH, "/api/agent/profile", &who.key, |rb| {
-        rb.json(&body)
-    })
-    .await
+    s.send(Method::PATCH, "/api/agent/profile", &who.key, |rb| rb.json(&body))
+        .await
 }
 
 #[tokio::test]
 async fn profile_patches_must_change_something_and_answer_the_record() {
     let s = start().await;
-    let fresh = s
-        .actor("agent", json!({"specializations": ["Coding"]}))
-        .await;
+    let fresh = s.actor("agent", json!({"specializations": ["Coding"]})).await;
     for body in [
         json!({}),
         json!({"unknown": true}),
@@ -47,9 +41,7 @@ async fn profile_patches_must_change_something_and_answer_the_record() {
         json!({"tools": [""]}),
         json!({"specializations": ["Astrology"]}),
     ] {
-        patch(&s, &fresh, body.clone())
-            .await
-            .expect(400, "VALIDATION_FAILED");
+        patch(&s, &fresh, body.clone()).await.expect(400, "VALIDATION_FAILED");
     }
     let before = patch(&s, &fresh, json!({"bio": "New here."})).await;
     let profile = &before.ok()["profile"];
@@ -91,10 +83,7 @@ async fn profile_patches_must_change_something_and_answer_the_record() {
             json!({"name": "Full", "specializations": ["Research"], "referral_code": "FRIEND"}),
         )
         .await;
-    assert_eq!(
-        created.expect(201, "").ok()["profile"]["rating"],
-        Value::Null
-    );
+    assert_eq!(created.expect(201, "").ok()["profile"]["rating"], Value::Null);
 }
 
 #[tokio::test]
@@ -108,23 +97,13 @@ async fn job_fields_follow_the_spec() {
     });
     let with = |extra: Value| {
         let mut b = base.clone();
-        b.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         b
     };
     let short = s.post("/api/agent/jobs", &p.key, base.clone()).await;
-    assert_eq!(
-        short.expect(201, "").ok()["job"]["title"],
-        "A",
-        "minLength 1"
-    );
+    assert_eq!(short.expect(201, "").ok()["job"]["title"], "A", "minLength 1");
     let dated = s
-        .post(
-            "/api/agent/jobs",
-            &p.key,
-            with(json!({"deadline": "2000-01-01"})),
-        )
+        .post("/api/agent/jobs", &p.key, with(json!({"deadline": "2000-01-01"})))
         .await;
     assert_eq!(dated.ok()["job"]["deadline"], "2000-01-01T00:00:00Z");
     let timed = s
@@ -194,9 +173,7 @@ async fn posted_jobs_filter_by_status_and_limit() {
 async fn lists_carry_the_spec_fields() {
     let s = start().await;
     let p = s.actor("poster", json!({"wallet_cents": 50_000})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
     let job = s.job(&p, 0).await;
     let nda = s.get(&format!("/api/jobs/{job}/nda"), &p.key).await;
     assert_eq!(
@@ -205,9 +182,7 @@ async fn lists_carry_the_spec_fields() {
         "the poster is exempt, with no time"
     );
     let app = s.apply(&a, &job, 5000).await;
-    let details = s
-        .get(&format!("/api/agent/jobs/{job}/details"), &p.key)
-        .await;
+    let details = s.get(&format!("/api/agent/jobs/{job}/details"), &p.key).await;
     let row = &details.ok()["applications"][0];
     assert_eq!(row["agents"]["id"], json!(a.id));
     assert_eq!(row["agents"]["rating"], Value::Null, "null without reviews");
@@ -215,13 +190,8 @@ async fn lists_carry_the_spec_fields() {
     let row = &mine.ok()["applications"][0];
     assert_eq!(row["agent_id"], json!(a.id));
     assert_eq!(row["message"], "I can do this well and fast.");
-    let d = s
-        .get(&format!("/api/agent/jobs/{job}/details"), &a.key)
-        .await;
-    assert_eq!(
-        d.ok()["myApplication"]["message"],
-        "I can do this well and fast."
-    );
+    let d = s.get(&format!("/api/agent/jobs/{job}/details"), &a.key).await;
+    assert_eq!(d.ok()["myApplication"]["message"], "I can do this well and fast.");
     let notes = s.get("/api/agent/notifications", &a.key).await;
     assert_eq!(notes.ok()["notifications"][0]["job_id"], json!(job));
     s.post(
@@ -263,8 +233,7 @@ async fn rate_limits_can_be_lifted_for_benchmarks() {
         .ok();
     }
     // The switch survives a reset.
-    s.post("/__conformance/reset", &Auth::None, json!(null))
-        .await;
+    s.post("/__conformance/reset", &Auth::None, json!(null)).await;
     let b = s.actor("agent", json!({"tier": "free"})).await;
     for _ in 0..35 {
         s.get("/api/wallet", &b.key).await.ok();

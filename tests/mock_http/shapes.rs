@@ -8,12 +8,8 @@ use super::*;
 async fn every_operation_answers_in_the_spec_shape() {
     let s = start().await;
     let p = s.actor("poster", json!({"wallet_cents": 100_000})).await;
-    let a = s
-        .actor("agent", json!({"specializations": ["Research"]}))
-        .await;
-    let pr = s
-        .actor("proofer", json!({"specializations": ["Research"]}))
-        .await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
+    let pr = s.actor("proofer", json!({"specializations": ["Research"]})).await;
     s.send(Method::PATCH, "/api/agent/profile", &a.key, |rb| {
         rb.json(&json!({"bio": "I research things."}))
     })
@@ -28,9 +24,7 @@ async fn every_operation_answers_in_the_spec_shape() {
     .ok();
     let job = s.job(&p, 1).await;
     s.get(&format!("/api/jobs/{job}/nda"), &a.key).await.ok();
-    s.get(&format!("/api/jobs/{job}/proof-settings"), &p.key)
-        .await
-        .ok();
+    s.get(&format!("/api/jobs/{job}/proof-settings"), &p.key).await.ok();
     s.send(
         Method::PATCH,
         &format!("/api/jobs/{job}/proof-settings"),
@@ -43,9 +37,7 @@ async fn every_operation_answers_in_the_spec_shape() {
     s.get("/api/agent/applications?status=pending&limit=5", &a.key)
         .await
         .ok();
-    s.get(&format!("/api/agent/jobs/{job}/applications"), &p.key)
-        .await
-        .ok();
+    s.get(&format!("/api/agent/jobs/{job}/applications"), &p.key).await.ok();
     s.post(
         &format!("/api/agent/jobs/{job}/accept-application"),
         &p.key,
@@ -75,9 +67,7 @@ async fn every_operation_answers_in_the_spec_shape() {
     )
     .await
     .ok();
-    s.get(&format!("/api/jobs/{job}/messages"), &a.key)
-        .await
-        .ok();
+    s.get(&format!("/api/jobs/{job}/messages"), &a.key).await.ok();
     s.deliver(&a, &job).await;
     s.get("/api/jobs/proof-needed", &pr.key).await.ok();
     let papp = s.apply(&pr, &job, 500).await;
@@ -95,26 +85,17 @@ async fn every_operation_answers_in_the_spec_shape() {
     )
     .await
     .ok();
-    s.get(&format!("/api/jobs/{job}/proofs"), &pr.key)
-        .await
-        .ok();
+    s.get(&format!("/api/jobs/{job}/proofs"), &pr.key).await.ok();
     s.get(&format!("/api/jobs/{job}/proofs"), &a.key).await.ok();
     let mut verdict = scorecard("needs_revision");
-    verdict["revision_items"] = json!([{"category": "accuracy", "description": "Prices are out of date.", "priority": "high"}]);
-    s.post(&format!("/api/jobs/{job}/proof"), &pr.key, verdict)
-        .await
-        .ok();
+    verdict["revision_items"] =
+        json!([{"category": "accuracy", "description": "Prices are out of date.", "priority": "high"}]);
+    s.post(&format!("/api/jobs/{job}/proof"), &pr.key, verdict).await.ok();
     for who in [&p, &a, &pr] {
-        s.get(&format!("/api/jobs/{job}/proofs"), &who.key)
-            .await
-            .ok();
+        s.get(&format!("/api/jobs/{job}/proofs"), &who.key).await.ok();
     }
-    s.get(&format!("/api/agent/jobs/{job}/details"), &a.key)
-        .await
-        .ok();
-    s.get("/api/agent/improvement-trends?period=90", &a.key)
-        .await
-        .ok();
+    s.get(&format!("/api/agent/jobs/{job}/details"), &a.key).await.ok();
+    s.get("/api/agent/improvement-trends?period=90", &a.key).await.ok();
     s.post(
         &format!("/api/jobs/{job}/request-revision"),
         &p.key,

@@ -58,7 +58,11 @@ pub struct User {
 impl User {
     /// Mean review rating (0 without reviews).
     pub fn rating(&self) -> f64 {
-        if self.total_reviews == 0 { 0.0 } else { self.rating_sum / self.total_reviews as f64 }
+        if self.total_reviews == 0 {
+            0.0
+        } else {
+            self.rating_sum / self.total_reviews as f64
+        }
     }
 
     /// The rating as answered: two decimals, null without reviews.
@@ -77,7 +81,10 @@ impl User {
 
     /// The categories of the profile (empty without a profile).
     pub fn specializations(&self) -> &[String] {
-        self.profile.as_ref().map(|p| p.specializations.as_slice()).unwrap_or(&[])
+        self.profile
+            .as_ref()
+            .map(|p| p.specializations.as_slice())
+            .unwrap_or(&[])
     }
 
     fn check_password(&self, password: &str) -> bool {
@@ -249,7 +256,9 @@ impl Marketplace {
     fn insert_user(&mut self, email: &str, password: &str, name: Option<String>) -> DomainResult<UserId> {
         let email = email.trim().to_ascii_lowercase();
         if self.emails.contains_key(&email) {
-            return Err(DomainError::EmailTaken("This email is already registered. Log in instead.".into()));
+            return Err(DomainError::EmailTaken(
+                "This email is already registered. Log in instead.".into(),
+            ));
         }
         let id = Uuid::new_v4();
         let salt = Uuid::new_v4().simple().to_string();
@@ -314,8 +323,16 @@ impl Marketplace {
     /// is registered for its specializations.
     pub fn create_actor(&mut self, spec: ActorSpec) -> DomainResult<CreatedActor> {
         self.tick();
-        if let Some((i, c)) = spec.specializations.iter().enumerate().find(|(_, c)| !CATEGORIES.contains(&c.as_str())) {
-            return Err(DomainError::invalid_field(&format!("specializations[{i}]"), &format!("`{c}` is not a category")));
+        if let Some((i, c)) = spec
+            .specializations
+            .iter()
+            .enumerate()
+            .find(|(_, c)| !CATEGORIES.contains(&c.as_str()))
+        {
+            return Err(DomainError::invalid_field(
+                &format!("specializations[{i}]"),
+                &format!("`{c}` is not a category"),
+            ));
         }
         if spec.wallet_cents < 0 {
             return Err(DomainError::invalid_field("wallet_cents", "must be ≥ 0"));
@@ -327,8 +344,14 @@ impl Marketplace {
         };
         let tag = Uuid::new_v4().simple().to_string();
         let name = spec.name.clone().unwrap_or_else(|| format!("{role}-{}", &tag[..8]));
-        let email = spec.email.clone().unwrap_or_else(|| format!("{role}-{tag}@agentgigs.test"));
-        let password = spec.password.clone().unwrap_or_else(|| format!("pw-{}", Uuid::new_v4().simple()));
+        let email = spec
+            .email
+            .clone()
+            .unwrap_or_else(|| format!("{role}-{tag}@agentgigs.test"));
+        let password = spec
+            .password
+            .clone()
+            .unwrap_or_else(|| format!("pw-{}", Uuid::new_v4().simple()));
         let id = self.insert_user(&email, &password, Some(name.clone()))?;
         let now = self.now();
         let user = self.user_mut(id)?;
@@ -419,13 +442,20 @@ impl Marketplace {
         if !valid_key_form(key) {
             return Err(refuse());
         }
-        self.api_keys.get(&sha256_hex(key)).copied().filter(|u| self.users.contains_key(u)).ok_or_else(refuse)
+        self.api_keys
+            .get(&sha256_hex(key))
+            .copied()
+            .filter(|u| self.users.contains_key(u))
+            .ok_or_else(refuse)
     }
 
     /// `{balance, formatted}`.
     pub fn wallet(&self, user: UserId) -> DomainResult<Wallet> {
         let b = self.user_ref(user)?.wallet_cents;
-        Ok(Wallet { balance: b, formatted: format_cents(b) })
+        Ok(Wallet {
+            balance: b,
+            formatted: format_cents(b),
+        })
     }
 
     /// Adds money to a wallet (control API only); counts toward total deposits.
@@ -498,10 +528,20 @@ impl Marketplace {
     pub fn register_proofer(&mut self, user: UserId, categories: Vec<String>) -> DomainResult<ProoferRegistration> {
         self.tick();
         if categories.is_empty() {
-            return Err(DomainError::invalid_field("categories", "must list at least one category"));
+            return Err(DomainError::invalid_field(
+                "categories",
+                "must list at least one category",
+            ));
         }
-        if let Some((i, c)) = categories.iter().enumerate().find(|(_, c)| !CATEGORIES.contains(&c.as_str())) {
-            return Err(DomainError::invalid_field(&format!("categories[{i}]"), &format!("`{c}` is not a category")));
+        if let Some((i, c)) = categories
+            .iter()
+            .enumerate()
+            .find(|(_, c)| !CATEGORIES.contains(&c.as_str()))
+        {
+            return Err(DomainError::invalid_field(
+                &format!("categories[{i}]"),
+                &format!("`{c}` is not a category"),
+            ));
         }
         let why = self.proofer_ineligibility(user)?;
         if !why.is_empty() {

@@ -118,12 +118,19 @@ impl ApplyInput {
             d.push(super::FieldError::new("message", "must be at least 10 characters"));
         }
         if !(1..=10_000_000).contains(&self.proposed_price) {
-            d.push(super::FieldError::new("proposed_price", "must be an integer from 1 to 10000000"));
+            d.push(super::FieldError::new(
+                "proposed_price",
+                "must be an integer from 1 to 10000000",
+            ));
         }
         if self.estimated_delivery.trim().is_empty() {
             d.push(super::FieldError::new("estimated_delivery", "is required"));
         }
-        if d.is_empty() { Ok(()) } else { Err(DomainError::validation(d)) }
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::validation(d))
+        }
     }
 }
 
@@ -264,7 +271,9 @@ impl Marketplace {
     }
 
     pub(super) fn set_application_status(&mut self, id: ApplicationId, status: ApplicationStatus) {
-        let Some(a) = self.applications.get_mut(&id) else { return };
+        let Some(a) = self.applications.get_mut(&id) else {
+            return;
+        };
         a.status = status;
         let (recipient, job, ty) = (a.agent_id, a.job_id, a.application_type);
         self.emit(
@@ -288,7 +297,9 @@ impl Marketplace {
             ));
         }
         if j.poster_id == user {
-            return Err(DomainError::CannotApplyOwnJob("You cannot apply to a job you posted.".into()));
+            return Err(DomainError::CannotApplyOwnJob(
+                "You cannot apply to a job you posted.".into(),
+            ));
         }
         self.require_nda(user, job)?;
         input.validate()?;
@@ -324,7 +335,10 @@ impl Marketplace {
             if input.proposed_price * 2 > j.budget_max {
                 return Err(DomainError::invalid_field(
                     "proposed_price",
-                    &format!("a proofer's bid must be at most 50% of budget_max ({})", j.budget_max / 2),
+                    &format!(
+                        "a proofer's bid must be at most 50% of budget_max ({})",
+                        j.budget_max / 2
+                    ),
                 ));
             }
         }
@@ -352,13 +366,26 @@ impl Marketplace {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
-        let applications: Vec<ApplicationRow> =
-            self.job_applications(job).into_iter().map(|a| self.application_row(a)).collect();
-        Ok(ApplicationList { job_id: job, job_title: j.title, count: applications.len(), applications })
+        let applications: Vec<ApplicationRow> = self
+            .job_applications(job)
+            .into_iter()
+            .map(|a| self.application_row(a))
+            .collect();
+        Ok(ApplicationList {
+            job_id: job,
+            job_title: j.title,
+            count: applications.len(),
+            applications,
+        })
     }
 
     /// The caller's applications, newest first, optionally filtered; limit 1..100 (default 50).
-    pub fn my_applications(&mut self, user: UserId, status: Option<ApplicationStatus>, limit: Option<usize>) -> DomainResult<MyApplications> {
+    pub fn my_applications(
+        &mut self,
+        user: UserId,
+        status: Option<ApplicationStatus>,
+        limit: Option<usize>,
+    ) -> DomainResult<MyApplications> {
         self.tick();
         self.user_ref(user)?;
         let mine: Vec<&Application> = self
@@ -392,7 +419,12 @@ impl Marketplace {
                     proposed_price: a.proposed_price,
                     estimated_delivery: a.estimated_delivery.clone(),
                     created_at: a.created_at,
-                    job: MyApplicationJob { id: j.id, title: j.title.clone(), category: j.category.clone(), status: j.status },
+                    job: MyApplicationJob {
+                        id: j.id,
+                        title: j.title.clone(),
+                        category: j.category.clone(),
+                        status: j.status,
+                    },
                 })
             })
             .collect();
@@ -401,7 +433,12 @@ impl Marketplace {
 
     /// Hires an agent: job `open` → `pending_escrow`, application `accepted`,
     /// `assigned_agent_id` set, `application.update` to the applicant.
-    pub fn accept_application(&mut self, poster: UserId, job: JobId, application: ApplicationId) -> DomainResult<Application> {
+    pub fn accept_application(
+        &mut self,
+        poster: UserId,
+        job: JobId,
+        application: ApplicationId,
+    ) -> DomainResult<Application> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;

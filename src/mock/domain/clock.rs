@@ -21,12 +21,18 @@ impl Default for Clock {
 impl Clock {
     /// A clock following wall time (offset 0).
     pub fn real() -> Self {
-        Self { base: None, offset: Duration::zero() }
+        Self {
+            base: None,
+            offset: Duration::zero(),
+        }
     }
 
     /// A clock frozen at `at` that moves only when advanced (deterministic tests).
     pub fn fixed(at: DateTime<Utc>) -> Self {
-        Self { base: Some(at), offset: Duration::zero() }
+        Self {
+            base: Some(at),
+            offset: Duration::zero(),
+        }
     }
 
     /// The current server time.
@@ -51,7 +57,9 @@ mod tests {
 
     #[test]
     fn fixed_clock_moves_only_when_advanced() {
-        let t0 = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let t0 = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut c = Clock::fixed(t0);
         assert_eq!(c.now(), t0);
         c.advance_secs(3600);

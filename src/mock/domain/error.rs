@@ -19,7 +19,10 @@ pub struct FieldError {
 impl FieldError {
     /// Builds a field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -243,26 +246,47 @@ impl DomainError {
     pub fn status(&self) -> u16 {
         use DomainError::*;
         match self {
-            Unauthenticated(_) | InvalidApiKey(_) | InvalidJwt(_) | JwtExpired(_)
-            | ApiKeyInBearer(_) | JwtRequired(_) | InvalidCredentials(_)
+            Unauthenticated(_)
+            | InvalidApiKey(_)
+            | InvalidJwt(_)
+            | JwtExpired(_)
+            | ApiKeyInBearer(_)
+            | JwtRequired(_)
+            | InvalidCredentials(_)
             | ControlTokenRequired(_) => 401,
-            AcknowledgmentRequired(_) | EmailNotVerified(_) | NotJobOwner(_)
-            | NotAssignedAgent(_) | NotParticipant(_) | CannotApplyOwnJob(_)
-            | ProoferNotEligible(_) | ProoferNotRegistered(_) | ConflictOfInterest(_)
+            AcknowledgmentRequired(_)
+            | EmailNotVerified(_)
+            | NotJobOwner(_)
+            | NotAssignedAgent(_)
+            | NotParticipant(_)
+            | CannotApplyOwnJob(_)
+            | ProoferNotEligible(_)
+            | ProoferNotRegistered(_)
+            | ConflictOfInterest(_)
             | NotAssignedProofer(_) => 403,
             NotFound(_) | RouteNotFound(_) => 404,
             MethodNotAllowed(_) => 405,
             UnsupportedMediaType(_) => 415,
             PayloadTooLarge(_) => 413,
-            AlreadyApplied(_) | AlreadyReviewed(_) | VerdictAlreadySubmitted(_)
-            | ProfileExists(_) | EmailTaken(_) => 409,
+            AlreadyApplied(_) | AlreadyReviewed(_) | VerdictAlreadySubmitted(_) | ProfileExists(_) | EmailTaken(_) => {
+                409
+            }
             LinkExpired(_) => 410,
             RateLimited { .. } => 429,
-            ConflictingCredentials(_) | ValidationFailed { .. } | InvalidJson(_)
-            | InvalidState(_) | WrongApplicationType(_) | ApplicationNotPending(_)
-            | SlotsFull(_) | ProoferCountMismatch { .. } | ProofSettingsLocked(_)
-            | ProofIncomplete(_) | InsufficientBalance { .. } | RevisionLimitReached(_)
-            | FileLimitReached(_) | FileTypeNotAllowed(_) => 400,
+            ConflictingCredentials(_)
+            | ValidationFailed { .. }
+            | InvalidJson(_)
+            | InvalidState(_)
+            | WrongApplicationType(_)
+            | ApplicationNotPending(_)
+            | SlotsFull(_)
+            | ProoferCountMismatch { .. }
+            | ProofSettingsLocked(_)
+            | ProofIncomplete(_)
+            | InsufficientBalance { .. }
+            | RevisionLimitReached(_)
+            | FileLimitReached(_)
+            | FileTypeNotAllowed(_) => 400,
         }
     }
 
@@ -292,7 +316,11 @@ impl DomainError {
                 m.insert("accepted".into(), json!(accepted));
                 m.insert("required".into(), json!(required));
             }
-            DomainError::InsufficientBalance { balance, required_cents, .. } => {
+            DomainError::InsufficientBalance {
+                balance,
+                required_cents,
+                ..
+            } => {
                 m.insert("balance".into(), json!(balance));
                 m.insert("required_cents".into(), json!(required_cents));
             }
@@ -311,7 +339,10 @@ impl DomainError {
     pub fn validation(details: Vec<FieldError>) -> Self {
         let message = match details.first() {
             Some(d) if details.len() == 1 => {
-                format!("Validation failed: `{}` {}. Fix the field and retry.", d.field, d.message)
+                format!(
+                    "Validation failed: `{}` {}. Fix the field and retry.",
+                    d.field, d.message
+                )
             }
             Some(d) => format!(
                 "Validation failed on {} fields (first: `{}` {}). See `details` and retry.",
@@ -338,9 +369,7 @@ impl DomainError {
 
     /// `INVALID_STATE` naming the current status and the action.
     pub fn invalid_state(action: &str, status: &str) -> Self {
-        DomainError::InvalidState(format!(
-            "Cannot {action} while the job is `{status}`."
-        ))
+        DomainError::InvalidState(format!("Cannot {action} while the job is `{status}`."))
     }
 }
 
@@ -350,11 +379,18 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_follow_the_table() {
-        let e = DomainError::RateLimited { message: "slow down".into(), retry_after_secs: 7 };
+        let e = DomainError::RateLimited {
+            message: "slow down".into(),
+            retry_after_secs: 7,
+        };
         assert_eq!(e.code(), "RATE_LIMITED");
         assert_eq!(e.status(), 429);
         assert_eq!(e.body()["retry_after"], 7);
-        let e = DomainError::ProoferCountMismatch { message: "m".into(), accepted: 1, required: 3 };
+        let e = DomainError::ProoferCountMismatch {
+            message: "m".into(),
+            accepted: 1,
+            required: 3,
+        };
         assert_eq!(e.status(), 400);
         assert_eq!(e.body()["accepted"], 1);
         assert_eq!(e.body()["required"], 3);

@@ -42,6 +42,10 @@ impl Marketplace {
         }
         let payload = Value::Object(payload);
         self.notify_for_event(recipient, event_type, job, &payload);
-        self.events.push(Event { recipient, event_type, payload });
+        self.events.push(Event {
+            recipient,
+            event_type,
+            payload,
+        });
     }
 }

@@ -19,7 +19,9 @@ pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 /// Maximum deliverable files per job.
 pub const MAX_DELIVERABLES: usize = 20;
 /// Refused extensions.
-pub const BLOCKED_EXTENSIONS: [&str; 12] = ["exe", "bat", "cmd", "sh", "msi", "dll", "com", "scr", "ps1", "jar", "apk", "bin"];
+pub const BLOCKED_EXTENSIONS: [&str; 12] = [
+    "exe", "bat", "cmd", "sh", "msi", "dll", "com", "scr", "ps1", "jar", "apk", "bin",
+];
 
 /// Attachment (poster) or deliverable (agent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,7 +136,10 @@ fn content_type(name: &str) -> &'static str {
 fn check_upload(file_name: &str, size: usize) -> DomainResult<String> {
     let name: String = file_name.trim().replace(['/', '\\'], "_");
     if name.is_empty() || name.chars().count() > 255 {
-        return Err(DomainError::invalid_field("file", "needs a file name of 1 to 255 characters"));
+        return Err(DomainError::invalid_field(
+            "file",
+            "needs a file name of 1 to 255 characters",
+        ));
     }
     if extension(&name).is_some_and(|e| BLOCKED_EXTENSIONS.contains(&e.as_str())) {
         return Err(DomainError::FileTypeNotAllowed(format!(
@@ -143,7 +148,9 @@ fn check_upload(file_name: &str, size: usize) -> DomainResult<String> {
         )));
     }
     if size > MAX_FILE_BYTES {
-        return Err(DomainError::PayloadTooLarge("The file is over 50 MB. Split or compress it.".into()));
+        return Err(DomainError::PayloadTooLarge(
+            "The file is over 50 MB. Split or compress it.".into(),
+        ));
     }
     Ok(name)
 }
@@ -162,8 +169,22 @@ impl Marketplace {
             n += 1;
             path = format!("{dir}/{ts}-{n}-{name}");
         }
-        let f = StoredFile { id: Uuid::new_v4(), job_id: job, kind, file_name: name, file_path: path, uploader, created_at: now, bytes };
-        let view = FileView { id: f.id, file_name: f.file_name.clone(), file_size: f.bytes.len(), file_path: f.file_path.clone() };
+        let f = StoredFile {
+            id: Uuid::new_v4(),
+            job_id: job,
+            kind,
+            file_name: name,
+            file_path: path,
+            uploader,
+            created_at: now,
+            bytes,
+        };
+        let view = FileView {
+            id: f.id,
+            file_name: f.file_name.clone(),
+            file_size: f.bytes.len(),
+            file_path: f.file_path.clone(),
+        };
         self.files.push(f);
         view
     }
@@ -171,26 +192,39 @@ impl Marketplace {
     fn sign(&mut self, file_id: Uuid) -> String {
         let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
         let expires_at = self.now() + Duration::seconds(DOWNLOAD_TTL_SECS);
-        self.download_tokens.insert(token.clone(), DownloadToken { file_id, expires_at });
+        self.download_tokens
+            .insert(token.clone(), DownloadToken { file_id, expires_at });
         format!("{}/files/{token}", self.base_url)
     }
 
     /// Stores a deliverable from the hired agent while the job is `in_progress`
     /// (NDA, `NOT_ASSIGNED_AGENT`, `INVALID_STATE`, `FILE_TYPE_NOT_ALLOWED`,
     /// `PAYLOAD_TOO_LARGE` over 50 MB, `FILE_LIMIT_REACHED` over 20 files).
-    pub fn upload_deliverable(&mut self, agent: UserId, job: JobId, file_name: &str, bytes: Vec<u8>) -> DomainResult<FileView> {
+    pub fn upload_deliverable(
+        &mut self,
+        agent: UserId,
+        job: JobId,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> DomainResult<FileView> {
         self.tick();
         self.user_ref(agent)?;
         self.require_nda(agent, job)?;
         let j = self.job_ref(job)?;
         if j.assigned_agent_id != Some(agent) {
-            return Err(DomainError::NotAssignedAgent("Only the hired agent can upload deliverables.".into()));
+            return Err(DomainError::NotAssignedAgent(
+                "Only the hired agent can upload deliverables.".into(),
+            ));
         }
         if j.status != JobStatus::InProgress {
             return Err(DomainError::invalid_state("upload a deliverable", j.status.as_str()));
         }
         let name = check_upload(file_name, bytes.len())?;
-        let count = self.files.iter().filter(|f| f.job_id == job && f.kind == FileKind::Deliverable).count();
+        let count = self
+            .files
+            .iter()
+            .filter(|f| f.job_id == job && f.kind == FileKind::Deliverable)
+            .count();
         if count >= MAX_DELIVERABLES {
             return Err(DomainError::FileLimitReached(format!(
                 "This job already has {MAX_DELIVERABLES} deliverable files, the maximum."
@@ -200,7 +234,13 @@ impl Marketplace {
     }
 
     /// Stores a poster attachment (poster only; 10/25/50 per job by the poster's tier).
-    pub fn add_attachment(&mut self, poster: UserId, job: JobId, file_name: &str, bytes: Vec<u8>) -> DomainResult<FileView> {
+    pub fn add_attachment(
+        &mut self,
+        poster: UserId,
+        job: JobId,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> DomainResult<FileView> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
@@ -210,9 +250,15 @@ impl Marketplace {
             Tier::Pro => 25,
             Tier::Enterprise => 50,
         };
-        let count = self.files.iter().filter(|f| f.job_id == job && f.kind == FileKind::Attachment).count();
+        let count = self
+            .files
+            .iter()
+            .filter(|f| f.job_id == job && f.kind == FileKind::Attachment)
+            .count();
         if count >= max {
-            return Err(DomainError::FileLimitReached(format!("This job already has {max} attachments, the maximum for your tier.")));
+            return Err(DomainError::FileLimitReached(format!(
+                "This job already has {max} attachments, the maximum for your tier."
+            )));
         }
         Ok(self.store_file(job, FileKind::Attachment, poster, name, bytes))
     }
@@ -226,7 +272,12 @@ impl Marketplace {
             .files
             .iter()
             .filter(|f| f.job_id == job && f.kind == FileKind::Attachment)
-            .map(|f| FileView { id: f.id, file_name: f.file_name.clone(), file_size: f.bytes.len(), file_path: f.file_path.clone() })
+            .map(|f| FileView {
+                id: f.id,
+                file_name: f.file_name.clone(),
+                file_size: f.bytes.len(),
+                file_path: f.file_path.clone(),
+            })
             .collect();
         Ok(AttachmentList { attachments })
     }
@@ -236,7 +287,12 @@ impl Marketplace {
         self.files
             .iter()
             .filter(|f| f.job_id == job && f.kind == FileKind::Deliverable)
-            .map(|f| FileView { id: f.id, file_name: f.file_name.clone(), file_size: f.bytes.len(), file_path: f.file_path.clone() })
+            .map(|f| FileView {
+                id: f.id,
+                file_name: f.file_name.clone(),
+                file_size: f.bytes.len(),
+                file_path: f.file_path.clone(),
+            })
             .collect()
     }
 
@@ -279,20 +335,34 @@ impl Marketplace {
             ));
         }
         self.check_rate(RateRule::Downloads, RateSubject::User(user), Some(job))?;
-        Ok(DownloadLink { signed_url: self.sign(id), expires_in: DOWNLOAD_TTL_SECS })
+        Ok(DownloadLink {
+            signed_url: self.sign(id),
+            expires_in: DOWNLOAD_TTL_SECS,
+        })
     }
 
     /// The bytes behind a signed-URL token (`LINK_EXPIRED` after 3600 s, `NOT_FOUND` if unknown).
     pub fn resolve_download(&mut self, token: &str) -> DomainResult<Download> {
         self.tick();
-        let t = self.download_tokens.get(token).ok_or_else(|| DomainError::not_found("file link"))?;
+        let t = self
+            .download_tokens
+            .get(token)
+            .ok_or_else(|| DomainError::not_found("file link"))?;
         if self.now() >= t.expires_at {
             return Err(DomainError::LinkExpired(
                 "This download link has expired. Ask for a new one with GET /api/jobs/{id}/download?file=.".into(),
             ));
         }
         let id = t.file_id;
-        let f = self.files.iter().find(|f| f.id == id).ok_or_else(|| DomainError::not_found("file"))?;
-        Ok(Download { file_name: f.file_name.clone(), content_type: content_type(&f.file_name), bytes: f.bytes.clone() })
+        let f = self
+            .files
+            .iter()
+            .find(|f| f.id == id)
+            .ok_or_else(|| DomainError::not_found("file"))?;
+        Ok(Download {
+            file_name: f.file_name.clone(),
+            content_type: content_type(&f.file_name),
+            bytes: f.bytes.clone(),
+        })
     }
 }

@@ -20,7 +20,11 @@ pub struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// Starts reading `body`; a non-object body is one error on `body`.
     pub fn new(body: &'a Value) -> Self {
-        let mut f = Fields { obj: body.as_object(), prefix: String::new(), details: Vec::new() };
+        let mut f = Fields {
+            obj: body.as_object(),
+            prefix: String::new(),
+            details: Vec::new(),
+        };
         if f.obj.is_none() && !body.is_null() {
             f.details.push(FieldError::new("body", "must be a JSON object"));
         }
@@ -29,7 +33,11 @@ impl<'a> Fields<'a> {
 
     /// Reads a nested object, prefixing its field names with `prefix.`.
     pub fn nested(body: &'a Value, prefix: &str) -> Self {
-        Fields { obj: body.as_object(), prefix: format!("{prefix}."), details: Vec::new() }
+        Fields {
+            obj: body.as_object(),
+            prefix: format!("{prefix}."),
+            details: Vec::new(),
+        }
     }
 
     /// The full dotted name of a field.
@@ -171,7 +179,11 @@ impl<'a> Fields<'a> {
 
     /// `Ok(())` when no problem was found, else `VALIDATION_FAILED`.
     pub fn finish(self) -> DomainResult<()> {
-        if self.details.is_empty() { Ok(()) } else { Err(DomainError::validation(self.details)) }
+        if self.details.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::validation(self.details))
+        }
     }
 }
 
@@ -196,7 +208,9 @@ mod tests {
         assert_eq!(f.strings("e", false, 10), None);
         assert_eq!(f.string("missing", true, 1, 10), None);
         let e = f.finish().unwrap_err();
-        let DomainError::ValidationFailed { details, .. } = e else { panic!() };
+        let DomainError::ValidationFailed { details, .. } = e else {
+            panic!()
+        };
         let fields: Vec<_> = details.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(fields, ["a", "b", "c", "d", "e[0]", "missing"]);
     }

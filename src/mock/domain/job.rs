@@ -260,7 +260,12 @@ impl NewJob {
     pub fn from_json(body: &Value) -> DomainResult<Self> {
         let mut f = Fields::new(body);
         let title = f.string("title", true, *TITLE_CHARS.start(), *TITLE_CHARS.end());
-        let description = f.string("description", true, *DESCRIPTION_CHARS.start(), *DESCRIPTION_CHARS.end());
+        let description = f.string(
+            "description",
+            true,
+            *DESCRIPTION_CHARS.start(),
+            *DESCRIPTION_CHARS.end(),
+        );
         let category = f.one_of("category", true, &CATEGORIES);
         let budget_min = f.int("budget_min", true, 100, 10_000_000);
         let budget_max = f.int("budget_max", true, 100, 10_000_000);
@@ -281,7 +286,10 @@ impl NewJob {
             .enumerate()
             .find(|(_, t)| t.is_empty() || t.chars().count() > MAX_TAG_CHARS)
         {
-            f.fail(&format!("tags[{i}]"), format!("must be 1 to {MAX_TAG_CHARS} characters"));
+            f.fail(
+                &format!("tags[{i}]"),
+                format!("must be 1 to {MAX_TAG_CHARS} characters"),
+            );
         }
         let proof_required = f.boolean("proof_required", false).unwrap_or(false);
         let proofer_count = f.int("proofer_count", proof_required, if proof_required { 1 } else { 0 }, 3);
@@ -292,9 +300,7 @@ impl NewJob {
                 for (i, it) in items.iter().enumerate() {
                     match (it.get("question").and_then(Value::as_str), it.get("required")) {
                         (Some(q), r)
-                            if !q.trim().is_empty()
-                                && q.chars().count() <= 500
-                                && r.is_none_or(|r| r.is_boolean()) =>
+                            if !q.trim().is_empty() && q.chars().count() <= 500 && r.is_none_or(|r| r.is_boolean()) =>
                         {
                             proof_requirements.push(ProofRequirement {
                                 question: q.to_string(),
@@ -308,7 +314,10 @@ impl NewJob {
                     }
                 }
             }
-            Some(_) => f.fail("proof_requirements", "must be an array of at most 10 {question, required}"),
+            Some(_) => f.fail(
+                "proof_requirements",
+                "must be an array of at most 10 {question, required}",
+            ),
         }
         if let (Some(lo), Some(hi)) = (budget_min, budget_max)
             && hi < lo
@@ -341,21 +350,40 @@ impl NewJob {
             d.push(super::FieldError::new("description", "must be 20 to 10000 characters"));
         }
         if !CATEGORIES.contains(&self.category.as_str()) {
-            d.push(super::FieldError::new("category", format!("must be one of {}", CATEGORIES.join(", "))));
+            d.push(super::FieldError::new(
+                "category",
+                format!("must be one of {}", CATEGORIES.join(", ")),
+            ));
         }
         if !(100..=10_000_000).contains(&self.budget_min) {
-            d.push(super::FieldError::new("budget_min", "must be an integer from 100 to 10000000"));
+            d.push(super::FieldError::new(
+                "budget_min",
+                "must be an integer from 100 to 10000000",
+            ));
         }
         if self.budget_max < self.budget_min || self.budget_max > 10_000_000 {
-            d.push(super::FieldError::new("budget_max", "must be ≥ budget_min and ≤ 10000000"));
+            d.push(super::FieldError::new(
+                "budget_max",
+                "must be ≥ budget_min and ≤ 10000000",
+            ));
         }
         if self.tags.len() > MAX_TAGS {
-            d.push(super::FieldError::new("tags", format!("must have at most {MAX_TAGS} items")));
+            d.push(super::FieldError::new(
+                "tags",
+                format!("must have at most {MAX_TAGS} items"),
+            ));
         }
         if self.proof_required && !matches!(self.proofer_count, Some(1..=3)) {
-            d.push(super::FieldError::new("proofer_count", "is required (1 to 3) when proof_required is true"));
+            d.push(super::FieldError::new(
+                "proofer_count",
+                "is required (1 to 3) when proof_required is true",
+            ));
         }
-        if d.is_empty() { Ok(()) } else { Err(DomainError::validation(d)) }
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::validation(d))
+        }
     }
 }
 
@@ -487,7 +515,11 @@ impl Marketplace {
             poster_id: poster,
             assigned_agent_id: None,
             proof_required: input.proof_required,
-            proofer_count: if input.proof_required { input.proofer_count.unwrap_or(1) } else { 0 },
+            proofer_count: if input.proof_required {
+                input.proofer_count.unwrap_or(1)
+            } else {
+                0
+            },
             deadline: input.deadline,
             tags: input.tags,
             revision_count: 0,
@@ -559,19 +591,30 @@ impl Marketplace {
             .filter(|j| q.min_budget.is_none_or(|m| j.budget_max >= m))
             .filter(|j| q.max_budget.is_none_or(|m| j.budget_min <= m))
             .filter(|j| {
-                search.as_ref().is_none_or(|s| {
-                    j.title.to_lowercase().contains(s) || j.description.to_lowercase().contains(s)
-                })
+                search
+                    .as_ref()
+                    .is_none_or(|s| j.title.to_lowercase().contains(s) || j.description.to_lowercase().contains(s))
             })
             .take(limit)
-            .map(|j| AvailableJob { job: j.clone(), match_score: match_score(j, &specs, search.as_deref()) })
+            .map(|j| AvailableJob {
+                job: j.clone(),
+                match_score: match_score(j, &specs, search.as_deref()),
+            })
             .collect();
-        Ok(AvailableJobs { count: jobs.len(), jobs })
+        Ok(AvailableJobs {
+            count: jobs.len(),
+            jobs,
+        })
     }
 
     /// Jobs the caller posted, newest first, optionally only those in
     /// `status`; `limit` 1..100 (default 50).
-    pub fn list_posted(&mut self, user: UserId, status: Option<JobStatus>, limit: Option<usize>) -> DomainResult<PostedJobs> {
+    pub fn list_posted(
+        &mut self,
+        user: UserId,
+        status: Option<JobStatus>,
+        limit: Option<usize>,
+    ) -> DomainResult<PostedJobs> {
         self.tick();
         self.user_ref(user)?;
         if let Some(l) = limit
@@ -588,7 +631,10 @@ impl Marketplace {
             .take(limit.unwrap_or(50))
             .cloned()
             .collect();
-        Ok(PostedJobs { count: jobs.len(), jobs })
+        Ok(PostedJobs {
+            count: jobs.len(),
+            jobs,
+        })
     }
 
     /// The job whose id begins with an 8-hex-digit REF code, if exactly one
@@ -599,7 +645,10 @@ impl Marketplace {
             return None;
         }
         let code = code.to_ascii_lowercase();
-        let mut hits = self.job_order.iter().filter(|id| id.simple().to_string().starts_with(&code));
+        let mut hits = self
+            .job_order
+            .iter()
+            .filter(|id| id.simple().to_string().starts_with(&code));
         match (hits.next(), hits.next()) {
             (Some(id), None) => Some(*id),
             _ => None,
@@ -626,7 +675,11 @@ impl Marketplace {
         self.job_ref(job)?;
         let now = self.now();
         let at = *self.ndas.entry((user, job)).or_insert(now);
-        Ok(NdaAck { success: true, accepted: true, accepted_at: at })
+        Ok(NdaAck {
+            success: true,
+            accepted: true,
+            accepted_at: at,
+        })
     }
 
     /// Whether the caller acknowledged the NDA (the poster counts as accepted,
@@ -635,10 +688,19 @@ impl Marketplace {
         self.tick();
         let j = self.job_ref(job)?;
         match self.ndas.get(&(user, job)) {
-            Some(at) => Ok(NdaStatus { accepted: true, accepted_at: Some(*at) }),
+            Some(at) => Ok(NdaStatus {
+                accepted: true,
+                accepted_at: Some(*at),
+            }),
             // The poster is exempt: accepted, with no time unless it acknowledged explicitly.
-            None if j.poster_id == user => Ok(NdaStatus { accepted: true, accepted_at: None }),
-            None => Ok(NdaStatus { accepted: false, accepted_at: None }),
+            None if j.poster_id == user => Ok(NdaStatus {
+                accepted: true,
+                accepted_at: None,
+            }),
+            None => Ok(NdaStatus {
+                accepted: false,
+                accepted_at: None,
+            }),
         }
     }
 
@@ -652,7 +714,10 @@ impl Marketplace {
         let is_assigned = j.assigned_agent_id == Some(user);
         let is_proofer = self.accepted_proofers(job).iter().any(|a| a.agent_id == user);
         let applications = is_owner.then(|| {
-            self.job_applications(job).into_iter().map(|a| self.application_row(a)).collect()
+            self.job_applications(job)
+                .into_iter()
+                .map(|a| self.application_row(a))
+                .collect()
         });
         let my_application = self
             .app_order
@@ -675,7 +740,15 @@ impl Marketplace {
         } else {
             None
         };
-        Ok(JobDetails { job: j, is_owner, is_assigned, is_proofer, applications, my_application, deliverable_files })
+        Ok(JobDetails {
+            job: j,
+            is_owner,
+            is_assigned,
+            is_proofer,
+            applications,
+            my_application,
+            deliverable_files,
+        })
     }
 }
 

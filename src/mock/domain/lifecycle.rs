@@ -29,7 +29,12 @@ pub struct ActionOk {
 impl ActionOk {
     /// Builds one.
     pub fn new(job_id: JobId, status: JobStatus, message: &str) -> Self {
-        ActionOk { success: true, message: message.into(), job_id, status }
+        ActionOk {
+            success: true,
+            message: message.into(),
+            job_id,
+            status,
+        }
     }
 }
 
@@ -46,16 +51,25 @@ impl DeliverInput {
     /// Reads and checks a JSON body (camelCase `deliverableUrl`, or `deliverable_url`).
     pub fn from_json(body: &Value) -> DomainResult<Self> {
         let mut f = Fields::new(body);
-        let key = if f.raw("deliverableUrl").is_none() && f.raw("deliverable_url").is_some() { "deliverable_url" } else { "deliverableUrl" };
+        let key = if f.raw("deliverableUrl").is_none() && f.raw("deliverable_url").is_some() {
+            "deliverable_url"
+        } else {
+            "deliverableUrl"
+        };
         let url = f.string(key, true, 1, 2000);
         if let Some(u) = &url
-            && url::Url::parse(u).map(|p| !matches!(p.scheme(), "http" | "https")).unwrap_or(true)
+            && url::Url::parse(u)
+                .map(|p| !matches!(p.scheme(), "http" | "https"))
+                .unwrap_or(true)
         {
             f.fail(key, "must be an http(s) URL");
         }
         let message = f.string("message", true, 10, 5000);
         f.finish()?;
-        Ok(DeliverInput { deliverable_url: url.unwrap_or_default(), message: message.unwrap_or_default() })
+        Ok(DeliverInput {
+            deliverable_url: url.unwrap_or_default(),
+            message: message.unwrap_or_default(),
+        })
     }
 }
 
@@ -78,7 +92,10 @@ impl DisputeInput {
         let reason = f.one_of("reason", true, &DISPUTE_REASONS);
         let description = f.string("description", true, 20, 5000);
         f.finish()?;
-        Ok(DisputeInput { reason: reason.unwrap_or_default(), description: description.unwrap_or_default() })
+        Ok(DisputeInput {
+            reason: reason.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+        })
     }
 }
 
@@ -98,7 +115,10 @@ impl ReviewInput {
         let rating = f.int("rating", true, 1, 5);
         let comment = f.string("comment", false, 0, 2000);
         f.finish()?;
-        Ok(ReviewInput { rating: rating.unwrap_or_default(), comment })
+        Ok(ReviewInput {
+            rating: rating.unwrap_or_default(),
+            comment,
+        })
     }
 }
 
@@ -131,7 +151,9 @@ impl Marketplace {
         self.require_nda(agent, job)?;
         let j = self.job_ref(job)?.clone();
         if j.assigned_agent_id != Some(agent) {
-            return Err(DomainError::NotAssignedAgent("Only the hired agent can deliver this job.".into()));
+            return Err(DomainError::NotAssignedAgent(
+                "Only the hired agent can deliver this job.".into(),
+            ));
         }
         if j.status != JobStatus::InProgress {
             return Err(DomainError::invalid_state("deliver", j.status.as_str()));
@@ -139,10 +161,17 @@ impl Marketplace {
         if input.message.trim().chars().count() < 10 {
             return Err(DomainError::invalid_field("message", "must be at least 10 characters"));
         }
-        if url::Url::parse(&input.deliverable_url).map(|p| !matches!(p.scheme(), "http" | "https")).unwrap_or(true) {
+        if url::Url::parse(&input.deliverable_url)
+            .map(|p| !matches!(p.scheme(), "http" | "https"))
+            .unwrap_or(true)
+        {
             return Err(DomainError::invalid_field("deliverableUrl", "must be an http(s) URL"));
         }
-        let to = if j.proof_required { JobStatus::PendingProof } else { JobStatus::Delivered };
+        let to = if j.proof_required {
+            JobStatus::PendingProof
+        } else {
+            JobStatus::Delivered
+        };
         let jm = self.job_mut(job)?;
         jm.deliverable_url = Some(input.deliverable_url);
         jm.delivery_message = Some(input.message);
@@ -154,7 +183,13 @@ impl Marketplace {
         if to == JobStatus::PendingProof && j.proof_escrow_funded {
             self.assign_round(job);
         }
-        self.notify(j.poster_id, "job.delivered", "Deliverable submitted".into(), format!("\"{}\" was delivered", j.title), job);
+        self.notify(
+            j.poster_id,
+            "job.delivered",
+            "Deliverable submitted".into(),
+            format!("\"{}\" was delivered", j.title),
+            job,
+        );
         Ok(ActionOk::new(job, to, "Deliverable submitted"))
     }
 
@@ -164,7 +199,10 @@ impl Marketplace {
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
         let funded_but_allowed = self.breaks(Fault::CancelAfterFunding)
-            && matches!(j.status, JobStatus::InProgress | JobStatus::Delivered | JobStatus::PendingProof);
+            && matches!(
+                j.status,
+                JobStatus::InProgress | JobStatus::Delivered | JobStatus::PendingProof
+            );
         if !matches!(j.status, JobStatus::Open | JobStatus::PendingEscrow) && !funded_but_allowed {
             return Err(DomainError::InvalidState(format!(
                 "Cannot cancel a job that is `{}`: after funding, file a dispute with POST /api/jobs/{job}/dispute.",
@@ -201,7 +239,13 @@ impl Marketplace {
         self.set_status(job, JobStatus::InProgress);
         if let Some(agent) = j.assigned_agent_id {
             let text = message.map(|m| format!(": {m}")).unwrap_or_default();
-            self.notify(agent, "job.revision_requested", "Revision requested".into(), format!("The poster asked for a revision of \"{}\"{text}", j.title), job);
+            self.notify(
+                agent,
+                "job.revision_requested",
+                "Revision requested".into(),
+                format!("The poster asked for a revision of \"{}\"{text}", j.title),
+                job,
+            );
         }
         Ok(ActionOk::new(job, JobStatus::InProgress, "Revision requested"))
     }
@@ -213,12 +257,17 @@ impl Marketplace {
         self.require_nda(user, job)?;
         let j = self.job_ref(job)?.clone();
         if j.poster_id != user && j.assigned_agent_id != Some(user) {
-            return Err(DomainError::NotParticipant("Only the poster or the hired agent can dispute this job.".into()));
+            return Err(DomainError::NotParticipant(
+                "Only the poster or the hired agent can dispute this job.".into(),
+            ));
         }
         if !DISPUTE_REASONS.contains(&input.reason.as_str()) || input.description.trim().chars().count() < 20 {
             let mut d = Vec::new();
             if !DISPUTE_REASONS.contains(&input.reason.as_str()) {
-                d.push(super::FieldError::new("reason", format!("must be one of {}", DISPUTE_REASONS.join(", "))));
+                d.push(super::FieldError::new(
+                    "reason",
+                    format!("must be one of {}", DISPUTE_REASONS.join(", ")),
+                ));
             }
             if input.description.trim().chars().count() < 20 {
                 d.push(super::FieldError::new("description", "must be at least 20 characters"));
@@ -229,11 +278,25 @@ impl Marketplace {
             return Err(DomainError::invalid_state("dispute", j.status.as_str()));
         }
         self.set_status(job, JobStatus::Disputed);
-        let other = if j.poster_id == user { j.assigned_agent_id } else { Some(j.poster_id) };
+        let other = if j.poster_id == user {
+            j.assigned_agent_id
+        } else {
+            Some(j.poster_id)
+        };
         if let Some(o) = other {
-            self.notify(o, "job.disputed", "Dispute filed".into(), format!("A dispute ({}) was filed on \"{}\"", input.reason, j.title), job);
+            self.notify(
+                o,
+                "job.disputed",
+                "Dispute filed".into(),
+                format!("A dispute ({}) was filed on \"{}\"", input.reason, j.title),
+                job,
+            );
         }
-        Ok(ActionOk::new(job, JobStatus::Disputed, "Dispute filed; an admin will review it."))
+        Ok(ActionOk::new(
+            job,
+            JobStatus::Disputed,
+            "Dispute filed; an admin will review it.",
+        ))
     }
 
     /// Reviews the hired agent once, on a `completed` job.
@@ -253,7 +316,9 @@ impl Marketplace {
         if j.reviewed {
             return Err(DomainError::AlreadyReviewed("You already reviewed this job.".into()));
         }
-        let agent = j.assigned_agent_id.ok_or_else(|| DomainError::invalid_state("review", "completed"))?;
+        let agent = j
+            .assigned_agent_id
+            .ok_or_else(|| DomainError::invalid_state("review", "completed"))?;
         self.job_mut(job)?.reviewed = true;
         let a = self.user_mut(agent)?;
         a.rating_sum += input.rating as f64;
@@ -273,6 +338,8 @@ impl Marketplace {
 
     /// Whether the user has any application of `ty` on the job (helper for views).
     pub(super) fn has_application(&self, user: UserId, job: JobId, ty: ApplicationType) -> bool {
-        self.applications.values().any(|a| a.job_id == job && a.agent_id == user && a.application_type == ty)
+        self.applications
+            .values()
+            .any(|a| a.job_id == job && a.agent_id == user && a.application_type == ty)
     }
 }

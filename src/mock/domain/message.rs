@@ -59,7 +59,12 @@ impl MessageInput {
         let attachment_name = f.string("attachment_name", false, 1, 255);
         let attachment_size = f.int("attachment_size", false, 0, i64::MAX);
         f.finish()?;
-        Ok(MessageInput { message: message.unwrap_or_default(), attachment_url, attachment_name, attachment_size })
+        Ok(MessageInput {
+            message: message.unwrap_or_default(),
+            attachment_url,
+            attachment_name,
+            attachment_size,
+        })
     }
 }
 
@@ -91,7 +96,10 @@ impl Marketplace {
         self.user_ref(user)?;
         self.require_participant(user, job)?;
         let messages: Vec<Message> = self.messages.iter().filter(|m| m.job_id == job).cloned().collect();
-        Ok(MessageList { count: messages.len(), messages })
+        Ok(MessageList {
+            count: messages.len(),
+            messages,
+        })
     }
 
     /// Posts a message; `job.message` goes to the other participants.
@@ -122,7 +130,12 @@ impl Marketplace {
         others.retain(|u| *u != user);
         others.dedup();
         for r in others {
-            self.emit(r, "job.message", job, json!({"message_id": m.id, "sender_name": m.sender_name, "message": m.message}));
+            self.emit(
+                r,
+                "job.message",
+                job,
+                json!({"message_id": m.id, "sender_name": m.sender_name, "message": m.message}),
+            );
         }
         Ok(m)
     }

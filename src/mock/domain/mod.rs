@@ -70,12 +70,10 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use account::{
-    ActorRole, ActorSpec, CreatedActor, ProoferRegistration, User, UserFlags, UserView, Wallet,
-};
+pub use account::{ActorRole, ActorSpec, CreatedActor, ProoferRegistration, User, UserFlags, UserView, Wallet};
 pub use application::{
-    AgentSummary, Application, ApplicationList, ApplicationRow, ApplicationStatus,
-    ApplicationType, ApplyInput, MyApplication, MyApplicationCounts, MyApplications,
+    AgentSummary, Application, ApplicationList, ApplicationRow, ApplicationStatus, ApplicationType, ApplyInput,
+    MyApplication, MyApplicationCounts, MyApplications,
 };
 pub use clock::Clock;
 pub use error::{DomainError, DomainResult, FieldError};
@@ -83,8 +81,8 @@ pub use event::{EVENT_TYPES, Event};
 pub use fault::Fault;
 pub use file::{AttachmentList, DeliverableFile, Download, DownloadLink, FileKind, FileView};
 pub use job::{
-    AvailableJob, AvailableJobs, AvailableQuery, CATEGORIES, Job, JobDetails, JobStatus,
-    MyApplicationRef, NdaAck, NdaStatus, NewJob, PaymentStatus, PostedJobs, ProofRequirement,
+    AvailableJob, AvailableJobs, AvailableQuery, CATEGORIES, Job, JobDetails, JobStatus, MyApplicationRef, NdaAck,
+    NdaStatus, NewJob, PaymentStatus, PostedJobs, ProofRequirement,
 };
 pub use lifecycle::{ActionOk, DeliverInput, DisputeInput, Review, ReviewInput};
 pub use message::{Message, MessageInput, MessageList};
@@ -92,12 +90,10 @@ pub use money::{Tier, format_cents};
 pub use notification::{Notification, NotificationList};
 pub use payment::{ApproveResult, FundResult, ProofFundResult};
 pub use profile::{Profile, ProfileInput, ProfilePatch, ProfileView};
-pub use proof::{
-    ProofNeeded, ProofNeededJob, ProofSettings, ProofSettingsPatch, SlotsResult,
-};
+pub use proof::{ProofNeeded, ProofNeededJob, ProofSettings, ProofSettingsPatch, SlotsResult};
 pub use proof_view::{
-    Assignment, AssignmentView, FeedbackItem, ImprovementTrends, ProofSummary, ProofView,
-    ProofsView, RevisionIssue, TrendPoint, VerdictCounts,
+    Assignment, AssignmentView, FeedbackItem, ImprovementTrends, ProofSummary, ProofView, ProofsView, RevisionIssue,
+    TrendPoint, VerdictCounts,
 };
 pub use ratelimit::{RateRule, RateSubject};
 pub use verdict::{Consensus, Proof, RevisionItem, Verdict, VerdictResult};
@@ -239,7 +235,11 @@ impl Marketplace {
         if let Some(u) = self.users.values().find(|u| u.wallet_cents < 0) {
             return Err(format!("negative wallet for `{}`: {}", u.id, u.wallet_cents));
         }
-        if let Some(j) = self.jobs.values().find(|j| j.escrow_cents < 0 || j.proof_escrow_cents < 0) {
+        if let Some(j) = self
+            .jobs
+            .values()
+            .find(|j| j.escrow_cents < 0 || j.proof_escrow_cents < 0)
+        {
             return Err(format!("negative escrow on job `{}`", j.id));
         }
         if self.platform_fees < 0 {
@@ -251,15 +251,15 @@ impl Marketplace {
     // ----- shared helpers for the other modules -----
 
     pub(super) fn user_ref(&self, id: UserId) -> DomainResult<&User> {
-        self.users.get(&id).ok_or_else(|| {
-            DomainError::Unauthenticated("Unknown user. Sign in again or use a valid API key.".into())
-        })
+        self.users
+            .get(&id)
+            .ok_or_else(|| DomainError::Unauthenticated("Unknown user. Sign in again or use a valid API key.".into()))
     }
 
     pub(super) fn user_mut(&mut self, id: UserId) -> DomainResult<&mut User> {
-        self.users.get_mut(&id).ok_or_else(|| {
-            DomainError::Unauthenticated("Unknown user. Sign in again or use a valid API key.".into())
-        })
+        self.users
+            .get_mut(&id)
+            .ok_or_else(|| DomainError::Unauthenticated("Unknown user. Sign in again or use a valid API key.".into()))
     }
 
     pub(super) fn job_ref(&self, id: JobId) -> DomainResult<&Job> {
@@ -271,7 +271,10 @@ impl Marketplace {
     }
 
     pub(super) fn display_name(&self, id: UserId) -> String {
-        self.users.get(&id).map(|u| u.display_name()).unwrap_or_else(|| "unknown".into())
+        self.users
+            .get(&id)
+            .map(|u| u.display_name())
+            .unwrap_or_else(|| "unknown".into())
     }
 
     /// Poster-only gate.

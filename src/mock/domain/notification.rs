@@ -46,7 +46,12 @@ pub struct NotificationList {
 
 impl Marketplace {
     /// The user's notifications, newest first; `limit` defaults to 50 (max 100).
-    pub fn notifications(&mut self, user: UserId, unread_only: bool, limit: Option<usize>) -> DomainResult<NotificationList> {
+    pub fn notifications(
+        &mut self,
+        user: UserId,
+        unread_only: bool,
+        limit: Option<usize>,
+    ) -> DomainResult<NotificationList> {
         self.tick();
         self.user_ref(user)?;
         let limit = limit.unwrap_or(50).clamp(1, 100);
@@ -59,7 +64,10 @@ impl Marketplace {
             .take(limit)
             .cloned()
             .collect();
-        Ok(NotificationList { notifications, unread_count })
+        Ok(NotificationList {
+            notifications,
+            unread_count,
+        })
     }
 
     /// Marks all of the user's notifications read; returns how many changed.
@@ -91,17 +99,29 @@ impl Marketplace {
     pub(super) fn notify_for_event(&mut self, recipient: UserId, event_type: &str, job: JobId, payload: &Value) {
         let title = self.jobs.get(&job).map(|j| j.title.clone()).unwrap_or_default();
         let (t, m) = match event_type {
-            "job.available" => ("New job available".to_string(), format!("A new job matches your specializations: {title}")),
+            "job.available" => (
+                "New job available".to_string(),
+                format!("A new job matches your specializations: {title}"),
+            ),
             "application.update" => (
                 "Application update".to_string(),
-                format!("Your application on \"{title}\" is now {}", payload["status"].as_str().unwrap_or("updated")),
+                format!(
+                    "Your application on \"{title}\" is now {}",
+                    payload["status"].as_str().unwrap_or("updated")
+                ),
             ),
             "job.message" => ("New message".to_string(), format!("New message on \"{title}\"")),
             "payment.released" => (
                 "Payment released".to_string(),
-                format!("{} released for \"{title}\"", super::format_cents(payload["amount_cents"].as_i64().unwrap_or(0))),
+                format!(
+                    "{} released for \"{title}\"",
+                    super::format_cents(payload["amount_cents"].as_i64().unwrap_or(0))
+                ),
             ),
-            "proof.assigned" => ("Proof assigned".to_string(), format!("You were assigned to proof \"{title}\"")),
+            "proof.assigned" => (
+                "Proof assigned".to_string(),
+                format!("You were assigned to proof \"{title}\""),
+            ),
             other => (other.to_string(), title),
         };
         self.notify(recipient, event_type, t, m, job);

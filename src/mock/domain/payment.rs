@@ -10,14 +10,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::application::{ApplicationStatus, ApplicationType};
+use super::fault::Fault;
 use super::lifecycle::ActionOk;
 use super::money::{agent_commission, card_service_fee, format_cents, proofer_fee};
 use super::proof_view::Assignment;
-use super::fault::Fault;
 use super::verdict::Consensus;
 use super::{
-    ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, PaymentStatus,
-    RELEASE_COOLDOWN_HOURS, UserId,
+    ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, PaymentStatus, RELEASE_COOLDOWN_HOURS,
+    UserId,
 };
 
 /// Answer of `fund-escrow`.
@@ -75,7 +75,9 @@ impl Marketplace {
         if self.user_ref(user)?.email_verified {
             Ok(())
         } else {
-            Err(DomainError::EmailNotVerified("Verify your email before funding escrow.".into()))
+            Err(DomainError::EmailNotVerified(
+                "Verify your email before funding escrow.".into(),
+            ))
         }
     }
 
@@ -99,7 +101,13 @@ impl Marketplace {
     /// Funds the hired agent's escrow. Wallet path: debits the accepted price,
     /// job → `in_progress`, application `funded`, other pending agent
     /// applications `rejected`. Card path: returns a `clientSecret`, funds nothing.
-    pub fn fund_escrow(&mut self, poster: UserId, job: JobId, application: ApplicationId, use_wallet: bool) -> DomainResult<FundResult> {
+    pub fn fund_escrow(
+        &mut self,
+        poster: UserId,
+        job: JobId,
+        application: ApplicationId,
+        use_wallet: bool,
+    ) -> DomainResult<FundResult> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
@@ -146,7 +154,13 @@ impl Marketplace {
         for o in others {
             self.set_application_status(o, ApplicationStatus::Rejected);
         }
-        Ok(FundResult { success: true, payment_intent_id: intent_id(), funded_from: "wallet", total_charge: price, client_secret: None })
+        Ok(FundResult {
+            success: true,
+            payment_intent_id: intent_id(),
+            funded_from: "wallet",
+            total_charge: price,
+            client_secret: None,
+        })
     }
 
     /// Funds every accepted proofer's bid from the wallet in one go, creates the
@@ -161,10 +175,15 @@ impl Marketplace {
             return Err(DomainError::invalid_state("fund proof escrow", j.status.as_str()));
         }
         if j.proof_escrow_funded {
-            return Err(DomainError::InvalidState("The proof escrow is already funded for this job.".into()));
+            return Err(DomainError::InvalidState(
+                "The proof escrow is already funded for this job.".into(),
+            ));
         }
-        let accepted: Vec<(ApplicationId, UserId, i64)> =
-            self.accepted_proofers(job).iter().map(|a| (a.id, a.agent_id, a.proposed_price)).collect();
+        let accepted: Vec<(ApplicationId, UserId, i64)> = self
+            .accepted_proofers(job)
+            .iter()
+            .map(|a| (a.id, a.agent_id, a.proposed_price))
+            .collect();
         let (n, required) = (accepted.len() as u32, j.proofer_count);
         if n != required || n == 0 {
             return Err(DomainError::ProoferCountMismatch {
@@ -184,7 +203,12 @@ impl Marketplace {
             self.set_application_status(*id, ApplicationStatus::Funded);
         }
         let created = self.assign_round(job);
-        Ok(ProofFundResult { success: true, total_proof_fee: total, method: "wallet", assignments_created: created })
+        Ok(ProofFundResult {
+            success: true,
+            total_proof_fee: total,
+            method: "wallet",
+            assignments_created: created,
+        })
     }
 
     /// Creates assignments for the job's current round for every funded proofer
@@ -201,7 +225,11 @@ impl Marketplace {
         let now = self.now();
         let mut n = 0;
         for (application_id, p, bid) in funded {
-            if self.assignments.iter().any(|a| a.job_id == job && a.round == round && a.proofer_agent_id == p) {
+            if self
+                .assignments
+                .iter()
+                .any(|a| a.job_id == job && a.round == round && a.proofer_agent_id == p)
+            {
                 continue;
             }
             let a = Assignment {
@@ -249,9 +277,19 @@ impl Marketplace {
         jm.release_scheduled_at = Some(at);
         if let Some(agent) = j.assigned_agent_id {
             self.user_mut(agent)?.completed_jobs += 1;
-            self.notify(agent, "job.approved", "Job approved".into(), format!("\"{}\" was approved; payment releases in 24 hours", j.title), job);
+            self.notify(
+                agent,
+                "job.approved",
+                "Job approved".into(),
+                format!("\"{}\" was approved; payment releases in 24 hours", j.title),
+                job,
+            );
         }
-        Ok(ApproveResult { success: true, release_scheduled_at: at, cooldown_hours: RELEASE_COOLDOWN_HOURS })
+        Ok(ApproveResult {
+            success: true,
+            release_scheduled_at: at,
+            cooldown_hours: RELEASE_COOLDOWN_HOURS,
+        })
     }
 
     /// Holds a payment in cooldown (`pending_release` → `on_hold`); reason 10..1000 chars.
@@ -270,9 +308,19 @@ impl Marketplace {
         }
         self.job_mut(job)?.payment_status = PaymentStatus::OnHold;
         if let Some(agent) = j.assigned_agent_id {
-            self.notify(agent, "payment.held", "Payment held".into(), format!("The poster held the payment for \"{}\"", j.title), job);
+            self.notify(
+                agent,
+                "payment.held",
+                "Payment held".into(),
+                format!("The poster held the payment for \"{}\"", j.title),
+                job,
+            );
         }
-        Ok(ActionOk::new(job, JobStatus::Completed, "Hold requested; an admin will review it."))
+        Ok(ActionOk::new(
+            job,
+            JobStatus::Completed,
+            "Hold requested; an admin will review it.",
+        ))
     }
 
     /// Processes due releases (agents without Stripe Connect wait). Runs at the
@@ -283,8 +331,13 @@ impl Marketplace {
             .job_order
             .iter()
             .filter_map(|id| self.jobs.get(id))
-            .filter(|j| j.payment_status == PaymentStatus::PendingRelease && j.release_scheduled_at.is_some_and(|t| t <= now))
-            .filter(|j| j.assigned_agent_id.is_some_and(|a| self.users.get(&a).is_some_and(|u| u.stripe_connected)))
+            .filter(|j| {
+                j.payment_status == PaymentStatus::PendingRelease && j.release_scheduled_at.is_some_and(|t| t <= now)
+            })
+            .filter(|j| {
+                j.assigned_agent_id
+                    .is_some_and(|a| self.users.get(&a).is_some_and(|u| u.stripe_connected))
+            })
             .map(|j| j.id)
             .collect();
         for job in due {
@@ -297,7 +350,9 @@ impl Marketplace {
     /// fault uses it. Returns whether the payment was released.
     pub fn release_now(&mut self, job: JobId) -> DomainResult<bool> {
         let j = self.job_ref(job)?;
-        let stripe = j.assigned_agent_id.is_some_and(|a| self.users.get(&a).is_some_and(|u| u.stripe_connected));
+        let stripe = j
+            .assigned_agent_id
+            .is_some_and(|a| self.users.get(&a).is_some_and(|u| u.stripe_connected));
         if j.payment_status != PaymentStatus::PendingRelease || !stripe {
             return Ok(false);
         }
@@ -310,7 +365,11 @@ impl Marketplace {
         let Some(agent) = j.assigned_agent_id else { return };
         let tier = self.user_tier(agent);
         let price = j.escrow_cents;
-        let commission = if self.breaks(Fault::CommissionIgnored) { 0 } else { agent_commission(price, tier) };
+        let commission = if self.breaks(Fault::CommissionIgnored) {
+            0
+        } else {
+            agent_commission(price, tier)
+        };
         let mut events = vec![(agent, price - commission, "agent")];
         let mut platform = commission;
         let mut refund = 0;
@@ -349,7 +408,12 @@ impl Marketplace {
             jm.updated_at = self.clock.now();
         }
         for (u, amount, role) in events {
-            self.emit(u, "payment.released", job, json!({"amount_cents": amount, "role": role}));
+            self.emit(
+                u,
+                "payment.released",
+                job,
+                json!({"amount_cents": amount, "role": role}),
+            );
         }
     }
 }

@@ -104,11 +104,17 @@ const MAX_TOOL_CHARS: usize = 100;
 fn specializations(f: &mut Fields<'_>, required: bool) -> Option<Vec<String>> {
     let cats = f.strings("specializations", required, MAX_SPECIALIZATIONS)?;
     if cats.is_empty() {
-        f.fail("specializations", "must list at least one category from GET /api/categories");
+        f.fail(
+            "specializations",
+            "must list at least one category from GET /api/categories",
+        );
         return None;
     }
     if let Some((i, c)) = cats.iter().enumerate().find(|(_, c)| !CATEGORIES.contains(&c.as_str())) {
-        f.fail(&format!("specializations[{i}]"), format!("`{c}` is not a category; use one of GET /api/categories"));
+        f.fail(
+            &format!("specializations[{i}]"),
+            format!("`{c}` is not a category; use one of GET /api/categories"),
+        );
         return None;
     }
     Some(cats)
@@ -117,8 +123,15 @@ fn specializations(f: &mut Fields<'_>, required: bool) -> Option<Vec<String>> {
 /// `tools`: at most 50 names of 1 to 100 characters.
 fn tools(f: &mut Fields<'_>) -> Option<Vec<String>> {
     let tools = f.strings("tools", false, MAX_TOOLS)?;
-    if let Some((i, _)) = tools.iter().enumerate().find(|(_, t)| t.is_empty() || t.chars().count() > MAX_TOOL_CHARS) {
-        f.fail(&format!("tools[{i}]"), format!("must be 1 to {MAX_TOOL_CHARS} characters"));
+    if let Some((i, _)) = tools
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.is_empty() || t.chars().count() > MAX_TOOL_CHARS)
+    {
+        f.fail(
+            &format!("tools[{i}]"),
+            format!("must be 1 to {MAX_TOOL_CHARS} characters"),
+        );
         return None;
     }
     Some(tools)
@@ -161,7 +174,13 @@ impl ProfilePatch {
             f.fail("body", format!("must set at least one of {}", known.join(", ")));
         }
         f.finish()?;
-        Ok(ProfilePatch { name, specializations, tools, availability, bio })
+        Ok(ProfilePatch {
+            name,
+            specializations,
+            tools,
+            availability,
+            bio,
+        })
     }
 }
 
@@ -225,7 +244,10 @@ impl Marketplace {
             ));
         }
         if patch.specializations.as_ref().is_some_and(Vec::is_empty) {
-            return Err(DomainError::invalid_field("specializations", "must list at least one category"));
+            return Err(DomainError::invalid_field(
+                "specializations",
+                "must list at least one category",
+            ));
         }
         let now = self.now();
         let u = self.user_mut(user)?;

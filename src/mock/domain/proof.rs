@@ -97,7 +97,10 @@ impl ProofSettingsPatch {
         let on = proof_required.unwrap_or(false);
         let proofer_count = f.int("proofer_count", on, if on { 1 } else { 0 }, 3);
         f.finish()?;
-        Ok(ProofSettingsPatch { proof_required: on, proofer_count: proofer_count.map(|c| c as u32) })
+        Ok(ProofSettingsPatch {
+            proof_required: on,
+            proofer_count: proofer_count.map(|c| c as u32),
+        })
     }
 }
 
@@ -118,7 +121,9 @@ impl Marketplace {
                 let apps: Vec<_> = self
                     .applications
                     .values()
-                    .filter(|a| a.job_id == j.id && a.application_type == ApplicationType::Proof && a.round == j.current_round)
+                    .filter(|a| {
+                        a.job_id == j.id && a.application_type == ApplicationType::Proof && a.round == j.current_round
+                    })
                     .collect();
                 ProofNeededJob {
                     id: j.id,
@@ -141,12 +146,21 @@ impl Marketplace {
                 }
             })
             .collect();
-        Ok(ProofNeeded { count: jobs.len(), jobs, registered_categories: cats })
+        Ok(ProofNeeded {
+            count: jobs.len(),
+            jobs,
+            registered_categories: cats,
+        })
     }
 
     /// Accepts a proof application into a slot (job `pending_proof`; `SLOTS_FULL`
     /// beyond `proofer_count`).
-    pub fn accept_proofer(&mut self, poster: UserId, job: JobId, application: ApplicationId) -> DomainResult<SlotsResult> {
+    pub fn accept_proofer(
+        &mut self,
+        poster: UserId,
+        job: JobId,
+        application: ApplicationId,
+    ) -> DomainResult<SlotsResult> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
@@ -160,10 +174,15 @@ impl Marketplace {
             return Err(DomainError::invalid_state("accept a proofer", j.status.as_str()));
         }
         if a.status != ApplicationStatus::Pending {
-            return Err(DomainError::ApplicationNotPending(format!("This application is already `{}`.", a.status.as_str())));
+            return Err(DomainError::ApplicationNotPending(format!(
+                "This application is already `{}`.",
+                a.status.as_str()
+            )));
         }
         if a.agent_id == j.poster_id || Some(a.agent_id) == j.assigned_agent_id {
-            return Err(DomainError::ConflictOfInterest("This proofer has a conflict of interest with the job.".into()));
+            return Err(DomainError::ConflictOfInterest(
+                "This proofer has a conflict of interest with the job.".into(),
+            ));
         }
         let filled = self.accepted_proofers(job).len() as u32;
         if filled >= j.proofer_count && !self.breaks(Fault::SlotsUnbounded) {
@@ -177,7 +196,10 @@ impl Marketplace {
             message: if all {
                 "Proofer accepted; all slots are filled. Fund them with POST /api/jobs/{id}/fund-proof-escrow.".into()
             } else {
-                format!("Proofer accepted; {} slot(s) left.", j.proofer_count.saturating_sub(filled))
+                format!(
+                    "Proofer accepted; {} slot(s) left.",
+                    j.proofer_count.saturating_sub(filled)
+                )
             },
             slots_filled: filled,
             slots_total: j.proofer_count,
@@ -202,13 +224,21 @@ impl Marketplace {
     /// `pending_proof` only lowering `proofer_count` (not below the accepted
     /// count) or turning proof off (job → `delivered`, proofers released and the
     /// proof escrow refunded); otherwise `PROOF_SETTINGS_LOCKED`.
-    pub fn update_proof_settings(&mut self, poster: UserId, job: JobId, patch: ProofSettingsPatch) -> DomainResult<ProofSettings> {
+    pub fn update_proof_settings(
+        &mut self,
+        poster: UserId,
+        job: JobId,
+        patch: ProofSettingsPatch,
+    ) -> DomainResult<ProofSettings> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
         let count = patch.proofer_count;
         if patch.proof_required && !matches!(count, Some(1..=3)) {
-            return Err(DomainError::invalid_field("proofer_count", "is required (1 to 3) when proof_required is true"));
+            return Err(DomainError::invalid_field(
+                "proofer_count",
+                "is required (1 to 3) when proof_required is true",
+            ));
         }
         match j.status {
             JobStatus::Open | JobStatus::PendingEscrow => {
@@ -257,7 +287,11 @@ impl Marketplace {
         }
         let refund = j.proof_escrow_cents;
         self.user_mut(j.poster_id)?.wallet_cents += refund;
-        for a in self.assignments.iter_mut().filter(|a| a.job_id == job && a.status == "assigned") {
+        for a in self
+            .assignments
+            .iter_mut()
+            .filter(|a| a.job_id == job && a.status == "assigned")
+        {
             a.status = "cancelled".into();
         }
         let jm = self.job_mut(job)?;

@@ -174,7 +174,12 @@ impl Marketplace {
             .filter(|a| a.job_id == job && a.round == round && a.status != "cancelled")
             .cloned()
             .collect();
-        let proofs: Vec<Proof> = self.proofs.iter().filter(|p| p.job_id == job && p.round == round).cloned().collect();
+        let proofs: Vec<Proof> = self
+            .proofs
+            .iter()
+            .filter(|p| p.job_id == job && p.round == round)
+            .cloned()
+            .collect();
         let consensus = self.consensus(job, round);
         let counts = VerdictCounts {
             approved: proofs.iter().filter(|p| p.verdict == Verdict::Approved).count(),
@@ -194,7 +199,10 @@ impl Marketplace {
         let is_proofer = assignments.iter().any(|a| a.proofer_agent_id == user)
             || self.accepted_proofers(job).iter().any(|a| a.agent_id == user)
             || (self.has_application(user, job, ApplicationType::Proof)
-                && self.assignments.iter().any(|a| a.job_id == job && a.proofer_agent_id == user));
+                && self
+                    .assignments
+                    .iter()
+                    .any(|a| a.job_id == job && a.proofer_agent_id == user));
         let view = |role, blind, consensus, summary, assignments, proofs| ProofsView {
             proof_required: j.proof_required,
             current_round: round,
@@ -216,7 +224,12 @@ impl Marketplace {
             if consensus.is_some() {
                 return Ok(view("agent", false, consensus, full, assignments, proofs));
             }
-            let summary = ProofSummary { verdict_counts: None, avg_score: None, complete: false, ..full };
+            let summary = ProofSummary {
+                verdict_counts: None,
+                avg_score: None,
+                complete: false,
+                ..full
+            };
             return Ok(view("agent", false, None, summary, Vec::new(), Vec::new()));
         }
         if is_proofer {
@@ -227,7 +240,14 @@ impl Marketplace {
                     }
                     p
                 });
-                return Ok(view("proofer_submitted", false, consensus, full, assignments, proofs.collect()));
+                return Ok(view(
+                    "proofer_submitted",
+                    false,
+                    consensus,
+                    full,
+                    assignments,
+                    proofs.collect(),
+                ));
             }
             let own: Vec<Assignment> = assignments.into_iter().filter(|a| a.proofer_agent_id == user).collect();
             let summary = ProofSummary {
@@ -257,7 +277,11 @@ impl Marketplace {
             .proofs
             .iter()
             .filter(|p| p.created_at >= since)
-            .filter(|p| self.jobs.get(&p.job_id).is_some_and(|j| j.assigned_agent_id == Some(agent)))
+            .filter(|p| {
+                self.jobs
+                    .get(&p.job_id)
+                    .is_some_and(|j| j.assigned_agent_id == Some(agent))
+            })
             .filter(|p| self.consensus(p.job_id, p.round).is_some())
             .collect();
         proofs.sort_by_key(|p| p.created_at);
@@ -284,7 +308,11 @@ impl Marketplace {
         }
         let mut common_revision_issues: Vec<RevisionIssue> = issues
             .into_iter()
-            .map(|(category, (count, high_priority))| RevisionIssue { category, count, high_priority })
+            .map(|(category, (count, high_priority))| RevisionIssue {
+                category,
+                count,
+                high_priority,
+            })
             .collect();
         common_revision_issues.sort_by(|a, b| b.count.cmp(&a.count).then(a.category.cmp(&b.category)));
         let mut days: BTreeMap<NaiveDate, (i64, usize)> = BTreeMap::new();
@@ -295,7 +323,11 @@ impl Marketplace {
         }
         let score_trend = days
             .into_iter()
-            .map(|(date, (sum, count))| TrendPoint { date, avg_score: round2(sum as f64 / count as f64), count })
+            .map(|(date, (sum, count))| TrendPoint {
+                date,
+                avg_score: round2(sum as f64 / count as f64),
+                count,
+            })
             .collect();
         let count = |v: Verdict| proofs.iter().filter(|p| p.verdict == v).count();
         let verdict_counts = VerdictCounts {

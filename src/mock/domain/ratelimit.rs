@@ -84,7 +84,12 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// Checks every `(rule, subject, job)` against its limit at `now`; when all
     /// pass, records one hit in each. Otherwise refuses with the largest wait.
-    pub fn check_all(&mut self, checks: &[(RateRule, RateSubject, Option<JobId>)], tier: Tier, now: DateTime<Utc>) -> DomainResult<()> {
+    pub fn check_all(
+        &mut self,
+        checks: &[(RateRule, RateSubject, Option<JobId>)],
+        tier: Tier,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
         let mut wait: Option<(i64, RateRule)> = None;
         for (rule, subject, job) in checks {
             let (limit, window) = rule.limit(tier);
@@ -118,13 +123,23 @@ impl RateLimiter {
             });
         }
         for (rule, subject, job) in checks {
-            self.windows.entry((*rule, subject.clone(), *job)).or_default().push_back(now);
+            self.windows
+                .entry((*rule, subject.clone(), *job))
+                .or_default()
+                .push_back(now);
         }
         Ok(())
     }
 
     /// Like [`RateLimiter::check_all`] but records nothing.
-    pub fn peek(&self, rule: RateRule, subject: &RateSubject, job: Option<JobId>, tier: Tier, now: DateTime<Utc>) -> DomainResult<()> {
+    pub fn peek(
+        &self,
+        rule: RateRule,
+        subject: &RateSubject,
+        job: Option<JobId>,
+        tier: Tier,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
         let mut copy = RateLimiter::default();
         if let Some(log) = self.windows.get(&(rule, subject.clone(), job)) {
             copy.windows.insert((rule, subject.clone(), job), log.clone());
@@ -194,7 +209,9 @@ mod tests {
     use chrono::Duration;
 
     fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -203,14 +220,38 @@ mod tests {
         let s = RateSubject::Ip("1.2.3.4".into());
         let now = t0();
         for i in 0..20 {
-            rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(i)).unwrap();
+            rl.check_all(
+                &[(RateRule::Login, s.clone(), None)],
+                Tier::Free,
+                now + Duration::seconds(i),
+            )
+            .unwrap();
         }
-        let e = rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(30)).unwrap_err();
+        let e = rl
+            .check_all(
+                &[(RateRule::Login, s.clone(), None)],
+                Tier::Free,
+                now + Duration::seconds(30),
+            )
+            .unwrap_err();
         assert_eq!(e.retry_after(), Some(30));
         // a refused attempt does not consume a slot: at t=60 the first hit left
-        rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(60)).unwrap();
-        assert!(rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, now + Duration::seconds(60)).is_err());
-        rl.check_all(&[(RateRule::Login, s, None)], Tier::Free, now + Duration::seconds(61)).unwrap();
+        rl.check_all(
+            &[(RateRule::Login, s.clone(), None)],
+            Tier::Free,
+            now + Duration::seconds(60),
+        )
+        .unwrap();
+        assert!(
+            rl.check_all(
+                &[(RateRule::Login, s.clone(), None)],
+                Tier::Free,
+                now + Duration::seconds(60)
+            )
+            .is_err()
+        );
+        rl.check_all(&[(RateRule::Login, s, None)], Tier::Free, now + Duration::seconds(61))
+            .unwrap();
     }
 
     #[test]
@@ -227,7 +268,12 @@ mod tests {
         let mut rl = RateLimiter::default();
         let u = RateSubject::User(uuid::Uuid::new_v4());
         let j1 = uuid::Uuid::new_v4();
-        let checks = |j| vec![(RateRule::FundBurst, u.clone(), None), (RateRule::FundPerJob, u.clone(), Some(j))];
+        let checks = |j| {
+            vec![
+                (RateRule::FundBurst, u.clone(), None),
+                (RateRule::FundPerJob, u.clone(), Some(j)),
+            ]
+        };
         for _ in 0..3 {
             rl.check_all(&checks(j1), Tier::Free, t0()).unwrap();
         }
@@ -237,7 +283,9 @@ mod tests {
         let later = t0() + Duration::seconds(60);
         rl.check_all(&checks(j1), Tier::Free, later).unwrap();
         rl.check_all(&checks(j1), Tier::Free, later).unwrap();
-        let e = rl.check_all(&checks(j1), Tier::Free, later + Duration::seconds(1)).unwrap_err();
+        let e = rl
+            .check_all(&checks(j1), Tier::Free, later + Duration::seconds(1))
+            .unwrap_err();
         // per-job: 5 used; the oldest leaves at t0 + 3600
         assert_eq!(e.retry_after(), Some(3539));
     }

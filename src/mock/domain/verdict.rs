@@ -15,7 +15,14 @@ use super::{DomainError, DomainResult, JobId, JobStatus, Marketplace, UserId};
 /// The five scorecard sections.
 pub const SECTIONS: [&str; 5] = ["completeness", "accuracy", "methodology", "quality", "summary"];
 /// Allowed `revision_items[].category`.
-pub const REVISION_CATEGORIES: [&str; 6] = ["completeness", "accuracy", "methodology", "quality", "formatting", "other"];
+pub const REVISION_CATEGORIES: [&str; 6] = [
+    "completeness",
+    "accuracy",
+    "methodology",
+    "quality",
+    "formatting",
+    "other",
+];
 /// Allowed `revision_items[].priority`.
 pub const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
 
@@ -134,7 +141,10 @@ fn revision_items(f: &mut Fields<'_>) -> Vec<RevisionItem> {
             for (i, it) in items.iter().enumerate() {
                 let mut g = Fields::nested(it, &f.name(&format!("revision_items[{i}]")));
                 if !it.is_object() {
-                    f.fail(&format!("revision_items[{i}]"), "must be {category, description, priority}");
+                    f.fail(
+                        &format!("revision_items[{i}]"),
+                        "must be {category, description, priority}",
+                    );
                     continue;
                 }
                 let c = g.one_of("category", true, &REVISION_CATEGORIES);
@@ -142,11 +152,18 @@ fn revision_items(f: &mut Fields<'_>) -> Vec<RevisionItem> {
                 let p = g.one_of("priority", true, &PRIORITIES);
                 f.details.append(&mut g.details);
                 if let (Some(category), Some(description), Some(priority)) = (c, d, p) {
-                    out.push(RevisionItem { category, description, priority });
+                    out.push(RevisionItem {
+                        category,
+                        description,
+                        priority,
+                    });
                 }
             }
         }
-        Some(_) => f.fail("revision_items", "must be an array of {category, description, priority}"),
+        Some(_) => f.fail(
+            "revision_items",
+            "must be an array of {category, description, priority}",
+        ),
     }
     out
 }
@@ -154,7 +171,9 @@ fn revision_items(f: &mut Fields<'_>) -> Vec<RevisionItem> {
 /// Checks a verdict body (scorecard or legacy format) and lists every problem.
 pub fn parse_verdict(body: &Value) -> DomainResult<ParsedVerdict> {
     let mut f = Fields::new(body);
-    let verdict = f.one_of("verdict", true, &["approved", "rejected", "needs_revision"]).and_then(|v| Verdict::parse(&v));
+    let verdict = f
+        .one_of("verdict", true, &["approved", "rejected", "needs_revision"])
+        .and_then(|v| Verdict::parse(&v));
     let legacy = f.raw("scorecard").is_none()
         && f.raw("evidence_summary").is_none()
         && (f.raw("feedback").is_some() || f.raw("score").is_some());
@@ -176,14 +195,22 @@ pub fn parse_verdict(body: &Value) -> DomainResult<ParsedVerdict> {
     } else {
         let mut sum = 0;
         match f.raw("scorecard") {
-            None => f.fail("scorecard", "is required (sections completeness, accuracy, methodology, quality, summary)"),
+            None => f.fail(
+                "scorecard",
+                "is required (sections completeness, accuracy, methodology, quality, summary)",
+            ),
             Some(sc) if !sc.is_object() => f.fail("scorecard", "must be an object with the five sections"),
             Some(sc) => {
                 let mut clean = serde_json::Map::new();
                 for s in SECTIONS {
                     match sc.get(s) {
-                        None | Some(Value::Null) => f.fail(&format!("scorecard.{s}"), "is required ({rating 1..5, comments ≥ 50 chars})"),
-                        Some(sec) if !sec.is_object() => f.fail(&format!("scorecard.{s}"), "must be {rating, comments}"),
+                        None | Some(Value::Null) => f.fail(
+                            &format!("scorecard.{s}"),
+                            "is required ({rating 1..5, comments ≥ 50 chars})",
+                        ),
+                        Some(sec) if !sec.is_object() => {
+                            f.fail(&format!("scorecard.{s}"), "must be {rating, comments}")
+                        }
                         Some(sec) => {
                             let mut g = Fields::nested(sec, &format!("scorecard.{s}"));
                             let r = g.int("rating", true, 1, 5);
@@ -218,14 +245,22 @@ pub fn parse_verdict(body: &Value) -> DomainResult<ParsedVerdict> {
                     let a = g.string("answer", true, 1, 5000);
                     f.details.append(&mut g.details);
                     if let (Some(q), Some(r), Some(a)) = (q, r, a) {
-                        out.custom_answers.push(serde_json::json!({"question": q, "rating": r, "answer": a}));
+                        out.custom_answers
+                            .push(serde_json::json!({"question": q, "rating": r, "answer": a}));
                     }
                 }
             }
             Some(_) => f.fail("custom_answers", "must be an array of {question, rating, answer}"),
         }
-        if verdict == Some(Verdict::NeedsRevision) && out.revision_items.is_empty() && f.raw("revision_items").is_none_or(|v| v.as_array().is_some_and(|a| a.is_empty())) {
-            f.fail("revision_items", "needs at least one item when the verdict is needs_revision");
+        if verdict == Some(Verdict::NeedsRevision)
+            && out.revision_items.is_empty()
+            && f.raw("revision_items")
+                .is_none_or(|v| v.as_array().is_some_and(|a| a.is_empty()))
+        {
+            f.fail(
+                "revision_items",
+                "needs at least one item when the verdict is needs_revision",
+            );
         }
     }
     f.finish()?;
@@ -235,11 +270,20 @@ pub fn parse_verdict(body: &Value) -> DomainResult<ParsedVerdict> {
 impl Marketplace {
     /// The consensus of a round, or `None` while undecided.
     pub fn consensus(&self, job: JobId, round: u32) -> Option<Consensus> {
-        let n = self.assignments.iter().filter(|a| a.job_id == job && a.round == round && a.status != "cancelled").count();
+        let n = self
+            .assignments
+            .iter()
+            .filter(|a| a.job_id == job && a.round == round && a.status != "cancelled")
+            .count();
         if n == 0 {
             return None;
         }
-        let votes: Vec<Verdict> = self.proofs.iter().filter(|p| p.job_id == job && p.round == round).map(|p| p.verdict).collect();
+        let votes: Vec<Verdict> = self
+            .proofs
+            .iter()
+            .filter(|p| p.job_id == job && p.round == round)
+            .map(|p| p.verdict)
+            .collect();
         let need = n / 2 + 1;
         for v in [Verdict::Approved, Verdict::Rejected, Verdict::NeedsRevision] {
             if votes.iter().filter(|x| **x == v).count() >= need {
@@ -255,8 +299,13 @@ impl Marketplace {
         self.user_ref(proofer)?;
         self.require_nda(proofer, job)?;
         let j = self.job_ref(job)?.clone();
-        let not_assigned = || DomainError::NotAssignedProofer("Only a proofer assigned to this job can submit a verdict.".into());
-        if !self.assignments.iter().any(|a| a.job_id == job && a.proofer_agent_id == proofer && a.status != "cancelled") {
+        let not_assigned =
+            || DomainError::NotAssignedProofer("Only a proofer assigned to this job can submit a verdict.".into());
+        if !self
+            .assignments
+            .iter()
+            .any(|a| a.job_id == job && a.proofer_agent_id == proofer && a.status != "cancelled")
+        {
             return Err(not_assigned());
         }
         if j.status != JobStatus::PendingProof {
@@ -266,10 +315,14 @@ impl Marketplace {
         let idx = self
             .assignments
             .iter()
-            .position(|a| a.job_id == job && a.round == round && a.proofer_agent_id == proofer && a.status != "cancelled")
+            .position(|a| {
+                a.job_id == job && a.round == round && a.proofer_agent_id == proofer && a.status != "cancelled"
+            })
             .ok_or_else(not_assigned)?;
         if self.assignments[idx].status == "completed" {
-            return Err(DomainError::VerdictAlreadySubmitted("You already submitted a verdict for this round.".into()));
+            return Err(DomainError::VerdictAlreadySubmitted(
+                "You already submitted a verdict for this round.".into(),
+            ));
         }
         let before = self.consensus(job, round);
         let v = parse_verdict(body)?;
@@ -292,7 +345,14 @@ impl Marketplace {
             custom_answers: v.custom_answers,
             revision_items: v.revision_items,
             agent_feedback: v.agent_feedback,
-            format: if body.get("scorecard").is_some() || body.get("evidence_summary").is_some() || (body.get("feedback").is_none() && body.get("score").is_none()) { "scorecard" } else { "legacy" },
+            format: if body.get("scorecard").is_some()
+                || body.get("evidence_summary").is_some()
+                || (body.get("feedback").is_none() && body.get("score").is_none())
+            {
+                "scorecard"
+            } else {
+                "legacy"
+            },
             created_at: now,
         };
         self.proofs.push(proof.clone());
@@ -300,13 +360,26 @@ impl Marketplace {
         if before.is_none()
             && let Some(c) = consensus
         {
-            let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let name = serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
             let text = format!("Proofers reached a consensus on \"{}\": {name}", j.title);
-            self.notify(j.poster_id, "proof.consensus", "Proof consensus".into(), text.clone(), job);
+            self.notify(
+                j.poster_id,
+                "proof.consensus",
+                "Proof consensus".into(),
+                text.clone(),
+                job,
+            );
             if let Some(agent) = j.assigned_agent_id {
                 self.notify(agent, "proof.consensus", "Proof consensus".into(), text, job);
             }
         }
-        Ok(VerdictResult { success: true, proof, consensus })
+        Ok(VerdictResult {
+            success: true,
+            proof,
+            consensus,
+        })
     }
 }

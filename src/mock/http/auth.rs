@@ -74,11 +74,7 @@ fn invalid_jwt() -> ApiError {
 }
 
 /// Resolves the credentials of a request to a user.
-pub(crate) fn authenticate(
-    parts: &Parts,
-    st: &AppState,
-    jwt_only: bool,
-) -> Result<Caller, ApiError> {
+pub(crate) fn authenticate(parts: &Parts, st: &AppState, jwt_only: bool) -> Result<Caller, ApiError> {
     let host = host_of(&parts.headers);
     let key = header_text(parts, "x-api-key");
     let authz = header_text(parts, "authorization");

@@ -33,10 +33,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
 
 async fn require_token(State(st): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(expected) = st.control_token() {
-        let given = req
-            .headers()
-            .get("x-conformance-token")
-            .and_then(|v| v.to_str().ok());
+        let given = req.headers().get("x-conformance-token").and_then(|v| v.to_str().ok());
         if given != Some(expected) {
             return ApiError::from(DomainError::ControlTokenRequired(
                 "This server requires the control token: send it in the X-Conformance-Token header.".into(),

@@ -37,10 +37,7 @@ impl ApiError {
 
     /// `405 METHOD_NOT_ALLOWED` with the `Allow` header.
     pub(crate) fn method_not_allowed(method: &str, path: &str, allow: Option<String>) -> Self {
-        let hint = allow
-            .as_deref()
-            .map(|a| format!(" Allowed: {a}."))
-            .unwrap_or_default();
+        let hint = allow.as_deref().map(|a| format!(" Allowed: {a}.")).unwrap_or_default();
         ApiError {
             err: DomainError::MethodNotAllowed(format!(
                 "{method} is not supported on {path}.{hint} Use an allowed method."

@@ -98,10 +98,7 @@ fn parse_types(q: &QueryMap) -> Result<Option<Vec<&'static str>>, ApiError> {
             None => {
                 return Err(query_error(
                     "types",
-                    &format!(
-                        "`{part}` is not an event type (one of {})",
-                        EVENT_TYPES.join(", ")
-                    ),
+                    &format!("`{part}` is not an event type (one of {})", EVENT_TYPES.join(", ")),
                 ));
             }
         }
@@ -110,12 +107,7 @@ fn parse_types(q: &QueryMap) -> Result<Option<Vec<&'static str>>, ApiError> {
 }
 
 /// `GET /api/agent/events`: SSE, or WebSocket when the request asks to upgrade.
-pub(crate) async fn stream(
-    State(st): State<AppState>,
-    caller: Caller,
-    q: QueryMap,
-    req: Request,
-) -> Response {
+pub(crate) async fn stream(State(st): State<AppState>, caller: Caller, q: QueryMap, req: Request) -> Response {
     let types = match parse_types(&q) {
         Ok(t) => t,
         Err(e) => return e.into_response(),
@@ -227,11 +219,7 @@ mod tests {
             Err(broadcast::error::TryRecvError::Lagged(_))
         ));
         assert_eq!(slow.len(), CHANNEL_CAPACITY, "the buffer is bounded");
-        assert_eq!(
-            other.try_recv().unwrap().payload["n"],
-            0,
-            "others are not held up"
-        );
+        assert_eq!(other.try_recv().unwrap().payload["n"], 0, "others are not held up");
     }
 
     #[test]
@@ -246,9 +234,6 @@ mod tests {
         assert!(rb.try_recv().is_ok());
         assert!(ra.try_recv().is_ok(), "the recipient too");
         hub.close_all();
-        assert!(matches!(
-            ra.try_recv(),
-            Err(broadcast::error::TryRecvError::Closed)
-        ));
+        assert!(matches!(ra.try_recv(), Err(broadcast::error::TryRecvError::Closed)));
     }
 }

@@ -112,10 +112,9 @@ impl FromRequest<AppState> for JsonBody {
             .into());
         }
         if std::str::from_utf8(&buf).is_err() {
-            return Err(DomainError::InvalidJson(
-                "The body is not valid UTF-8. Send UTF-8 encoded JSON.".into(),
-            )
-            .into());
+            return Err(
+                DomainError::InvalidJson("The body is not valid UTF-8. Send UTF-8 encoded JSON.".into()).into(),
+            );
         }
         match serde_json::from_slice::<Value>(&buf) {
             Ok(v) => Ok(JsonBody(v)),
@@ -143,16 +142,8 @@ pub(crate) fn is_json_content_type(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|m| {
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
 }
 
 /// The query string as a map (last value wins). Never fails.
@@ -165,9 +156,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     async fn from_request_parts(parts: &mut Parts, _st: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
         Ok(QueryMap(
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect(),
+            url::form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
         ))
     }
 }
@@ -189,10 +178,7 @@ impl QueryMap {
             None | Some("") => Ok(None),
             Some(raw) => match raw.parse::<i64>() {
                 Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
-                _ => Err(query_error(
-                    name,
-                    &format!("must be an integer from {min} to {max}"),
-                )),
+                _ => Err(query_error(name, &format!("must be an integer from {min} to {max}"))),
             },
         }
     }
@@ -238,10 +224,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 /// The request's `Host` header when it looks like `host[:port]`.
 pub(crate) fn host_of(headers: &HeaderMap) -> Option<String> {
     let h = headers.get(header::HOST)?.to_str().ok()?.trim();
-    let ok = !h.is_empty()
-        && h.len() <= 255
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+    let ok = !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
     ok.then(|| h.to_string())
 }
 

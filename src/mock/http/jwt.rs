@@ -56,8 +56,7 @@ impl JwtKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_exp = false;
         validation.leeway = 0;
-        validation.required_spec_claims =
-            HashSet::from(["exp".to_string(), "sub".to_string(), "aud".to_string()]);
+        validation.required_spec_claims = HashSet::from(["exp".to_string(), "sub".to_string(), "aud".to_string()]);
         validation.set_audience(&["authenticated"]);
         JwtKeys {
             // `from_secret` only refuses an empty secret; this one has 32 bytes.
@@ -83,8 +82,7 @@ impl JwtKeys {
 
     /// Checks signature and claims, then `exp` against `now` (server unix seconds).
     pub(crate) fn verify(&self, token: &str, now: i64) -> Result<(Uuid, Claims), JwtRefusal> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| JwtRefusal::Invalid)?;
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| JwtRefusal::Invalid)?;
         let claims = data.claims;
         if claims.role != "authenticated" {
             return Err(JwtRefusal::Invalid);
@@ -108,17 +106,8 @@ mod tests {
         let t = keys.issue(user, "a@b.test", 1_000);
         assert!(t.starts_with("eyJ"));
         assert_eq!(keys.verify(&t, 1_000).unwrap().0, user);
-        assert_eq!(
-            keys.verify(&t, 1_000 + JWT_TTL_SECS).unwrap_err(),
-            JwtRefusal::Expired
-        );
-        assert_eq!(
-            JwtKeys::random().verify(&t, 1_000).unwrap_err(),
-            JwtRefusal::Invalid
-        );
-        assert_eq!(
-            keys.verify("garbage", 1_000).unwrap_err(),
-            JwtRefusal::Invalid
-        );
+        assert_eq!(keys.verify(&t, 1_000 + JWT_TTL_SECS).unwrap_err(), JwtRefusal::Expired);
+        assert_eq!(JwtKeys::random().verify(&t, 1_000).unwrap_err(), JwtRefusal::Invalid);
+        assert_eq!(keys.verify("garbage", 1_000).unwrap_err(), JwtRefusal::Invalid);
     }
 }

@@ -190,12 +190,7 @@ impl AppState {
 
 /// An empty marketplace with this server's settings: base URL, domain
 /// faults, rate limits.
-fn fresh_market(
-    clock: Clock,
-    base_url: &str,
-    faults: &BTreeSet<String>,
-    rate_limits: bool,
-) -> Marketplace {
+fn fresh_market(clock: Clock, base_url: &str, faults: &BTreeSet<String>, rate_limits: bool) -> Marketplace {
     let mut market = Marketplace::new(clock);
     market.set_base_url(base_url);
     market.set_faults(faults.iter().filter_map(|f| Fault::parse(f)));
@@ -244,11 +239,7 @@ async fn finish(State(st): State<AppState>, req: Request, next: Next) -> Respons
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let mut resp = if is_json {
-        resp
-    } else {
-        jsonify(&method, &path, resp)
-    };
+    let mut resp = if is_json { resp } else { jsonify(&method, &path, resp) };
     if st.fault("no_retry_after") {
         resp.headers_mut().remove(header::RETRY_AFTER);
     }
@@ -269,22 +260,15 @@ fn jsonify(method: &Method, path: &str, resp: Response) -> Response {
     let err: ApiError = match status.as_u16() {
         405 => return ApiError::method_not_allowed(method.as_str(), path, allow).into_response(),
         404 => ApiError::route_not_found(method.as_str(), path),
-        413 => DomainError::PayloadTooLarge(
-            "The request body is too large (JSON 1 MB, files 50 MB). Send less.".into(),
-        )
-        .into(),
-        415 => {
-            DomainError::UnsupportedMediaType("Send the body as application/json.".into()).into()
-        }
-        401 => {
-            DomainError::Unauthenticated("Authentication required: send X-API-Key: age_...".into())
+        413 => {
+            DomainError::PayloadTooLarge("The request body is too large (JSON 1 MB, files 50 MB). Send less.".into())
                 .into()
         }
-        400..=499 => DomainError::invalid_field(
-            "request",
-            &format!("was refused with status {}", status.as_u16()),
-        )
-        .into(),
+        415 => DomainError::UnsupportedMediaType("Send the body as application/json.".into()).into(),
+        401 => DomainError::Unauthenticated("Authentication required: send X-API-Key: age_...".into()).into(),
+        400..=499 => {
+            DomainError::invalid_field("request", &format!("was refused with status {}", status.as_u16())).into()
+        }
         _ => return internal_error(),
     };
     err.into_response()
@@ -314,20 +298,14 @@ mod tests {
     use super::*;
 
     async fn call(app: Router, method: &str, path: &str) -> (StatusCode, HeaderMapLite, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .body(Body::empty())
-            .unwrap();
+        let req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
         let resp = app.oneshot(req).await.unwrap();
         let status = resp.status();
         let allow = resp
             .headers()
             .get(header::ALLOW)
             .map(|v| v.to_str().unwrap().to_string());
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
         (
             status,
             HeaderMapLite { allow },
@@ -352,10 +330,7 @@ mod tests {
     async fn in_memory_router_answers_json_404_and_405() {
         let app = router(state());
         let (status, _, body) = call(app.clone(), "GET", "/api/nope").await;
-        assert_eq!(
-            (status.as_u16(), body["code"].as_str()),
-            (404, Some("ROUTE_NOT_FOUND"))
-        );
+        assert_eq!((status.as_u16(), body["code"].as_str()), (404, Some("ROUTE_NOT_FOUND")));
         let (status, h, body) = call(app.clone(), "PUT", "/api/categories").await;
         assert_eq!(
             (status.as_u16(), body["code"].as_str()),
@@ -374,9 +349,6 @@ mod tests {
             .layer(middleware::from_fn_with_state(st.clone(), finish))
             .with_state(st);
         let (status, _, body) = call(app, "GET", "/boom").await;
-        assert_eq!(
-            (status.as_u16(), body["code"].as_str()),
-            (500, Some("INTERNAL_ERROR"))
-        );
+        assert_eq!((status.as_u16(), body["code"].as_str()), (500, Some("INTERNAL_ERROR")));
     }
 }

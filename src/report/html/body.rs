@@ -36,13 +36,7 @@ pub(super) fn body(out: &mut String, v: &Value, marks: &BTreeSet<String>) {
 
 /// Pretty-prints JSON as escaped HTML with syntax classes, wrapping the
 /// values at `marks` (JSON pointers) in `<mark class="hit">`.
-fn json_html(
-    v: &Value,
-    path: &mut String,
-    marks: &BTreeSet<String>,
-    depth: usize,
-    out: &mut String,
-) {
+fn json_html(v: &Value, path: &mut String, marks: &BTreeSet<String>, depth: usize, out: &mut String) {
     let marked = marks.contains(path.as_str());
     if marked {
         let _ = write!(
@@ -103,11 +97,7 @@ pub(super) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -141,9 +131,7 @@ mod tests {
         let marks = BTreeSet::from(["/job/id".to_string()]);
         let mut out = String::new();
         json_html(&body, &mut String::new(), &marks, 0, &mut out);
-        assert!(out.contains(
-            "<mark class=\"hit\" title=\"finding at /job/id\"><span class=\"n\">1</span></mark>"
-        ));
+        assert!(out.contains("<mark class=\"hit\" title=\"finding at /job/id\"><span class=\"n\">1</span></mark>"));
         assert!(out.contains("&lt;b&gt;"));
     }
 }

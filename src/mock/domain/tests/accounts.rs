@@ -14,7 +14,10 @@ fn api_keys_are_hashed_and_every_issued_key_works() {
     assert_eq!(m.authenticate_api_key(&k2).unwrap(), u);
     assert!(!m.api_keys.contains_key(&k1), "keys are stored hashed");
     assert!(m.api_keys.contains_key(&account::sha256_hex(&k1)));
-    assert_eq!(code(m.authenticate_api_key(&format!("age_{}", "0".repeat(32)))), "INVALID_API_KEY");
+    assert_eq!(
+        code(m.authenticate_api_key(&format!("age_{}", "0".repeat(32)))),
+        "INVALID_API_KEY"
+    );
     assert_eq!(code(m.authenticate_api_key("age_short")), "INVALID_API_KEY");
     assert_eq!(code(m.authenticate_api_key(&k1.to_uppercase())), "INVALID_API_KEY");
     assert_eq!(code(m.authenticate_api_key("eyJhbGciOi")), "INVALID_API_KEY");
@@ -25,11 +28,23 @@ fn register_and_login() {
     let mut m = mp();
     let u = m.register("Me@Example.com", "password1", None, "127.0.0.1").unwrap();
     assert!(!m.user_view(u).unwrap().email_verified);
-    assert_eq!(code(m.register("me@example.com", "password2", None, "127.0.0.1")), "EMAIL_TAKEN");
-    assert_eq!(code(m.register("nope", "short", None, "127.0.0.1")), "VALIDATION_FAILED");
+    assert_eq!(
+        code(m.register("me@example.com", "password2", None, "127.0.0.1")),
+        "EMAIL_TAKEN"
+    );
+    assert_eq!(
+        code(m.register("nope", "short", None, "127.0.0.1")),
+        "VALIDATION_FAILED"
+    );
     assert_eq!(m.login("me@example.com", "password1", "1.1.1.1").unwrap().id, u);
-    assert_eq!(code(m.login("me@example.com", "wrong-pass", "1.1.1.1")), "INVALID_CREDENTIALS");
-    assert_eq!(code(m.login("who@example.com", "password1", "1.1.1.1")), "INVALID_CREDENTIALS");
+    assert_eq!(
+        code(m.login("me@example.com", "wrong-pass", "1.1.1.1")),
+        "INVALID_CREDENTIALS"
+    );
+    assert_eq!(
+        code(m.login("who@example.com", "password1", "1.1.1.1")),
+        "INVALID_CREDENTIALS"
+    );
 }
 
 #[test]
@@ -73,22 +88,46 @@ fn profiles_once_then_partial_updates() {
     let u = m.register("p@x.io", "password1", None, "127.0.0.1").unwrap();
     let body = json!({"name": "Bot", "specializations": ["Research", "Coding"], "tools": ["python"]});
     m.create_profile(u, ProfileInput::from_json(&body).unwrap()).unwrap();
-    assert_eq!(code(m.create_profile(u, ProfileInput::from_json(&body).unwrap())), "PROFILE_EXISTS");
-    let p = m.update_profile(u, ProfilePatch::from_json(&json!({"bio": "hello"})).unwrap()).unwrap();
+    assert_eq!(
+        code(m.create_profile(u, ProfileInput::from_json(&body).unwrap())),
+        "PROFILE_EXISTS"
+    );
+    let p = m
+        .update_profile(u, ProfilePatch::from_json(&json!({"bio": "hello"})).unwrap())
+        .unwrap();
     assert_eq!(p.specializations, ["Research", "Coding"]);
     assert_eq!(p.bio.as_deref(), Some("hello"));
-    assert_eq!(code(ProfileInput::from_json(&json!({"name": "x", "specializations": ["Cooking"]}))), "VALIDATION_FAILED");
+    assert_eq!(
+        code(ProfileInput::from_json(
+            &json!({"name": "x", "specializations": ["Cooking"]})
+        )),
+        "VALIDATION_FAILED"
+    );
     let other = m.register("q@x.io", "password1", None, "127.0.0.1").unwrap();
-    let bio = ProfilePatch { bio: Some("hi".into()), ..Default::default() };
+    let bio = ProfilePatch {
+        bio: Some("hi".into()),
+        ..Default::default()
+    };
     assert_eq!(code(m.update_profile(other, bio)), "NOT_FOUND");
     // A patch must change something, and never empty the specializations.
     assert_eq!(code(m.update_profile(u, ProfilePatch::default())), "VALIDATION_FAILED");
-    for body in [json!({}), json!({"unknown": 1}), json!({"specializations": []}), json!({"tools": [""]})] {
+    for body in [
+        json!({}),
+        json!({"unknown": 1}),
+        json!({"specializations": []}),
+        json!({"tools": [""]}),
+    ] {
         assert_eq!(code(ProfilePatch::from_json(&body)), "VALIDATION_FAILED", "{body}");
     }
-    let empty = ProfilePatch { specializations: Some(Vec::new()), ..Default::default() };
+    let empty = ProfilePatch {
+        specializations: Some(Vec::new()),
+        ..Default::default()
+    };
     assert_eq!(code(m.update_profile(u, empty)), "VALIDATION_FAILED");
-    assert_eq!(code(ProfileInput::from_json(&json!({"name": "x", "specializations": []}))), "VALIDATION_FAILED");
+    assert_eq!(
+        code(ProfileInput::from_json(&json!({"name": "x", "specializations": []}))),
+        "VALIDATION_FAILED"
+    );
 }
 
 #[test]
@@ -96,10 +135,32 @@ fn profile_answers_carry_the_account_record() {
     let mut m = mp();
     let a = agent(&mut m);
     let v = serde_json::to_value(m.profile_view(a).unwrap()).unwrap();
-    assert_eq!((v["id"].as_str(), v["rating"].is_null(), v["total_reviews"].as_u64()), (Some(a.to_string().as_str()), true, Some(0)));
-    m.set_user_flags(a, UserFlags { rating: Some(4.5), completed_jobs: Some(7), ..Default::default() }).unwrap();
-    let p = m.update_profile(a, ProfilePatch { bio: Some("hello".into()), ..Default::default() }).unwrap();
-    assert_eq!((p.rating, p.total_reviews, p.completed_jobs, p.tier), (Some(4.5), 1, 7, Tier::Free));
+    assert_eq!(
+        (v["id"].as_str(), v["rating"].is_null(), v["total_reviews"].as_u64()),
+        (Some(a.to_string().as_str()), true, Some(0))
+    );
+    m.set_user_flags(
+        a,
+        UserFlags {
+            rating: Some(4.5),
+            completed_jobs: Some(7),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p = m
+        .update_profile(
+            a,
+            ProfilePatch {
+                bio: Some("hello".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (p.rating, p.total_reviews, p.completed_jobs, p.tier),
+        (Some(4.5), 1, 7, Tier::Free)
+    );
 }
 
 #[test]
@@ -121,13 +182,31 @@ fn proofer_eligibility() {
     let e = m.register_proofer(a, vec!["Research".into()]).unwrap_err();
     assert_eq!(e.code(), "PROOFER_NOT_ELIGIBLE");
     assert_eq!(e.status(), 403);
-    m.set_user_flags(a, UserFlags { completed_jobs: Some(50), rating: Some(4.5), ..Default::default() }).unwrap();
-    assert_eq!(code(m.register_proofer(a, vec!["Research".into()])), "PROOFER_NOT_ELIGIBLE");
+    m.set_user_flags(
+        a,
+        UserFlags {
+            completed_jobs: Some(50),
+            rating: Some(4.5),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        code(m.register_proofer(a, vec!["Research".into()])),
+        "PROOFER_NOT_ELIGIBLE"
+    );
     m.advance_clock(30 * 86400);
     let r = m.register_proofer(a, vec!["Research".into()]).unwrap();
     assert_eq!(r.categories, ["Research"]);
     let b = agent(&mut m);
-    m.set_user_flags(b, UserFlags { proofer_override: Some(true), ..Default::default() }).unwrap();
+    m.set_user_flags(
+        b,
+        UserFlags {
+            proofer_override: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     m.register_proofer(b, vec!["Coding".into()]).unwrap();
     assert_eq!(code(m.register_proofer(b, vec!["Cooking".into()])), "VALIDATION_FAILED");
     let pr = proofer(&mut m);
@@ -168,7 +247,11 @@ fn available_jobs_follow_specializations() {
     other.title = "Build a scraper".into();
     m.create_job(p, other).unwrap();
     let ev = events_of(&mut m, "job.available");
-    assert_eq!(ev.len(), 2, "one to the researcher, one to the coder, none to the poster");
+    assert_eq!(
+        ev.len(),
+        2,
+        "one to the researcher, one to the coder, none to the poster"
+    );
     assert!(ev.iter().all(|e| e.recipient != p));
     assert_eq!(ev[0].payload["budget_max"], 10000);
     let list = m.list_available(a, AvailableQuery::default()).unwrap();
@@ -177,13 +260,26 @@ fn available_jobs_follow_specializations() {
     let s = serde_json::to_value(&list.jobs[0]).unwrap();
     assert!(s["match_score"].is_string() && s["id"].is_string() && s["budget_min"] == 1000);
     assert_eq!(m.list_available(coder, AvailableQuery::default()).unwrap().count, 1);
-    assert_eq!(m.list_available(p, AvailableQuery::default()).unwrap().count, 0, "own job hidden");
-    let q = |s: &str| AvailableQuery { search: Some(s.into()), ..Default::default() };
+    assert_eq!(
+        m.list_available(p, AvailableQuery::default()).unwrap().count,
+        0,
+        "own job hidden"
+    );
+    let q = |s: &str| AvailableQuery {
+        search: Some(s.into()),
+        ..Default::default()
+    };
     assert_eq!(m.list_available(a, q("WIDGET")).unwrap().count, 1);
     assert_eq!(m.list_available(a, q("gadget")).unwrap().count, 0);
-    let budget = AvailableQuery { min_budget: Some(20000), ..Default::default() };
+    let budget = AvailableQuery {
+        min_budget: Some(20000),
+        ..Default::default()
+    };
     assert_eq!(m.list_available(a, budget).unwrap().count, 0);
-    let bad = AvailableQuery { limit: Some(101), ..Default::default() };
+    let bad = AvailableQuery {
+        limit: Some(101),
+        ..Default::default()
+    };
     assert_eq!(code(m.list_available(a, bad)), "VALIDATION_FAILED");
     assert_eq!(m.list_posted(p, None, None).unwrap().count, 2);
 }
@@ -193,9 +289,19 @@ fn job_creation_validation_names_fields() {
     let tags: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
     let body = json!({"title": "", "description": "short", "category": "Cooking", "budget_min": 50, "budget_max": 10.5,
         "tags": tags, "proof_required": true});
-    let DomainError::ValidationFailed { details, .. } = NewJob::from_json(&body).unwrap_err() else { panic!() };
+    let DomainError::ValidationFailed { details, .. } = NewJob::from_json(&body).unwrap_err() else {
+        panic!()
+    };
     let fields: Vec<&str> = details.iter().map(|d| d.field.as_str()).collect();
-    for f in ["title", "description", "category", "budget_min", "budget_max", "tags", "proofer_count"] {
+    for f in [
+        "title",
+        "description",
+        "category",
+        "budget_min",
+        "budget_max",
+        "tags",
+        "proofer_count",
+    ] {
         assert!(fields.contains(&f), "{f} missing from {fields:?}");
     }
     let ok = json!({"title": "Valid title", "description": long(25), "category": "Research", "budget_min": 100, "budget_max": 100});

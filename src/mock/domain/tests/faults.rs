@@ -46,7 +46,10 @@ fn commission_ignored_pays_the_whole_price() {
 fn deliverables_public_and_messages_open_let_outsiders_in() {
     let mut m = mp();
     let (_, a, job) = funded(&mut m);
-    let path = m.upload_deliverable(a, job, "report.md", b"done".to_vec()).unwrap().file_path;
+    let path = m
+        .upload_deliverable(a, job, "report.md", b"done".to_vec())
+        .unwrap()
+        .file_path;
     let outsider = agent(&mut m);
     m.acknowledge_nda(outsider, job).unwrap();
     assert_eq!(code(m.download_link(outsider, job, &path)), "NOT_PARTICIPANT");
@@ -80,9 +83,23 @@ fn release_now_skips_the_cooldown_but_not_stripe() {
     assert!(!m.release_now(job).unwrap(), "nothing approved yet");
     deliver(&mut m, a, job);
     m.approve(p, job, false).unwrap();
-    m.set_user_flags(a, UserFlags { stripe_connected: Some(false), ..Default::default() }).unwrap();
+    m.set_user_flags(
+        a,
+        UserFlags {
+            stripe_connected: Some(false),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(!m.release_now(job).unwrap(), "no Stripe, no release");
-    m.set_user_flags(a, UserFlags { stripe_connected: Some(true), ..Default::default() }).unwrap();
+    m.set_user_flags(
+        a,
+        UserFlags {
+            stripe_connected: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(m.release_now(job).unwrap());
     assert_eq!(m.get_job(job).unwrap().payment_status, PaymentStatus::Released);
     assert_eq!(balance(&m, a), 5400);
@@ -107,7 +124,10 @@ fn all_categories_lists_outside_the_specializations_without_touching_the_profile
     let coder = actor(&mut m, ActorRole::Agent, &["Coding"], 0, Tier::Free);
     post(&mut m, p, false, 0);
     assert_eq!(m.list_available(coder, AvailableQuery::default()).unwrap().count, 0);
-    let all = AvailableQuery { all_categories: true, ..Default::default() };
+    let all = AvailableQuery {
+        all_categories: true,
+        ..Default::default()
+    };
     assert_eq!(m.list_available(coder, all).unwrap().count, 1);
     assert_eq!(m.profile(coder).unwrap().unwrap().specializations, ["Coding"]);
 }
@@ -137,7 +157,10 @@ fn posted_jobs_filter_and_deadlines_are_date_times() {
     let first = post(&mut m, p, false, 0);
     post(&mut m, p, false, 0);
     m.cancel(p, first).unwrap();
-    assert_eq!(m.list_posted(p, Some(JobStatus::Cancelled), None).unwrap().jobs[0].id, first);
+    assert_eq!(
+        m.list_posted(p, Some(JobStatus::Cancelled), None).unwrap().jobs[0].id,
+        first
+    );
     assert_eq!(m.list_posted(p, Some(JobStatus::Open), None).unwrap().count, 1);
     assert_eq!(m.list_posted(p, None, Some(1)).unwrap().count, 1);
     assert_eq!(code(m.list_posted(p, None, Some(0))), "VALIDATION_FAILED");

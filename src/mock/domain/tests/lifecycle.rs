@@ -15,21 +15,31 @@ fn full_flow_without_proof_pays_the_agent_after_cooldown() {
     m.accept_application(p, job, app).unwrap();
     let j = m.get_job(job).unwrap();
     assert_eq!((j.status, j.assigned_agent_id), (JobStatus::PendingEscrow, Some(a)));
-    assert_eq!(m.applications[&other].status, ApplicationStatus::Pending, "others stay pending until funding");
+    assert_eq!(
+        m.applications[&other].status,
+        ApplicationStatus::Pending,
+        "others stay pending until funding"
+    );
     let f = m.fund_escrow(p, job, app, true).unwrap();
     assert_eq!((f.success, f.funded_from, f.total_charge), (true, "wallet", 5000));
     assert_eq!(balance(&m, p), 95_000);
     assert_eq!(m.get_job(job).unwrap().status, JobStatus::InProgress);
     assert_eq!(m.applications[&other].status, ApplicationStatus::Rejected);
     let ev = events_of(&mut m, "application.update");
-    let st: Vec<(UserId, &str)> = ev.iter().map(|e| (e.recipient, e.payload["status"].as_str().unwrap())).collect();
+    let st: Vec<(UserId, &str)> = ev
+        .iter()
+        .map(|e| (e.recipient, e.payload["status"].as_str().unwrap()))
+        .collect();
     assert_eq!(st, [(a, "accepted"), (a, "funded"), (loser, "rejected")]);
     assert_eq!(deliver(&mut m, a, job).status, JobStatus::Delivered);
     let r = m.approve(p, job, false).unwrap();
     assert_eq!(r.cooldown_hours, 24);
     assert_eq!(r.release_scheduled_at, t0() + chrono::Duration::hours(24));
     let j = m.get_job(job).unwrap();
-    assert_eq!((j.status, j.payment_status), (JobStatus::Completed, PaymentStatus::PendingRelease));
+    assert_eq!(
+        (j.status, j.payment_status),
+        (JobStatus::Completed, PaymentStatus::PendingRelease)
+    );
     m.advance_clock(24 * 3600 - 1);
     assert_eq!(balance(&m, a), 0);
     m.advance_clock(1);
@@ -38,7 +48,13 @@ fn full_flow_without_proof_pays_the_agent_after_cooldown() {
     assert_eq!(m.get_job(job).unwrap().payment_status, PaymentStatus::Released);
     let paid = events_of(&mut m, "payment.released");
     assert_eq!(paid.len(), 1);
-    assert_eq!((paid[0].payload["amount_cents"].as_i64(), paid[0].payload["role"].as_str()), (Some(4500), Some("agent")));
+    assert_eq!(
+        (
+            paid[0].payload["amount_cents"].as_i64(),
+            paid[0].payload["role"].as_str()
+        ),
+        (Some(4500), Some("agent"))
+    );
     assert_eq!(m.user_view(a).unwrap().completed_jobs, 1);
     conserved(&m);
     assert_eq!(m.total_money(), 100_000);
@@ -46,7 +62,11 @@ fn full_flow_without_proof_pays_the_agent_after_cooldown() {
 
 #[test]
 fn commission_follows_the_agent_tier_and_rounds_half_up() {
-    for (tier, price, payout) in [(Tier::Free, 1015, 913), (Tier::Pro, 1050, 976), (Tier::Enterprise, 1010, 959)] {
+    for (tier, price, payout) in [
+        (Tier::Free, 1015, 913),
+        (Tier::Pro, 1050, 976),
+        (Tier::Enterprise, 1010, 959),
+    ] {
         let mut m = mp();
         let p = poster(&mut m, 10_000);
         let a = actor(&mut m, ActorRole::Agent, &["Research"], 0, tier);
@@ -70,7 +90,10 @@ fn proof_flow(n: usize, bids: &[i64]) {
     hire(&mut m, p, a, job, 6000);
     assert_eq!(deliver(&mut m, a, job).status, JobStatus::PendingProof);
     let needed = m.proof_needed(prs[0]).unwrap();
-    assert_eq!((needed.count, needed.jobs[0].slots_total, needed.jobs[0].slots_available), (1, n as u32, n as u32));
+    assert_eq!(
+        (needed.count, needed.jobs[0].slots_total, needed.jobs[0].slots_available),
+        (1, n as u32, n as u32)
+    );
     let mut apps = Vec::new();
     for (pr, bid) in prs.iter().zip(bids) {
         apps.push(apply(&mut m, *pr, job, *bid));
@@ -119,14 +142,28 @@ fn release_waits_for_stripe_and_hold_stops_it() {
     let mut m = mp();
     let p = poster(&mut m, 10_000);
     let a = agent(&mut m);
-    m.set_user_flags(a, UserFlags { stripe_connected: Some(false), ..Default::default() }).unwrap();
+    m.set_user_flags(
+        a,
+        UserFlags {
+            stripe_connected: Some(false),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let job = post(&mut m, p, false, 0);
     hire(&mut m, p, a, job, 1000);
     deliver(&mut m, a, job);
     m.approve(p, job, false).unwrap();
     m.advance_clock(2 * 86_400);
     assert_eq!(m.get_job(job).unwrap().payment_status, PaymentStatus::PendingRelease);
-    m.set_user_flags(a, UserFlags { stripe_connected: Some(true), ..Default::default() }).unwrap();
+    m.set_user_flags(
+        a,
+        UserFlags {
+            stripe_connected: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(m.get_job(job).unwrap().payment_status, PaymentStatus::Released);
     assert_eq!(balance(&m, a), 900);
 
@@ -138,7 +175,10 @@ fn release_waits_for_stripe_and_hold_stops_it() {
     assert_eq!(code(m.hold_payment(p, job2, "short")), "VALIDATION_FAILED");
     assert_eq!(code(m.hold_payment(a, job2, "I am not the poster")), "NOT_JOB_OWNER");
     m.hold_payment(p, job2, "The report has wrong numbers.").unwrap();
-    assert_eq!(code(m.hold_payment(p, job2, "The report has wrong numbers.")), "INVALID_STATE");
+    assert_eq!(
+        code(m.hold_payment(p, job2, "The report has wrong numbers.")),
+        "INVALID_STATE"
+    );
     m.advance_clock(3 * 86_400);
     assert_eq!(m.get_job(job2).unwrap().payment_status, PaymentStatus::OnHold);
     assert_eq!(balance(&m, a), 900);
@@ -159,7 +199,10 @@ fn card_path_returns_a_client_secret_and_funds_nothing() {
     assert_eq!(m.get_job(job).unwrap().status, JobStatus::PendingEscrow);
     let e = m.fund_escrow(p, job, app, true).unwrap_err();
     assert_eq!(e.code(), "INSUFFICIENT_BALANCE");
-    assert_eq!((e.body()["balance"].as_i64(), e.body()["required_cents"].as_i64()), (Some(0), Some(7500)));
+    assert_eq!(
+        (e.body()["balance"].as_i64(), e.body()["required_cents"].as_i64()),
+        (Some(0), Some(7500))
+    );
 }
 
 #[test]
@@ -179,10 +222,38 @@ fn revisions_cancel_dispute_review() {
     deliver(&mut m, a, job);
     assert_eq!(code(m.request_revision(p, job, None)), "REVISION_LIMIT_REACHED");
     assert_eq!(code(m.cancel(p, job)), "INVALID_STATE");
-    assert_eq!(code(m.review(p, job, ReviewInput { rating: 5, comment: None })), "INVALID_STATE");
+    assert_eq!(
+        code(m.review(
+            p,
+            job,
+            ReviewInput {
+                rating: 5,
+                comment: None
+            }
+        )),
+        "INVALID_STATE"
+    );
     m.approve(p, job, false).unwrap();
-    m.review(p, job, ReviewInput { rating: 4, comment: Some("good".into()) }).unwrap();
-    assert_eq!(code(m.review(p, job, ReviewInput { rating: 5, comment: None })), "ALREADY_REVIEWED");
+    m.review(
+        p,
+        job,
+        ReviewInput {
+            rating: 4,
+            comment: Some("good".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        code(m.review(
+            p,
+            job,
+            ReviewInput {
+                rating: 5,
+                comment: None
+            }
+        )),
+        "ALREADY_REVIEWED"
+    );
     assert_eq!(m.user_view(a).unwrap().rating, 4.0);
 
     let open = post(&mut m, p, false, 0);
@@ -193,11 +264,17 @@ fn revisions_cancel_dispute_review() {
     let d = post(&mut m, p, false, 0);
     hire(&mut m, p, a, d, 500);
     let outsider = agent(&mut m);
-    let din = DisputeInput { reason: "quality".into(), description: "The work does not match the brief.".into() };
+    let din = DisputeInput {
+        reason: "quality".into(),
+        description: "The work does not match the brief.".into(),
+    };
     assert_eq!(code(m.dispute(outsider, d, din.clone())), "ACKNOWLEDGMENT_REQUIRED");
     m.acknowledge_nda(outsider, d).unwrap();
     assert_eq!(code(m.dispute(outsider, d, din.clone())), "NOT_PARTICIPANT");
-    let short = DisputeInput { reason: "meh".into(), description: "short".into() };
+    let short = DisputeInput {
+        reason: "meh".into(),
+        description: "short".into(),
+    };
     assert_eq!(code(m.dispute(a, d, short)), "VALIDATION_FAILED");
     assert_eq!(m.dispute(a, d, din.clone()).unwrap().status, JobStatus::Disputed);
     assert_eq!(code(m.dispute(p, d, din)), "INVALID_STATE");
@@ -215,18 +292,33 @@ fn files_attachments_deliverables_and_signed_links() {
     let att = m.add_attachment(p, job, "brief.pdf", b"brief".to_vec()).unwrap();
     assert!(att.file_path.starts_with(&format!("{job}/attachments/")));
     assert_eq!(code(m.add_attachment(a, job, "x.pdf", vec![])), "NOT_JOB_OWNER");
-    assert_eq!(code(m.upload_deliverable(a, job, "r.pdf", vec![1])), "ACKNOWLEDGMENT_REQUIRED");
+    assert_eq!(
+        code(m.upload_deliverable(a, job, "r.pdf", vec![1])),
+        "ACKNOWLEDGMENT_REQUIRED"
+    );
     hire(&mut m, p, a, job, 1000);
     let f = m.upload_deliverable(a, job, "report.pdf", b"report".to_vec()).unwrap();
     assert!(f.file_path.starts_with(&format!("{job}/deliverables/{a}/")));
-    assert_eq!(code(m.upload_deliverable(a, job, "run.EXE", vec![1])), "FILE_TYPE_NOT_ALLOWED");
-    assert_eq!(code(m.upload_deliverable(a, job, "big.zip", vec![0; file::MAX_FILE_BYTES + 1])), "PAYLOAD_TOO_LARGE");
+    assert_eq!(
+        code(m.upload_deliverable(a, job, "run.EXE", vec![1])),
+        "FILE_TYPE_NOT_ALLOWED"
+    );
+    assert_eq!(
+        code(m.upload_deliverable(a, job, "big.zip", vec![0; file::MAX_FILE_BYTES + 1])),
+        "PAYLOAD_TOO_LARGE"
+    );
     m.acknowledge_nda(outsider, job).unwrap();
-    assert_eq!(code(m.upload_deliverable(outsider, job, "r.pdf", vec![1])), "NOT_ASSIGNED_AGENT");
+    assert_eq!(
+        code(m.upload_deliverable(outsider, job, "r.pdf", vec![1])),
+        "NOT_ASSIGNED_AGENT"
+    );
     for i in 1..20 {
         m.upload_deliverable(a, job, &format!("part{i}.txt"), vec![1]).unwrap();
     }
-    assert_eq!(code(m.upload_deliverable(a, job, "part21.txt", vec![1])), "FILE_LIMIT_REACHED");
+    assert_eq!(
+        code(m.upload_deliverable(a, job, "part21.txt", vec![1])),
+        "FILE_LIMIT_REACHED"
+    );
     // attachments: anyone with the NDA; deliverables: participants only
     assert_eq!(m.list_attachments(outsider, job).unwrap().attachments.len(), 1);
     m.download_link(outsider, job, &att.file_path).unwrap();
@@ -252,7 +344,12 @@ fn files_attachments_deliverables_and_signed_links() {
     m.download_link(a, job, &f.file_path).unwrap();
     m.set_base_url("http://127.0.0.1:9/");
     m.advance_clock(3600);
-    assert!(m.download_link(p, job, &f.file_path).unwrap().signed_url.starts_with("http://127.0.0.1:9/files/"));
+    assert!(
+        m.download_link(p, job, &f.file_path)
+            .unwrap()
+            .signed_url
+            .starts_with("http://127.0.0.1:9/files/")
+    );
 }
 
 #[test]
@@ -265,7 +362,10 @@ fn messages_between_participants() {
     let job = post(&mut m, p, true, 1);
     hire(&mut m, p, a, job, 1000);
     m.drain_events();
-    let msg = |t: &str| MessageInput { message: t.into(), ..Default::default() };
+    let msg = |t: &str| MessageInput {
+        message: t.into(),
+        ..Default::default()
+    };
     m.post_message(p, job, msg("hello agent")).unwrap();
     let ev = events_of(&mut m, "job.message");
     assert_eq!(ev.iter().map(|e| e.recipient).collect::<Vec<_>>(), [a]);

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use super::*;
 
 pub(super) fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub(super) fn mp() -> Marketplace {
@@ -62,7 +64,11 @@ pub(super) fn post(m: &mut Marketplace, p: UserId, proof: bool, count: u32) -> J
 }
 
 pub(super) fn apply_input(price: i64) -> ApplyInput {
-    ApplyInput { message: "I can do this well and fast.".into(), proposed_price: price, estimated_delivery: "1 day".into() }
+    ApplyInput {
+        message: "I can do this well and fast.".into(),
+        proposed_price: price,
+        estimated_delivery: "1 day".into(),
+    }
 }
 
 pub(super) fn apply(m: &mut Marketplace, u: UserId, job: JobId, price: i64) -> ApplicationId {
@@ -79,7 +85,10 @@ pub(super) fn hire(m: &mut Marketplace, p: UserId, a: UserId, job: JobId, price:
 }
 
 pub(super) fn deliver_input() -> DeliverInput {
-    DeliverInput { deliverable_url: "https://example.com/report.pdf".into(), message: "Here is the report you asked for.".into() }
+    DeliverInput {
+        deliverable_url: "https://example.com/report.pdf".into(),
+        message: "Here is the report you asked for.".into(),
+    }
 }
 
 pub(super) fn deliver(m: &mut Marketplace, a: UserId, job: JobId) -> ActionOk {
@@ -108,7 +117,8 @@ pub(super) fn scorecard(verdict: &str, rating: i64) -> Value {
         "agent_feedback": "Cite your sources next time.",
     });
     if verdict == "needs_revision" {
-        v["revision_items"] = json!([{"category": "accuracy", "description": "Prices are out of date.", "priority": "high"}]);
+        v["revision_items"] =
+            json!([{"category": "accuracy", "description": "Prices are out of date.", "priority": "high"}]);
     }
     v
 }

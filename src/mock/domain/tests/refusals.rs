@@ -17,8 +17,14 @@ fn apply_refusals_in_order() {
     assert_eq!(code(m.apply(p, job, apply_input(500))), "CANNOT_APPLY_OWN_JOB");
     assert_eq!(code(m.apply(a, job, apply_input(500))), "ACKNOWLEDGMENT_REQUIRED");
     m.acknowledge_nda(a, job).unwrap();
-    let bad = ApplyInput { message: "hi".into(), proposed_price: 0, estimated_delivery: " ".into() };
-    let DomainError::ValidationFailed { details, .. } = m.apply(a, job, bad).unwrap_err() else { panic!() };
+    let bad = ApplyInput {
+        message: "hi".into(),
+        proposed_price: 0,
+        estimated_delivery: " ".into(),
+    };
+    let DomainError::ValidationFailed { details, .. } = m.apply(a, job, bad).unwrap_err() else {
+        panic!()
+    };
     assert_eq!(details.len(), 3);
     m.apply(a, job, apply_input(500)).unwrap();
     let e = m.apply(a, job, apply_input(400)).unwrap_err();
@@ -31,9 +37,22 @@ fn apply_refusals_in_order() {
     m.acknowledge_nda(b, j2).unwrap();
     assert_eq!(code(m.apply(b, j2, apply_input(500))), "INVALID_STATE");
     // body types
-    assert_eq!(code(ApplyInput::from_json(&json!({"message": "0123456789", "proposed_price": 10.5, "estimated_delivery": "1d"}))), "VALIDATION_FAILED");
-    assert_eq!(code(ApplyInput::from_json(&json!({"message": "0123456789", "proposed_price": -1, "estimated_delivery": "1d"}))), "VALIDATION_FAILED");
-    assert!(ApplyInput::from_json(&json!({"message": "0123456789", "proposed_price": 1, "estimated_delivery": "1d"})).is_ok());
+    assert_eq!(
+        code(ApplyInput::from_json(
+            &json!({"message": "0123456789", "proposed_price": 10.5, "estimated_delivery": "1d"})
+        )),
+        "VALIDATION_FAILED"
+    );
+    assert_eq!(
+        code(ApplyInput::from_json(
+            &json!({"message": "0123456789", "proposed_price": -1, "estimated_delivery": "1d"})
+        )),
+        "VALIDATION_FAILED"
+    );
+    assert!(
+        ApplyInput::from_json(&json!({"message": "0123456789", "proposed_price": 1, "estimated_delivery": "1d"}))
+            .is_ok()
+    );
     assert_eq!(code(ApplyInput::from_json(&json!([1, 2]))), "VALIDATION_FAILED");
 }
 
@@ -69,10 +88,17 @@ fn accept_application_refusals_and_races() {
     assert_eq!(code(m.accept_application(p, job, uuid::Uuid::new_v4())), "NOT_FOUND");
     m.accept_application(p, job, app_a).unwrap();
     assert_eq!(code(m.accept_application(p, job, app_a)), "APPLICATION_NOT_PENDING");
-    assert_eq!(code(m.accept_application(p, job, app_b)), "INVALID_STATE", "the second racing accept loses");
+    assert_eq!(
+        code(m.accept_application(p, job, app_b)),
+        "INVALID_STATE",
+        "the second racing accept loses"
+    );
     assert_eq!(m.get_job(job).unwrap().assigned_agent_id, Some(a));
     m.cancel(p, other).unwrap();
-    assert_eq!(code(m.accept_application(p, other, app_other)), "APPLICATION_NOT_PENDING");
+    assert_eq!(
+        code(m.accept_application(p, other, app_other)),
+        "APPLICATION_NOT_PENDING"
+    );
 }
 
 #[test]
@@ -84,12 +110,27 @@ fn fund_escrow_refusals() {
     let job = post(&mut m, p, false, 0);
     let app_a = apply(&mut m, a, job, 500);
     let app_b = apply(&mut m, b, job, 600);
-    assert_eq!(code(m.fund_escrow(p, job, app_a, true)), "INVALID_STATE", "not accepted yet");
+    assert_eq!(
+        code(m.fund_escrow(p, job, app_a, true)),
+        "INVALID_STATE",
+        "not accepted yet"
+    );
     m.accept_application(p, job, app_a).unwrap();
-    assert_eq!(code(m.fund_escrow(p, job, app_b, true)), "INVALID_STATE", "not the accepted one");
+    assert_eq!(
+        code(m.fund_escrow(p, job, app_b, true)),
+        "INVALID_STATE",
+        "not the accepted one"
+    );
     assert_eq!(code(m.fund_escrow(a, job, app_a, true)), "NOT_JOB_OWNER");
     m.advance_clock(60);
-    m.set_user_flags(p, UserFlags { email_verified: Some(false), ..Default::default() }).unwrap();
+    m.set_user_flags(
+        p,
+        UserFlags {
+            email_verified: Some(false),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(code(m.fund_escrow(p, job, app_a, true)), "EMAIL_NOT_VERIFIED");
     m.verify_email(p).unwrap();
     m.fund_escrow(p, job, app_a, true).unwrap();
@@ -111,7 +152,11 @@ fn fund_limit_per_job_per_hour() {
     let app = apply(&mut m, a, job, 500);
     m.accept_application(p, job, app).unwrap();
     for i in 0..5 {
-        assert_eq!(code(m.fund_escrow(p, job, app, true)), "INSUFFICIENT_BALANCE", "attempt {i}");
+        assert_eq!(
+            code(m.fund_escrow(p, job, app, true)),
+            "INSUFFICIENT_BALANCE",
+            "attempt {i}"
+        );
         m.advance_clock(30);
     }
     let e = m.fund_escrow(p, job, app, true).unwrap_err();
@@ -119,7 +164,11 @@ fn fund_limit_per_job_per_hour() {
     let other = post(&mut m, p, false, 0);
     let app2 = apply(&mut m, a, other, 500);
     m.accept_application(p, other, app2).unwrap();
-    assert_eq!(code(m.fund_escrow(p, other, app2, true)), "INSUFFICIENT_BALANCE", "another job has its own budget");
+    assert_eq!(
+        code(m.fund_escrow(p, other, app2, true)),
+        "INSUFFICIENT_BALANCE",
+        "another job has its own budget"
+    );
 }
 
 #[test]
@@ -136,14 +185,29 @@ fn deliver_refusals() {
     assert_eq!(code(m.deliver(b, job, deliver_input())), "ACKNOWLEDGMENT_REQUIRED");
     m.acknowledge_nda(b, job).unwrap();
     assert_eq!(code(m.deliver(b, job, deliver_input())), "NOT_ASSIGNED_AGENT");
-    let bad = DeliverInput { deliverable_url: "ftp://x".into(), message: "Here is the report you asked for.".into() };
+    let bad = DeliverInput {
+        deliverable_url: "ftp://x".into(),
+        message: "Here is the report you asked for.".into(),
+    };
     assert_eq!(code(m.deliver(a, job, bad)), "VALIDATION_FAILED");
     assert_eq!(code(m.approve(p, job, false)), "INVALID_STATE");
     let body = json!({"deliverableUrl": "https://x.io/r", "message": "Done, see the link."});
     m.deliver(a, job, DeliverInput::from_json(&body).unwrap()).unwrap();
-    assert_eq!(code(m.deliver(a, job, deliver_input())), "INVALID_STATE", "already delivered");
-    assert_eq!(code(DeliverInput::from_json(&json!({"deliverableUrl": "not a url", "message": "short"}))), "VALIDATION_FAILED");
-    assert_eq!(m.get_job(job).unwrap().deliverable_url.as_deref(), Some("https://x.io/r"));
+    assert_eq!(
+        code(m.deliver(a, job, deliver_input())),
+        "INVALID_STATE",
+        "already delivered"
+    );
+    assert_eq!(
+        code(DeliverInput::from_json(
+            &json!({"deliverableUrl": "not a url", "message": "short"})
+        )),
+        "VALIDATION_FAILED"
+    );
+    assert_eq!(
+        m.get_job(job).unwrap().deliverable_url.as_deref(),
+        Some("https://x.io/r")
+    );
 }
 
 #[test]
@@ -158,7 +222,9 @@ fn my_applications_and_lists() {
     let mine = m.my_applications(a, None, None).unwrap();
     assert_eq!((mine.counts.total, mine.counts.pending, mine.counts.funded), (2, 1, 1));
     assert_eq!(mine.applications[0].job_id, j2, "newest first");
-    let pending = m.my_applications(a, Some(ApplicationStatus::Pending), Some(10)).unwrap();
+    let pending = m
+        .my_applications(a, Some(ApplicationStatus::Pending), Some(10))
+        .unwrap();
     assert_eq!(pending.applications.len(), 1);
     let list = m.list_applications(p, j2).unwrap();
     assert_eq!(list.count, 1);
@@ -171,12 +237,42 @@ fn my_applications_and_lists() {
     assert!(d.is_assigned && !d.is_owner && d.applications.is_none());
     assert_eq!(d.my_application.unwrap().status, ApplicationStatus::Funded);
     let v = serde_json::to_value(m.job_details(a, j1).unwrap()).unwrap();
-    for k in ["job", "isOwner", "isAssigned", "isProofer", "applications", "myApplication", "deliverable_files"] {
+    for k in [
+        "job",
+        "isOwner",
+        "isAssigned",
+        "isProofer",
+        "applications",
+        "myApplication",
+        "deliverable_files",
+    ] {
         assert!(v.get(k).is_some(), "{k}");
     }
     let job = &v["job"];
     let keys: Vec<&str> = job.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["id", "title", "description", "category", "status", "budget_min", "budget_max", "created_at", "poster_id",
-        "assigned_agent_id", "proof_required", "proofer_count", "deadline", "tags", "revision_count", "current_round",
-        "payment_status", "release_scheduled_at", "deliverable_url", "updated_at"]);
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "title",
+            "description",
+            "category",
+            "status",
+            "budget_min",
+            "budget_max",
+            "created_at",
+            "poster_id",
+            "assigned_agent_id",
+            "proof_required",
+            "proofer_count",
+            "deadline",
+            "tags",
+            "revision_count",
+            "current_round",
+            "payment_status",
+            "release_scheduled_at",
+            "deliverable_url",
+            "updated_at"
+        ]
+    );
 }

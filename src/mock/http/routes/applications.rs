@@ -33,23 +33,17 @@ pub(crate) async fn apply(
 pub(crate) async fn mine(State(st): State<AppState>, caller: Caller, q: QueryMap) -> ApiResult {
     let status = match q.text("status") {
         None => None,
-        Some(s) => Some(ApplicationStatus::parse(&s).ok_or_else(|| {
-            query_error(
-                "status",
-                "must be one of pending, accepted, funded, rejected",
-            )
-        })?),
+        Some(s) => Some(
+            ApplicationStatus::parse(&s)
+                .ok_or_else(|| query_error("status", "must be one of pending, accepted, funded, rejected"))?,
+        ),
     };
     let limit = q.limit()?;
     ok(st.run(|m| m.my_applications(caller.user, status, limit))?)
 }
 
 /// `GET /api/agent/jobs/{id}/applications` (poster only).
-pub(crate) async fn on_job(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn on_job(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run(|m| m.list_applications(caller.user, job))?)
 }
 
@@ -64,18 +58,12 @@ pub(crate) async fn accept(
     let double_hire = st.fault("double_hire");
     let answer = st.run(|m| {
         match m.accept_application(caller.user, job, app) {
-            Ok(application) => {
-                Ok(json!({"success": true, "job": m.get_job(job)?, "application": application}))
-            }
+            Ok(application) => Ok(json!({"success": true, "job": m.get_job(job)?, "application": application})),
             Err(DomainError::InvalidState(_)) if double_hire => {
                 // The deliberate fault: claim a second hire worked.
                 let list = m.list_applications(caller.user, job)?;
-                let row = list
-                    .applications
-                    .into_iter()
-                    .find(|r| r.application.id == app);
-                let mut application =
-                    serde_json::to_value(row.map(|r| r.application)).unwrap_or_default();
+                let row = list.applications.into_iter().find(|r| r.application.id == app);
+                let mut application = serde_json::to_value(row.map(|r| r.application)).unwrap_or_default();
                 application["status"] = json!("accepted");
                 Ok(json!({"success": true, "job": m.get_job(job)?, "application": application}))
             }

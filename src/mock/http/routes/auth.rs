@@ -37,17 +37,11 @@ pub(crate) async fn register(
         let view = m.user_view(user)?;
         Ok::<_, DomainError>((user, jwt.issue(user, &view.email, m.now().timestamp())))
     })?;
-    created(
-        json!({"success": true, "userId": user, "accessToken": token, "refreshToken": refresh_token()}),
-    )
+    created(json!({"success": true, "userId": user, "accessToken": token, "refreshToken": refresh_token()}))
 }
 
 /// `POST /api/auth/login` → `{accessToken, refreshToken, expiresIn, user}`.
-pub(crate) async fn login(
-    State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
+pub(crate) async fn login(State(st): State<AppState>, ClientIp(ip): ClientIp, JsonBody(body): JsonBody) -> ApiResult {
     let mut f = Fields::new(&body);
     let email = f.string("email", true, 1, 254);
     let password = f.string("password", true, 0, 128);

@@ -35,17 +35,11 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        });
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("multipart/form-data"));
     if !is_multipart {
         return Err(not_multipart());
     }
-    let mut form = Multipart::from_request(req, st)
-        .await
-        .map_err(|_| not_multipart())?;
+    let mut form = Multipart::from_request(req, st).await.map_err(|_| not_multipart())?;
     let mut found: Option<(String, Vec<u8>)> = None;
     let mut over = false;
     loop {
@@ -56,10 +50,7 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
             Err(_) => return Err(not_multipart()),
         };
         let is_file = field.name() == Some("file") && found.is_none();
-        let name = field
-            .file_name()
-            .map(str::to_string)
-            .unwrap_or_else(|| "file".into());
+        let name = field.file_name().map(str::to_string).unwrap_or_else(|| "file".into());
         let mut field = field;
         let mut bytes = Vec::new();
         loop {
@@ -90,11 +81,7 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
 }
 
 /// `GET /api/jobs/{id}/attachments`.
-pub(crate) async fn list_attachments(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn list_attachments(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run(|m| {
         nda_gate(&st, m, caller.user, job);
         m.list_attachments(caller.user, job)
@@ -159,10 +146,7 @@ pub(crate) async fn download_link(
 }
 
 /// `GET /files/{token}`: the bytes behind a signed URL (no auth; the token is the credential).
-pub(crate) async fn signed_file(
-    State(st): State<AppState>,
-    Path(token): Path<String>,
-) -> Result<Response, ApiError> {
+pub(crate) async fn signed_file(State(st): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
     let file = st.run(|m| m.resolve_download(&token))?;
     let mut resp = (StatusCode::OK, Body::from(file.bytes)).into_response();
     let headers = resp.headers_mut();

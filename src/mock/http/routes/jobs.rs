@@ -9,20 +9,14 @@ use serde_json::json;
 
 use super::{job_action, nda_gate};
 use crate::mock::domain::input::Fields;
-use crate::mock::domain::{
-    AvailableQuery, DeliverInput, DisputeInput, JobStatus, NewJob, ReviewInput,
-};
+use crate::mock::domain::{AvailableQuery, DeliverInput, DisputeInput, JobStatus, NewJob, ReviewInput};
 use crate::mock::http::auth::Caller;
 use crate::mock::http::error::{ApiResult, created, ok};
 use crate::mock::http::extract::{JobPath, JsonBody, QueryMap, query_error};
 use crate::mock::http::server::AppState;
 
 /// `GET /api/agent/jobs/available`.
-pub(crate) async fn available(
-    State(st): State<AppState>,
-    caller: Caller,
-    q: QueryMap,
-) -> ApiResult {
+pub(crate) async fn available(State(st): State<AppState>, caller: Caller, q: QueryMap) -> ApiResult {
     let query = AvailableQuery {
         category: q.text("category"),
         min_budget: q.int("min_budget", 0, i64::MAX)?,
@@ -35,11 +29,7 @@ pub(crate) async fn available(
 }
 
 /// `POST /api/agent/jobs` → 201 `{success, job}`.
-pub(crate) async fn create(
-    State(st): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
+pub(crate) async fn create(State(st): State<AppState>, caller: Caller, JsonBody(body): JsonBody) -> ApiResult {
     let input = NewJob::from_json(&body)?;
     let job = st.run(|m| m.create_job(caller.user, input))?;
     created(json!({"success": true, "job": job}))
@@ -59,29 +49,17 @@ pub(crate) async fn posted(State(st): State<AppState>, caller: Caller, q: QueryM
 }
 
 /// `GET /api/jobs/{id}/nda`.
-pub(crate) async fn nda_status(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn nda_status(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run(|m| m.nda_status(caller.user, job))?)
 }
 
 /// `POST /api/jobs/{id}/nda` (no body, idempotent).
-pub(crate) async fn nda_ack(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn nda_ack(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run(|m| m.acknowledge_nda(caller.user, job))?)
 }
 
 /// `GET /api/agent/jobs/{id}/details`.
-pub(crate) async fn details(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn details(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run_at(caller.host.as_deref(), |m| {
         nda_gate(&st, m, caller.user, job);
         m.job_details(caller.user, job)
@@ -104,11 +82,7 @@ pub(crate) async fn deliver(
 }
 
 /// `POST /api/jobs/{id}/cancel` (a body, if any, is ignored).
-pub(crate) async fn cancel(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn cancel(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run(|m| {
         let done = m.cancel(caller.user, job)?;
         job_action(m, job, &done.message)

@@ -13,11 +13,7 @@ use crate::mock::http::extract::{JobPath, JsonBody, QueryMap};
 use crate::mock::http::server::AppState;
 
 /// `GET /api/jobs/{id}/messages` → `{messages, count}`.
-pub(crate) async fn list(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn list(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run(|m| {
         nda_gate(&st, m, caller.user, job);
         m.list_messages(caller.user, job)
@@ -40,11 +36,7 @@ pub(crate) async fn post(
 }
 
 /// `GET /api/agent/notifications` (`unread`, `limit`).
-pub(crate) async fn notifications(
-    State(st): State<AppState>,
-    caller: Caller,
-    q: QueryMap,
-) -> ApiResult {
+pub(crate) async fn notifications(State(st): State<AppState>, caller: Caller, q: QueryMap) -> ApiResult {
     let unread = q.boolean("unread")?.unwrap_or(false);
     let limit = q.limit()?;
     ok(st.run(|m| m.notifications(caller.user, unread, limit))?)

@@ -35,42 +35,24 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/auth/register", post(auth::register))
         .route("/api/auth/login", post(auth::login))
         .route("/api/agent/api-key", post(auth::api_key))
-        .route(
-            "/api/agent/profile",
-            post(profile::create).patch(profile::update),
-        )
+        .route("/api/agent/profile", post(profile::create).patch(profile::update))
         // browsing, posting, lifecycle
         .route("/api/agent/jobs/available", get(jobs::available))
         .route("/api/agent/jobs", post(jobs::create).get(jobs::posted))
-        .route(
-            "/api/jobs/{id}/nda",
-            get(jobs::nda_status).post(jobs::nda_ack),
-        )
+        .route("/api/jobs/{id}/nda", get(jobs::nda_status).post(jobs::nda_ack))
         .route("/api/agent/jobs/{id}/details", get(jobs::details))
         .route("/api/jobs/{id}/deliver", post(jobs::deliver))
         .route("/api/jobs/{id}/cancel", post(jobs::cancel))
-        .route(
-            "/api/jobs/{id}/request-revision",
-            post(jobs::request_revision),
-        )
+        .route("/api/jobs/{id}/request-revision", post(jobs::request_revision))
         .route("/api/jobs/{id}/dispute", post(jobs::dispute))
         .route("/api/jobs/{id}/review", post(jobs::review))
         // applications
         .route("/api/jobs/{id}/apply", post(applications::apply))
         .route("/api/agent/applications", get(applications::mine))
-        .route(
-            "/api/agent/jobs/{id}/applications",
-            get(applications::on_job),
-        )
-        .route(
-            "/api/agent/jobs/{id}/accept-application",
-            post(applications::accept),
-        )
+        .route("/api/agent/jobs/{id}/applications", get(applications::on_job))
+        .route("/api/agent/jobs/{id}/accept-application", post(applications::accept))
         // proofing
-        .route(
-            "/api/jobs/{id}/accept-proofer",
-            post(proofs::accept_proofer),
-        )
+        .route("/api/jobs/{id}/accept-proofer", post(proofs::accept_proofer))
         .route(
             "/api/jobs/{id}/proof-settings",
             get(proofs::settings).patch(proofs::update_settings),
@@ -82,18 +64,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/agent/improvement-trends", get(proofs::trends))
         // money
         .route("/api/jobs/{id}/fund-escrow", post(money::fund_escrow))
-        .route(
-            "/api/jobs/{id}/fund-proof-escrow",
-            post(money::fund_proof_escrow),
-        )
+        .route("/api/jobs/{id}/fund-proof-escrow", post(money::fund_proof_escrow))
         .route("/api/jobs/{id}/approve", post(money::approve))
         .route("/api/jobs/{id}/hold-payment", post(money::hold_payment))
         .route("/api/wallet", get(money::wallet))
         // messages, notifications, events
-        .route(
-            "/api/jobs/{id}/messages",
-            get(messages::list).post(messages::post),
-        )
+        .route("/api/jobs/{id}/messages", get(messages::list).post(messages::post))
         .route("/api/agent/notifications", get(messages::notifications))
         .route("/api/agent/events", get(super::events::stream))
         // files

@@ -23,11 +23,7 @@ pub(crate) async fn create(
 }
 
 /// `PATCH /api/agent/profile` → `{success, profile}`.
-pub(crate) async fn update(
-    State(st): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
+pub(crate) async fn update(State(st): State<AppState>, caller: Caller, JsonBody(body): JsonBody) -> ApiResult {
     let patch = ProfilePatch::from_json(&body)?;
     let profile = st.run(|m| m.update_profile(caller.user, patch))?;
     ok(json!({"success": true, "profile": profile}))

@@ -28,11 +28,7 @@ pub(crate) async fn accept_proofer(
 }
 
 /// `GET /api/jobs/{id}/proof-settings`.
-pub(crate) async fn settings(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn settings(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     ok(st.run(|m| m.proof_settings(caller.user, job))?)
 }
 
@@ -53,11 +49,7 @@ pub(crate) async fn needed(State(st): State<AppState>, caller: Caller) -> ApiRes
 }
 
 /// `POST /api/agent/proofs/register` `{categories}` → `{success, categories}`.
-pub(crate) async fn register(
-    State(st): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
+pub(crate) async fn register(State(st): State<AppState>, caller: Caller, JsonBody(body): JsonBody) -> ApiResult {
     let mut f = Fields::new(&body);
     let categories = f.strings("categories", true, 20);
     if categories.as_ref().is_some_and(|c| c.is_empty()) {
@@ -81,11 +73,7 @@ pub(crate) async fn verdict(
 }
 
 /// `GET /api/jobs/{id}/proofs` (blind-review filtered).
-pub(crate) async fn view(
-    State(st): State<AppState>,
-    caller: Caller,
-    JobPath(job): JobPath,
-) -> ApiResult {
+pub(crate) async fn view(State(st): State<AppState>, caller: Caller, JobPath(job): JobPath) -> ApiResult {
     let no_blind = st.fault("no_blind_review");
     ok(st.run(|m| {
         let view = m.proofs_view(caller.user, job)?;
