@@ -131,6 +131,9 @@ pub struct RunArgs {
     /// Timeout of one request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub request_timeout: u64,
+    /// Timeout of one step, in seconds (pacing and `Retry-After` waits are added).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub step_timeout: u64,
     /// Timeout of one scenario, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub scenario_timeout: u64,

@@ -214,6 +214,7 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
             .max(1),
         fail_fast: args.fail_fast,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        step_timeout: Duration::from_secs(args.step_timeout.max(1)),
         scenario_timeout: Duration::from_secs(args.scenario_timeout.max(1)),
         run_timeout: args.run_timeout.map(Duration::from_secs),
         max_body_bytes: args.max_body_bytes,
@@ -272,7 +273,11 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
             return Ok(ExitCode::from(EXIT_FAILED));
         }
         Ok(_) => {}
-        Err(e) => out.err(&format!("warning: could not scan the written files for secrets: {e}")),
+        Err(e) => {
+            // An artifact that cannot be checked cannot be trusted to share.
+            out.err(&format!("error: could not scan the written files for secrets: {e}"));
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
     }
     Ok(ExitCode::from(exit_code(&report)))
 }

@@ -100,7 +100,7 @@ impl Ledger {
         let cap = cap?;
         let used = self.used();
         (used >= cap).then(|| {
-            format!("not run: the spending cap of {cap} cents is reached ({used} cents committed by this run); raise `--max-spend`")
+            format!("not run: the spending cap of {cap} cents is reached ({used} cents committed by this run); raise `--max-spend-cents`")
         })
     }
 
@@ -111,7 +111,7 @@ impl Ledger {
         let used = inner.spent + inner.held;
         if used.saturating_add(cents) > cap {
             return Err(format!(
-                "not run: `{what}` would commit up to {cents} cents, over the spending cap of {cap} cents ({used} cents committed by this run); raise `--max-spend`"
+                "not run: `{what}` would commit up to {cents} cents, over the spending cap of {cap} cents ({used} cents committed by this run); raise `--max-spend-cents`"
             ));
         }
         inner.held += cents;

@@ -219,7 +219,7 @@ async fn hold_spending(
     let what = format!("{} {}", prepared.method, prepared.path);
     if !ctx.sandbox() && !ctx.options.allow_real_money {
         return Err(Halt::Refused(format!(
-            "not run: `{what}` moves real money and the target is not a sandbox (pass `--allow-real-money` and `--max-spend`)"
+            "not run: `{what}` moves real money and the target is not a sandbox (pass `--i-understand-this-moves-real-money` and `--max-spend-cents`)"
         )));
     }
     let Some(cap) = ctx.spend_cap() else { return Ok(0) };

@@ -57,7 +57,7 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
             planned,
             Outcome::Skipped {
                 reason:
-                    "moves real money and the target is not a sandbox (pass `--allow-real-money` and `--max-spend`)"
+                    "moves real money and the target is not a sandbox (pass `--i-understand-this-moves-real-money` and `--max-spend-cents`)"
                         .into(),
             },
             started.elapsed(),
@@ -67,7 +67,7 @@ pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> S
         return bare_report(
             planned,
             Outcome::Skipped {
-                reason: "moves money and the spending cap of 0 cents leaves nothing to spend on a target that is not a sandbox (pass `--max-spend`)"
+                reason: "moves money and the spending cap of 0 cents leaves nothing to spend on a target that is not a sandbox (pass `--max-spend-cents`)"
                     .into(),
             },
             started.elapsed(),
