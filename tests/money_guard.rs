@@ -207,7 +207,9 @@ async fn off_a_sandbox_money_moving_scenarios_are_skipped_before_touching_the_ta
     assert!(!report.target.sandbox);
     let r = skipped(&scenario(&report, "money.flagged").outcome);
     assert!(
-        r.contains("moves real money") && r.contains("not a sandbox") && r.contains("--i-understand-this-moves-real-money"),
+        r.contains("moves real money")
+            && r.contains("not a sandbox")
+            && r.contains("--i-understand-this-moves-real-money"),
         "{r}"
     );
     // A money step in a scenario not marked `moves_money` is refused too, step by step.
