@@ -1,11 +1,12 @@
 //! The reference server under load.
 //!
 //! Two modes:
-//! - `--serve [--port P] [--no-rate-limits] [--seconds N]`: serves the
+//! - `--serve [--port P] [--no-rate-limits] [--seconds N] [--threads T]`: serves the
 //!   reference server in release (like `agentgigs-conformance mock`, but
 //!   able to lift the rate limits, which the CLI cannot yet) and prints
 //!   `listening on URL`; `benches/server_load.sh` points `wrk` at it. It
-//!   stops after `--seconds` (default 300) or on Ctrl-C.
+//!   stops after `--seconds` (default 300) or on Ctrl-C. `--threads 1`
+//!   serves on a current-thread runtime (the CLI uses one worker per core).
 //! - otherwise (`cargo bench`): a short in-process load of `GET
 //!   /api/wallet` with `X-API-Key` from a reqwest client (so lower than
 //!   `wrk`'s figure, the client shares the 2 cores), for the 200 path
@@ -30,7 +31,19 @@ fn serve(args: &[String]) {
     let port: u16 = arg_value(args, "--port").and_then(|p| p.parse().ok()).unwrap_or(0);
     let seconds: u64 = arg_value(args, "--seconds").and_then(|p| p.parse().ok()).unwrap_or(300);
     let rate_limits = !args.iter().any(|a| a == "--no-rate-limits");
-    let rt = common::runtime();
+    let threads: usize = arg_value(args, "--threads").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let rt = match threads {
+        0 => common::runtime(),
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime"),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build()
+            .expect("a runtime"),
+    };
     rt.block_on(async {
         let server = MockServer::start(MockConfig {
             port,

@@ -27,8 +27,11 @@ fi
 command -v curl >/dev/null || { echo "curl is needed" >&2; exit 1; }
 
 cargo build --release --quiet
-SERVE_BIN="$(cargo bench --bench mock_server --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*mock_server[^"]*\)".*/\1/p' | tail -1)"
+# The bench binary that can serve with the rate limits lifted (built only when needed).
+serve_bin() {
+  cargo bench --bench mock_server --no-run --message-format=json 2>/dev/null \
+    | sed -n 's/.*"executable":"\([^"]*mock_server[^"]*\)".*/\1/p' | tail -1
+}
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -73,7 +76,7 @@ P="$(free_port)"
 if "$BIN" mock --help 2>/dev/null | grep -q -- "--no-rate-limits"; then
   "$BIN" mock --port "$P" --no-rate-limits >/dev/null 2>&1 & PIDS+=($!)
   how="agentgigs-conformance mock --no-rate-limits"
-elif [ -n "$SERVE_BIN" ] && [ -x "$SERVE_BIN" ]; then
+elif SERVE_BIN="$(serve_bin)" && [ -n "$SERVE_BIN" ] && [ -x "$SERVE_BIN" ]; then
   "$SERVE_BIN" --serve --port "$P" --no-rate-limits --seconds 600 >/dev/null 2>&1 & PIDS+=($!)
   how="mock_server bench binary --serve --no-rate-limits (the CLI has no such flag)"
 else

@@ -802,12 +802,22 @@ impl Drop for Killed {
     }
 }
 
-/// A plain HTTP/1.1 GET; returns the status and the body.
-fn get(base: &str, path: &str) -> (u16, String) {
+/// A plain HTTP/1.1 request; returns the status and the body.
+fn call(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     let addr = base.trim_start_matches("http://").trim_end_matches('/');
     let mut s = TcpStream::connect(addr).expect("connect to the mock");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    write!(s, "{head}\r\n{body}").unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).expect("read the answer");
     let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
@@ -818,10 +828,16 @@ fn get(base: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-#[test]
-fn mock_serves_on_a_free_port_and_prints_its_url() {
-    let dir = tmp();
-    let mut cmd = command(dir.path(), &["mock", "--port", "0"]);
+fn get(base: &str, path: &str) -> (u16, String) {
+    call(base, "GET", path, &[], "")
+}
+
+/// Starts `mock --port 0` with `extra` arguments; the child, its URL and
+/// the lines it printed up to the URL.
+fn spawn_mock(dir: &Path, extra: &[&str]) -> (Killed, String, Vec<String>) {
+    let mut args = vec!["mock", "--port", "0"];
+    args.extend_from_slice(extra);
+    let mut cmd = command(dir, &args);
     cmd.stderr(Stdio::null());
     let mut child = Killed(cmd.spawn().expect("the binary starts"));
     let stdout = child.0.stdout.take().expect("stdout");
@@ -835,13 +851,26 @@ fn mock_serves_on_a_free_port_and_prints_its_url() {
     });
     let url_re = Regex::new(r"listening on (http://127\.0\.0\.1:\d+)").unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut lines = Vec::new();
     let url = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let line = rx.recv_timeout(left).expect("the mock prints its URL within 30 s");
+        lines.push(line.clone());
         if let Some(c) = url_re.captures(&line) {
             break c[1].to_string();
         }
     };
+    // The line after the URL, if it comes at once (the rate-limit note).
+    if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        lines.push(line);
+    }
+    (child, url, lines)
+}
+
+#[test]
+fn mock_serves_on_a_free_port_and_prints_its_url() {
+    let dir = tmp();
+    let (mut child, url, _) = spawn_mock(dir.path(), &[]);
     let (status, body) = get(&url, "/__conformance");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"features\""), "{body}");
@@ -849,6 +878,32 @@ fn mock_serves_on_a_free_port_and_prints_its_url() {
     assert_eq!(status, 200);
     assert!(body.contains("AgentGigs"), "{body}");
     assert!(child.0.try_wait().unwrap().is_none(), "the mock exited while serving");
+}
+
+/// The actor's API key, then `n` authenticated GETs: how many were 429.
+fn throttled_of(url: &str, n: usize) -> usize {
+    let (status, body) = call(url, "POST", "/__conformance/actors", &[], r#"{"role":"agent"}"#);
+    assert_eq!(status, 201, "{body}");
+    let actor: serde_json::Value = serde_json::from_str(&body).expect("JSON actor");
+    let key = actor["api_key"].as_str().expect("an api_key").to_string();
+    (0..n)
+        .filter(|_| call(url, "GET", "/api/wallet", &[("X-API-Key", &key)], "").0 == 429)
+        .count()
+}
+
+#[test]
+fn mock_no_rate_limits_never_answers_429_and_says_so() {
+    let dir = tmp();
+    let (_child, url, lines) = spawn_mock(dir.path(), &["--no-rate-limits"]);
+    assert!(lines.iter().any(|l| l.contains("Rate limits are lifted")), "{lines:#?}");
+    assert_eq!(throttled_of(&url, 40), 0);
+    // The same load on a default server meets the documented per-minute limit.
+    let (_child, url, lines) = spawn_mock(dir.path(), &[]);
+    assert!(
+        !lines.iter().any(|l| l.contains("Rate limits are lifted")),
+        "{lines:#?}"
+    );
+    assert!(throttled_of(&url, 40) > 0);
 }
 
 #[test]

@@ -514,6 +514,51 @@ async fn events_arrive_are_filtered_never_come_or_come_twice() {
     assert!(errored_message(&r.outcome).contains("no stream named `nope`"));
 }
 
+#[tokio::test]
+async fn a_keepalive_in_any_form_passes_and_none_fails() {
+    let yaml = "id: test.keepalive\ntitle: keepalive\nactors: {agent: {role: agent}}\nsteps:\n  - as: agent\n    \
+                subscribe: {stream: s}\n  - event: {stream: s, type: keepalive, within_ms: 600}\n";
+    for (keepalive_ms, keepalive_as_event) in [(Some(100), false), (Some(100), true)] {
+        let (url, _) = tiny(Behaviour {
+            keepalive_ms,
+            keepalive_as_event,
+            ..Behaviour::default()
+        })
+        .await;
+        let r = run_one(&url, yaml).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Passed,
+            "as event: {keepalive_as_event}: {:#?}",
+            all_findings(&r)
+        );
+    }
+    // Too rare for the window, or never: a failure that says what was looked for.
+    for keepalive_ms in [Some(5_000), None] {
+        let (url, _) = tiny(Behaviour {
+            keepalive_ms,
+            ..Behaviour::default()
+        })
+        .await;
+        let r = run_one(&url, yaml).await;
+        assert_eq!(r.outcome, Outcome::Failed);
+        let f = all_findings(&r);
+        assert!(
+            f.iter()
+                .any(|m| m.contains("no keepalive arrived on `s` within 600 ms") && m.contains("`:` comment line")),
+            "{f:#?}"
+        );
+    }
+    // A keepalive can't carry checks, and `no_event` can't name it.
+    let bad =
+        "id: test.bad\ntitle: bad\nsteps:\n  - event: {stream: s, type: keepalive, match: [{path: /a, equals: 1}]}\n";
+    let err = parse_scenario(bad, "bad.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains("waits for a keepalive, which has no payload: remove `match`"),
+        "{err}"
+    );
+}
+
 const MONEY: &str = r#"
 id: test.money
 title: funds twice

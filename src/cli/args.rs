@@ -160,6 +160,10 @@ pub struct MockArgs {
     /// Seconds between keepalive comments on event streams.
     #[arg(long, default_value_t = 30)]
     pub keepalive_secs: u64,
+    /// Lift every rate limit, for load tests of clients or of the server
+    /// itself. The server then breaks the documented rate-limit rules.
+    #[arg(long)]
+    pub no_rate_limits: bool,
 }
 
 /// `list`.

@@ -84,6 +84,7 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         port: args.port,
         control_token: args.control_token.clone().filter(|t| !t.is_empty()),
         keepalive: Duration::from_secs(args.keepalive_secs.max(1)),
+        rate_limits: !args.no_rate_limits,
         ..MockConfig::default()
     };
     config.validate().map_err(|e| {
@@ -101,6 +102,9 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         let server = MockServer::start(config).await?;
         let url = server.url();
         out.line(&format!("AgentGigs reference server listening on {url}"));
+        if args.no_rate_limits {
+            out.line("Rate limits are lifted (--no-rate-limits): no request is ever answered 429.");
+        }
         out.line("");
         out.line("Create a test actor (poster, agent or proofer) through the control API:");
         let token = if token_note { " -H \"X-Conformance-Token: $AGENTGIGS_CONTROL_TOKEN\"" } else { "" };

@@ -4,6 +4,11 @@
 //! matching events. Streams close when their [`Stream`] is dropped.
 //! It must not judge events (the event steps do).
 //!
+//! Keepalives are not events: an SSE comment line (`: keepalive`), an
+//! event named `keepalive`, `ping` or `heartbeat`, or a WebSocket ping
+//! only records the time it arrived (the docs give the interval, 30 s,
+//! but not the form), for the `event` step with `type: keepalive`.
+//!
 //! Memory stays bounded whatever the server sends: one frame (SSE) or
 //! message (WebSocket) larger than the run's `max_body_bytes` ends the
 //! stream with a note; the channel is bounded (a flood waits on the
@@ -26,6 +31,15 @@ const CHANNEL: usize = 256;
 /// Notes about unparseable events kept, at most (then one says how many more).
 const MAX_PROBLEMS: usize = 20;
 
+/// The pseudo-type an `event` step names to wait for a keepalive.
+pub(crate) const KEEPALIVE: &str = crate::scenario::validate::KEEPALIVE_TYPE;
+/// Event names taken as a keepalive rather than an event.
+const KEEPALIVE_NAMES: &[&str] = &[KEEPALIVE, "ping", "heartbeat"];
+
+fn is_keepalive_name(name: &str) -> bool {
+    KEEPALIVE_NAMES.iter().any(|k| name.eq_ignore_ascii_case(k))
+}
+
 /// One parsed event.
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
@@ -38,6 +52,7 @@ pub(crate) struct Event {
 enum Item {
     Event(Event),
     Unparseable { event_type: String, raw: String },
+    Keepalive(Instant),
     Closed(String),
 }
 
@@ -50,6 +65,8 @@ pub(crate) struct Stream {
     more_problems: usize,
     closed: Option<String>,
     seen: Vec<String>,
+    /// When the latest keepalive arrived.
+    last_keepalive: Option<Instant>,
     task: JoinHandle<()>,
 }
 
@@ -88,6 +105,7 @@ impl Stream {
             more_problems: 0,
             closed: None,
             seen: Vec::new(),
+            last_keepalive: None,
             task,
         }
     }
@@ -95,13 +113,15 @@ impl Stream {
     /// Follows an SSE response; a frame larger than `max_frame` bytes ends it.
     pub fn sse(resp: reqwest::Response, max_frame: usize) -> Stream {
         Stream::spawn(move |tx| async move {
-            let mut guard = FrameGuard::new(max_frame);
+            let mut guard = FrameGuard::new(max_frame, tx.clone());
             let too_large = guard.tripped.clone();
             let bytes = resp.bytes_stream().map(move |chunk| chunk.map(|c| guard.check(c)));
             let bytes = bytes.take_while(|chunk| futures::future::ready(!matches!(chunk, Ok(None))));
             let mut events = bytes.map(|chunk| chunk.map(Option::unwrap_or_default)).eventsource();
             while let Some(frame) = events.next().await {
                 match frame {
+                    // Already counted from its `event:` line.
+                    Ok(ev) if is_keepalive_name(&ev.event) => {}
                     Ok(ev) => {
                         let item = match serde_json::from_str::<Value>(&ev.data) {
                             Ok(data) => Item::Event(Event {
@@ -158,6 +178,12 @@ impl Stream {
                             .await;
                         return;
                     }
+                    Ok(Message::Ping(_)) => {
+                        if tx.send(Item::Keepalive(Instant::now())).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     Ok(_) => continue,
                     Err(e) => {
                         let _ = tx.send(Item::Closed(format!("the WebSocket broke: {e}"))).await;
@@ -165,6 +191,14 @@ impl Stream {
                     }
                 };
                 let item = match serde_json::from_str::<Value>(&text) {
+                    Ok(frame)
+                        if frame
+                            .get("event")
+                            .and_then(Value::as_str)
+                            .is_some_and(is_keepalive_name) =>
+                    {
+                        Item::Keepalive(Instant::now())
+                    }
                     Ok(frame) => match (frame.get("event").and_then(Value::as_str), frame.get("data")) {
                         (Some(name), Some(data)) => Item::Event(Event {
                             event_type: event_type(name, data),
@@ -213,9 +247,33 @@ impl Stream {
                 ));
                 None
             }
+            Item::Keepalive(at) => {
+                self.last_keepalive = Some(self.last_keepalive.map_or(at, |l| l.max(at)));
+                None
+            }
             Item::Closed(why) => {
                 self.closed = Some(why);
                 None
+            }
+        }
+    }
+
+    /// When a keepalive arrived at or after `since`, waiting until
+    /// `deadline` for one. Events read meanwhile stay buffered.
+    pub async fn keepalive_since(&mut self, since: Instant, deadline: Instant) -> Option<Instant> {
+        loop {
+            if let Some(at) = self.last_keepalive.filter(|at| *at >= since) {
+                return Some(at);
+            }
+            let item = match tokio::time::timeout_at(deadline.into(), self.rx.recv()).await {
+                Err(_) | Ok(None) => return None,
+                Ok(Some(item)) => item,
+            };
+            if let Some(e) = self.absorb(item) {
+                if self.buffer.len() >= MAX_BUFFERED {
+                    self.buffer.pop_front();
+                }
+                self.buffer.push_back(e);
             }
         }
     }
@@ -273,23 +331,29 @@ impl Stream {
 }
 
 /// Watches the bytes of an SSE stream: the size of the frame being read
-/// (bytes since the last blank line). `check` answers `None` once a frame
+/// (bytes since the last blank line), and comment lines (a keepalive,
+/// which the SSE parser drops). `check` answers `None` once a frame
 /// passes the limit, which ends the stream.
 struct FrameGuard {
     max: usize,
     frame: usize,
     line: usize,
     after_cr: bool,
+    /// The first bytes of the line being read.
+    head: Vec<u8>,
+    keepalives: mpsc::Sender<Item>,
     tripped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FrameGuard {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, keepalives: mpsc::Sender<Item>) -> Self {
         FrameGuard {
             max,
             frame: 0,
             line: 0,
             after_cr: false,
+            head: Vec::with_capacity(HEAD),
+            keepalives,
             tripped: Arc::default(),
         }
     }
@@ -303,9 +367,17 @@ impl FrameGuard {
                     if self.line == 0 {
                         self.frame = 0;
                     }
+                    if is_keepalive_line(&self.head) {
+                        // A full channel means a flood of items: one keepalive less does not matter.
+                        let _ = self.keepalives.try_send(Item::Keepalive(Instant::now()));
+                    }
+                    self.head.clear();
                     self.line = 0;
                 }
                 _ => {
+                    if self.head.len() < HEAD {
+                        self.head.push(b);
+                    }
                     self.after_cr = false;
                     self.line += 1;
                     self.frame += 1;
@@ -318,6 +390,21 @@ impl FrameGuard {
         }
         Some(chunk)
     }
+}
+
+/// Bytes of a line kept to recognise a keepalive.
+const HEAD: usize = 32;
+
+/// A comment line (`: keepalive`, or any `:` line), or the `event:` line
+/// of an event named like a keepalive (caught here because a frame with
+/// no data is never dispatched by the SSE parser).
+fn is_keepalive_line(head: &[u8]) -> bool {
+    if head.first() == Some(&b':') {
+        return true;
+    }
+    head.strip_prefix(b"event:")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .is_some_and(|v| is_keepalive_name(v.trim()))
 }
 
 /// A rustls configuration that accepts any certificate (`--insecure` only).

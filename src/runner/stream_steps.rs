@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::RunnerError;
 use super::context::ScenarioContext;
-use super::events::{Event, Stream, insecure_tls};
+use super::events::{Event, KEEPALIVE, Stream, insecure_tls};
 use super::exec::{Body, Capped, Prepared, Received, header_list, human, read_capped};
 use super::record::{request_record, response_record};
 use super::steps::{
@@ -278,6 +278,27 @@ pub(crate) async fn event(
     let Some(stream) = st.streams.get_mut(name) else {
         return Err(RunnerError::NoStream(name.clone()).into());
     };
+    if positive && event_type == Some(KEEPALIVE) {
+        if stream.keepalive_since(started, window_end).await.is_some() {
+            return Ok(());
+        }
+        if cut {
+            return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
+        }
+        let mut msg = format!(
+            "no keepalive arrived on `{name}` within {} (looked for a `:` comment line, an event named \
+             `keepalive`, `ping` or `heartbeat`, or a WebSocket ping)",
+            human(within)
+        );
+        if let Some(why) = stream.closed() {
+            msg.push_str(&format!(" (the stream ended: {why})"));
+        }
+        let seen: Vec<Value> = stream.seen().iter().map(|s| Value::String(s.clone())).collect();
+        let mut f = Finding::new(FindingKind::Event, msg).actual(serde_json::json!({ "received_types": seen }));
+        f.expected = Some(serde_json::json!({ "type": KEEPALIVE, "within_ms": within_ms }));
+        rep.findings.push(f);
+        return Ok(());
+    }
     let pred = |e: &Event| matches(e, event_type, assertions);
     let found = stream.take(window_end, &pred).await;
     let what = event_type

@@ -410,6 +410,10 @@ pub struct Subscribe {
 #[serde(deny_unknown_fields)]
 pub struct ExpectEvent {
     pub stream: String,
+    /// The event type. `keepalive` waits for the stream's keepalive instead
+    /// (a `:` comment line, an event named `keepalive`, `ping` or
+    /// `heartbeat`, or a WebSocket ping) arriving after the step starts; it
+    /// takes no `match`, `capture` or `exactly_once`.
     #[serde(rename = "type")]
     pub event_type: String,
     /// Checks on the event's JSON payload.

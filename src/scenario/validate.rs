@@ -15,6 +15,10 @@ use super::diagnostics::{KeyPath, LoadError, LoadErrorKind, Locator, and_list, d
 use super::model::{BodyAssertion, Capture, Check, Expect, Flow, Request, Scenario, Step};
 use super::vars::{is_variable_name, replace_references};
 
+/// The `type` of an `event` step that waits for the stream's keepalive
+/// (in whatever form the server sends it) instead of an event.
+pub const KEEPALIVE_TYPE: &str = "keepalive";
+
 /// The action keys of a step; exactly one is present.
 pub const ACTIONS: &[&str] = &["request", "include", "clock", "subscribe", "event", "no_event", "set"];
 
@@ -352,6 +356,27 @@ impl<'a> Validator<'a> {
                 self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
             }
             self.assertions(&e.matches, &ep.key("match"));
+            if e.event_type == KEEPALIVE_TYPE {
+                let extras: Vec<&str> = [
+                    ("match", !e.matches.is_empty()),
+                    ("capture", e.capture.is_some()),
+                    ("exactly_once", e.exactly_once.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, present)| *present)
+                .map(|(k, _)| k)
+                .collect();
+                if !extras.is_empty() {
+                    self.invalid(
+                        &ep,
+                        format!(
+                            "{} waits for a keepalive, which has no payload: remove {}",
+                            ep.describe(),
+                            tick_list(&extras)
+                        ),
+                    );
+                }
+            }
             if let Some(c) = &e.capture {
                 for (name, path) in c {
                     self.name(&ep.key("capture").key(name), name, "variable");
@@ -365,6 +390,14 @@ impl<'a> Validator<'a> {
                 self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
             }
             self.assertions(&e.matches, &ep.key("match"));
+            if e.event_type.as_deref() == Some(KEEPALIVE_TYPE) {
+                self.invalid_value(
+                    &ep.key("type"),
+                    "an event type (a keepalive can only be awaited, with `event`)",
+                    format!("`{KEEPALIVE_TYPE}`"),
+                    None,
+                );
+            }
         }
         if let Some(set) = &step.set {
             for name in set.keys() {
