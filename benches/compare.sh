@@ -103,17 +103,8 @@ wrk_line() { # url key -> "rps p99"
 key_of() { curl -fs -X POST "$1/__conformance/actors" -H 'content-type: application/json' \
     -d '{"role":"poster","wallet_cents":100000,"tier":"enterprise"}' | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p'; }
 
-# The bench binary that can serve with the rate limits lifted (built only when needed).
-serve_bin() {
-  cargo bench --bench mock_server --no-run --message-format=json 2>/dev/null \
-    | sed -n 's/.*"executable":"\([^"]*mock_server[^"]*\)".*/\1/p' | tail -1
-}
 P="$(free_port)"; BASE="http://127.0.0.1:$P"
-if "$BIN" mock --help 2>/dev/null | grep -q -- "--no-rate-limits"; then
-  "$BIN" mock --port "$P" --no-rate-limits >/dev/null 2>&1 & PIDS+=($!)
-else
-  "$(serve_bin)" --serve --port "$P" --no-rate-limits --seconds 600 >/dev/null 2>&1 & PIDS+=($!)
-fi
+"$BIN" mock --port "$P" --no-rate-limits >/dev/null 2>&1 & PIDS+=($!)
 wait_http "$BASE/__conformance"
 read -r ours_rps ours_p99 ours_non <<<"$(wrk_line "$BASE" "$(key_of "$BASE")")"
 echo "ours  (rate limits lifted, 200 path): $ours_rps req/s, p99 $ours_p99, non-2xx $ours_non"

@@ -2,11 +2,11 @@
 //!
 //! Two modes:
 //! - `--serve [--port P] [--no-rate-limits] [--seconds N] [--threads T]`: serves the
-//!   reference server in release (like `agentgigs-conformance mock`, but
-//!   able to lift the rate limits, which the CLI cannot yet) and prints
-//!   `listening on URL`; `benches/server_load.sh` points `wrk` at it. It
-//!   stops after `--seconds` (default 300) or on Ctrl-C. `--threads 1`
-//!   serves on a current-thread runtime (the CLI uses one worker per core).
+//!   reference server in release (like `agentgigs-conformance mock
+//!   --no-rate-limits`, with a choice of runtime: `--threads 1` serves on a
+//!   current-thread runtime, the CLI uses one worker per core) and prints
+//!   `listening on URL`, for `wrk` experiments. It stops after `--seconds`
+//!   (default 300) or on Ctrl-C.
 //! - otherwise (`cargo bench`): a short in-process load of `GET
 //!   /api/wallet` with `X-API-Key` from a reqwest client (so lower than
 //!   `wrk`'s figure, the client shares the 2 cores), for the 200 path

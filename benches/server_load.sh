@@ -5,9 +5,7 @@
 #      key passes its standard limit (30/min free, 300/min enterprise)
 #      within the first milliseconds, so nearly every answer is a 429;
 #   2. the 200 path: the same server with the rate limits lifted
-#      (`MockConfig { rate_limits: false }`); through the CLI's
-#      `mock --no-rate-limits` when the CLI has that flag, otherwise through
-#      the `mock_server` bench binary in `--serve --no-rate-limits` mode.
+#      (`agentgigs-conformance mock --no-rate-limits`).
 #
 # Usage: benches/server_load.sh [DURATION] [CONNECTIONS] [THREADS]
 #        (defaults 10s, 32, 1: wrk takes one of the 2 cores)
@@ -27,12 +25,6 @@ fi
 command -v curl >/dev/null || { echo "curl is needed" >&2; exit 1; }
 
 cargo build --release --quiet
-# The bench binary that can serve with the rate limits lifted (built only when needed).
-serve_bin() {
-  cargo bench --bench mock_server --no-run --message-format=json 2>/dev/null \
-    | sed -n 's/.*"executable":"\([^"]*mock_server[^"]*\)".*/\1/p' | tail -1
-}
-
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -73,14 +65,7 @@ kill "${PIDS[-1]}" 2>/dev/null || true
 
 # 2. Rate limits lifted (the 200 path).
 P="$(free_port)"
-if "$BIN" mock --help 2>/dev/null | grep -q -- "--no-rate-limits"; then
-  "$BIN" mock --port "$P" --no-rate-limits >/dev/null 2>&1 & PIDS+=($!)
-  how="agentgigs-conformance mock --no-rate-limits"
-elif SERVE_BIN="$(serve_bin)" && [ -n "$SERVE_BIN" ] && [ -x "$SERVE_BIN" ]; then
-  "$SERVE_BIN" --serve --port "$P" --no-rate-limits --seconds 600 >/dev/null 2>&1 & PIDS+=($!)
-  how="mock_server bench binary --serve --no-rate-limits (the CLI has no such flag)"
-else
-  echo "no way to lift the rate limits: skipping the 200 path" >&2; exit 0
-fi
+"$BIN" mock --port "$P" --no-rate-limits >/dev/null 2>&1 & PIDS+=($!)
+how="agentgigs-conformance mock --no-rate-limits"
 wait_up "$P"
 run_wrk "$P" "$how (the 200 path)"

@@ -300,7 +300,7 @@ fn bad_bearer(api_key: String) -> impl Strategy<Value = String> {
             jsonwebtoken::encode(
                 &jsonwebtoken::Header::default(),
                 &claims,
-                &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+                &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
             )
             .unwrap()
         }),

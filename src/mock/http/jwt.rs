@@ -59,9 +59,8 @@ impl JwtKeys {
         validation.required_spec_claims = HashSet::from(["exp".to_string(), "sub".to_string(), "aud".to_string()]);
         validation.set_audience(&["authenticated"]);
         JwtKeys {
-            // `from_secret` only refuses an empty secret; this one has 32 bytes.
-            encoding: EncodingKey::from_secret(&secret).expect("non-empty HMAC secret"),
-            decoding: DecodingKey::from_secret(&secret).expect("non-empty HMAC secret"),
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
             validation,
         }
     }
