@@ -885,7 +885,7 @@ async fn a_static_profile_maps_actors_without_a_control_api() {
     assert!(skipped_reason(&report.scenarios[2].outcome).contains("no credentials for `a`"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bundled_reference_server_runs_the_library() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let spec = Arc::new(Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
@@ -893,11 +893,15 @@ async fn the_bundled_reference_server_runs_the_library() {
     let Ok(lib) = load_library(&root.join("scenarios")) else {
         return;
     };
+    // One scenario of each area (tests/conformance.rs runs them all).
+    let mut areas = std::collections::BTreeSet::new();
     let scenarios: Vec<PlannedScenario> = lib
         .scenarios
         .iter()
         .filter_map(|s| lib.expand(s).ok().map(|steps| PlannedScenario::new(s.clone(), steps)))
+        .filter(|p| areas.insert(p.area.clone()))
         .collect();
+    assert!(scenarios.len() >= 10, "{} areas", scenarios.len());
     let count = scenarios.len();
     let report = run(RunPlan {
         spec,

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use parking_lot::RwLock;
 use regex::Regex;
 use serde_json::Value;
@@ -79,8 +80,80 @@ struct Inner {
     labels: HashMap<String, String>,
     /// Raw values only, for file scans.
     raw: Vec<String>,
-    /// Compiled alternation of every form, longest first; rebuilt lazily.
-    matcher: Option<Regex>,
+    /// Forms registered since the last lookup, not in any level yet.
+    pending: Vec<String>,
+    /// Automata over disjoint sets of forms, largest first. A lookup after
+    /// a registration builds one small level for the new forms and merges
+    /// levels of similar size (like a binary counter), so a run that
+    /// alternates registrations and lookups builds in O(n log n) overall
+    /// rather than rebuilding everything each time.
+    levels: Vec<Level>,
+}
+
+/// One automaton (leftmost-longest) and the forms it finds, in pattern order.
+struct Level {
+    /// `None` past the automaton's size limits, far beyond a run's secrets:
+    /// the forms are then searched one by one.
+    ac: Option<AhoCorasick>,
+    forms: Vec<String>,
+}
+
+impl Level {
+    fn new(mut forms: Vec<String>) -> Level {
+        forms.sort();
+        forms.dedup();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&forms)
+            .ok();
+        Level { ac, forms }
+    }
+
+    /// `(start, form)` of the leftmost form found in `text`.
+    fn find<'a>(&'a self, text: &str) -> Option<(usize, &'a str)> {
+        match &self.ac {
+            Some(ac) => ac
+                .find(text)
+                .map(|m| (m.start(), self.forms[m.pattern().as_usize()].as_str())),
+            None => self
+                .forms
+                .iter()
+                .filter_map(|f| text.find(f.as_str()).map(|at| (at, f.as_str())))
+                .min_by_key(|(at, f)| (*at, std::cmp::Reverse(f.len()))),
+        }
+    }
+}
+
+impl Inner {
+    /// Puts the pending forms into a level and merges levels of similar size.
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut forms = std::mem::take(&mut self.pending);
+        while let Some(last) = self.levels.last() {
+            if last.forms.len() > 2 * forms.len() {
+                break;
+            }
+            let last = self.levels.pop().expect("checked above");
+            forms.extend(last.forms);
+        }
+        self.levels.push(Level::new(forms));
+    }
+
+    /// The first registered form found in `text` (by position), if any.
+    fn first_match(&self, text: &str) -> Option<&str> {
+        self.first_match_at(text, 0).map(|(_, f)| f)
+    }
+
+    /// `(start, form)` of the leftmost (then longest) form in `text[from..]`.
+    fn first_match_at(&self, text: &str, from: usize) -> Option<(usize, &str)> {
+        self.levels
+            .iter()
+            .filter_map(|l| l.find(&text[from..]))
+            .min_by_key(|(at, f)| (*at, std::cmp::Reverse(f.len())))
+            .map(|(at, f)| (from + at, f))
+    }
 }
 
 impl Secrets {
@@ -102,10 +175,12 @@ impl Secrets {
         }
         let shown = format!("[{label}]");
         for form in forms(value) {
-            inner.labels.entry(form).or_insert_with(|| shown.clone());
+            if !inner.labels.contains_key(&form) {
+                inner.labels.insert(form.clone(), shown.clone());
+                inner.pending.push(form);
+            }
         }
         inner.raw.push(value.to_string());
-        inner.matcher = None;
     }
 
     /// How many secrets are registered.
@@ -121,13 +196,29 @@ impl Secrets {
     /// True when `text` holds a registered secret verbatim, in any of the
     /// forms it is registered under (raw, JSON-escaped, percent-encoded).
     pub fn contains_secret(&self, text: &str) -> bool {
-        let inner = self.inner.read();
-        inner.labels.keys().any(|s| text.contains(s.as_str()))
+        self.with_matcher(|inner| inner.first_match(text).is_some())
+    }
+
+    /// Runs `f` with every registered form in a level (settling the
+    /// pending ones first).
+    fn with_matcher<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
+        {
+            let inner = self.inner.read();
+            if inner.pending.is_empty() {
+                return f(&inner);
+            }
+        }
+        let mut inner = self.inner.write();
+        inner.settle();
+        f(&inner)
     }
 
     /// The label of the first registered secret `text` holds, if any (for
     /// naming a leak without showing it).
     pub fn find_secret(&self, text: &str) -> Option<String> {
+        if !self.contains_secret(text) {
+            return None;
+        }
         let inner = self.inner.read();
         let mut found: Vec<&String> = inner
             .labels
@@ -190,36 +281,20 @@ impl Secrets {
         out
     }
 
+    /// Leftmost-longest across every level at once, so that a secret
+    /// inside a longer one never splits it.
     fn replace_known(&self, text: &str) -> String {
-        {
-            let inner = self.inner.read();
-            if inner.labels.is_empty() {
-                return text.to_string();
+        self.with_matcher(|inner| {
+            let mut out = String::with_capacity(text.len());
+            let mut at = 0;
+            while let Some((start, form)) = inner.first_match_at(text, at) {
+                out.push_str(&text[at..start]);
+                out.push_str(inner.labels.get(form).map(String::as_str).unwrap_or("[REDACTED]"));
+                at = start + form.len();
             }
-            if let Some(m) = &inner.matcher {
-                return replace_with(m, &inner.labels, text);
-            }
-        }
-        let mut inner = self.inner.write();
-        if inner.matcher.is_none() {
-            let mut forms: Vec<&String> = inner.labels.keys().collect();
-            forms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-            let pattern = forms.iter().map(|f| regex::escape(f)).collect::<Vec<_>>().join("|");
-            inner.matcher = Regex::new(&pattern).ok();
-        }
-        match &inner.matcher {
-            Some(m) => replace_with(m, &inner.labels, text),
-            // An alternation too large to compile: fall back to plain replaces.
-            None => {
-                let mut out = text.to_string();
-                let mut forms: Vec<(&String, &String)> = inner.labels.iter().collect();
-                forms.sort_by_key(|f| std::cmp::Reverse(f.0.len()));
-                for (form, label) in forms {
-                    out = out.replace(form.as_str(), label);
-                }
-                out
-            }
-        }
+            out.push_str(&text[at..]);
+            out
+        })
     }
 
     /// Redacts every string in a JSON value (keys too), and replaces the
@@ -341,17 +416,6 @@ fn is_only_labels(text: &str) -> bool {
     static ONLY: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^(\s*\[[A-Za-z0-9_:.\- ]+\]\s*)+$").expect("static regex"));
     ONLY.is_match(text)
-}
-
-fn replace_with(matcher: &Regex, labels: &HashMap<String, String>, text: &str) -> String {
-    matcher
-        .replace_all(text, |caps: &regex::Captures<'_>| {
-            labels
-                .get(&caps[0])
-                .cloned()
-                .unwrap_or_else(|| "[REDACTED]".to_string())
-        })
-        .into_owned()
 }
 
 /// The forms a secret may take in recorded text: raw, JSON-escaped,

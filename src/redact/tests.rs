@@ -135,3 +135,34 @@ fn header_names_are_redacted() {
     let h = s.redact_headers(&[(format!("x-echo-{KEY}"), "1".into())]);
     assert_eq!(h, vec![("x-echo-[API_KEY:poster]".to_string(), "1".to_string())]);
 }
+
+#[test]
+fn interleaved_registrations_stay_found_across_levels() {
+    let s = Secrets::new();
+    let value = |i: usize| format!("secret-value-{i:04}-{}", "x".repeat(i % 7));
+    for i in 0..300 {
+        s.add(&format!("S:{i}"), &value(i));
+        // A lookup after each registration settles a new level.
+        assert_eq!(s.redact_str(&format!("<{}>", value(i))), format!("<[S:{i}]>"));
+    }
+    // Every earlier secret is still found, whatever level it ended in.
+    for i in (0..300).step_by(37) {
+        assert!(s.contains_secret(&format!("..{}..", value(i))));
+        assert_eq!(s.redact_str(&value(i)), format!("[S:{i}]"));
+    }
+    let levels = s.inner.read().levels.len();
+    assert!(levels <= 12, "levels are merged: {levels}");
+}
+
+#[test]
+fn a_secret_inside_a_longer_one_never_splits_it() {
+    let s = Secrets::new();
+    s.add("SHORT", "inner-part");
+    assert_eq!(s.redact_str("inner-part"), "[SHORT]");
+    // Registered later, so in another level: still replaced whole.
+    s.add("LONG", "outer-inner-part-outer");
+    assert_eq!(
+        s.redact_str("a outer-inner-part-outer b inner-part"),
+        "a [LONG] b [SHORT]"
+    );
+}
