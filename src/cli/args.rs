@@ -101,7 +101,7 @@ pub struct RunArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Scenarios run at once (default: the number of cores).
+    /// Scenarios run at once (default: the number of cores; four times that against the bundled server).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// List what would run, with skip reasons, and exit.

@@ -208,10 +208,7 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let tty = std::io::stderr().is_terminal();
     let (callback, bar) = progress(planned.len(), tty);
     let options = RunOptions {
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
-            .max(1),
+        jobs: args.jobs.unwrap_or_else(|| default_jobs(&target)).max(1),
         fail_fast: args.fail_fast,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         step_timeout: Duration::from_secs(args.step_timeout.max(1)),
@@ -282,11 +279,20 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     Ok(ExitCode::from(exit_code(&report)))
 }
 
+/// Scenarios run at once unless `--jobs` says otherwise: the number of
+/// cores against a deployment, four times that against the bundled
+/// server, where each scenario has its own server and mostly waits (event
+/// windows) rather than computes.
+fn default_jobs(target: &TargetSpec) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    if target.is_bundled() { cores * 4 } else { cores }
+}
+
 /// `coverage`: runs the library against the bundled server and prints the table.
 pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let (spec, planned) = plan(&args.library, &SelectArgs::default(), None, out)?;
     let options = RunOptions {
-        jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        jobs: default_jobs(&TargetSpec::Bundled),
         ..RunOptions::default()
     };
     let plan = RunPlan {

@@ -23,6 +23,13 @@ pub(crate) enum Body {
         content_type: Option<String>,
         shown: Value,
     },
+    /// `size` bytes of `x`, streamed in chunks with a `Content-Length`
+    /// (never held in memory whole: tens of MB for size-limit scenarios).
+    Filler {
+        size: usize,
+        content_type: Option<String>,
+        shown: Value,
+    },
     Multipart {
         field: String,
         filename: String,
@@ -41,6 +48,18 @@ pub(crate) struct Prepared {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Body,
+}
+
+/// `size` bytes of `x` in chunks of 64 KiB that all share one buffer.
+fn filler(size: usize) -> impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static {
+    const CHUNK: usize = 64 * 1024;
+    static BLOCK: std::sync::LazyLock<axum::body::Bytes> =
+        std::sync::LazyLock::new(|| axum::body::Bytes::from(vec![b'x'; CHUNK]));
+    let chunks = size.div_ceil(CHUNK);
+    futures::stream::iter((0..chunks).map(move |i| {
+        let len = CHUNK.min(size - i * CHUNK);
+        Ok(BLOCK.slice(..len))
+    }))
 }
 
 impl Prepared {
@@ -68,6 +87,15 @@ impl Prepared {
                     rb = rb.header("Content-Type", ct.as_str());
                 }
                 rb.body(bytes.clone())
+            }
+            Body::Filler { size, content_type, .. } => {
+                if let Some(ct) = content_type
+                    && !has("content-type")
+                {
+                    rb = rb.header("Content-Type", ct.as_str());
+                }
+                rb.header("Content-Length", size.to_string())
+                    .body(reqwest::Body::wrap_stream(filler(*size)))
             }
             Body::Multipart {
                 field,
@@ -97,7 +125,7 @@ impl Prepared {
         match &self.body {
             Body::None => None,
             Body::Json(v) => Some(v.clone()),
-            Body::Raw { shown, .. } => Some(shown.clone()),
+            Body::Raw { shown, .. } | Body::Filler { shown, .. } => Some(shown.clone()),
             Body::Multipart {
                 field,
                 filename,

@@ -87,8 +87,8 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
             shown,
         }
     } else if let Some(n) = req.raw_size {
-        Body::Raw {
-            bytes: vec![b'x'; n].into(),
+        Body::Filler {
+            size: n,
             content_type: Some(req.content_type.clone().unwrap_or_else(|| "application/json".into())),
             shown: Value::String(format!("({n} bytes of `x`)")),
         }

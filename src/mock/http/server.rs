@@ -53,7 +53,7 @@ pub const KNOWN_FAULTS: &[&str] = &[
 /// Biggest request body the router lets through at all (files: 50 MB, plus
 /// multipart framing); JSON bodies are held to 1 MB by the extractor.
 pub(crate) const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
-const ROUTER_BODY_LIMIT: usize = MAX_FILE_BYTES + 1024 * 1024;
+pub(crate) const ROUTER_BODY_LIMIT: usize = MAX_FILE_BYTES + 1024 * 1024;
 
 /// Marks a response the normalising middleware must leave alone.
 #[derive(Debug, Clone, Copy)]

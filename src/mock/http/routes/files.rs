@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde_json::json;
 
 use super::nda_gate;
@@ -16,7 +17,7 @@ use crate::mock::domain::DomainError;
 use crate::mock::http::auth::Caller;
 use crate::mock::http::error::{ApiError, ApiResult, created, ok};
 use crate::mock::http::extract::{JobPath, QueryMap, query_error};
-use crate::mock::http::server::{AppState, MAX_FILE_BYTES};
+use crate::mock::http::server::{AppState, MAX_FILE_BYTES, ROUTER_BODY_LIMIT};
 
 fn not_multipart() -> ApiError {
     DomainError::UnsupportedMediaType(
@@ -24,6 +25,9 @@ fn not_multipart() -> ApiError {
     )
     .into()
 }
+
+/// Bytes of an oversized upload read and dropped before the 413, at most.
+const MAX_DRAINED_BYTES: usize = 128 * 1024 * 1024;
 
 fn too_large() -> ApiError {
     DomainError::PayloadTooLarge("The file is over 50 MB. Upload a smaller file.".into()).into()
@@ -38,6 +42,25 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
         .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("multipart/form-data"));
     if !is_multipart {
         return Err(not_multipart());
+    }
+    // A declared length past any acceptable upload is refused without
+    // parsing or keeping anything. The body is still read (and dropped, up
+    // to a bound) so that the client, still sending, gets the answer
+    // rather than a reset connection.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > ROUTER_BODY_LIMIT as u64) {
+        let mut body = req.into_body().into_data_stream();
+        let mut drained = 0usize;
+        while drained <= MAX_DRAINED_BYTES
+            && let Some(Ok(chunk)) = body.next().await
+        {
+            drained += chunk.len();
+        }
+        return Err(too_large());
     }
     let mut form = Multipart::from_request(req, st).await.map_err(|_| not_multipart())?;
     let mut found: Option<(String, Vec<u8>)> = None;
