@@ -29,6 +29,11 @@ fn once(copies: usize) -> (Duration, RunReport) {
     (t0.elapsed(), report)
 }
 
+/// Resets the peak RSS of this process (Linux: `5` into `clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -51,6 +56,7 @@ fn main() {
         }
         let mut times = Vec::new();
         let mut last = None;
+        reset_peak_rss();
         for _ in 0..reps {
             let (t, report) = once(copies);
             times.push(t);
@@ -68,8 +74,11 @@ fn main() {
         if copies == 1 {
             base_per_scenario = Some(per);
         }
+        let rss = peak_rss_kb()
+            .map(|kb| format!("  peak RSS {} MB", kb / 1024))
+            .unwrap_or_default();
         println!(
-            "{name:<18} best {:>7.3} s  median {:>7.3} s  ({} scenarios: {} passed, {} failed, {} errored; {} requests)  {per:.1} ms/scenario{scale}",
+            "{name:<18} best {:>7.3} s  median {:>7.3} s  ({} scenarios: {} passed, {} failed, {} errored; {} requests)  {per:.1} ms/scenario{scale}{rss}",
             best.as_secs_f64(),
             median.as_secs_f64(),
             t.total,
@@ -78,8 +87,5 @@ fn main() {
             t.errored,
             t.requests,
         );
-    }
-    if let Some(kb) = peak_rss_kb() {
-        println!("library_run peak RSS of this process: {} MB", kb / 1024);
     }
 }

@@ -58,9 +58,9 @@ pub fn planned(copies: usize, filter: Option<&str>) -> Vec<PlannedScenario> {
 }
 
 /// A run plan against the bundled server, as `agentgigs-conformance run`
-/// builds it (jobs = the number of cores).
+/// builds it (jobs = four per core, the CLI's default for the bundled server).
 pub fn plan(spec: Arc<Spec>, scenarios: Vec<PlannedScenario>) -> RunPlan {
-    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let jobs = 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     RunPlan {
         spec,
         scenarios,

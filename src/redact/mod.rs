@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use parking_lot::RwLock;
 use regex::Regex;
 use serde_json::Value;
@@ -102,8 +102,11 @@ impl Level {
     fn new(mut forms: Vec<String>) -> Level {
         forms.sort();
         forms.dedup();
+        // A contiguous NFA: builds several times faster than a DFA, and
+        // searches the short texts of a run about as fast.
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&forms)
             .ok();
         Level { ac, forms }
