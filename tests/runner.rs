@@ -557,6 +557,12 @@ async fn a_keepalive_in_any_form_passes_and_none_fails() {
         err.contains("waits for a keepalive, which has no payload: remove `match`"),
         "{err}"
     );
+    let bad = "id: test.bad\ntitle: bad\nsteps:\n  - no_event: {stream: s, type: keepalive}\n";
+    let err = parse_scenario(bad, "bad.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains("bad.yaml:4:") && err.contains("a keepalive can only be awaited"),
+        "{err}"
+    );
 }
 
 const MONEY: &str = r#"

@@ -50,6 +50,14 @@ pub(crate) struct Prepared {
     pub body: Body,
 }
 
+/// Adds `Content-Type: ct` unless the step's headers already set one.
+fn content_type_unless_set(rb: reqwest::RequestBuilder, ct: &Option<String>, already: bool) -> reqwest::RequestBuilder {
+    match ct {
+        Some(ct) if !already => rb.header("Content-Type", ct.as_str()),
+        _ => rb,
+    }
+}
+
 /// `size` bytes of `x` in chunks of 64 KiB that all share one buffer.
 fn filler(size: usize) -> impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static {
     const CHUNK: usize = 64 * 1024;
@@ -80,23 +88,10 @@ impl Prepared {
             }
             Body::Raw {
                 bytes, content_type, ..
-            } => {
-                if let Some(ct) = content_type
-                    && !has("content-type")
-                {
-                    rb = rb.header("Content-Type", ct.as_str());
-                }
-                rb.body(bytes.clone())
-            }
-            Body::Filler { size, content_type, .. } => {
-                if let Some(ct) = content_type
-                    && !has("content-type")
-                {
-                    rb = rb.header("Content-Type", ct.as_str());
-                }
-                rb.header("Content-Length", size.to_string())
-                    .body(reqwest::Body::wrap_stream(filler(*size)))
-            }
+            } => content_type_unless_set(rb, content_type, has("content-type")).body(bytes.clone()),
+            Body::Filler { size, content_type, .. } => content_type_unless_set(rb, content_type, has("content-type"))
+                .header("Content-Length", size.to_string())
+                .body(reqwest::Body::wrap_stream(filler(*size))),
             Body::Multipart {
                 field,
                 filename,

@@ -241,6 +241,18 @@ fn event_record(e: &Event) -> ResponseRecord {
     }
 }
 
+/// The finding for something awaited on `stream` that never came: `msg`,
+/// why the stream ended (if it did) and the types it did receive.
+fn missed(stream: &Stream, mut msg: String, event_type: Option<&str>, within_ms: u64) -> Finding {
+    if let Some(why) = stream.closed() {
+        msg.push_str(&format!(" (the stream ended: {why})"));
+    }
+    let seen: Vec<Value> = stream.seen().iter().map(|s| Value::String(s.clone())).collect();
+    let mut f = Finding::new(FindingKind::Event, msg).actual(serde_json::json!({ "received_types": seen }));
+    f.expected = Some(serde_json::json!({ "type": event_type, "within_ms": within_ms }));
+    f
+}
+
 /// `event` and `no_event`. For these steps the report's `response` holds
 /// the event concerned (headers `event-type` and `received-at`, the
 /// payload as body).
@@ -285,18 +297,12 @@ pub(crate) async fn event(
         if cut {
             return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
         }
-        let mut msg = format!(
+        let msg = format!(
             "no keepalive arrived on `{name}` within {} (looked for a `:` comment line, an event named \
              `keepalive`, `ping` or `heartbeat`, or a WebSocket ping)",
             human(within)
         );
-        if let Some(why) = stream.closed() {
-            msg.push_str(&format!(" (the stream ended: {why})"));
-        }
-        let seen: Vec<Value> = stream.seen().iter().map(|s| Value::String(s.clone())).collect();
-        let mut f = Finding::new(FindingKind::Event, msg).actual(serde_json::json!({ "received_types": seen }));
-        f.expected = Some(serde_json::json!({ "type": KEEPALIVE, "within_ms": within_ms }));
-        rep.findings.push(f);
+        rep.findings.push(missed(stream, msg, Some(KEEPALIVE), within_ms));
         return Ok(());
     }
     let pred = |e: &Event| matches(e, event_type, assertions);
@@ -316,14 +322,8 @@ pub(crate) async fn event(
                 if cut {
                     return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
                 }
-                let mut msg = format!("no {what}{filtered} arrived on `{name}` within {}", human(within));
-                if let Some(why) = stream.closed() {
-                    msg.push_str(&format!(" (the stream ended: {why})"));
-                }
-                let seen: Vec<Value> = stream.seen().iter().map(|s| Value::String(s.clone())).collect();
-                let mut f = Finding::new(FindingKind::Event, msg).actual(serde_json::json!({ "received_types": seen }));
-                f.expected = Some(serde_json::json!({ "type": event_type, "within_ms": within_ms }));
-                rep.findings.push(f);
+                let msg = format!("no {what}{filtered} arrived on `{name}` within {}", human(within));
+                rep.findings.push(missed(stream, msg, event_type, within_ms));
                 // Explain with the closest event of the right type, if any.
                 if let Some(t) = event_type
                     && let Some(closest) = stream.buffered_of(t).last()

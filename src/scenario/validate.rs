@@ -19,6 +19,14 @@ use super::vars::{is_variable_name, replace_references};
 /// (in whatever form the server sends it) instead of an event.
 pub const KEEPALIVE_TYPE: &str = "keepalive";
 
+/// The keys among `keys` that are present.
+fn present_keys<const N: usize>(keys: [(&'static str, bool); N]) -> Vec<&'static str> {
+    keys.into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// The action keys of a step; exactly one is present.
 pub const ACTIONS: &[&str] = &["request", "include", "clock", "subscribe", "event", "no_event", "set"];
 
@@ -357,15 +365,11 @@ impl<'a> Validator<'a> {
             }
             self.assertions(&e.matches, &ep.key("match"));
             if e.event_type == KEEPALIVE_TYPE {
-                let extras: Vec<&str> = [
+                let extras = present_keys([
                     ("match", !e.matches.is_empty()),
                     ("capture", e.capture.is_some()),
                     ("exactly_once", e.exactly_once.is_some()),
-                ]
-                .into_iter()
-                .filter(|(_, present)| *present)
-                .map(|(k, _)| k)
-                .collect();
+                ]);
                 if !extras.is_empty() {
                     self.invalid(
                         &ep,
@@ -433,16 +437,12 @@ impl<'a> Validator<'a> {
                 None,
             );
         }
-        let bodies: Vec<&str> = [
+        let bodies = present_keys([
             ("json", r.json.is_some()),
             ("raw", r.raw.is_some()),
             ("raw_size", r.raw_size.is_some()),
             ("multipart", r.multipart.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, present)| *present)
-        .map(|(k, _)| k)
-        .collect();
+        ]);
         if bodies.len() > 1 {
             self.invalid(
                 p,
