@@ -454,6 +454,81 @@ fn last_failed_reruns_only_the_scenarios_that_failed() {
     assert!(done.stdout.contains("nothing to rerun"), "{}", done.all());
 }
 
+/// The whole library with the bundled server's clock years ahead, across
+/// a year boundary: the transcripts equal the checked-in snapshots (no
+/// `.snap.new` is written), every report and the state file are written,
+/// and the state file drives `--last-failed` as on any other day.
+#[test]
+fn a_run_with_the_clock_years_ahead_matches_the_snapshots_and_writes_everything() {
+    let dir = tmp();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let snaps = dir.path().join("snaps");
+    std::fs::create_dir_all(&snaps).unwrap();
+    let mut copied = 0;
+    for entry in std::fs::read_dir(root.join("snapshots")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "snap") {
+            std::fs::copy(&path, snaps.join(path.file_name().unwrap())).unwrap();
+            copied += 1;
+        }
+    }
+    assert!(copied > 50, "only {copied} snapshots found under snapshots/");
+    let spec = root.join("specs/agentgigs.openapi.yaml");
+    let scenarios = root.join("scenarios");
+    let done = cli(
+        dir.path(),
+        &[
+            "run",
+            "--spec",
+            &spec.to_string_lossy(),
+            "--scenarios",
+            &scenarios.to_string_lossy(),
+            "--clock-start",
+            "2029-12-31T12:00:00Z",
+            "--snapshots",
+            "snaps",
+            "--report",
+            "junit=out/junit.xml",
+            "--report",
+            "json=out/run.json",
+            "--report",
+            "markdown=out/summary.md",
+            "--report",
+            "html=out/report.html",
+        ],
+    );
+    done.expect_code(0);
+    let pending: Vec<_> = std::fs::read_dir(&snaps)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".snap.new"))
+        .collect();
+    assert!(
+        pending.is_empty(),
+        "transcripts differ with the clock ahead: {pending:?}"
+    );
+    for file in ["junit.xml", "run.json", "summary.md", "report.html"] {
+        assert!(!read(&dir.path().join("out").join(file)).is_empty(), "{file} is empty");
+    }
+    let report = report_at(&dir.path().join("out/run.json"));
+    assert!(report.scenarios.len() > 50, "{} scenarios ran", report.scenarios.len());
+    let done = cli(
+        dir.path(),
+        &[
+            "run",
+            "--spec",
+            &spec.to_string_lossy(),
+            "--scenarios",
+            &scenarios.to_string_lossy(),
+            "--clock-start",
+            "2029-12-31T12:00:00Z",
+            "--last-failed",
+        ],
+    );
+    done.expect_code(0);
+    assert!(done.stdout.contains("nothing to rerun"), "{}", done.all());
+}
+
 #[test]
 fn last_failed_without_a_state_file_is_a_usage_error() {
     let dir = tmp();
@@ -904,6 +979,31 @@ fn mock_no_rate_limits_never_answers_429_and_says_so() {
         "{lines:#?}"
     );
     assert!(throttled_of(&url, 40) > 0);
+}
+
+#[test]
+fn mock_clock_start_sets_the_server_clock_and_says_so() {
+    let dir = tmp();
+    let (_child, url, lines) = spawn_mock(dir.path(), &["--clock-start", "2031-12-31T12:00:00Z"]);
+    assert!(
+        lines.iter().any(|l| l.contains("clock started at 2031-12-31T12:00:00")),
+        "{lines:#?}"
+    );
+    let (status, body) = call(
+        &url,
+        "POST",
+        "/__conformance/clock",
+        &[],
+        r#"{"advance_seconds":86400}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"now\":\"2032-01-01T12:0"),
+        "a day after the start: {body}"
+    );
+    let done = cli(dir.path(), &["mock", "--clock-start", "next tuesday"]);
+    done.expect_code(2);
+    assert!(done.stderr.contains("RFC 3339"), "{}", done.stderr);
 }
 
 #[test]

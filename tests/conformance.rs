@@ -10,10 +10,17 @@
 //! Against the bundled server each passing scenario's transcript is also
 //! compared with its insta snapshot under `snapshots/` (review changes with
 //! `cargo insta review`; CI runs with `INSTA_UPDATE=no` and never writes).
+//!
+//! The bundled library runs twice: once with the server clock at wall time,
+//! once (`shifted-clock/…`) with it started on 31 December more than 400 days
+//! ahead, so the clock-moving scenarios cross a month and a year boundary.
+//! Both compare with the same snapshots: a transcript must not depend on
+//! the date it was recorded on.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use agentgigs_conformance::mock::MockConfig;
 use agentgigs_conformance::report::model::Outcome;
 use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, ScenarioContext, run_scenario};
@@ -57,14 +64,54 @@ fn build_trials(root: &Path) -> Result<Vec<Trial>, String> {
         return Err("no scenario found under scenarios/: discovery is broken".into());
     }
     let target = target()?;
+    let mut runs = vec![(String::new(), target.clone())];
+    if target.is_bundled() {
+        let config = MockConfig {
+            clock_start: Some(shifted_start(chrono::Utc::now())),
+            ..MockConfig::default()
+        };
+        runs.push(("shifted-clock/".to_string(), TargetSpec::BundledWith(config)));
+    }
+    let mut trials = Vec::new();
+    for (prefix, target) in runs {
+        trials.extend(trials_for(root, &library, &spec, &target, &prefix)?);
+    }
+    Ok(trials)
+}
+
+/// Noon on the 31 December at least 400 days after `now`: far from today,
+/// and a day before a new month and year.
+fn shifted_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Datelike, TimeZone, Timelike};
+    let ahead = now + chrono::Duration::days(400);
+    let year = if ahead.month() == 12 && ahead.day() == 31 && ahead.hour() >= 12 {
+        ahead.year() + 1
+    } else {
+        ahead.year()
+    };
+    chrono::Utc
+        .with_ymd_and_hms(year, 12, 31, 12, 0, 0)
+        .single()
+        .expect("31 December noon exists")
+}
+
+fn trials_for(
+    root: &Path,
+    library: &agentgigs_conformance::scenario::Library,
+    spec: &Arc<Spec>,
+    target: &TargetSpec,
+    prefix: &str,
+) -> Result<Vec<Trial>, String> {
     let mut trials = Vec::new();
     for scenario in &library.scenarios {
-        let name = scenario
-            .source
-            .file
-            .trim_start_matches("scenarios/")
-            .trim_end_matches(".yaml")
-            .to_string();
+        let name = format!(
+            "{prefix}{}",
+            scenario
+                .source
+                .file
+                .trim_start_matches("scenarios/")
+                .trim_end_matches(".yaml")
+        );
         let steps = library.expand(scenario).map_err(|e| e.to_string())?;
         let planned = PlannedScenario::new(scenario.clone(), steps);
         let spec = spec.clone();

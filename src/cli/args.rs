@@ -90,6 +90,10 @@ pub struct TargetArgs {
     /// Accept invalid TLS certificates (verification is on by default).
     #[arg(long)]
     pub insecure: bool,
+    /// Start the bundled server's clock at this instant (RFC 3339) instead of
+    /// now: a run must not depend on the date (bundled server only).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant, conflicts_with_all = ["target", "profile"])]
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `run`.
@@ -164,6 +168,16 @@ pub struct MockArgs {
     /// itself. The server then breaks the documented rate-limit rules.
     #[arg(long)]
     pub no_rate_limits: bool,
+    /// Start the server clock at this instant (RFC 3339, e.g.
+    /// `2031-12-31T12:00:00Z`) instead of now; it then runs at wall speed.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_instant(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("expected an RFC 3339 instant such as `2031-12-31T12:00:00Z`: {e}"))
 }
 
 /// `list`.

@@ -34,6 +34,12 @@ pub fn target_of(args: &TargetArgs) -> Result<TargetSpec, UsageError> {
         profile.insecure |= args.insecure;
         return Ok(TargetSpec::Remote(profile));
     }
+    if let Some(start) = args.clock_start {
+        return Ok(TargetSpec::BundledWith(crate::mock::MockConfig {
+            clock_start: Some(start),
+            ..crate::mock::MockConfig::default()
+        }));
+    }
     Ok(TargetSpec::Bundled)
 }
 

@@ -85,6 +85,7 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         control_token: args.control_token.clone().filter(|t| !t.is_empty()),
         keepalive: Duration::from_secs(args.keepalive_secs.max(1)),
         rate_limits: !args.no_rate_limits,
+        clock_start: args.clock_start,
         ..MockConfig::default()
     };
     config.validate().map_err(|e| {
@@ -104,6 +105,9 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         out.line(&format!("AgentGigs reference server listening on {url}"));
         if args.no_rate_limits {
             out.line("Rate limits are lifted (--no-rate-limits): no request is ever answered 429.");
+        }
+        if let Some(start) = args.clock_start {
+            out.line(&format!("The server clock started at {} (--clock-start).", start.to_rfc3339()));
         }
         out.line("");
         out.line("Create a test actor (poster, agent or proofer) through the control API:");

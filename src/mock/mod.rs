@@ -54,6 +54,10 @@ pub struct MockConfig {
     /// registration): for load benchmarks only, the server then breaks the
     /// rate-limit rules of the spec.
     pub rate_limits: bool,
+    /// Where the server clock starts (default: wall time). The clock then
+    /// runs at wall speed and the control API moves it as usual; a reset
+    /// keeps it.
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for MockConfig {
@@ -65,6 +69,7 @@ impl Default for MockConfig {
             keepalive: Duration::from_millis(250),
             faults: BTreeSet::new(),
             rate_limits: true,
+            clock_start: None,
         }
     }
 }

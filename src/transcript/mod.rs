@@ -4,7 +4,9 @@
 //! the response body with every varying value replaced by a stable
 //! placeholder: ids by kind and order of appearance (`[JOB_1]`,
 //! `[APPLICATION_2]`; the same id keeps its placeholder across the
-//! transcript, so relations stay visible), timestamps (`[TIMESTAMP]`), the
+//! transcript, so relations stay visible), date-like values by kind and
+//! value (`[TIMESTAMP_1]`, `[DATE_1]`, `[MONTH_1]`, `[PERIOD_1]`, `[AGE_1]`,
+//! `[EPOCH_1]`; whatever day a run happens on, its transcript is the same), the
 //! server's address (`[BASE_URL]`), e-mail addresses, signed-URL tokens.
 //! Secrets are already redacted by the runner (`[API_KEY:poster]`).
 //!
@@ -25,8 +27,62 @@ use crate::report::model::{Outcome, RunReport, ScenarioReport};
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("regex")
 });
-static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\b").expect("regex")
+/// Date-like values, most specific first, each with its placeholder kind.
+/// A value matched by one is replaced before the next looks, so a date-time
+/// is one `[TIMESTAMP_n]`, never a `[DATE_n]` plus a time.
+static DATE_LIKE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
+    const WEEKDAY: &str = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*";
+    const UNIT: &str = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|yrs?|[smhdwy])";
+    let patterns = [
+        // ISO 8601 / RFC 3339 date-times, extended and basic forms.
+        (
+            r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?|\b)".to_string(),
+            "TIMESTAMP",
+        ),
+        (
+            r"\b\d{8}T\d{4,6}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?".to_string(),
+            "TIMESTAMP",
+        ),
+        // RFC 2822 / HTTP dates: `Fri, 04 Dec 2026 13:29:22 GMT`.
+        (
+            format!(
+                r"\b(?:{WEEKDAY},?\s+)?\d{{1,2}}\s+{MONTH}\s+\d{{4}}\s+\d{{2}}:\d{{2}}(?::\d{{2}})?(?:\s*(?:GMT|UTC|Z|[+-]\d{{4}}))?"
+            ),
+            "TIMESTAMP",
+        ),
+        // Calendar dates: ISO, ordinal, and written forms.
+        (r"\b\d{4}-\d{2}-\d{2}\b".to_string(), "DATE"),
+        (
+            format!(r"\b(?:{WEEKDAY},?\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH}\.?,?\s+\d{{4}}\b"),
+            "DATE",
+        ),
+        (
+            format!(r"\b(?:{WEEKDAY},?\s+)?{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"),
+            "DATE",
+        ),
+        (r"\b\d{1,2}/\d{1,2}/\d{4}\b".to_string(), "DATE"),
+        // Periods: ISO weeks, quarters, halves, months.
+        (r"\b(?:19|20)\d{2}-?W\d{2}(?:-?\d)?\b".to_string(), "PERIOD"),
+        (
+            r"\b(?:(?:19|20)\d{2}-?[QH][1-4]|[QH][1-4][ -](?:19|20)\d{2})\b".to_string(),
+            "PERIOD",
+        ),
+        (r"\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])\b".to_string(), "MONTH"),
+        (format!(r"\b{MONTH}\.?,?\s+\d{{4}}\b"), "MONTH"),
+        // Relative ages: `3 days ago`, `in 2h`, `5m ago`.
+        (format!(r"\b\d+(?:\.\d+)?\s*{UNIT}\s+ago\b"), "AGE"),
+        (format!(r"\bin\s+\d+(?:\.\d+)?\s*{UNIT}\b"), "AGE"),
+        (r"(?i)\b(?:just now|yesterday|today|tomorrow)\b".to_string(), "AGE"),
+    ];
+    patterns
+        .into_iter()
+        .map(|(p, kind)| (Regex::new(&p).expect("date-like regex"), kind))
+        .collect()
+});
+/// Keys whose numeric value is a point in time (Unix seconds or millis).
+static EPOCH_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i:(?:^|_)(?:at|iat|exp|nbf|timestamp|time|date))$|[a-z](?:At|Time|Date)$").expect("regex")
 });
 static BASE_URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"https?://(127\.0\.0\.1|localhost|\[::1\]):\d+").expect("regex"));
@@ -61,7 +117,6 @@ impl Placeholders {
     fn text(&mut self, s: &str, kind: &str) -> String {
         let s = BASE_URL.replace_all(s, "[BASE_URL]");
         let s = FILE_TOKEN.replace_all(&s, "/files/[TOKEN]");
-        let s = TIMESTAMP.replace_all(&s, "[TIMESTAMP]");
         let s = EPOCH_MILLIS.replace_all(&s, "/[MILLIS]-");
         let s = EMAIL.replace_all(&s, "[EMAIL]");
         let mut out = String::new();
@@ -88,7 +143,29 @@ impl Placeholders {
             last = m.end();
         }
         out.push_str(&s[last..]);
-        out
+        self.dates(&out)
+    }
+
+    /// Replaces every date-like value (date-times, dates, months, periods,
+    /// relative ages) by a placeholder numbered by value: the same value
+    /// keeps the same placeholder, as ids do.
+    fn dates(&mut self, s: &str) -> String {
+        let mut s = s.to_string();
+        for (re, kind) in DATE_LIKE.iter() {
+            if !re.is_match(&s) {
+                continue;
+            }
+            let mut out = String::with_capacity(s.len());
+            let mut last = 0;
+            for m in re.find_iter(&s) {
+                out.push_str(&s[last..m.start()]);
+                out.push_str(&self.for_id(&format!("{kind}:{}", m.as_str()), kind));
+                last = m.end();
+            }
+            out.push_str(&s[last..]);
+            s = out;
+        }
+        s
     }
 
     /// A JSON value with every varying value replaced, keys kept.
@@ -97,6 +174,10 @@ impl Placeholders {
             Value::String(s) => Value::String(self.text(s, &kind_of(parent_key))),
             // Seconds until a rate-limit window frees depend on wall time.
             Value::Number(_) if parent_key == "retry_after" => Value::String("[SECONDS]".into()),
+            // A point in time as a number (Unix seconds or millis).
+            Value::Number(n) if EPOCH_KEY.is_match(parent_key) => {
+                Value::String(self.for_id(&format!("EPOCH:{n}"), "EPOCH"))
+            }
             Value::Array(items) => Value::Array(items.iter().map(|x| self.json(x, parent_key)).collect()),
             Value::Object(map) => Value::Object(
                 map.iter()
@@ -289,13 +370,63 @@ mod tests {
         );
         assert_eq!(
             v,
-            json!({"created_at": "[TIMESTAMP]", "signedUrl": "[BASE_URL]/files/[TOKEN]", "email": "[EMAIL]"})
+            json!({"created_at": "[TIMESTAMP_1]", "signedUrl": "[BASE_URL]/files/[TOKEN]", "email": "[EMAIL]"})
         );
         let v = ph.json(
             &json!({"paymentIntentId": "pi_82d5a8eca15e468996d71e45", "again": "pi_82d5a8eca15e468996d71e45"}),
             "",
         );
         assert_eq!(v, json!({"paymentIntentId": "[PI_1]", "again": "[PI_1]"}));
+    }
+
+    #[test]
+    fn every_date_like_value_gets_a_placeholder_by_value() {
+        let mut ph = Placeholders::default();
+        let v = ph.json(
+            &json!({
+                "score_trend": [{"date": "2026-12-04", "avg": 60}, {"date": "2026-12-05"}, {"date": "2026-12-04"}],
+                "occurred_at": "2026-12-04T13:29:22+00:00",
+                "created_at": "2026-12-04T13:29:22+00:00",
+                "minutes": "2026-12-04T13:29Z",
+                "basic": "20261204T132922Z",
+                "http": "Fri, 04 Dec 2026 13:29:22 GMT",
+                "written": ["December 4, 2026", "4 Dec 2026", "12/04/2026"],
+                "month": ["2026-12", "December 2026", "Dec 2026"],
+                "period": ["2026-W49", "2026-Q4", "Q4 2026"],
+                "age": ["3 days ago", "5m ago", "retry in 42 seconds", "yesterday"],
+                "releaseScheduledAt": 1_796_400_000_u64,
+                "iat": 1_796_400_000_u64,
+                "amount_cents": 2026,
+            }),
+            "",
+        );
+        assert_eq!(
+            v,
+            json!({
+                "score_trend": [{"date": "[DATE_1]", "avg": 60}, {"date": "[DATE_2]"}, {"date": "[DATE_1]"}],
+                "occurred_at": "[TIMESTAMP_1]",
+                "created_at": "[TIMESTAMP_1]",
+                "minutes": "[TIMESTAMP_2]",
+                "basic": "[TIMESTAMP_3]",
+                "http": "[TIMESTAMP_4]",
+                "written": ["[DATE_3]", "[DATE_4]", "[DATE_5]"],
+                "month": ["[MONTH_1]", "[MONTH_2]", "[MONTH_3]"],
+                "period": ["[PERIOD_1]", "[PERIOD_2]", "[PERIOD_3]"],
+                "age": ["[AGE_1]", "[AGE_2]", "retry [AGE_3]", "[AGE_4]"],
+                "releaseScheduledAt": "[EPOCH_1]",
+                "iat": "[EPOCH_1]",
+                "amount_cents": 2026,
+            })
+        );
+        // Ids, amounts and ordinary text are left alone.
+        let v = ph.json(
+            &json!({"message": "Budget 1000-2000 cents, 3 revisions", "format": 7}),
+            "",
+        );
+        assert_eq!(
+            v,
+            json!({"message": "Budget 1000-2000 cents, 3 revisions", "format": 7})
+        );
     }
 
     #[test]

@@ -27,6 +27,15 @@ impl Clock {
         }
     }
 
+    /// A clock that reads `at` now and then runs at the speed of wall time
+    /// (a server started far from today, to prove nothing depends on the date).
+    pub fn starting_at(at: DateTime<Utc>) -> Self {
+        Self {
+            base: None,
+            offset: at - Utc::now(),
+        }
+    }
+
     /// A clock frozen at `at` that moves only when advanced (deterministic tests).
     pub fn fixed(at: DateTime<Utc>) -> Self {
         Self {
@@ -65,5 +74,15 @@ mod tests {
         c.advance_secs(3600);
         assert_eq!(c.now(), t0 + Duration::hours(1));
         assert_eq!(c.offset_secs(), 3600);
+    }
+
+    #[test]
+    fn a_started_clock_runs_from_its_start() {
+        let t0 = DateTime::parse_from_rfc3339("2031-12-31T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = Clock::starting_at(t0);
+        let drift = (c.now() - t0).num_milliseconds();
+        assert!((0..5_000).contains(&drift), "{drift} ms from the start");
     }
 }

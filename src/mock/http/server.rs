@@ -82,7 +82,8 @@ impl AppState {
     /// Fresh state for a server whose own base URL is `base_url`.
     pub fn new(config: &MockConfig, base_url: &str) -> Self {
         let base_url = base_url.trim_end_matches('/');
-        let market = fresh_market(Clock::real(), base_url, &config.faults, config.rate_limits);
+        let clock = config.clock_start.map_or_else(Clock::real, Clock::starting_at);
+        let market = fresh_market(clock, base_url, &config.faults, config.rate_limits);
         AppState(Arc::new(Shared {
             market: Mutex::new(market),
             publish_order: Mutex::new(()),
