@@ -16,6 +16,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod finding;
 pub mod fuzz;
 pub mod mock;
 pub mod redact;

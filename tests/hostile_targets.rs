@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use agentgigs_conformance::report::model::{FindingKind, Outcome};
+use agentgigs_conformance::finding::FindingKind;
+use agentgigs_conformance::report::model::Outcome;
 use agentgigs_conformance::runner::RunOptions;
 use agentgigs_conformance::target::{Profile, TargetSpec};
 use common::*;

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentgigs_conformance::finding::FindingKind;
 use agentgigs_conformance::mock::{MockConfig, MockServer};
 use agentgigs_conformance::redact::Secrets;
-use agentgigs_conformance::report::model::{FindingKind, Outcome, RunReport, ScenarioReport};
+use agentgigs_conformance::report::model::{Outcome, RunReport, ScenarioReport};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run, run_with_secrets};
 use agentgigs_conformance::scenario::{load_library, parse_scenario};
 use agentgigs_conformance::spec::Spec;

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use agentgigs_conformance::report::model::{Finding, FindingKind};
+use agentgigs_conformance::finding::{Finding, FindingKind};
 use agentgigs_conformance::spec::{CheckSet, OpenApiVersion, ResponseView, Spec, SpecError};
 use serde_json::{Value, json};
 

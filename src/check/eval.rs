@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::shown;
-use crate::report::model::{Finding, FindingKind};
+use crate::finding::{Finding, FindingKind};
 use crate::scenario::Check;
 
 /// What the value is: a JSON value, or a header's text (where numeric

@@ -12,7 +12,7 @@ mod tests;
 
 use serde_json::Value;
 
-use crate::report::model::{Finding, FindingKind};
+use crate::finding::{Finding, FindingKind};
 use crate::scenario::{BodyAssertion, Check, Expect};
 
 pub use path::{Located, resolve};

@@ -17,8 +17,8 @@ use super::FuzzError;
 use super::exec::{FailureKind, Oracle, judge, send};
 use super::fixtures::provision;
 use super::request::{BodyFormat, Expect, WireBody, WireRequest};
+use crate::finding::Finding;
 use crate::redact::Secrets;
-use crate::report::model::Finding;
 use crate::spec::Spec;
 use crate::target::ControlClient;
 

@@ -22,8 +22,8 @@ use super::plan::{OpPlan, plan};
 use super::report::{FuzzFailure, FuzzReport, OperationFuzzResult, SkippedOperation};
 use super::request::{Expect, FuzzRequest};
 use super::strategy::{GenConfig, Generator};
+use crate::finding::Finding;
 use crate::redact::Secrets;
-use crate::report::model::Finding;
 use crate::spec::{Operation, Spec};
 use crate::target::{ClientOptions, ControlClient, build_client};
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::request::{Expect, WireBody, WireRequest};
-use crate::report::model::{Finding, FindingKind};
+use crate::finding::{Finding, FindingKind};
 use crate::spec::{CheckSet, Operation, ResponseView, Spec};
 
 /// Timeout of a normal request.

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::exec::FailureKind;
 use super::request::{Expect, WireRequest};
-use crate::report::model::Finding;
+use crate::finding::Finding;
 
 /// A whole run.
 #[derive(Debug, Clone, Serialize)]

@@ -8,6 +8,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::finding::{Finding, FindingKind};
+pub use crate::spec::SpecInfo;
+
 /// Version of the JSON report format. Bump on any incompatible change.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
@@ -38,17 +41,6 @@ pub struct TargetInfo {
     pub sandbox: bool,
     /// Control-API features the target offers.
     pub features: Vec<String>,
-}
-
-/// The spec the responses were checked against.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpecInfo {
-    pub path: String,
-    pub title: String,
-    pub version: String,
-    pub openapi: String,
-    /// SHA-256 of the spec file's bytes, hex.
-    pub sha256: String,
 }
 
 /// Counts that add up: `passed + failed + skipped + errored == total`.
@@ -160,80 +152,6 @@ pub struct ResponseRecord {
     pub body: Option<Value>,
     pub body_bytes: usize,
     pub elapsed_ms: u64,
-}
-
-/// What kind of check produced a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    /// The request matched no operation in the spec.
-    UndocumentedOperation,
-    /// The status is not documented for the operation.
-    UndocumentedStatus,
-    ContentType,
-    /// The body does not validate against the documented schema.
-    Schema,
-    /// A documented header is missing.
-    MissingHeader,
-    /// The body is not valid JSON although JSON is documented.
-    InvalidJson,
-    /// A scenario's `expect: status`.
-    Status,
-    /// A scenario's `expect: headers`.
-    Header,
-    /// A scenario's `expect: body`.
-    Body,
-    /// A `repeat` expectation (the status arrived too early or never).
-    Repeat,
-    /// An event expectation.
-    Event,
-    /// A capture found nothing.
-    Capture,
-}
-
-/// One way in which a response differs from what the spec or scenario demands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub kind: FindingKind,
-    /// One sentence: what is wrong.
-    pub message: String,
-    /// What was expected, as text or JSON.
-    pub expected: Option<Value>,
-    /// What arrived.
-    pub actual: Option<Value>,
-    /// JSON pointer into the response body (or event payload).
-    pub body_pointer: Option<String>,
-    /// JSON pointer into the spec document (`#/paths/...`).
-    pub schema_pointer: Option<String>,
-}
-
-impl Finding {
-    pub fn new(kind: FindingKind, message: impl Into<String>) -> Self {
-        Finding {
-            kind,
-            message: message.into(),
-            expected: None,
-            actual: None,
-            body_pointer: None,
-            schema_pointer: None,
-        }
-    }
-    pub fn expected(mut self, v: impl Into<Value>) -> Self {
-        self.expected = Some(v.into());
-        self
-    }
-    pub fn actual(mut self, v: impl Into<Value>) -> Self {
-        self.actual = Some(v.into());
-        self
-    }
-    pub fn at_body(mut self, pointer: impl Into<String>) -> Self {
-        self.body_pointer = Some(pointer.into());
-        self
-    }
-    pub fn at_schema(mut self, pointer: impl Into<String>) -> Self {
-        self.schema_pointer = Some(pointer.into());
-        self
-    }
 }
 
 /// Money the run committed for one actor.

@@ -5,8 +5,9 @@
 use serde_json::Value;
 
 use super::exec::{Prepared, Received};
+use crate::finding::Finding;
 use crate::redact::Secrets;
-use crate::report::model::{Finding, Outcome, RequestRecord, ResponseRecord, ScenarioReport, StepReport};
+use crate::report::model::{Outcome, RequestRecord, ResponseRecord, ScenarioReport, StepReport};
 
 /// Largest text body kept in a record (characters).
 pub(crate) const MAX_TEXT_CHARS: usize = 16 * 1024;

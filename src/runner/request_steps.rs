@@ -19,7 +19,8 @@ use super::steps::{
 };
 use super::vars::text_of;
 use crate::check;
-use crate::report::model::{Finding, FindingKind, StepReport};
+use crate::finding::{Finding, FindingKind};
+use crate::report::model::StepReport;
 use crate::scenario::{Capture, Expect, Repeat, Request, Step};
 
 /// Interpolates a request into a [`Prepared`] one.

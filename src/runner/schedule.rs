@@ -239,7 +239,7 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
 fn finish(
     scenarios: Vec<ScenarioReport>,
     target: TargetInfo,
-    spec: crate::report::model::SpecInfo,
+    spec: crate::spec::SpecInfo,
     started_at: String,
     t0: Instant,
     money: Vec<crate::report::model::MoneyMoved>,

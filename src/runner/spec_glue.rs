@@ -2,7 +2,7 @@
 //! label for reports and the spec's identity for the run report. Nothing
 //! else of the runner may depend on the spec model's internals.
 
-use crate::report::model::SpecInfo;
+use crate::spec::SpecInfo;
 use crate::spec::{Operation, Spec};
 
 /// `METHOD /path/{template}` of an operation, as shown in reports.

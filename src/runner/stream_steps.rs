@@ -16,7 +16,8 @@ use super::steps::{
     Deadline, Halt, ScenarioState, auto_checks, cut_message, interpolated, join_url, parse_json, step_auth,
 };
 use crate::check;
-use crate::report::model::{Finding, FindingKind, ResponseRecord, StepReport};
+use crate::finding::{Finding, FindingKind};
+use crate::report::model::{ResponseRecord, StepReport};
 use crate::scenario::{BodyAssertion, Step};
 use crate::target::EventsTransport;
 

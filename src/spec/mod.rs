@@ -41,7 +41,7 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::report::model::Finding;
+use crate::finding::Finding;
 use crate::yaml::{self, Location};
 
 pub use model::{HeaderSpec, MediaTypeSpec, Operation, Parameter, RequestBodySpec, ResponseSpec, SecurityRequirement};
@@ -82,8 +82,19 @@ impl Default for CheckSet {
     }
 }
 
-/// What a spec is, for reports: the same type as the report's `spec` field.
-pub type SpecSummary = crate::report::model::SpecInfo;
+/// The spec the responses were checked against.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SpecInfo {
+    pub path: String,
+    pub title: String,
+    pub version: String,
+    pub openapi: String,
+    /// SHA-256 of the spec file's bytes, hex.
+    pub sha256: String,
+}
+
+/// What a spec is, for reports (the same type as [`SpecInfo`]).
+pub type SpecSummary = SpecInfo;
 
 /// Why a spec could not be loaded (or failed the strict 3.0 check).
 #[derive(Debug, thiserror::Error)]

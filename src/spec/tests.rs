@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::report::model::FindingKind;
+use crate::finding::FindingKind;
 
 pub(crate) const FIXTURE_30: &str = r##"
 openapi: 3.0.3

@@ -16,7 +16,7 @@ use super::convert::Converted;
 use super::model::{MediaTypeSpec, Operation, ResponseSpec};
 use super::refs::{get, percent_decode, percent_encode_fragment};
 use super::{CheckSet, ResponseView};
-use crate::report::model::{Finding, FindingKind};
+use crate::finding::{Finding, FindingKind};
 
 /// The URI under which the converted document is registered.
 const BASE: &str = "https://spec.agentgigs.invalid/openapi.json";
