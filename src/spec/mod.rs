@@ -26,8 +26,10 @@
 //! - YAML specs may write status keys unquoted (`200:`): plain scalar keys
 //!   are kept as written.
 
+mod contract;
 mod convert;
 mod model;
+mod overlay;
 mod paths;
 mod refs;
 mod validate;
@@ -44,7 +46,9 @@ use sha2::{Digest, Sha256};
 use crate::finding::Finding;
 use crate::yaml::{self, Location};
 
+pub use contract::{Contract, ContractCheck, DOCUMENTED_SPEC, REFERENCE_OVERLAY};
 pub use model::{HeaderSpec, MediaTypeSpec, Operation, Parameter, RequestBodySpec, ResponseSpec, SecurityRequirement};
+pub use overlay::{Overlay, OverlayAction, OverlayError};
 
 use convert::{Converted, View};
 use validate::Validators;
@@ -230,6 +234,17 @@ impl Spec {
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
         let body = text.strip_prefix('\u{feff}').unwrap_or(text);
         let (doc, locations) = parse_text(body, origin)?;
+        Spec::build(doc, locations, sha256, origin)
+    }
+
+    /// A spec from a document already in memory (an overlay's result, say);
+    /// its SHA-256 is that of the compact JSON text.
+    pub fn from_document(doc: Value, origin: &str) -> Result<Spec, SpecError> {
+        let sha256 = hex::encode(Sha256::digest(doc.to_string().as_bytes()));
+        Spec::build(doc, None, sha256, origin)
+    }
+
+    fn build(doc: Value, locations: Option<yaml::Document>, sha256: String, origin: &str) -> Result<Spec, SpecError> {
         let version = version_of(&doc, origin, locations.as_ref())?;
 
         let cx = LoadCx {
