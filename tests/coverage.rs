@@ -46,7 +46,7 @@ fn run_library(root: &Path) -> (Arc<Spec>, RunReport) {
         ..RunOptions::default()
     };
     let plan = RunPlan {
-        spec: spec.clone(),
+        contract: spec.clone().into(),
         scenarios,
         target: TargetSpec::Bundled,
         options,

@@ -158,7 +158,7 @@ fn run(scenarios: Vec<PlannedScenario>, faults: &[&str]) -> RunReport {
         ..MockConfig::default()
     };
     let plan = RunPlan {
-        spec: LIBRARY.0.clone(),
+        contract: LIBRARY.0.clone().into(),
         scenarios,
         target: TargetSpec::BundledWith(config),
         options: RunOptions {

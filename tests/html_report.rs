@@ -79,7 +79,7 @@ fn real_run() -> (RunReport, Coverage) {
         ..RunOptions::default()
     };
     let plan = RunPlan {
-        spec: spec.clone(),
+        contract: spec.clone().into(),
         scenarios: planned,
         target: TargetSpec::Bundled,
         options,

@@ -41,6 +41,7 @@ fn request_step(
         Outcome::Failed
     };
     StepReport {
+        departures: Vec::new(),
         index,
         name: name.into(),
         location: location.into(),
@@ -289,6 +290,8 @@ fn sample_run() -> RunReport {
             openapi: "3.0.3".into(),
             sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
         },
+        reference: None,
+        strict: false,
         started_at: "2025-06-01T12:00:00Z".into(),
         duration_ms: 12_345,
         scenarios,

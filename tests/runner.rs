@@ -44,7 +44,7 @@ fn options() -> RunOptions {
 
 async fn run_all(target: TargetSpec, yamls: &[&str], options: RunOptions) -> RunReport {
     run(RunPlan {
-        spec: mini_spec(),
+        contract: mini_spec().into(),
         scenarios: yamls.iter().map(|y| planned(y)).collect(),
         target,
         options,
@@ -232,7 +232,7 @@ steps:
     p.area = "things".into();
     let (url, _) = tiny(Behaviour::default()).await;
     let report = run(RunPlan {
-        spec: mini_spec(),
+        contract: mini_spec().into(),
         scenarios: vec![p],
         target: remote(&url),
         options: options(),
@@ -738,7 +738,7 @@ async fn events_over_websocket_against_a_reference_server() {
     profile.pace = false;
     profile.events = EventsTransport::WebSocket;
     let report = run(RunPlan {
-        spec,
+        contract: spec.into(),
         scenarios: picked,
         target: TargetSpec::Remote(profile),
         options: options(),
@@ -840,7 +840,7 @@ steps:
 "#;
     let secrets = Secrets::new();
     let plan = RunPlan {
-        spec: mini_spec(),
+        contract: mini_spec().into(),
         scenarios: vec![planned(yaml)],
         target: remote(&url),
         options: options(),
@@ -911,7 +911,7 @@ async fn the_bundled_reference_server_runs_the_library() {
     assert!(scenarios.len() >= 10, "{} areas", scenarios.len());
     let count = scenarios.len();
     let report = run(RunPlan {
-        spec,
+        contract: spec.into(),
         scenarios,
         target: TargetSpec::Bundled,
         options: RunOptions {

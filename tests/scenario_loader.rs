@@ -238,7 +238,7 @@ fn every_feature_is_read_into_the_model() {
     assert_eq!(r.query["limit"], json!("{{limit}}"));
     assert_eq!(r.headers["X-Trace"], "{{run_id}}");
     let e = list.expect.as_ref().unwrap();
-    assert_eq!(e.status, [200, 304]);
+    assert_eq!(e.status, [StatusExpect::Code(200), StatusExpect::Code(304)]);
     assert_eq!(e.headers["content-type"].regex.as_deref(), Some("^application/json"));
     assert_eq!(e.body[0].path, "$.jobs[*].id");
     assert_eq!(e.body[0].check.uuid, Some(true));
@@ -274,8 +274,11 @@ fn every_feature_is_read_into_the_model() {
     assert_eq!(mp.filename, "brief.txt");
     assert_eq!(mp.fields["note"], "first");
     let rep = s.steps[5].repeat.as_ref().unwrap();
-    assert_eq!((rep.times, rep.until_status, rep.expect_at), (31, Some(429), Some(31)));
-    assert_eq!(rep.each.as_ref().unwrap().status, [200]);
+    assert_eq!(
+        (rep.times, rep.until_status, rep.expect_at),
+        (31, Some(429), Some(ExpectAt::Exactly(31)))
+    );
+    assert_eq!(rep.each.as_ref().unwrap().status, [StatusExpect::Code(200)]);
     assert_eq!(s.steps[6].clock.as_ref().unwrap().advance_seconds, 3600);
     assert_eq!(s.steps[7].set.as_ref().unwrap()["count"], json!(3));
     assert_eq!(s.steps[9].request.as_ref().unwrap().json, Some(serde_json::Value::Null));

@@ -164,7 +164,7 @@ fn upstream_openapi_validates_the_reference_server() {
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let report = rt.block_on(run(RunPlan {
-        spec,
+        contract: spec.into(),
         scenarios,
         target: TargetSpec::Bundled,
         options,

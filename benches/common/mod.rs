@@ -62,7 +62,7 @@ pub fn planned(copies: usize, filter: Option<&str>) -> Vec<PlannedScenario> {
 pub fn plan(spec: Arc<Spec>, scenarios: Vec<PlannedScenario>) -> RunPlan {
     let jobs = 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     RunPlan {
-        spec,
+        contract: spec.into(),
         scenarios,
         target: TargetSpec::Bundled,
         options: RunOptions {

@@ -13,7 +13,7 @@ mod tests;
 use serde_json::Value;
 
 use crate::finding::{Finding, FindingKind};
-use crate::scenario::{BodyAssertion, Check, Expect};
+use crate::scenario::{BodyAssertion, Check, Expect, StatusExpect};
 
 pub use path::{Located, resolve};
 
@@ -33,6 +33,8 @@ pub enum CheckError {
 pub const MAX_SHOWN_CHARS: usize = 512;
 
 /// Checks a response against an `expect` block: status, headers, body.
+/// Its `reference` part is not read here: the runner checks it apart, as
+/// departures (see [`check_reference`]).
 ///
 /// An empty `expect.status` demands any 2xx. `headers` holds header names
 /// (any case) and their values; `json` is the parsed body, `None` when the
@@ -75,20 +77,39 @@ pub fn check_expect(expect: &Expect, status: u16, headers: &[(String, String)], 
     out
 }
 
+/// Checks a response against the `reference` part of an `expect` block
+/// (none: no finding). Its findings are departures from the reference
+/// server, never failures.
+pub fn check_reference(
+    expect: &Expect,
+    status: u16,
+    headers: &[(String, String)],
+    json: Option<&Value>,
+) -> Vec<Finding> {
+    match &expect.reference {
+        Some(r) => check_expect(r, status, headers, json),
+        None => Vec::new(),
+    }
+}
+
 /// Checks the status against the acceptable ones (empty = any 2xx).
-pub fn check_status(expected: &[u16], status: u16) -> Option<Finding> {
+pub fn check_status(expected: &[StatusExpect], status: u16) -> Option<Finding> {
     let ok = if expected.is_empty() {
         (200..300).contains(&status)
     } else {
-        expected.contains(&status)
+        expected.iter().any(|s| s.matches(status))
     };
     if ok {
         return None;
     }
+    let as_value = |s: &StatusExpect| match s {
+        StatusExpect::Code(c) => Value::from(*c),
+        StatusExpect::Family(_) => Value::String(s.to_string()),
+    };
     let want: Value = match expected {
         [] => Value::String("any 2xx".into()),
-        [one] => Value::from(*one),
-        many => Value::from(many.to_vec()),
+        [one] => as_value(one),
+        many => Value::Array(many.iter().map(as_value).collect()),
     };
     let msg = match expected {
         [] => format!("status {status} is not a success (2xx)"),
@@ -108,7 +129,9 @@ pub fn check_status(expected: &[u16], status: u16) -> Option<Finding> {
 /// (wildcard, `..`, filter, slice, union) is read as the array of the
 /// selected values for `exists`, `absent`, `length`, `min_length` and
 /// `contains` (membership); every other check, `not` included, applies to
-/// each selected value and holds vacuously when nothing is selected.
+/// each selected value. When nothing is selected those per-value checks
+/// fail (a check that looked at nothing proves nothing), unless the
+/// assertion says `allow_empty: true`.
 /// Numbers compare by value (`1` equals `1.0`); `type: integer` and
 /// `cents` want a number written without fraction or exponent.
 pub fn check_assertions(assertions: &[BodyAssertion], body: &Value) -> Vec<Finding> {
@@ -165,6 +188,20 @@ fn check_one(kind: FindingKind, a: &BodyAssertion, body: &Value) -> Vec<Finding>
                 out.push(failure.into_finding(kind, Some(&a.path), None));
             }
             let rest = eval::per_value(&a.check);
+            if matches.is_empty() && !a.allow_empty && rest != Check::default() {
+                out.push(
+                    Finding::new(
+                        kind,
+                        format!(
+                            "`{}` selects nothing, so its checks looked at no value (write `allow_empty: true` if an empty selection is acceptable)",
+                            a.path
+                        ),
+                    )
+                    .expected("at least one selected value")
+                    .actual(Value::Array(Vec::new()))
+                    .at_body(a.path.clone()),
+                );
+            }
             for (pointer, value) in matches {
                 for failure in eval::evaluate(&rest, Some(value), eval::Mode::Json) {
                     out.push(failure.into_finding(kind, Some(&pointer), None));

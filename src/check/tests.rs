@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::scenario::StatusExpect;
 use crate::scenario::{BodyAssertion, Check, Expect};
 
 fn a(path: &str, check: Value) -> BodyAssertion {
@@ -226,7 +227,10 @@ fn expect_status_headers_and_body() {
     let none = Expect::default();
     assert!(check_expect(&none, 204, &[], None).is_empty());
     assert_eq!(check_expect(&none, 404, &[], None)[0].kind, FindingKind::Status);
-    assert!(check_status(&[200, 201], 201).is_none());
+    assert!(check_status(&[200.into(), 201.into()], 201).is_none());
+    assert!(check_status(&[StatusExpect::Family(4)], 409).is_none());
+    let f = check_status(&[StatusExpect::Family(4)], 500).expect("500 is not a 4xx");
+    assert_eq!(f.expected, Some(json!("4xx")));
 
     // Body assertions on a non-JSON body.
     let body_only: Expect = serde_json::from_value(json!({"body": [{"path": "/a", "exists": true}]})).unwrap();

@@ -49,9 +49,16 @@ pub enum Command {
 /// Where the spec and the library are.
 #[derive(Debug, Clone, Args)]
 pub struct LibraryArgs {
-    /// The OpenAPI spec responses are checked against.
+    /// The documented contract (OpenAPI) responses are checked against; a break is a failure.
     #[arg(long, value_name = "FILE", default_value = "specs/agentgigs.openapi.yaml")]
     pub spec: PathBuf,
+    /// The reference layer: an OpenAPI Overlay of our reference server's choices where the
+    /// docs are silent, applied over `--spec`; a break is a departure, not a failure.
+    #[arg(long, value_name = "FILE", default_value = "specs/reference.overlay.yaml")]
+    pub reference: PathBuf,
+    /// Check the documented contract only (no reference layer, no departures).
+    #[arg(long, conflicts_with = "reference")]
+    pub no_reference: bool,
     /// The scenario library.
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     pub scenarios: PathBuf,
@@ -114,6 +121,10 @@ pub struct RunArgs {
     /// Stop scheduling scenarios after the first must-level failure.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Count departures from the reference server as failures (to match our reference
+    /// server exactly, not only the documented contract).
+    #[arg(long)]
+    pub strict: bool,
     /// Rerun only the scenarios that failed in the previous run.
     #[arg(long)]
     pub last_failed: bool,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::scenario::{Level, Library, LintFinding, OperationIndex, Scenario, Severity, lint_with, load_library};
-use crate::spec::Spec;
+use crate::spec::{Contract, Spec};
 
 use super::args::{LevelArg, LibraryArgs, SelectArgs};
 
@@ -36,6 +36,28 @@ pub fn load_spec(path: &Path) -> Result<Spec, UsageError> {
         path: path.display().to_string(),
         message: e.to_string(),
     })
+}
+
+/// Loads the documented contract and, unless `--no-reference`, the
+/// reference layer over it.
+pub fn load_contract(args: &LibraryArgs) -> Result<Contract, UsageError> {
+    let spec = std::sync::Arc::new(load_spec(&args.spec)?);
+    if args.no_reference {
+        return Ok(Contract::documented_only(spec));
+    }
+    let path = locate(&args.reference);
+    let text = std::fs::read_to_string(&path).map_err(|e| UsageError::Spec {
+        path: path.display().to_string(),
+        message: format!(
+            "cannot read the reference overlay: {e} (pass `--no-reference` to check the documented contract only)"
+        ),
+    })?;
+    let reference =
+        Contract::reference_of(&spec, &text, &path.display().to_string()).map_err(|e| UsageError::Spec {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(Contract::new(spec, Some(std::sync::Arc::new(reference))))
 }
 
 /// Loads the library, with every error of every file in the message.

@@ -15,7 +15,7 @@ use crate::report::model::{Outcome, RunReport};
 use crate::report::terminal::{TerminalStyle, render_failure, render_summary};
 use crate::report::{Coverage, Format, coverage, write_report};
 use crate::runner::{PlannedScenario, ProgressEvent, RunOptions, RunPlan, run_with_secrets};
-use crate::spec::Spec;
+use crate::spec::{Contract, Spec};
 use crate::target::{Profile, TargetSpec};
 
 use super::args::{CoverageArgs, RunArgs, SelectArgs, TargetArgs};
@@ -87,10 +87,10 @@ fn plan(
     select: &SelectArgs,
     only: Option<&BTreeSet<String>>,
     out: &mut Out,
-) -> Result<(Arc<Spec>, Vec<PlannedScenario>), UsageError> {
-    let spec = library::load_spec(&library_args.spec)?;
+) -> Result<(Contract, Vec<PlannedScenario>), UsageError> {
+    let contract = library::load_contract(library_args)?;
     let lib = library::load(library_args)?;
-    let findings = library::lint(&lib, &spec);
+    let findings = library::lint(&lib, contract.documented());
     if has_errors(&findings) {
         let text: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
         return Err(UsageError::Library(text.join("\n")));
@@ -106,7 +106,7 @@ fn plan(
         let steps = lib.expand(s).map_err(|e| UsageError::Library(e.to_string()))?;
         planned.push(PlannedScenario::new(s.clone(), steps));
     }
-    Ok((Arc::new(spec), planned))
+    Ok((contract, planned))
 }
 
 /// A progress callback: a bar on a terminal, plain lines otherwise.
@@ -224,11 +224,12 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         insecure: args.target.insecure,
         allow_real_money: args.allow_real_money,
         max_spend_cents: args.max_spend_cents,
+        strict: args.strict,
         progress: Some(callback),
         ..RunOptions::default()
     };
     let plan = RunPlan {
-        spec: spec.clone(),
+        contract: spec.clone(),
         scenarios: planned,
         target,
         options,
@@ -247,7 +248,7 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         out.line("");
     }
     out.text(&render_summary(&report, &style));
-    let coverage = coverage_of(&spec, &report);
+    let coverage = coverage_of(spec.reference().unwrap_or(spec.documented()), &report);
     let mut written: Vec<PathBuf> = Vec::new();
     for (format, path) in &reports {
         write_report(*format, &report, Some(&coverage), path).map_err(|e| UsageError::Other(e.to_string()))?;
@@ -302,13 +303,13 @@ pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageErr
         ..RunOptions::default()
     };
     let plan = RunPlan {
-        spec: spec.clone(),
+        contract: spec.clone(),
         scenarios: planned,
         target: TargetSpec::Bundled,
         options,
     };
     let (report, _) = execute(plan)?;
-    let cov = coverage_of(&spec, &report);
+    let cov = coverage_of(spec.reference().unwrap_or(spec.documented()), &report);
     out.text(&coverage::render_table(&cov));
     if let Some(path) = &args.markdown {
         std::fs::write(path, coverage::render_markdown(&cov))

@@ -45,10 +45,7 @@ pub fn list(args: &ListArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let mut n = 0;
     for s in lib.scenarios.iter().filter(|s| selected(s, &args.select)) {
         n += 1;
-        let level = match s.level {
-            crate::scenario::Level::Must => "must",
-            crate::scenario::Level::Should => "should",
-        };
+        let level = s.level.as_str();
         let money = if s.moves_money { " $" } else { "" };
         out.line(&format!(
             "{:<48} {:<6} {:<10} {}{money}",

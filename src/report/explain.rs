@@ -20,6 +20,9 @@ pub fn render_explain(sc: &Scenario, steps: &[Step]) -> String {
     let level = match sc.level {
         Level::Must => "must (a failure fails the run)",
         Level::Should => "should (a failure is reported, the run still passes)",
+        Level::Reference => {
+            "reference (our reference server's choice where the docs are silent: a difference is a departure, never a failure)"
+        }
     };
     let _ = writeln!(out, "  level     {level}");
     if !sc.source.file.is_empty() {
@@ -207,6 +210,7 @@ pub(crate) fn describe_step(step: &Step) -> String {
             .map(|(k, cap)| match cap {
                 Capture::Body(p) => format!("{k} from {p}"),
                 Capture::Header { header } => format!("{k} from header {header}"),
+                Capture::AnyOf(paths) => format!("{k} from the first of {}", paths.join(", ")),
             })
             .collect();
         parts.push(format!("capture {}", c.join(", ")));
@@ -230,7 +234,7 @@ fn expect_words(e: &Expect) -> String {
         0 => {}
         1 => parts.push(format!("expect {}", e.status[0])),
         _ => {
-            let s: Vec<String> = e.status.iter().map(u16::to_string).collect();
+            let s: Vec<String> = e.status.iter().map(ToString::to_string).collect();
             parts.push(format!("expect one of {}", s.join(", ")));
         }
     }

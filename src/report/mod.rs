@@ -176,20 +176,28 @@ pub fn tally(scenarios: &[ScenarioReport]) -> Totals {
             Outcome::Passed => t.passed += 1,
             Outcome::Failed => {
                 t.failed += 1;
-                if s.level == crate::scenario::Level::Must {
+                let strict_departure = s
+                    .steps
+                    .iter()
+                    .any(|st| st.findings.iter().any(|f| f.message.starts_with(model::STRICT_PREFIX)));
+                if s.level == crate::scenario::Level::Must || strict_departure {
                     t.failed_must += 1;
                 }
             }
             Outcome::Skipped { .. } => t.skipped += 1,
             Outcome::Errored { .. } => t.errored += 1,
         }
-        t.steps += s.steps.len();
-        t.requests += s
-            .steps
-            .iter()
-            .filter(|st| st.request.is_some())
-            .map(|st| st.attempts.max(1) as usize)
-            .sum::<usize>();
+        for st in &s.steps {
+            if !matches!(st.outcome, Outcome::Skipped { .. }) {
+                t.steps += 1;
+            }
+            t.requests += st.attempts as usize;
+        }
+        let departures = s.departure_count();
+        t.departures += departures;
+        if departures > 0 {
+            t.departing += 1;
+        }
     }
     t
 }

@@ -12,7 +12,13 @@ pub use crate::finding::{Finding, FindingKind};
 pub use crate::spec::SpecInfo;
 
 /// Version of the JSON report format. Bump on any incompatible change.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// Version 2 added departures from the reference server (`departures` on
+/// steps, `totals.departures`, `totals.departing`, `reference`, `strict`).
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// How a departure from the reference server that `--strict` turned into
+/// a failure begins its message.
+pub const STRICT_PREFIX: &str = "departs from the reference server (--strict): ";
 
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +27,12 @@ pub struct RunReport {
     /// Version of the harness that produced the report.
     pub tool_version: String,
     pub target: TargetInfo,
+    /// The documented contract the responses were checked against.
     pub spec: SpecInfo,
+    /// The reference layer (our reference server's choices), if the run had one.
+    pub reference: Option<SpecInfo>,
+    /// True when departures from the reference server counted as failures.
+    pub strict: bool,
     /// RFC 3339 wall-clock start.
     pub started_at: String,
     pub duration_ms: u64,
@@ -54,6 +65,10 @@ pub struct Totals {
     pub errored: usize,
     /// Failed scenarios whose level is `must`.
     pub failed_must: usize,
+    /// Departures from the reference server (findings), in every scenario.
+    pub departures: usize,
+    /// Scenarios with at least one departure.
+    pub departing: usize,
     pub steps: usize,
     pub requests: usize,
 }
@@ -104,6 +119,18 @@ pub struct ScenarioReport {
     pub duration_ms: u64,
 }
 
+impl ScenarioReport {
+    /// Every departure from the reference server, with its step.
+    pub fn departures(&self) -> impl Iterator<Item = (&StepReport, &Finding)> {
+        self.steps.iter().flat_map(|s| s.departures.iter().map(move |f| (s, f)))
+    }
+
+    /// How many departures the scenario has.
+    pub fn departure_count(&self) -> usize {
+        self.steps.iter().map(|s| s.departures.len()).sum()
+    }
+}
+
 /// One executed step (an included flow's steps appear in place, flattened).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepReport {
@@ -127,7 +154,12 @@ pub struct StepReport {
     pub retries: u32,
     /// Automatic checks that were turned off, with reasons.
     pub skipped_checks: Vec<String>,
+    /// Breaks of the documented contract (or of the scenario's documented
+    /// expectations): conformance findings.
     pub findings: Vec<Finding>,
+    /// Differences from what our reference server does where the docs are
+    /// silent: reported, never a failure (unless the run is strict).
+    pub departures: Vec<Finding>,
     pub outcome: Outcome,
     pub duration_ms: u64,
 }

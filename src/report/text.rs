@@ -62,12 +62,9 @@ pub(crate) fn outcome_label(o: &Outcome) -> &'static str {
     }
 }
 
-/// `must` or `should`.
+/// `must`, `should` or `reference`.
 pub(crate) fn level(l: crate::scenario::Level) -> &'static str {
-    match l {
-        crate::scenario::Level::Must => "must",
-        crate::scenario::Level::Should => "should",
-    }
+    l.as_str()
 }
 
 /// A short machine-friendly key: `passed`, `failed`, `skipped`, `errored`.

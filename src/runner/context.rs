@@ -16,7 +16,7 @@ use crate::mock::{MockConfig, MockServer};
 use crate::redact::Secrets;
 use crate::report::model::{MoneyMoved, TargetInfo};
 use crate::scenario::Tier;
-use crate::spec::Spec;
+use crate::spec::Contract;
 use crate::target::{
     ClientOptions, ControlClient, ControlInfo, EventsTransport, Profile, StaticActor, TargetSpec, build_client,
 };
@@ -42,7 +42,7 @@ pub(crate) struct RemoteTarget {
 /// Everything a scenario needs from its run. Cheap to clone.
 #[derive(Clone)]
 pub struct ScenarioContext {
-    pub(crate) spec: Arc<Spec>,
+    pub(crate) contract: Contract,
     pub(crate) http: reqwest::Client,
     pub(crate) target: Target,
     pub(crate) options: Arc<RunOptions>,
@@ -70,14 +70,18 @@ impl ScenarioContext {
     /// Sets up a run against `target`: builds the client, and for a remote
     /// target reads the control API's features (a failure there is kept
     /// and makes every scenario errored, naming it).
-    pub async fn new(spec: Arc<Spec>, target: &TargetSpec, options: RunOptions) -> Result<Self, RunnerError> {
-        Self::with_secrets(spec, target, options, Secrets::new()).await
+    pub async fn new(
+        contract: impl Into<Contract>,
+        target: &TargetSpec,
+        options: RunOptions,
+    ) -> Result<Self, RunnerError> {
+        Self::with_secrets(contract, target, options, Secrets::new()).await
     }
 
     /// Like [`ScenarioContext::new`], filling the caller's secrets registry
     /// (keep a clone to scan written artifacts after the run).
     pub async fn with_secrets(
-        spec: Arc<Spec>,
+        contract: impl Into<Contract>,
         target: &TargetSpec,
         options: RunOptions,
         secrets: Secrets,
@@ -139,7 +143,7 @@ impl ScenarioContext {
         let run_deadline = options.run_timeout.map(|d| Instant::now() + d);
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
         Ok(ScenarioContext {
-            spec,
+            contract: contract.into(),
             http,
             target,
             options: Arc::new(options),

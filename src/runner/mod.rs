@@ -17,7 +17,6 @@ mod record;
 mod request_steps;
 mod scenario;
 mod schedule;
-mod spec_glue;
 mod steps;
 mod stream_steps;
 mod vars;
@@ -29,9 +28,9 @@ pub use context::ScenarioContext;
 pub use scenario::run_scenario;
 pub use schedule::{run, run_with_secrets};
 
-use crate::report::model::{Outcome, ScenarioReport, StepReport, Totals};
+use crate::report::model::{ScenarioReport, StepReport, Totals};
 use crate::scenario::{Scenario, Step};
-use crate::spec::Spec;
+use crate::spec::Contract;
 use crate::target::TargetSpec;
 
 /// A callback receiving progress as the run goes.
@@ -63,6 +62,9 @@ pub struct RunOptions {
     pub max_spend_cents: Option<i64>,
     /// Retries of an unexpected 429 after its `Retry-After`.
     pub retry_429: u32,
+    /// Departures from the reference server count as failures (for
+    /// implementers who want to match the reference server exactly).
+    pub strict: bool,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
 }
@@ -81,6 +83,7 @@ impl Default for RunOptions {
             allow_real_money: false,
             max_spend_cents: None,
             retry_429: 2,
+            strict: false,
             progress: None,
         }
     }
@@ -100,6 +103,7 @@ impl std::fmt::Debug for RunOptions {
             .field("allow_real_money", &self.allow_real_money)
             .field("max_spend_cents", &self.max_spend_cents)
             .field("retry_429", &self.retry_429)
+            .field("strict", &self.strict)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -164,7 +168,8 @@ impl PlannedScenario {
 /// A whole run's input.
 #[derive(Clone)]
 pub struct RunPlan {
-    pub spec: Arc<Spec>,
+    /// The documented contract and, optionally, the reference layer.
+    pub contract: Contract,
     pub scenarios: Vec<PlannedScenario>,
     pub target: TargetSpec,
     pub options: RunOptions,
@@ -214,26 +219,4 @@ pub enum RunnerError {
     /// Setting up the run failed.
     #[error("cannot set up the run: {0}")]
     Setup(String),
-}
-
-/// Adds an outcome to running totals.
-pub(crate) fn count(totals: &mut Totals, report: &ScenarioReport) {
-    totals.total += 1;
-    match &report.outcome {
-        Outcome::Passed => totals.passed += 1,
-        Outcome::Failed => {
-            totals.failed += 1;
-            if report.level == crate::scenario::Level::Must {
-                totals.failed_must += 1;
-            }
-        }
-        Outcome::Skipped { .. } => totals.skipped += 1,
-        Outcome::Errored { .. } => totals.errored += 1,
-    }
-    for s in &report.steps {
-        if !matches!(s.outcome, Outcome::Skipped { .. }) {
-            totals.steps += 1;
-        }
-        totals.requests += s.attempts as usize;
-    }
 }

@@ -273,10 +273,17 @@ async fn exchange(
     {
         *cents += committed(m, json.as_ref());
     }
-    let (op, found) = auto_checks(ctx, prepared, &received, json.as_ref(), &step.skip_checks, false);
-    rep.operation = op;
-    rep.findings.extend(found);
+    let checked = auto_checks(ctx, prepared, &received, json.as_ref(), &step.skip_checks, false);
+    rep.operation = checked.operation;
+    rep.findings.extend(checked.findings);
+    rep.departures.extend(checked.departures);
     rep.findings.extend(check::check_expect(
+        expect,
+        received.status,
+        &received.headers,
+        json.as_ref(),
+    ));
+    rep.departures.extend(check::check_reference(
         expect,
         received.status,
         &received.headers,
@@ -311,7 +318,7 @@ async fn send_paced(
         }
         rep.attempts += 1;
         let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
-        let unexpected_429 = r.status == 429 && !expect.status.contains(&429);
+        let unexpected_429 = r.status == 429 && !expect.names_status(429);
         if !unexpected_429 {
             return Ok(r);
         }
@@ -384,6 +391,7 @@ async fn repeat_request(
         return Err(RunnerError::BadRequest("`repeat.times` must be at least 1".into()));
     }
     let mut seen: Vec<Finding> = Vec::new();
+    let mut departed: Vec<Finding> = Vec::new();
     let mut last = None;
     let mut hit_at = None;
     for i in 1..=repeat.times {
@@ -403,11 +411,16 @@ async fn repeat_request(
         {
             *cents += committed(m, json.as_ref());
         }
-        let (op, found) = auto_checks(ctx, prepared, &r, json.as_ref(), &step.skip_checks, false);
-        rep.operation = op;
-        for f in found {
+        let checked = auto_checks(ctx, prepared, &r, json.as_ref(), &step.skip_checks, false);
+        rep.operation = checked.operation;
+        for f in checked.findings {
             if !seen.iter().any(|s| s.kind == f.kind && s.message == f.message) {
                 seen.push(f);
+            }
+        }
+        for f in checked.departures {
+            if !departed.iter().any(|s| s.kind == f.kind && s.message == f.message) {
+                departed.push(f);
             }
         }
         let is_final = match repeat.until_status {
@@ -422,6 +435,7 @@ async fn repeat_request(
             let f = check::check_expect(each, r.status, &r.headers, json.as_ref());
             if !f.is_empty() {
                 rep.findings.extend(seen);
+                rep.departures.extend(departed);
                 rep.findings.extend(f.into_iter().map(|mut x| {
                     x.message = format!("request {i} of {}: {}", repeat.times, x.message);
                     x
@@ -436,8 +450,10 @@ async fn repeat_request(
         }
     }
     rep.findings.extend(seen);
+    rep.departures.extend(departed);
     let Some((r, json)) = last else { return Ok(None) };
     if let Some(s) = repeat.until_status {
+        let reference_at = repeat.reference.as_ref().and_then(|x| x.expect_at);
         match (hit_at, repeat.expect_at) {
             (None, at) => {
                 let mut f = Finding::new(
@@ -449,29 +465,43 @@ async fn repeat_request(
                 )
                 .actual(r.status);
                 f.expected = Some(match at {
-                    Some(n) => serde_json::json!({ "status": s, "at_request": n }),
+                    Some(n) => serde_json::json!({ "status": s, "at_request": n.to_string() }),
                     None => serde_json::json!({ "status": s }),
                 });
                 rep.findings.push(f);
                 rep.response = Some(response_record(&r, json.as_ref()));
                 return Ok(None);
             }
-            (Some(k), Some(n)) if k != n => {
-                let when = if k < n { "too early" } else { "too late" };
+            (Some(k), Some(at)) if !at.accepts(k) => {
+                let when = if k < at.first() { "too early" } else { "too late" };
                 rep.findings.push(
                     Finding::new(
                         FindingKind::Repeat,
-                        format!("status {s} arrived at request {k}, expected at request {n} ({when})"),
+                        format!("status {s} arrived at request {k}, expected at {at} ({when})"),
                     )
-                    .expected(n)
+                    .expected(at.to_string())
                     .actual(k),
                 );
             }
             _ => {}
         }
+        if let (Some(k), Some(n)) = (hit_at, reference_at)
+            && k != n
+        {
+            rep.departures.push(
+                Finding::new(
+                    FindingKind::Repeat,
+                    format!("status {s} arrived at request {k}; our reference server answers it at request {n}"),
+                )
+                .expected(n)
+                .actual(k),
+            );
+        }
     }
     rep.findings
         .extend(check::check_expect(expect, r.status, &r.headers, json.as_ref()));
+    rep.departures
+        .extend(check::check_reference(expect, r.status, &r.headers, json.as_ref()));
     Ok(Some((r, json)))
 }
 
@@ -505,6 +535,18 @@ fn capture(
                 r.header(header).map(|h| Value::String(h.to_string())),
                 format!("header `{header}`"),
             ),
+            Capture::AnyOf(paths) => {
+                let v = json.and_then(|j| {
+                    paths.iter().find_map(|p| {
+                        check::resolve(p, j)
+                            .ok()
+                            .and_then(|l| l.first())
+                            .map(|(_, v)| v.clone())
+                    })
+                });
+                let list = paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
+                (v, format!("any of the body's {list}"))
+            }
         };
         match value {
             Some(v) => {

@@ -13,10 +13,10 @@ use super::exec::human;
 use super::record::{redact_scenario, redact_step};
 use super::steps::{Deadline, Halt, ScenarioState, default_name, execute, kind};
 use super::vars::Vars;
-use super::{PlannedScenario, ProgressEvent};
+use super::{PlannedScenario, ProgressEvent, RunnerError};
 use crate::mock::MockServer;
 use crate::report::model::{Outcome, ScenarioReport, StepReport};
-use crate::scenario::{Role, Scenario};
+use crate::scenario::{Level, Role, Scenario};
 use crate::target::{ActorCredentials, ControlClient, ControlInfo, Secret};
 
 /// A scenario report with no steps and the given outcome.
@@ -175,6 +175,8 @@ async fn run_on(
 
     let mut steps: Vec<StepReport> = Vec::with_capacity(planned.steps.len());
     let mut stop: Option<(usize, Outcome)> = None;
+    // Variables a reference step that departed should have set, with its index.
+    let mut departed: BTreeMap<String, usize> = BTreeMap::new();
     for (i, step) in planned.steps.iter().enumerate() {
         let index = i + 1;
         let location = if step.source.file.is_empty() {
@@ -200,6 +202,7 @@ async fn run_on(
                 .map(|c| format!("{}: {}", check_name(c.check), c.reason))
                 .collect(),
             findings: Vec::new(),
+            departures: Vec::new(),
             outcome: Outcome::Passed,
             duration_ms: 0,
         };
@@ -216,14 +219,53 @@ async fn run_on(
         let step_started = Instant::now();
         let mut dl = deadline(ctx, step, step_started, scenario_deadline + st.waited);
         let result = execute(ctx, &mut st, step, &mut rep, &mut dl).await;
+        let reference_step = s.level == Level::Reference || step.level == Some(Level::Reference);
+        if reference_step {
+            // A reference choice: whatever differs is a departure.
+            let moved = std::mem::take(&mut rep.findings);
+            rep.departures.extend(moved);
+            if !rep.departures.is_empty() {
+                for name in step.capture.iter().flat_map(|c| c.keys()) {
+                    departed.entry(name.clone()).or_insert(index);
+                }
+                for name in step.event.iter().flat_map(|e| e.capture.iter().flat_map(|c| c.keys())) {
+                    departed.entry(name.clone()).or_insert(index);
+                }
+            }
+        }
+        if ctx.options.strict && !rep.departures.is_empty() {
+            for mut f in std::mem::take(&mut rep.departures) {
+                f.message = format!("{}{}", crate::report::model::STRICT_PREFIX, f.message);
+                rep.findings.push(f);
+            }
+        }
         rep.outcome = match result {
+            Err(Halt::Error(RunnerError::UndefinedVariable { name, .. })) if departed.contains_key(&name) => {
+                Outcome::Skipped {
+                    reason: format!(
+                        "not run: it needs `{name}`, which step {} (a choice of our reference server that the target departs from) did not provide",
+                        departed[&name]
+                    ),
+                }
+            }
+            Err(Halt::Error(e)) if reference_step && !ctx.options.strict => {
+                rep.departures.push(crate::finding::Finding::new(
+                    crate::finding::FindingKind::Status,
+                    format!(
+                        "this step checks a choice of our reference server and could not run against the target: {e}"
+                    ),
+                ));
+                Outcome::Passed
+            }
             Err(Halt::Error(e)) => Outcome::Errored { message: e.to_string() },
             Err(Halt::Refused(reason)) => Outcome::Skipped { reason },
             Ok(()) if rep.findings.is_empty() => Outcome::Passed,
             Ok(()) => Outcome::Failed,
         };
         rep.duration_ms = step_started.elapsed().as_millis() as u64;
-        if !rep.outcome.is_passed() {
+        let departed_skip =
+            matches!(&rep.outcome, Outcome::Skipped { reason } if reason.starts_with("not run: it needs"));
+        if !rep.outcome.is_passed() && !departed_skip {
             stop = Some((index, rep.outcome.clone()));
         }
         let rep = redact_step(&ctx.secrets, &rep);

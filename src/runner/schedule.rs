@@ -13,9 +13,9 @@ use tokio::sync::Semaphore;
 
 use super::context::ScenarioContext;
 use super::scenario::{bare_report, run_scenario};
-use super::{PlannedScenario, ProgressEvent, RunPlan, count};
+use super::{PlannedScenario, ProgressEvent, RunPlan};
 use crate::redact::Secrets;
-use crate::report::model::{Outcome, REPORT_SCHEMA_VERSION, RunReport, ScenarioReport, TargetInfo, Totals};
+use crate::report::model::{Outcome, REPORT_SCHEMA_VERSION, RunReport, ScenarioReport, TargetInfo};
 use crate::scenario::Level;
 
 /// How long past the run's time limit a scenario task may take before it
@@ -139,7 +139,9 @@ pub async fn run(plan: RunPlan) -> RunReport {
 pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let t0 = Instant::now();
-    let spec_info = super::spec_glue::spec_info(&plan.spec);
+    let spec_info = plan.contract.documented().info();
+    let reference_info = plan.contract.reference().map(crate::spec::Spec::info);
+    let strict = plan.options.strict;
     let progress = plan.options.progress.clone();
     if let Some(p) = &progress {
         p(ProgressEvent::RunStarted {
@@ -147,24 +149,25 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
         });
     }
     let jobs = plan.options.jobs.max(1);
-    let ctx = match ScenarioContext::with_secrets(plan.spec.clone(), &plan.target, plan.options.clone(), secrets).await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let scenarios: Vec<ScenarioReport> = plan
-                .scenarios
-                .iter()
-                .map(|p| bare_report(p, Outcome::Errored { message: e.to_string() }, Duration::ZERO))
-                .collect();
-            let target = TargetInfo {
-                base_url: String::new(),
-                kind: plan.target.kind().into(),
-                sandbox: plan.target.is_sandbox(),
-                features: vec![],
-            };
-            return finish(scenarios, target, spec_info, started_at, t0, vec![], &progress);
-        }
-    };
+    let ctx =
+        match ScenarioContext::with_secrets(plan.contract.clone(), &plan.target, plan.options.clone(), secrets).await {
+            Ok(c) => c,
+            Err(e) => {
+                let scenarios: Vec<ScenarioReport> = plan
+                    .scenarios
+                    .iter()
+                    .map(|p| bare_report(p, Outcome::Errored { message: e.to_string() }, Duration::ZERO))
+                    .collect();
+                let target = TargetInfo {
+                    base_url: String::new(),
+                    kind: plan.target.kind().into(),
+                    sandbox: plan.target.is_sandbox(),
+                    features: vec![],
+                };
+                let layers = (spec_info, reference_info, strict);
+                return finish(scenarios, target, layers, started_at, t0, vec![], &progress);
+            }
+        };
     let shared = Arc::new(Shared {
         ctx,
         stop: AtomicBool::new(false),
@@ -221,7 +224,8 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     let target = shared.ctx.target_info();
     let money = shared.ctx.money();
     let secrets = shared.ctx.secrets.clone();
-    let mut report = finish(scenarios, target, spec_info, started_at, t0, money, &None);
+    let layers = (spec_info, reference_info, strict);
+    let mut report = finish(scenarios, target, layers, started_at, t0, money, &None);
     // Last pass: secrets learnt late (or by other scenarios) are redacted everywhere.
     if let Ok(v) = serde_json::to_value(&report)
         && let Ok(r) = serde_json::from_value::<RunReport>(secrets.redact_json(&v))
@@ -236,19 +240,19 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     report
 }
 
+/// The documented spec, the reference layer, and whether the run was strict.
+type Layers = (crate::spec::SpecInfo, Option<crate::spec::SpecInfo>, bool);
+
 fn finish(
     scenarios: Vec<ScenarioReport>,
     target: TargetInfo,
-    spec: crate::spec::SpecInfo,
+    (spec, reference, strict): Layers,
     started_at: String,
     t0: Instant,
     money: Vec<crate::report::model::MoneyMoved>,
     progress: &Option<super::ProgressFn>,
 ) -> RunReport {
-    let mut totals = Totals::default();
-    for s in &scenarios {
-        count(&mut totals, s);
-    }
+    let totals = crate::report::tally(&scenarios);
     if let Some(p) = progress {
         p(ProgressEvent::RunFinished { totals: totals.clone() });
     }
@@ -257,6 +261,8 @@ fn finish(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         target,
         spec,
+        reference,
+        strict,
         started_at,
         duration_ms: t0.elapsed().as_millis() as u64,
         scenarios,

@@ -302,7 +302,17 @@ fn is_json_type(ct: Option<&str>) -> bool {
         .is_some_and(|c| c == "application/json" || c.ends_with("+json"))
 }
 
-/// The spec's checks on a response; answers the operation's label and findings.
+/// What the automatic checks found in one response.
+pub(crate) struct AutoChecked {
+    /// The operation's label, if the request matched one.
+    pub operation: Option<String>,
+    /// Breaks of the documented contract.
+    pub findings: Vec<Finding>,
+    /// Breaks of the reference layer only.
+    pub departures: Vec<Finding>,
+}
+
+/// The contract's checks on a response (both layers).
 pub(crate) fn auto_checks(
     ctx: &ScenarioContext,
     prepared: &Prepared,
@@ -310,47 +320,40 @@ pub(crate) fn auto_checks(
     json: Option<&Value>,
     skips: &[SkipCheck],
     stream: bool,
-) -> (Option<String>, Vec<Finding>) {
+) -> AutoChecked {
     let skipped = |c: AutoCheck| skips.iter().any(|s| s.check == c);
-    let mut out = Vec::new();
-    let op = ctx.spec.find_operation(prepared.method.as_str(), &prepared.path);
-    let label = op.map(super::spec_glue::operation_label);
-    match op {
-        None if !skipped(AutoCheck::Operation) => out.push(
-            Finding::new(
-                FindingKind::UndocumentedOperation,
-                format!(
-                    "`{} {}` matches no operation in the spec",
-                    prepared.method, prepared.path
-                ),
-            )
-            .actual(format!("{} {}", prepared.method, prepared.path)),
-        ),
-        None => {}
-        Some(op) => {
-            let set = CheckSet {
-                status: !skipped(AutoCheck::Status),
-                content_type: !skipped(AutoCheck::ContentType),
-                schema: !skipped(AutoCheck::Schema) && !stream,
-                headers: !skipped(AutoCheck::Headers),
-            };
-            let view = ResponseView {
-                status: r.status,
-                headers: &r.headers,
-                content_type: r.content_type(),
-                json,
-                raw: &r.body,
-            };
-            out.extend(ctx.spec.check_response(op, &view, set));
-        }
-    }
+    let set = CheckSet {
+        status: !skipped(AutoCheck::Status),
+        content_type: !skipped(AutoCheck::ContentType),
+        schema: !skipped(AutoCheck::Schema) && !stream,
+        headers: !skipped(AutoCheck::Headers),
+    };
+    let view = ResponseView {
+        status: r.status,
+        headers: &r.headers,
+        content_type: r.content_type(),
+        json,
+        raw: &r.body,
+    };
+    let checked = ctx.contract.check(
+        prepared.method.as_str(),
+        &prepared.path,
+        &view,
+        set,
+        !skipped(AutoCheck::Operation),
+    );
+    let mut out = AutoChecked {
+        operation: checked.operation,
+        findings: checked.findings,
+        departures: checked.departures,
+    };
     if !stream
         && json.is_none()
         && is_json_type(r.content_type())
         && !r.body.iter().all(u8::is_ascii_whitespace)
-        && !out.iter().any(|f| f.kind == FindingKind::InvalidJson)
+        && !out.findings.iter().any(|f| f.kind == FindingKind::InvalidJson)
     {
-        out.push(
+        out.findings.push(
             Finding::new(
                 FindingKind::InvalidJson,
                 "the body is labelled JSON but does not parse as JSON",
@@ -358,7 +361,7 @@ pub(crate) fn auto_checks(
             .actual(super::record::truncate_text(&String::from_utf8_lossy(&r.body), 200)),
         );
     }
-    (label, out)
+    out
 }
 
 /// Timeout message for an event window cut by the outer limit.

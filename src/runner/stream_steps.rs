@@ -194,7 +194,7 @@ pub(crate) async fn subscribe(
     let json = parse_json(&received);
     let upgraded = received.status == 101;
     if !upgraded {
-        let (op, found) = auto_checks(
+        let checked = auto_checks(
             ctx,
             &prepared,
             &received,
@@ -202,8 +202,9 @@ pub(crate) async fn subscribe(
             &step.skip_checks,
             stream.is_some(),
         );
-        rep.operation = op;
-        rep.findings.extend(found);
+        rep.operation = checked.operation;
+        rep.findings.extend(checked.findings);
+        rep.departures.extend(checked.departures);
     }
     // A WebSocket upgrade (101) counts as the success an empty `expect.status` asks for.
     let status_for_expect = if upgraded && expect.status.is_empty() {
@@ -212,6 +213,12 @@ pub(crate) async fn subscribe(
         received.status
     };
     rep.findings.extend(check::check_expect(
+        &expect,
+        status_for_expect,
+        &received.headers,
+        json.as_ref(),
+    ));
+    rep.departures.extend(check::check_reference(
         &expect,
         status_for_expect,
         &received.headers,
@@ -284,6 +291,10 @@ pub(crate) async fn event(
     };
     let assertions: Vec<BodyAssertion> = interpolated(&st.vars, assertions, "`match`")?;
     let assertions = &assertions;
+    let reference: Vec<BodyAssertion> = match step.event.as_ref().and_then(|e| e.reference.as_ref()) {
+        Some(r) => interpolated(&st.vars, &r.matches, "`reference.match`")?,
+        None => Vec::new(),
+    };
     let within = Duration::from_millis(within_ms);
     let started = Instant::now();
     let window_end = (started + within).min(dl.outer_at);
@@ -307,7 +318,29 @@ pub(crate) async fn event(
         return Ok(());
     }
     let pred = |e: &Event| matches(e, event_type, assertions);
-    let found = stream.take(window_end, &pred).await;
+    let found = if positive && !reference.is_empty() {
+        // Wait for the event our reference server sends; settle for one that
+        // keeps only the documented checks, with the difference as departures.
+        let exact = |e: &Event| pred(e) && check::assertions_hold(&reference, &e.data);
+        match stream.take(window_end, &exact).await {
+            Some(e) => Some(e),
+            None => {
+                let settled = stream.take(Instant::now(), &pred).await;
+                if let Some(e) = &settled {
+                    for mut x in check::check_assertions_as(FindingKind::Event, &reference, &e.data) {
+                        x.message = format!(
+                            "the `{}` event departs from our reference server's payload: {}",
+                            e.event_type, x.message
+                        );
+                        rep.departures.push(x);
+                    }
+                }
+                settled
+            }
+        }
+    } else {
+        stream.take(window_end, &pred).await
+    };
     let what = event_type
         .map(|t| format!("`{t}` event"))
         .unwrap_or_else(|| "event".to_string());

@@ -19,7 +19,7 @@ use serde::de::{
 };
 use serde_json::Value;
 
-use super::model::{BodyAssertion, Capture, Check};
+use super::model::{BodyAssertion, Capture, Check, ExpectAt, StatusExpect};
 
 // ---------------------------------------------------------------------------
 // Strict deserializer over a borrowed `Value`.
@@ -240,9 +240,10 @@ pub const CHECK_FIELDS: &[&str] = &[
     "not",
 ];
 
-/// The keys of a [`BodyAssertion`]: `path` and those of a [`Check`].
+/// The keys of a [`BodyAssertion`]: `path`, `allow_empty` and those of a [`Check`].
 pub const BODY_ASSERTION_FIELDS: &[&str] = &[
     "path",
+    "allow_empty",
     "equals",
     "type",
     "cents",
@@ -348,16 +349,23 @@ impl<'de> Visitor<'de> for BodyAssertionVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BodyAssertion, A::Error> {
         let mut path: Option<String> = None;
+        let mut allow_empty = false;
         let mut check = Check::default();
         while let Some(key) = map.next_key_seed(KeySeed(BODY_ASSERTION_FIELDS))? {
             if key == "path" {
                 path = Some(map.next_value()?);
+            } else if key == "allow_empty" {
+                allow_empty = map.next_value()?;
             } else if !check_field(&mut check, &key, &mut map)? {
                 return Err(de::Error::unknown_field(&key, BODY_ASSERTION_FIELDS));
             }
         }
         let path = path.ok_or_else(|| de::Error::missing_field("path"))?;
-        Ok(BodyAssertion { path, check })
+        Ok(BodyAssertion {
+            path,
+            check,
+            allow_empty,
+        })
     }
 }
 
@@ -379,7 +387,20 @@ impl<'de> Visitor<'de> for CaptureVisitor {
     type Value = Capture;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON pointer or JSONPath string, or {header: name}")
+        f.write_str(
+            "a JSON pointer or JSONPath string, a list of them (the first that holds a value), or {header: name}",
+        )
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Capture, A::Error> {
+        let mut paths = Vec::new();
+        while let Some(p) = seq.next_element::<String>()? {
+            paths.push(p);
+        }
+        if paths.is_empty() {
+            return Err(de::Error::invalid_length(0, &"at least one path"));
+        }
+        Ok(Capture::AnyOf(paths))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Capture, E> {
@@ -406,6 +427,112 @@ impl<'de> Visitor<'de> for CaptureVisitor {
 impl<'de> Deserialize<'de> for Capture {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(CaptureVisitor)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Statuses and request numbers.
+// ---------------------------------------------------------------------------
+
+struct StatusVisitor;
+
+impl Visitor<'_> for StatusVisitor {
+    type Value = StatusExpect;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an HTTP status (100 to 599) or a family such as `4xx`")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusExpect, E> {
+        if (100..=599).contains(&v) {
+            Ok(StatusExpect::Code(v as u16))
+        } else {
+            Err(E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusExpect, E> {
+        match u64::try_from(v) {
+            Ok(u) => self.visit_u64(u),
+            Err(_) => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusExpect, E> {
+        let b = v.as_bytes();
+        if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx") {
+            return Ok(StatusExpect::Family(u16::from(b[0] - b'0')));
+        }
+        Err(E::invalid_value(Unexpected::Str(v), &self))
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusExpect {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StatusVisitor)
+    }
+}
+
+impl serde::Serialize for StatusExpect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StatusExpect::Code(c) => s.serialize_u16(*c),
+            StatusExpect::Family(_) => s.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+struct ExpectAtVisitor;
+
+impl<'de> Visitor<'de> for ExpectAtVisitor {
+    type Value = ExpectAt;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a request number, or `[first, last]`")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<ExpectAt, E> {
+        u32::try_from(v)
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(ExpectAt::Exactly)
+            .ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<ExpectAt, E> {
+        match u64::try_from(v) {
+            Ok(u) => self.visit_u64(u),
+            Err(_) => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ExpectAt, A::Error> {
+        let lo: u32 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let hi: u32 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        if seq.next_element::<u32>()?.is_some() {
+            return Err(de::Error::invalid_length(3, &self));
+        }
+        if lo < 1 || hi < lo {
+            return Err(de::Error::custom(format!(
+                "`[{lo}, {hi}]` is not a range of request numbers (1 ≤ first ≤ last)"
+            )));
+        }
+        Ok(ExpectAt::Between(lo, hi))
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectAt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ExpectAtVisitor)
+    }
+}
+
+impl serde::Serialize for ExpectAt {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ExpectAt::Exactly(k) => s.serialize_u32(*k),
+            ExpectAt::Between(lo, hi) => [*lo, *hi].serialize(s),
+        }
     }
 }
 

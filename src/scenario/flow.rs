@@ -298,6 +298,7 @@ pub fn empty_step(source: SourceLocation) -> Step {
         expect: None,
         capture: None,
         skip_checks: Vec::new(),
+        level: None,
         timeout_ms: None,
         source,
     }

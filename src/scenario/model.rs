@@ -36,6 +36,21 @@ pub enum Level {
     Must,
     /// Inferred or recommended; a failure is reported but does not fail the run.
     Should,
+    /// The docs are silent: our reference server's choice. A difference is a
+    /// departure from the reference server, reported apart and never a
+    /// failure (unless the run is `--strict`).
+    Reference,
+}
+
+impl Level {
+    /// `must`, `should` or `reference`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::Reference => "reference",
+        }
+    }
 }
 
 /// One scenario file, loaded.
@@ -189,6 +204,11 @@ pub struct Step {
     /// Per-step timeout in milliseconds (overrides the run's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Lowers the level of this step's checks: `should`, or `reference`
+    /// for a step that only checks a choice of our reference server (all
+    /// its findings are departures, and the scenario goes on after it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
 
     /// Filled by the loader.
     #[serde(skip)]
@@ -288,28 +308,145 @@ pub struct Repeat {
     /// checks. Without it, `expect` checks the last response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_status: Option<u16>,
-    /// With `until_status`: that status must arrive at exactly this request
-    /// number (1-based), e.g. 31 for a limit of 30.
+    /// With `until_status`: the request number (1-based) at which that
+    /// status must arrive: exactly (`31` for a limit of 30) or within a
+    /// range (`[31, 61]`: a limit of 30 per minute counted in sliding or
+    /// clock-aligned windows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_at: Option<u32>,
+    pub expect_at: Option<ExpectAt>,
     /// What every response before the final one must look like.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub each: Option<Box<Expect>>,
+    /// What our reference server does where the docs leave it open (a
+    /// difference is a departure): `{expect_at: 31}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<RepeatReference>,
+}
+
+/// When the status of a `repeat` must arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectAt {
+    /// At exactly this request.
+    Exactly(u32),
+    /// At a request in this inclusive range.
+    Between(u32, u32),
+}
+
+impl ExpectAt {
+    /// True when request `n` is acceptable.
+    pub fn accepts(self, n: u32) -> bool {
+        match self {
+            ExpectAt::Exactly(k) => n == k,
+            ExpectAt::Between(lo, hi) => (lo..=hi).contains(&n),
+        }
+    }
+    /// The earliest acceptable request.
+    pub fn first(self) -> u32 {
+        match self {
+            ExpectAt::Exactly(k) | ExpectAt::Between(k, _) => k,
+        }
+    }
+}
+
+impl std::fmt::Display for ExpectAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpectAt::Exactly(k) => write!(f, "request {k}"),
+            ExpectAt::Between(lo, hi) => write!(f, "a request from {lo} to {hi}"),
+        }
+    }
+}
+
+/// The reference server's expectation on a `repeat`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatReference {
+    /// The exact request at which our reference server answers `until_status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_at: Option<u32>,
 }
 
 /// Expectations on a response.
+///
+/// `status`, `headers` and `body` are the documented contract: a difference
+/// is a conformance failure (at the scenario's or step's level). What our
+/// reference server does where the docs are silent goes under `reference`
+/// (an `Expect` of its own, without a nested `reference`): a difference
+/// there is a departure from the reference server, never a failure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// One status or a list of acceptable ones.
+    /// One status or a list of acceptable ones; a status is a code (`404`)
+    /// or a family (`4xx`), for when the docs give only the family.
     #[serde(default, with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
-    pub status: Vec<u16>,
+    pub status: Vec<StatusExpect>,
     /// Header name (case-insensitive) to checks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, Check>,
     /// Checks on the JSON body, each at a path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub body: Vec<BodyAssertion>,
+    /// Our reference server's choices where the docs are silent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Box<Expect>>,
+}
+
+impl Expect {
+    /// True when `status` is acceptable (an empty list accepts any 2xx).
+    pub fn accepts_status(&self, status: u16) -> bool {
+        if self.status.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.status.iter().any(|s| s.matches(status))
+        }
+    }
+
+    /// True when the expectation names `status` exactly (not through a family).
+    pub fn names_status(&self, status: u16) -> bool {
+        self.status.contains(&StatusExpect::Code(status))
+    }
+}
+
+/// One acceptable status: an exact code or a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusExpect {
+    /// `404`.
+    Code(u16),
+    /// `4xx`: the hundreds digit.
+    Family(u16),
+}
+
+impl StatusExpect {
+    /// True when `status` is this code or in this family.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusExpect::Code(c) => c == status,
+            StatusExpect::Family(h) => status / 100 == h,
+        }
+    }
+
+    /// The exact code, if this is one.
+    pub fn code(self) -> Option<u16> {
+        match self {
+            StatusExpect::Code(c) => Some(c),
+            StatusExpect::Family(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusExpect::Code(c) => write!(f, "{c}"),
+            StatusExpect::Family(h) => write!(f, "{h}xx"),
+        }
+    }
+}
+
+impl From<u16> for StatusExpect {
+    fn from(c: u16) -> Self {
+        StatusExpect::Code(c)
+    }
 }
 
 /// A check at a place in the JSON body.
@@ -324,10 +461,15 @@ pub struct BodyAssertion {
     /// is read as the array of selected values for `exists`, `absent`,
     /// `length`, `min_length` and `contains` (some selected value equals the
     /// expectation); every other check, `not` included, applies to each
-    /// selected value and holds vacuously when nothing is selected.
+    /// selected value; when nothing is selected such checks fail (a check
+    /// that looked at nothing proves nothing) unless `allow_empty: true`.
     pub path: String,
     #[serde(flatten)]
     pub check: Check,
+    /// A multi-value path may select nothing (its per-value checks then
+    /// hold vacuously).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_empty: bool,
 }
 
 /// The checks one assertion can make; all that are present must hold.
@@ -385,6 +527,9 @@ pub enum Capture {
     Body(String),
     /// A response header.
     Header { header: String },
+    /// The first of several places that holds a value: for answers the
+    /// docs give in more than one form (`[/application/id, /applicationId]`).
+    AnyOf(Vec<String>),
 }
 
 /// Advance the target's clock.
@@ -429,6 +574,19 @@ pub struct ExpectEvent {
     /// Variables taken from the payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<BTreeMap<String, String>>,
+    /// Checks of our reference server's payload (the docs name event types
+    /// but no payload field): the step waits for an event matching these
+    /// too, and settles for one that matches only `match` with a departure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<EventReference>,
+}
+
+/// The reference server's payload of an expected event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventReference {
+    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<BodyAssertion>,
 }
 
 /// Expect that no event of a type (matching, if given) arrives.

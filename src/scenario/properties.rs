@@ -112,16 +112,39 @@ fn check() -> impl Strategy<Value = Check> {
 }
 
 fn assertion() -> impl Strategy<Value = BodyAssertion> {
-    (body_path(), check()).prop_map(|(path, check)| BodyAssertion { path, check })
+    (body_path(), check(), any::<bool>()).prop_map(|(path, check, allow_empty)| BodyAssertion {
+        path,
+        check,
+        allow_empty,
+    })
 }
 
-fn expect() -> impl Strategy<Value = Expect> {
+fn status() -> impl Strategy<Value = StatusExpect> {
+    prop_oneof![
+        prop_oneof![Just(200u16), Just(201), Just(404), Just(429)].prop_map(StatusExpect::Code),
+        (1u16..=5).prop_map(StatusExpect::Family),
+    ]
+}
+
+fn flat_expect() -> impl Strategy<Value = Expect> {
     (
-        vec(prop_oneof![Just(200u16), Just(201), Just(404), Just(429)], 0..3),
+        vec(status(), 0..3),
         btree_map("[a-z-]{1,8}", check(), 0..2),
         vec(assertion(), 0..3),
     )
-        .prop_map(|(status, headers, body)| Expect { status, headers, body })
+        .prop_map(|(status, headers, body)| Expect {
+            status,
+            headers,
+            body,
+            reference: None,
+        })
+}
+
+fn expect() -> impl Strategy<Value = Expect> {
+    (flat_expect(), option::of(flat_expect())).prop_map(|(mut e, reference)| {
+        e.reference = reference.map(Box::new);
+        e
+    })
 }
 
 fn request() -> impl Strategy<Value = Request> {
@@ -181,7 +204,8 @@ fn request() -> impl Strategy<Value = Request> {
 fn capture() -> impl Strategy<Value = Capture> {
     prop_oneof![
         body_path().prop_map(Capture::Body),
-        "[a-z-]{1,8}".prop_map(|header| Capture::Header { header })
+        "[a-z-]{1,8}".prop_map(|header| Capture::Header { header }),
+        vec(body_path(), 1..3).prop_map(Capture::AnyOf)
     ]
 }
 
@@ -239,9 +263,16 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
             s.request = Some(request);
             s.repeat = repeat.map(|(times, until_status, each)| Repeat {
                 times,
-                expect_at: until_status.map(|_| times),
+                expect_at: until_status.map(|_| {
+                    if times % 2 == 0 {
+                        ExpectAt::Exactly(times)
+                    } else {
+                        ExpectAt::Between(1, times)
+                    }
+                }),
                 until_status,
                 each: each.map(Box::new),
+                reference: until_status.map(|_| RepeatReference { expect_at: Some(times) }),
             });
             s.expect = expect;
             s.capture = capture;
@@ -274,10 +305,11 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
                 s.event = Some(ExpectEvent {
                     stream,
                     event_type,
-                    matches,
+                    matches: matches.clone(),
                     within_ms,
                     exactly_once,
                     capture,
+                    reference: (!matches.is_empty()).then(|| EventReference { matches }),
                 });
                 s
             }),

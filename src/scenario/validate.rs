@@ -12,7 +12,7 @@ use regex::Regex;
 use serde_json_path::JsonPath;
 
 use super::diagnostics::{KeyPath, LoadError, LoadErrorKind, Locator, and_list, did_you_mean, tick_list};
-use super::model::{BodyAssertion, Capture, Check, Expect, Flow, Request, Scenario, Step};
+use super::model::{BodyAssertion, Capture, Check, Expect, ExpectAt, Flow, Level, Request, Scenario, Step};
 use super::vars::{is_variable_name, replace_references};
 
 /// The `type` of an `event` step that waits for the stream's keepalive
@@ -46,6 +46,7 @@ const MODIFIERS: &[(&str, &[&str])] = &[
     ("capture", &["request"]),
     ("skip_checks", &["request"]),
     ("timeout_ms", &["request", "subscribe", "event", "no_event"]),
+    ("level", &["request", "subscribe", "event", "no_event"]),
 ];
 
 /// The actions present in a step, in [`ACTIONS`] order.
@@ -77,6 +78,7 @@ fn modifiers_present(step: &Step) -> Vec<&'static str> {
         step.capture.is_some(),
         !step.skip_checks.is_empty(),
         step.timeout_ms.is_some(),
+        step.level.is_some(),
     ];
     MODIFIERS
         .iter()
@@ -248,6 +250,16 @@ impl<'a> Validator<'a> {
                 return;
             }
         };
+        if let Some(level) = step.level
+            && level != Level::Reference
+        {
+            self.invalid_value(
+                &p.key("level"),
+                "`reference` (a step can only be marked as checking a choice of our reference server)",
+                level.as_str().to_string(),
+                None,
+            );
+        }
         for m in modifiers_present(step) {
             let allowed = MODIFIERS.iter().find(|(k, _)| *k == m).map(|(_, a)| *a).unwrap_or(&[]);
             if !allowed.contains(&action) {
@@ -300,9 +312,26 @@ impl<'a> Validator<'a> {
                     };
                     self.errors.push(self.loc.error(&rp, kind));
                 }
-                if at < 1 || at > rep.times {
-                    let expected = format!("a request number from 1 to {}", rep.times);
+                let last = match at {
+                    ExpectAt::Exactly(k) | ExpectAt::Between(_, k) => k,
+                };
+                if at.first() < 1 || last > rep.times {
+                    let expected = format!("request numbers from 1 to {}", rep.times);
                     self.invalid_value(&rp.key("expect_at"), &expected, at.to_string(), None);
+                }
+            }
+            if let Some(k) = rep.reference.as_ref().and_then(|r| r.expect_at) {
+                let at = rp.key("reference").key("expect_at");
+                if rep.until_status.is_none() {
+                    self.invalid(&at, "`reference.expect_at` needs `until_status`".into());
+                } else if k < 1 || k > rep.times {
+                    let expected = format!("a request number from 1 to {}", rep.times);
+                    self.invalid_value(&at, &expected, k.to_string(), None);
+                } else if rep.expect_at.is_some_and(|e| !e.accepts(k)) {
+                    self.invalid(
+                        &at,
+                        format!("`reference.expect_at: {k}` lies outside the documented `expect_at` (the reference server must keep the documented contract)"),
+                    );
                 }
             }
             if let Some(s) = rep.until_status {
@@ -328,6 +357,11 @@ impl<'a> Validator<'a> {
                         None,
                     ),
                     Capture::Header { .. } => {}
+                    Capture::AnyOf(paths) => {
+                        for (i, path) in paths.iter().enumerate() {
+                            self.body_path(&cp.key(name).index(i), path);
+                        }
+                    }
                 }
             }
         }
@@ -462,18 +496,32 @@ impl<'a> Validator<'a> {
     }
 
     fn expect(&mut self, e: &Expect, p: &KeyPath) {
-        match e.status.as_slice() {
-            [one] => self.status(&p.key("status"), *one),
-            many => {
-                for (i, s) in many.iter().enumerate() {
-                    self.status(&p.key("status").index(i), *s);
-                }
-            }
-        }
         for (name, check) in &e.headers {
             self.check(check, &p.key("headers").key(name));
         }
         self.assertions(&e.body, &p.key("body"));
+        if let Some(r) = &e.reference {
+            let rp = p.key("reference");
+            if r.reference.is_some() {
+                self.invalid(
+                    &rp.key("reference"),
+                    "a `reference` block cannot hold another `reference`".into(),
+                );
+            }
+            if !r.status.is_empty()
+                && !e.status.is_empty()
+                && r.status.iter().any(|s| match s.code() {
+                    Some(c) => !e.accepts_status(c),
+                    None => false,
+                })
+            {
+                self.invalid(
+                    &rp.key("status"),
+                    "the reference status lies outside the documented `status` (the reference server must keep the documented contract)".into(),
+                );
+            }
+            self.expect(r, &rp);
+        }
     }
 
     fn assertions(&mut self, v: &[BodyAssertion], p: &KeyPath) {
