@@ -8,6 +8,7 @@
 //! - [`check`]: a scenario's expectations against responses.
 //! - [`redact`]: secrets and their redaction.
 //! - [`target`]: targets, profiles, the control API.
+//! - [`plan`]: the scenario library seen through the contract (lint).
 //! - [`runner`]: executes scenarios against a target.
 //! - [`report`]: run results as data, and their renderings.
 //! - [`transcript`]: runs as stable text for regression snapshots.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod finding;
 pub mod fuzz;
 pub mod mock;
+pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod runner;

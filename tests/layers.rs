@@ -345,3 +345,132 @@ steps:
         "{findings:#?} {departures:#?}"
     );
 }
+
+// ------------------------------------------------------------------ lint
+
+/// A documented contract with one documented code, a range for creation
+/// and an undocumented answer, and a reference layer with our choices.
+const LINT_DOC: &str = r#"
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /api/jobs:
+    post:
+      responses:
+        '2XX': {description: undocumented answer, content: {application/json: {schema: {type: object}}}}
+        '4XX': {$ref: '#/components/responses/Error'}
+  /api/jobs/{id}/apply:
+    post:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200':
+          description: applied
+          content: {application/json: {schema: {type: object, properties: {application: {type: object, properties: {id: {type: string}}}}}}}
+        '403': {$ref: '#/components/responses/Error'}
+        '4XX': {$ref: '#/components/responses/Error'}
+components:
+  responses:
+    Error:
+      description: error
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [error]
+            properties:
+              error: {type: string}
+              code: {type: string, nullable: true, x-documented-codes: [ACKNOWLEDGMENT_REQUIRED]}
+"#;
+
+const LINT_OVERLAY: &str = r#"
+overlay: 1.0.0
+actions:
+  - target: $.paths
+    update:
+      /api/jobs/{id}/attachments:
+        post:
+          parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+          responses: {'201': {description: added}}
+"#;
+
+fn lint_of(scenario: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let area = dir.path().join("scenarios/test");
+    std::fs::create_dir_all(&area).unwrap();
+    std::fs::write(area.join("case.yaml"), scenario).unwrap();
+    let library = agentgigs_conformance::scenario::load_library(&dir.path().join("scenarios")).unwrap();
+    let documented = Spec::from_text(LINT_DOC, "doc.yaml").unwrap();
+    let reference = Contract::reference_of(&documented, LINT_OVERLAY, "overlay.yaml").unwrap();
+    let contract = Contract::new(Arc::new(documented), Some(Arc::new(reference)));
+    agentgigs_conformance::plan::lint(&library, &contract)
+        .iter()
+        .filter(|f| f.severity == agentgigs_conformance::scenario::Severity::Error)
+        .map(|f| f.to_string())
+        .collect()
+}
+
+const LINT_HEAD: &str =
+    "id: test.lint\ntitle: lint\ndoc: [llms.txt#x]\nrule: r\nactors: {agent: {role: agent}}\nsteps:\n";
+
+#[test]
+fn lint_refuses_must_assertions_the_docs_do_not_contain() {
+    let bad = format!(
+        "{LINT_HEAD}{}",
+        r#"  - as: agent
+    request: {method: POST, path: /api/jobs}
+    expect: {status: 201}
+    capture: {job: /job/id}
+  - as: agent
+    request: {method: POST, path: "/api/jobs/{{job}}/apply"}
+    expect:
+      status: 403
+      body:
+        - {path: /code, equals: NOT_VERIFIED}
+        - {path: /hint, exists: true}
+  - as: agent
+    request: {method: POST, path: "/api/jobs/{{job}}/attachments"}
+  - as: agent
+    subscribe: {stream: s}
+  - event: {stream: s, type: job.available, match: [{path: /job_id, equals: "{{job}}"}]}
+"#
+    );
+    let errors = lint_of(&bad);
+    let all = errors.join("\n");
+    for want in [
+        "status `201` is not fixed by the docs for `POST /api/jobs`",
+        "capture `job` reads a place the documented answer",
+        "`/code` is asserted to be \"NOT_VERIFIED\", a value the docs do not name",
+        "`/hint` is not in the documented answer",
+        "is a route the docs do not name",
+        "payload fields are undocumented",
+    ] {
+        assert!(all.contains(want), "missing `{want}` in:\n{all}");
+    }
+    assert!(
+        errors.iter().all(|e| e.starts_with("scenarios/test/case.yaml:")),
+        "{all}"
+    );
+
+    let good = format!(
+        "{LINT_HEAD}{}",
+        r#"  - as: agent
+    request: {method: POST, path: /api/jobs}
+    expect: {status: 2xx, reference: {status: 201, body: [{path: /job/id, exists: true}]}}
+    capture: {job: [/job/id, "$..id"]}
+  - as: agent
+    request: {method: POST, path: "/api/jobs/{{job}}/apply"}
+    expect:
+      status: 403
+      body: [{path: /code, equals: ACKNOWLEDGMENT_REQUIRED}, {path: /error, type: string}]
+      reference: {body: [{path: /code, equals: NOT_VERIFIED}, {path: /hint, exists: true}]}
+  - as: agent
+    level: reference
+    request: {method: POST, path: "/api/jobs/{{job}}/attachments"}
+  - as: agent
+    subscribe: {stream: s}
+  - event: {stream: s, type: job.available, reference: {match: [{path: /job_id, equals: "{{job}}"}]}}
+"#
+    );
+    let errors = lint_of(&good);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}

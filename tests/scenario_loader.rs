@@ -63,7 +63,7 @@ fn wrong_types() {
     );
     assert_eq!(
         error_case("bad-status"),
-        "scenarios/errors/bad-status.yaml:11:15: wrong type for `steps[0].expect.status`: expected an integer from 0 to 65535, found string \"200\""
+        "scenarios/errors/bad-status.yaml:11:15: invalid value for `steps[0].expect.status`: expected an HTTP status (100 to 599) or a family such as `4xx`, found string \"200\""
     );
     assert_eq!(
         error_case("not-a-mapping"),
@@ -120,7 +120,7 @@ fn value_rules() {
     );
     assert_eq!(
         error_case("bad-level"),
-        "scenarios/errors/bad-level.yaml:3:8: invalid value for `level`: expected one of `must`, `should`, found `mustt` (did you mean `must`?)"
+        "scenarios/errors/bad-level.yaml:3:8: invalid value for `level`: expected one of `must`, `should`, `reference`, found `mustt` (did you mean `must`?)"
     );
     assert_eq!(
         error_case("bad-regex"),
@@ -326,14 +326,20 @@ fn the_fixture_library_lints_clean() {
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
+/// The repository's contract: the documented spec and the reference overlay.
+fn contract() -> agentgigs_conformance::spec::Contract {
+    let root = tests_dir().join("..");
+    agentgigs_conformance::spec::Contract::load(
+        &root.join(agentgigs_conformance::spec::DOCUMENTED_SPEC),
+        Some(&root.join(agentgigs_conformance::spec::REFERENCE_OVERLAY)),
+    )
+    .unwrap_or_else(|e| panic!("the contract loads: {e}"))
+}
+
 #[test]
 fn the_fixture_library_matches_the_spec() {
-    let spec_path = tests_dir().join("../specs/agentgigs.openapi.yaml");
-    let Ok(spec) = agentgigs_conformance::spec::Spec::load(&spec_path) else {
-        panic!("cannot load {}", spec_path.display());
-    };
     let lib = library("library").unwrap();
-    let findings = lint(&lib, Some(&spec));
+    let findings = agentgigs_conformance::plan::lint(&lib, &contract());
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
@@ -496,8 +502,10 @@ fn expand_reports_a_missing_flow() {
 #[test]
 fn lint_findings() {
     let lib = library("lint").unwrap();
-    let spec = agentgigs_conformance::spec::Spec::load(&tests_dir().join("../specs/agentgigs.openapi.yaml")).ok();
-    let found: Vec<String> = lint(&lib, spec.as_ref()).iter().map(|f| f.to_string()).collect();
+    let found: Vec<String> = agentgigs_conformance::plan::lint(&lib, &contract())
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
     let mut expected = vec![
         "scenarios/_flows/orphan.yaml:1:1: warning: flow `orphan` is never included",
         "scenarios/_flows/uses-var.yaml:3:5: error: undefined variable `flow_job` in `{{flow_job}}`: no earlier step, `vars` or built-in defines it (included from scenario `lint.problems`)",
@@ -514,9 +522,7 @@ fn lint_findings() {
         "scenarios/lint/problems.yaml:22:5: error: a `clock` step needs the target's clock: add `clock` to `requires`",
         "scenarios/lint/problems.yaml:23:5: error: stream `feed` is not opened by an earlier `subscribe` step",
     ];
-    if spec.is_some() {
-        expected.push("scenarios/lint/problems.yaml:24:5: error: no documented operation for `GET /api/nowhere` (matched as `/api/nowhere`); if intended, add `skip_checks: [{check: operation, reason: ...}]`");
-    }
+    expected.push("scenarios/lint/problems.yaml:24:5: error: no documented operation for `GET /api/nowhere` (matched as `/api/nowhere`); if intended, add `skip_checks: [{check: operation, reason: ...}]`");
     assert_eq!(found, expected);
     let f = &lint_with(&lib, None)[1];
     assert_eq!(f.severity, Severity::Error);

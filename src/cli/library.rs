@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::scenario::{Level, Library, LintFinding, OperationIndex, Scenario, Severity, lint_with, load_library};
+use crate::scenario::{Level, Library, LintFinding, Scenario, Severity, load_library};
 use crate::spec::{Contract, Spec};
 
 use super::args::{LevelArg, LibraryArgs, SelectArgs};
@@ -64,20 +64,6 @@ pub fn load_contract(args: &LibraryArgs) -> Result<Contract, UsageError> {
 pub fn load(args: &LibraryArgs) -> Result<Library, UsageError> {
     let root = locate(&args.scenarios);
     load_library(&root).map_err(|errors| UsageError::Library(errors.to_string()))
-}
-
-/// The spec as the linter's operation index.
-pub struct SpecIndex<'a>(pub &'a Spec);
-
-impl OperationIndex for SpecIndex<'_> {
-    fn has_operation(&self, method: &str, path: &str) -> bool {
-        self.0.find_operation(method, path).is_some()
-    }
-}
-
-/// Lints a library against a spec.
-pub fn lint(library: &Library, spec: &Spec) -> Vec<LintFinding> {
-    lint_with(library, Some(&SpecIndex(spec)))
 }
 
 /// Whether any finding is an error.

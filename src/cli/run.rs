@@ -90,7 +90,7 @@ fn plan(
 ) -> Result<(Contract, Vec<PlannedScenario>), UsageError> {
     let contract = library::load_contract(library_args)?;
     let lib = library::load(library_args)?;
-    let findings = library::lint(&lib, contract.documented());
+    let findings = crate::plan::lint(&lib, &contract);
     if has_errors(&findings) {
         let text: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
         return Err(UsageError::Library(text.join("\n")));

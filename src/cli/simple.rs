@@ -16,9 +16,9 @@ use super::{EXIT_OK, EXIT_USAGE, Out};
 
 /// `lint`: loads every file, then checks the library against the spec.
 pub fn lint(args: &LibraryArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
-    let spec = library::load_spec(&args.spec)?;
+    let contract = library::load_contract(args)?;
     let lib = library::load(args)?;
-    let findings = library::lint(&lib, &spec);
+    let findings = crate::plan::lint(&lib, &contract);
     for f in &findings {
         out.err(&f.to_string());
     }

@@ -18,7 +18,7 @@ use super::diagnostics::did_you_mean;
 use super::diagnostics::tick_list;
 use super::flow::expand;
 use super::loader::Library;
-use super::model::{AutoCheck, Scenario, SourceLocation, Step};
+use super::model::{AutoCheck, Capture, Level, Scenario, SourceLocation, StatusExpect, Step};
 use super::vars::{ACTOR_FIELD_ALIASES, ACTOR_FIELDS, BUILTINS, FILTERS, replace_references, step_references};
 
 /// Control-API features a scenario may require.
@@ -71,22 +71,46 @@ impl fmt::Display for LintFinding {
     }
 }
 
-/// Something that knows the documented operations (the spec).
+/// What the documented contract says of a place in an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldDoc {
+    /// The index cannot tell (the lint then says nothing).
+    Unknown,
+    /// The documented answer does not contain the place.
+    Undocumented,
+    /// Documented; `values` lists the values the docs name for it, if any.
+    Documented { values: Option<Vec<serde_json::Value>> },
+}
+
+/// Something that knows the documented contract (and, optionally, the
+/// reference layer). The scenario room reaches the spec only through it.
 pub trait OperationIndex {
     /// Whether `method` on the concrete `path` matches a documented operation.
     fn has_operation(&self, method: &str, path: &str) -> bool;
-}
 
-impl OperationIndex for crate::spec::Spec {
-    fn has_operation(&self, method: &str, path: &str) -> bool {
-        self.find_operation(method, path).is_some()
+    /// Whether only the reference layer has the operation (a route the docs
+    /// do not name, used by our reference server).
+    fn has_reference_operation(&self, _method: &str, _path: &str) -> bool {
+        false
     }
-}
 
-/// Lint a library, matching each request's (method, path) against the
-/// spec's operations when a spec is given (see [`lint_with`]).
-pub fn lint(library: &Library, spec: Option<&crate::spec::Spec>) -> Vec<LintFinding> {
-    lint_with(library, spec.map(|s| s as &dyn OperationIndex))
+    /// The exact statuses the docs fix for the operation (`200`, `403`),
+    /// leaving out ranges (`4XX`); `None` when the index cannot tell.
+    fn documented_statuses(&self, _method: &str, _path: &str) -> Option<Vec<u16>> {
+        None
+    }
+
+    /// What the documented answer for `status` says of a place (`segments`:
+    /// property names, `*` for any item or key).
+    fn documented_field(&self, _method: &str, _path: &str, _status: u16, _segments: &[String]) -> FieldDoc {
+        FieldDoc::Unknown
+    }
+
+    /// Whether the documented answer for `status` names a header; `None`
+    /// when the index cannot tell.
+    fn documented_header(&self, _method: &str, _path: &str, _status: u16, _name: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// Lint a library, matching requests against `ops` when given.
@@ -337,6 +361,31 @@ fn lint_step(
             format!("stream `{stream}` is not opened by an earlier `subscribe` step{hint}"),
         ));
     }
+    let must = is_must(s, st);
+    if must && let Some(e) = &st.event {
+        if !e.matches.is_empty() || e.capture.as_ref().is_some_and(|c| !c.is_empty()) {
+            out.push(finding(
+                &st.source,
+                Severity::Error,
+                s,
+                format!(
+                    "the `{}` event's payload fields are undocumented (the docs name event types only): move `match` under `reference: {{match: [...]}}` and any `capture` to a step marked `level: reference`",
+                    e.event_type
+                ),
+            ));
+        }
+    }
+    if must
+        && let Some(n) = &st.no_event
+        && !n.matches.is_empty()
+    {
+        out.push(finding(
+            &st.source,
+            Severity::Error,
+            s,
+            "a `no_event` with `match` relies on undocumented payload fields: drop the `match` (no event of the type at all) or mark the step `level: reference`".into(),
+        ));
+    }
     let Some(r) = &st.request else { return };
     if moves_money(&r.method, &r.path) && !s.moves_money {
         out.push(finding(
@@ -358,15 +407,266 @@ fn lint_step(
     {
         let concrete = concrete_path(&r.path);
         if !ops.has_operation(&r.method, &concrete) {
+            let reference_only = ops.has_reference_operation(&r.method, &concrete);
+            if reference_only && must {
+                out.push(finding(
+                    &st.source,
+                    Severity::Error,
+                    s,
+                    format!(
+                        "`{} {}` is a route the docs do not name (only our reference server has it): mark the step `level: reference`, or reach the same state through documented routes",
+                        r.method, r.path
+                    ),
+                ));
+            } else if !reference_only {
+                out.push(finding(
+                    &st.source,
+                    Severity::Error,
+                    s,
+                    format!(
+                        "no documented operation for `{} {}` (matched as `{concrete}`); if intended, add `skip_checks: [{{check: operation, reason: ...}}]`",
+                        r.method, r.path
+                    ),
+                ));
+            }
+        } else if must {
+            documented_only(s, st, ops, &r.method, &concrete, out);
+        }
+    }
+}
+
+/// Whether a step's checks are at the `must` level (the scenario is
+/// `must` and the step is not marked `level: reference`).
+fn is_must(s: &Scenario, st: &Step) -> bool {
+    s.level == Level::Must && st.level != Some(Level::Reference)
+}
+
+/// The lint of the documented layer of a `must` request step: every exact
+/// status, body field, value, header and capture it relies on must be in
+/// the documented contract.
+fn documented_only(
+    s: &Scenario,
+    st: &Step,
+    ops: &dyn OperationIndex,
+    method: &str,
+    path: &str,
+    out: &mut Vec<LintFinding>,
+) {
+    let op = format!("{method} {path}");
+    let fix = "cite the doc that says it (add it, with its `x-doc`, to the documented spec) or move it under `expect.reference`";
+    let expect = st.expect.clone().unwrap_or_default();
+    let fixed = ops.documented_statuses(method, path);
+    if let Some(fixed) = &fixed {
+        for code in expect.status.iter().filter_map(|x| x.code()) {
+            if !fixed.contains(&code) {
+                let shown = if fixed.is_empty() {
+                    "none".to_string()
+                } else {
+                    fixed.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                };
+                out.push(finding(
+                    &st.source,
+                    Severity::Error,
+                    s,
+                    format!(
+                        "status `{code}` is not fixed by the docs for `{op}` (they fix {shown}): expect the family `{}xx` and move `{code}` under `expect.reference`, or cite the doc that fixes it",
+                        code / 100
+                    ),
+                ));
+            }
+        }
+    }
+    let statuses: Vec<u16> = if expect.status.is_empty() {
+        vec![200]
+    } else {
+        expect
+            .status
+            .iter()
+            .map(|x| match x {
+                StatusExpect::Code(c) => *c,
+                StatusExpect::Family(h) => h * 100,
+            })
+            .collect()
+    };
+    let field = |segments: &[String]| -> FieldDoc {
+        let mut unknown = false;
+        let mut undocumented = false;
+        for status in &statuses {
+            match ops.documented_field(method, path, *status, segments) {
+                d @ FieldDoc::Documented { .. } => return d,
+                FieldDoc::Unknown => unknown = true,
+                FieldDoc::Undocumented => undocumented = true,
+            }
+        }
+        if unknown || !undocumented {
+            FieldDoc::Unknown
+        } else {
+            FieldDoc::Undocumented
+        }
+    };
+    for a in &expect.body {
+        let Some(segments) = body_segments(&a.path) else {
+            continue;
+        };
+        match field(&segments) {
+            FieldDoc::Undocumented => out.push(finding(
+                &st.source,
+                Severity::Error,
+                s,
+                format!("`{}` is not in the documented answer of `{op}`: {fix}", a.path),
+            )),
+            FieldDoc::Documented { values: Some(values) } => {
+                let asserted: Vec<&serde_json::Value> = a
+                    .check
+                    .equals
+                    .iter()
+                    .chain(a.check.one_of.iter().flatten())
+                    .filter(|v| !v.as_str().is_some_and(|t| t.contains("{{")))
+                    .collect();
+                for v in asserted {
+                    if !values.contains(v) {
+                        out.push(finding(
+                            &st.source,
+                            Severity::Error,
+                            s,
+                            format!(
+                                "`{}` is asserted to be {v}, a value the docs do not name for it (they name {}): {fix}",
+                                a.path,
+                                values.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for name in expect.headers.keys() {
+        if statuses
+            .iter()
+            .all(|status| ops.documented_header(method, path, *status, name) == Some(false))
+        {
+            out.push(finding(
+                &st.source,
+                Severity::Error,
+                s,
+                format!("header `{name}` is not in the documented answer of `{op}`: {fix}"),
+            ));
+        }
+    }
+    for (name, cap) in st.capture.iter().flatten() {
+        let paths: Vec<&String> = match cap {
+            Capture::Body(p) => vec![p],
+            Capture::AnyOf(ps) => ps.iter().collect(),
+            Capture::Header { .. } => continue,
+        };
+        let all_undocumented = paths
+            .iter()
+            .all(|p| body_segments(p).is_some_and(|segments| field(&segments) == FieldDoc::Undocumented));
+        if all_undocumented {
             out.push(finding(
                 &st.source,
                 Severity::Error,
                 s,
                 format!(
-                    "no documented operation for `{} {}` (matched as `{concrete}`); if intended, add `skip_checks: [{{check: operation, reason: ...}}]`",
-                    r.method, r.path
+                    "capture `{name}` reads a place the documented answer of `{op}` does not contain: capture from documented places (a list such as `[/application/id, /applicationId]` takes the first present), or mark the step `level: reference`"
                 ),
             ));
         }
+    }
+}
+
+/// The property names (`*` for any item) a body path walks, or `None` when
+/// the path cannot be followed that way (a recursive descent, an odd
+/// JSONPath): the lint then says nothing of it.
+pub fn body_segments(path: &str) -> Option<Vec<String>> {
+    let path = path.trim();
+    if path.is_empty() {
+        return Some(Vec::new());
+    }
+    if let Some(rest) = path.strip_prefix('/') {
+        return Some(
+            rest.split('/')
+                .map(|t| t.replace("~1", "/").replace("~0", "~"))
+                .collect(),
+        );
+    }
+    let mut rest = path.strip_prefix('$')?;
+    if rest.contains("..") {
+        return None;
+    }
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let name = &r[..end];
+            if name.is_empty() {
+                return None;
+            }
+            out.push(name.to_string());
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = find_bracket_end(r)?;
+            let inner = r[..end].trim();
+            rest = &r[end + 1..];
+            let quoted = inner
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|x| x.strip_suffix('"')));
+            if let Some(name) = quoted {
+                out.push(name.to_string());
+            } else if inner == "*" || inner.starts_with('?') || inner.parse::<i64>().is_ok() || inner.contains(':') {
+                out.push("*".to_string());
+            } else {
+                return None;
+            }
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The index of the `]` closing a bracket whose inside starts `s`
+/// (quotes and nested brackets respected).
+fn find_bracket_end(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[') => depth += 1,
+            (None, ']') if depth == 0 => return Some(i),
+            (None, ']') => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_segments;
+
+    fn segs(p: &str) -> Option<Vec<&'static str>> {
+        body_segments(p).map(|v| v.into_iter().map(|s| &*Box::leak(s.into_boxed_str())).collect())
+    }
+
+    #[test]
+    fn body_paths_become_segments() {
+        assert_eq!(segs(""), Some(vec![]));
+        assert_eq!(segs("/job/id"), Some(vec!["job", "id"]));
+        assert_eq!(segs("/a~1b/0"), Some(vec!["a/b", "0"]));
+        assert_eq!(segs("$.jobs[*].id"), Some(vec!["jobs", "*", "id"]));
+        assert_eq!(segs("$['jobs'][0].id"), Some(vec!["jobs", "*", "id"]));
+        assert_eq!(
+            segs("$.jobs[?@.id == '{{job_id}}'].slots_total"),
+            Some(vec!["jobs", "*", "slots_total"])
+        );
+        assert_eq!(segs("$..id"), None);
+        assert_eq!(segs("$.a[foo]"), None);
+        assert_eq!(segs("job"), None);
     }
 }

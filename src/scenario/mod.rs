@@ -23,7 +23,7 @@ pub mod vars;
 
 pub use diagnostics::{LoadError, LoadErrorKind, LoadErrors};
 pub use flow::expand;
-pub use lint::{LintFinding, OperationIndex, Severity, lint, lint_with};
+pub use lint::{FieldDoc, LintFinding, OperationIndex, Severity, lint_with};
 pub use loader::{Library, load_library, parse_flow, parse_flow_all, parse_scenario, parse_scenario_all};
 pub use model::*;
 pub use vars::variables_in;

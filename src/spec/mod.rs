@@ -28,6 +28,7 @@
 
 mod contract;
 mod convert;
+mod fields;
 mod model;
 mod overlay;
 mod paths;
@@ -47,6 +48,7 @@ use crate::finding::Finding;
 use crate::yaml::{self, Location};
 
 pub use contract::{Contract, ContractCheck, DOCUMENTED_SPEC, REFERENCE_OVERLAY};
+pub use fields::Described;
 pub use model::{HeaderSpec, MediaTypeSpec, Operation, Parameter, RequestBodySpec, ResponseSpec, SecurityRequirement};
 pub use overlay::{Overlay, OverlayAction, OverlayError};
 
@@ -387,6 +389,12 @@ impl Spec {
             resp,
             checks,
         )
+    }
+
+    /// What the JSON answer of `op` for `status` says of a place in it
+    /// (`segments`: property names, `*` for any item or key).
+    pub fn describe(&self, op: &Operation, status: u16, segments: &[String]) -> Described {
+        fields::describe(&self.doc, op, status, segments)
     }
 
     /// The `enum` of `components.schemas.Error.properties.code`, if any.
