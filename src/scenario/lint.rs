@@ -362,18 +362,19 @@ fn lint_step(
         ));
     }
     let must = is_must(s, st);
-    if must && let Some(e) = &st.event {
-        if !e.matches.is_empty() || e.capture.as_ref().is_some_and(|c| !c.is_empty()) {
-            out.push(finding(
-                &st.source,
-                Severity::Error,
-                s,
-                format!(
-                    "the `{}` event's payload fields are undocumented (the docs name event types only): move `match` under `reference: {{match: [...]}}` and any `capture` to a step marked `level: reference`",
-                    e.event_type
-                ),
-            ));
-        }
+    if must
+        && let Some(e) = &st.event
+        && (!e.matches.is_empty() || e.capture.as_ref().is_some_and(|c| !c.is_empty()))
+    {
+        out.push(finding(
+            &st.source,
+            Severity::Error,
+            s,
+            format!(
+                "the `{}` event's payload fields are undocumented (the docs name event types only): move `match` under `reference: {{match: [...]}}` and any `capture` to a step marked `level: reference`",
+                e.event_type
+            ),
+        ));
     }
     if must
         && let Some(n) = &st.no_event
