@@ -172,7 +172,12 @@ fn root_pointer_and_json_path() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].body_pointer.as_deref(), Some("/jobs/0/price"));
     holds("$.jobs[*].id", json!({"exists": true}));
-    holds("$.nothing[*]", json!({"equals": 1}));
+    // A per-value check on an empty selection looked at nothing: it fails,
+    // unless the assertion allows an empty selection.
+    let f = fails("$.nothing[*]", json!({"equals": 1}));
+    assert_eq!(f.len(), 1);
+    assert!(f[0].message.contains("selects nothing"), "{}", f[0].message);
+    holds("$.nothing[*]", json!({"equals": 1, "allow_empty": true}));
     fails("$.nothing[*]", json!({"exists": true}));
     holds("$.nothing[*]", json!({"absent": true}));
     fails("$.jobs[*]", json!({"absent": true}));
@@ -180,7 +185,8 @@ fn root_pointer_and_json_path() {
     // Several-value paths: length counts the matches; `not` is per value.
     holds("$.jobs[*]", json!({"length": 2, "min_length": 1}));
     fails("$.jobs[*]", json!({"length": 3}));
-    holds("$.nothing[*]", json!({"not": {"equals": 1}}));
+    fails("$.nothing[*]", json!({"not": {"equals": 1}}));
+    holds("$.nothing[*]", json!({"not": {"equals": 1}, "allow_empty": true}));
     holds("$.jobs[*].id", json!({"not": {"equals": "c"}}));
     fails("$.jobs[*].id", json!({"not": {"equals": "b"}}));
     // `contains` on several values: some selected value equals it.
