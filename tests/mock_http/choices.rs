@@ -803,7 +803,40 @@ async fn every_choice_at_once_keeps_the_documented_rules() {
     .expect(401, "err.api_key_in_bearer");
     let r = s.get("/api/agent/jobs/available?limit=0", &a.key).await;
     assert_eq!(r.status, 422);
+    // Events still stream, over SSE and WebSocket, through the rewriting layer.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let Auth::Key(key) = &a.key else { unreachable!() };
+    let mut req = format!("{}/api/agent/events", s.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert("X-API-Key", key.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
+    let mut sse = open_sse(&s, &a, "?types=job.available,nope").await;
     let r = s.post("/api/agent/jobs", &p.key, job_body()).await;
     assert_eq!(r.status, 200, "created_200");
+    let created = r.body["job"]["id"].clone();
+    let ev = loop {
+        let ev = next_event(&mut sse).await;
+        if ev.event != "ping" {
+            break ev;
+        }
+        assert_eq!(ev.data, "", "a ping has empty data");
+    };
+    let data: Value = serde_json::from_str(&ev.data).unwrap();
+    assert_eq!(
+        (data["type"].as_str(), &data["jobId"]),
+        (Some("job.available"), &created)
+    );
+    let text = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = ws.next().await.unwrap().unwrap() {
+                break t.to_string();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let frame: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(frame["data"]["jobId"], created);
     s.server.state().check_invariants().unwrap();
 }

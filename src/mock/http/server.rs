@@ -1,6 +1,7 @@
 //! The shared state of one server and the router around it: the single
 //! marketplace lock, event publication, the JSON 404/405 answers, panic
-//! catching and the response-wide faults.
+//! catching, the response-wide faults, and the hook of the response-wide
+//! choices (`choice.rs`; event payloads are renamed here, on publication).
 //!
 //! It holds no business rule; routes live in `routes/`, `control.rs` and
 //! `events.rs`.
