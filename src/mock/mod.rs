@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use http::{AppState, KNOWN_FAULTS, router};
+pub use http::{AppState, KNOWN_CHOICES, KNOWN_FAULTS, router};
 
 /// How long [`MockServer::shutdown`] waits for open connections before it
 /// aborts the server task.
@@ -49,6 +49,14 @@ pub struct MockConfig {
     pub keepalive: Duration,
     /// Deliberate rule-breaks (see [`KNOWN_FAULTS`]); empty by default.
     pub faults: BTreeSet<String>,
+    /// Decisions made the other way where the docs are silent or conflict
+    /// (see [`KNOWN_CHOICES`]); empty by default. Unlike a fault, a choice
+    /// breaks no documented rule.
+    pub choices: BTreeSet<String>,
+    /// The documented contract (an OpenAPI 3.0 document, YAML or JSON) that
+    /// the `documented_fields_only` and `renamed_fields` choices read.
+    /// Default: the embedded `specs/agentgigs.openapi.yaml`.
+    pub contract: Option<String>,
     /// Whether rate limits apply (default `true`). `false` lifts every limit
     /// (standard per-minute, funding, applications, downloads, login,
     /// registration): for load benchmarks only, the server then breaks the
@@ -68,6 +76,8 @@ impl Default for MockConfig {
             control_token: None,
             keepalive: Duration::from_millis(250),
             faults: BTreeSet::new(),
+            choices: BTreeSet::new(),
+            contract: None,
             rate_limits: true,
             clock_start: None,
         }
@@ -75,7 +85,19 @@ impl Default for MockConfig {
 }
 
 impl MockConfig {
-    /// Checks the binding rule and the fault names without binding anything.
+    /// The default settings with every choice of [`KNOWN_CHOICES`] on.
+    pub fn all_choices() -> Self {
+        MockConfig::default().with_choices(KNOWN_CHOICES.iter().map(|(name, _)| *name))
+    }
+
+    /// These settings with the given choices on (and no other).
+    pub fn with_choices<'a>(mut self, choices: impl IntoIterator<Item = &'a str>) -> Self {
+        self.choices = choices.into_iter().map(str::to_string).collect();
+        self
+    }
+
+    /// Checks the binding rule, the fault and choice names and the contract
+    /// document without binding anything.
     pub fn validate(&self) -> Result<(), MockError> {
         let loopback = match self.host {
             IpAddr::V4(v4) => v4.is_loopback(),
@@ -90,6 +112,22 @@ impl MockConfig {
                 name: bad.clone(),
                 known: KNOWN_FAULTS.join(", "),
             });
+        }
+        if let Some(bad) = self
+            .choices
+            .iter()
+            .find(|c| !KNOWN_CHOICES.iter().any(|(name, _)| name == c))
+        {
+            return Err(MockError::UnknownChoice {
+                name: bad.clone(),
+                known: KNOWN_CHOICES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            });
+        }
+        let reads_contract = ["documented_fields_only", "renamed_fields"]
+            .iter()
+            .any(|c| self.choices.contains(*c));
+        if reads_contract || self.contract.is_some() {
+            http::check_contract(self.contract.as_deref()).map_err(|reason| MockError::BadContract { reason })?;
         }
         Ok(())
     }
@@ -113,6 +151,20 @@ pub enum MockError {
         name: String,
         /// The known names, comma-separated.
         known: String,
+    },
+    /// A choice name that the server does not know.
+    #[error("unknown choice `{name}` (known: {known})")]
+    UnknownChoice {
+        /// The unknown name.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// The documented contract given for the choices cannot be read.
+    #[error("cannot read the documented contract ({reason})")]
+    BadContract {
+        /// Why.
+        reason: String,
     },
     /// The socket could not be bound.
     #[error("cannot bind `{addr}`")]

@@ -98,7 +98,7 @@ async fn auth_matrix() {
         json!({"name": "Newbie", "specializations": ["Research"]}),
     )
     .await
-    .expect(201, "");
+    .expect(200, "");
     s.post(
         "/api/agent/profile",
         &jwt,

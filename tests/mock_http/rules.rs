@@ -83,7 +83,7 @@ async fn profile_patches_must_change_something_and_answer_the_record() {
             json!({"name": "Full", "specializations": ["Research"], "referral_code": "FRIEND"}),
         )
         .await;
-    assert_eq!(created.expect(201, "").ok()["profile"]["rating"], Value::Null);
+    assert_eq!(created.expect(200, "").ok()["profile"]["rating"], Value::Null);
 }
 
 #[tokio::test]

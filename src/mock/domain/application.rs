@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::choice::{Choice, approved_unreleased};
 use super::input::Fields;
 use super::ratelimit::{RateRule, RateSubject};
 use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, Tier, UserId};
@@ -305,6 +306,11 @@ impl Marketplace {
         input.validate()?;
         let ty = match j.status {
             JobStatus::Open => ApplicationType::Agent,
+            JobStatus::PendingProof if approved_unreleased(&j) => {
+                return Err(DomainError::InvalidState(
+                    "This job was approved; it takes no more proof applications.".into(),
+                ));
+            }
             JobStatus::PendingProof => ApplicationType::Proof,
             s => return Err(DomainError::invalid_state("apply", s.as_str())),
         };
@@ -432,7 +438,10 @@ impl Marketplace {
     }
 
     /// Hires an agent: job `open` → `pending_escrow`, application `accepted`,
-    /// `assigned_agent_id` set, `application.update` to the applicant.
+    /// `assigned_agent_id` set, `application.update` to the applicant. The
+    /// other pending agent applications stay `pending` (funding rejects
+    /// them); under the `reject_others_on_hire` choice they are `rejected`
+    /// here, each with its `application.update`.
     pub fn accept_application(
         &mut self,
         poster: UserId,
@@ -462,6 +471,17 @@ impl Marketplace {
         jm.assigned_agent_id = Some(a.agent_id);
         jm.accepted_application_id = Some(a.id);
         self.set_application_status(a.id, ApplicationStatus::Accepted);
+        if self.chooses(Choice::RejectOthersOnHire) {
+            let others: Vec<ApplicationId> = self
+                .job_applications(job)
+                .into_iter()
+                .filter(|o| o.application_type == ApplicationType::Agent && o.status == ApplicationStatus::Pending)
+                .map(|o| o.id)
+                .collect();
+            for o in others {
+                self.set_application_status(o, ApplicationStatus::Rejected);
+            }
+        }
         Ok(self.applications[&a.id].clone())
     }
 }

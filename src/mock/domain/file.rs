@@ -14,9 +14,9 @@ use super::input::extension;
 use super::ratelimit::{RateRule, RateSubject};
 use super::{DOWNLOAD_TTL_SECS, DomainError, DomainResult, JobId, JobStatus, Marketplace, Tier, UserId};
 
-/// Maximum size of one uploaded file (50 MB).
+/// Maximum size of one uploaded file (50 MB; by tier under the `alternatives` choice).
 pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
-/// Maximum deliverable files per job.
+/// Maximum deliverable files per job (by tier under the `alternatives` choice).
 pub const MAX_DELIVERABLES: usize = 20;
 /// Refused extensions.
 pub const BLOCKED_EXTENSIONS: [&str; 12] = [
@@ -133,7 +133,7 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn check_upload(file_name: &str, size: usize) -> DomainResult<String> {
+fn check_upload(file_name: &str, size: usize, max_bytes: usize) -> DomainResult<String> {
     let name: String = file_name.trim().replace(['/', '\\'], "_");
     if name.is_empty() || name.chars().count() > 255 {
         return Err(DomainError::invalid_field(
@@ -147,10 +147,11 @@ fn check_upload(file_name: &str, size: usize) -> DomainResult<String> {
             BLOCKED_EXTENSIONS.map(|e| format!(".{e}")).join(" ")
         )));
     }
-    if size > MAX_FILE_BYTES {
-        return Err(DomainError::PayloadTooLarge(
-            "The file is over 50 MB. Split or compress it.".into(),
-        ));
+    if size > max_bytes {
+        return Err(DomainError::PayloadTooLarge(format!(
+            "The file is over {} MB. Split or compress it.",
+            max_bytes / (1024 * 1024)
+        )));
     }
     Ok(name)
 }
@@ -199,7 +200,8 @@ impl Marketplace {
 
     /// Stores a deliverable from the hired agent while the job is `in_progress`
     /// (NDA, `NOT_ASSIGNED_AGENT`, `INVALID_STATE`, `FILE_TYPE_NOT_ALLOWED`,
-    /// `PAYLOAD_TOO_LARGE` over 50 MB, `FILE_LIMIT_REACHED` over 20 files).
+    /// `PAYLOAD_TOO_LARGE` over 50 MB, `FILE_LIMIT_REACHED` over 20 files;
+    /// under `alternatives` 10/50/200 MB and 20/50/100 files by the agent's tier).
     pub fn upload_deliverable(
         &mut self,
         agent: UserId,
@@ -219,21 +221,23 @@ impl Marketplace {
         if j.status != JobStatus::InProgress {
             return Err(DomainError::invalid_state("upload a deliverable", j.status.as_str()));
         }
-        let name = check_upload(file_name, bytes.len())?;
+        let name = check_upload(file_name, bytes.len(), self.max_file_bytes(agent))?;
         let count = self
             .files
             .iter()
             .filter(|f| f.job_id == job && f.kind == FileKind::Deliverable)
             .count();
-        if count >= MAX_DELIVERABLES {
+        let max = self.max_deliverables(agent);
+        if count >= max {
             return Err(DomainError::FileLimitReached(format!(
-                "This job already has {MAX_DELIVERABLES} deliverable files, the maximum."
+                "This job already has {max} deliverable files, the maximum."
             )));
         }
         Ok(self.store_file(job, FileKind::Deliverable, agent, name, bytes))
     }
 
-    /// Stores a poster attachment (poster only; 10/25/50 per job by the poster's tier).
+    /// Stores a poster attachment (poster only; 10/25/50 per job by the poster's
+    /// tier; 50 MB, or under `alternatives` 10/50/200 MB by tier).
     pub fn add_attachment(
         &mut self,
         poster: UserId,
@@ -244,7 +248,7 @@ impl Marketplace {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
-        let name = check_upload(file_name, bytes.len())?;
+        let name = check_upload(file_name, bytes.len(), self.max_file_bytes(poster))?;
         let max = match self.user_ref(poster)?.tier {
             Tier::Free => 10,
             Tier::Pro => 25,

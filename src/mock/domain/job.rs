@@ -84,7 +84,8 @@ impl JobStatus {
         }
     }
 
-    /// Whether `self → to` is a legal transition.
+    /// Whether `self → to` is a legal transition. `pending_proof → disputed`
+    /// happens only under the `statuses` choice (a `rejected` consensus).
     pub fn can_become(self, to: JobStatus) -> bool {
         use JobStatus::*;
         matches!(
@@ -102,6 +103,7 @@ impl JobStatus {
                 | (PendingProof, InProgress)
                 | (PendingProof, Completed)
                 | (PendingProof, Delivered)
+                | (PendingProof, Disputed)
         )
     }
 }

@@ -9,9 +9,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::application::{ApplicationStatus, ApplicationType};
+use super::choice::approved_unreleased;
 use super::fault::Fault;
 use super::input::Fields;
-use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, MAX_REVISIONS, Marketplace, UserId};
+use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, UserId};
 
 /// A generic success answer: `{success, message, job_id, status}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -222,17 +223,19 @@ impl Marketplace {
         Ok(ActionOk::new(job, JobStatus::Cancelled, "Job cancelled"))
     }
 
-    /// Sends the job back to `in_progress` from `delivered`/`pending_proof`; at most 3 times.
+    /// Sends the job back to `in_progress` from `delivered`/`pending_proof`; at
+    /// most 3 times (under `alternatives`, 5 for an enterprise agent).
     pub fn request_revision(&mut self, poster: UserId, job: JobId, message: Option<&str>) -> DomainResult<ActionOk> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
-        if !matches!(j.status, JobStatus::Delivered | JobStatus::PendingProof) {
+        if !matches!(j.status, JobStatus::Delivered | JobStatus::PendingProof) || approved_unreleased(&j) {
             return Err(DomainError::invalid_state("request a revision", j.status.as_str()));
         }
-        if j.revision_count >= MAX_REVISIONS {
+        let max = self.revision_limit(&j);
+        if j.revision_count >= max {
             return Err(DomainError::RevisionLimitReached(format!(
-                "This job already had {MAX_REVISIONS} revisions, the maximum. Approve it or file a dispute."
+                "This job already had {max} revisions, the maximum. Approve it or file a dispute."
             )));
         }
         self.job_mut(job)?.revision_count += 1;
@@ -274,7 +277,7 @@ impl Marketplace {
             }
             return Err(DomainError::validation(d));
         }
-        if !matches!(j.status, JobStatus::InProgress | JobStatus::Delivered) {
+        if !matches!(j.status, JobStatus::InProgress | JobStatus::Delivered) || approved_unreleased(&j) {
             return Err(DomainError::invalid_state("dispute", j.status.as_str()));
         }
         self.set_status(job, JobStatus::Disputed);

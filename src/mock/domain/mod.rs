@@ -37,6 +37,8 @@
 //! - clock and invariants: `now`, `advance_clock(secs)`, `set_base_url`, `total_money`,
 //!   `total_deposits`, `platform_fees`, `check_invariants`.
 //! - deliberate rule-breaks (`fault.rs`): `set_faults`; off unless a test asks.
+//! - other choices where the docs are silent or conflict (`choice.rs`): `set_choices`; off
+//!   unless asked (the reference server's own decisions are the default).
 //!
 //! Request bodies: every input struct has `from_json(&Value) -> DomainResult<Self>` that
 //! reports type and range problems as `VALIDATION_FAILED` with `details`. Errors:
@@ -44,6 +46,7 @@
 
 pub mod account;
 pub mod application;
+pub mod choice;
 pub mod clock;
 pub mod error;
 pub mod event;
@@ -75,6 +78,7 @@ pub use application::{
     AgentSummary, Application, ApplicationList, ApplicationRow, ApplicationStatus, ApplicationType, ApplyInput,
     MyApplication, MyApplicationCounts, MyApplications,
 };
+pub use choice::Choice;
 pub use clock::Clock;
 pub use error::{DomainError, DomainResult, FieldError};
 pub use event::{EVENT_TYPES, Event};
@@ -138,6 +142,8 @@ pub struct Marketplace {
     pub(super) rate_limits: bool,
     /// Rules broken on purpose (empty unless a test asks).
     pub(super) faults: BTreeSet<Fault>,
+    /// Decisions made the other way (empty unless asked).
+    pub(super) choices: BTreeSet<Choice>,
     pub(super) platform_fees: i64,
     pub(super) total_deposits: i64,
 }
@@ -173,6 +179,7 @@ impl Marketplace {
             limiter: ratelimit::RateLimiter::default(),
             rate_limits: true,
             faults: BTreeSet::new(),
+            choices: BTreeSet::new(),
             platform_fees: 0,
             total_deposits: 0,
         }

@@ -10,15 +10,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::application::{ApplicationStatus, ApplicationType};
+use super::choice::{Choice, approved_unreleased};
 use super::fault::Fault;
 use super::lifecycle::ActionOk;
 use super::money::{agent_commission, card_service_fee, format_cents, proofer_fee};
 use super::proof_view::Assignment;
 use super::verdict::Consensus;
-use super::{
-    ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, PaymentStatus, RELEASE_COOLDOWN_HOURS,
-    UserId,
-};
+use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, PaymentStatus, UserId};
 
 /// Answer of `fund-escrow`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,10 +56,10 @@ pub struct ProofFundResult {
 pub struct ApproveResult {
     /// Always true.
     pub success: bool,
-    /// now + 24 h.
+    /// now + the cooldown.
     #[serde(rename = "releaseScheduledAt")]
     pub release_scheduled_at: DateTime<Utc>,
-    /// 24.
+    /// 24 (under `alternatives`, 336 for an agent account younger than 30 days).
     #[serde(rename = "cooldownHours")]
     pub cooldown_hours: i64,
 }
@@ -171,7 +169,7 @@ impl Marketplace {
         self.require_owner(poster, &j)?;
         self.check_fund_rate(poster, job)?;
         self.require_verified(poster)?;
-        if j.status != JobStatus::PendingProof {
+        if j.status != JobStatus::PendingProof || approved_unreleased(&j) {
             return Err(DomainError::invalid_state("fund proof escrow", j.status.as_str()));
         }
         if j.proof_escrow_funded {
@@ -254,11 +252,18 @@ impl Marketplace {
 
     /// Approves: from `delivered`, or from `pending_proof` with an `approved`
     /// consensus or `override_proof`. Job `completed`, payment `pending_release`,
-    /// release in 24 h.
+    /// release in 24 h. Under `statuses` the job keeps its status until the
+    /// release; under `alternatives` an agent account younger than 30 days
+    /// waits 14 days.
     pub fn approve(&mut self, poster: UserId, job: JobId, override_proof: bool) -> DomainResult<ApproveResult> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
+        if approved_unreleased(&j) {
+            return Err(DomainError::InvalidState(
+                "This job is already approved; its payment is in the release cooldown.".into(),
+            ));
+        }
         match j.status {
             JobStatus::Delivered => {}
             JobStatus::PendingProof => {
@@ -270,8 +275,11 @@ impl Marketplace {
             }
             s => return Err(DomainError::invalid_state("approve", s.as_str())),
         }
-        let at = self.now() + Duration::hours(RELEASE_COOLDOWN_HOURS);
-        self.set_status(job, JobStatus::Completed);
+        let hours = self.release_cooldown_hours(j.assigned_agent_id);
+        let at = self.now() + Duration::hours(hours);
+        if !self.chooses(Choice::Statuses) {
+            self.set_status(job, JobStatus::Completed);
+        }
         let jm = self.job_mut(job)?;
         jm.payment_status = PaymentStatus::PendingRelease;
         jm.release_scheduled_at = Some(at);
@@ -281,14 +289,14 @@ impl Marketplace {
                 agent,
                 "job.approved",
                 "Job approved".into(),
-                format!("\"{}\" was approved; payment releases in 24 hours", j.title),
+                format!("\"{}\" was approved; payment releases in {hours} hours", j.title),
                 job,
             );
         }
         Ok(ApproveResult {
             success: true,
             release_scheduled_at: at,
-            cooldown_hours: RELEASE_COOLDOWN_HOURS,
+            cooldown_hours: hours,
         })
     }
 
@@ -316,11 +324,7 @@ impl Marketplace {
                 job,
             );
         }
-        Ok(ActionOk::new(
-            job,
-            JobStatus::Completed,
-            "Hold requested; an admin will review it.",
-        ))
+        Ok(ActionOk::new(job, j.status, "Hold requested; an admin will review it."))
     }
 
     /// Processes due releases (agents without Stripe Connect wait). Runs at the
@@ -383,7 +387,12 @@ impl Marketplace {
         for (p, bid) in funded {
             proof_paid += bid;
             if self.proofs.iter().any(|x| x.job_id == job && x.proofer_agent_id == p) {
-                let fee = proofer_fee(bid);
+                // The docs' fee box says both "keep 90%" and "100% of bid (no commission)".
+                let fee = if self.chooses(Choice::Alternatives) {
+                    0
+                } else {
+                    proofer_fee(bid)
+                };
                 platform += fee;
                 events.push((p, bid - fee, "proofer"));
             } else {
@@ -406,6 +415,10 @@ impl Marketplace {
             jm.proof_escrow_cents = 0;
             jm.payment_status = PaymentStatus::Released;
             jm.updated_at = self.clock.now();
+        }
+        // Under `statuses` the approved job becomes `completed` only now.
+        if matches!(j.status, JobStatus::Delivered | JobStatus::PendingProof) {
+            self.set_status(job, JobStatus::Completed);
         }
         for (u, amount, role) in events {
             self.emit(

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::application::{ApplicationStatus, ApplicationType};
+use super::choice::{Choice, approved_unreleased};
 use super::fault::Fault;
 use super::input::Fields;
 use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, UserId};
@@ -20,7 +21,10 @@ pub struct ProofNeededJob {
     pub title: String,
     /// Category.
     pub category: String,
-    /// The hired agent's name (null if none).
+    /// The hired agent's name (there is always one in `pending_proof`).
+    /// Absent under `alternatives`: the docs' scorecard section hides the
+    /// agent's identity from proofers.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
     /// Budget min (cents).
     pub budget_min: i64,
@@ -110,12 +114,14 @@ impl Marketplace {
     pub fn proof_needed(&mut self, user: UserId) -> DomainResult<ProofNeeded> {
         self.tick();
         let cats = self.user_ref(user)?.proofer_categories.clone();
+        let hide_agent = self.chooses(Choice::Alternatives);
         let jobs: Vec<ProofNeededJob> = self
             .job_order
             .iter()
             .filter_map(|id| self.jobs.get(id))
             .filter(|j| j.status == JobStatus::PendingProof && cats.contains(&j.category))
             .filter(|j| j.poster_id != user && j.assigned_agent_id != Some(user) && !j.proof_escrow_funded)
+            .filter(|j| !approved_unreleased(j))
             .map(|j| {
                 let filled = self.accepted_proofers(j.id).len() as u32;
                 let apps: Vec<_> = self
@@ -129,7 +135,10 @@ impl Marketplace {
                     id: j.id,
                     title: j.title.clone(),
                     category: j.category.clone(),
-                    agent_name: j.assigned_agent_id.map(|a| self.display_name(a)),
+                    agent_name: j
+                        .assigned_agent_id
+                        .filter(|_| !hide_agent)
+                        .map(|a| self.display_name(a)),
                     budget_min: j.budget_min,
                     budget_max: j.budget_max,
                     current_round: j.current_round,
@@ -170,7 +179,7 @@ impl Marketplace {
                 "This is an agent application. Hire agents with POST /api/agent/jobs/{id}/accept-application.".into(),
             ));
         }
-        if j.status != JobStatus::PendingProof {
+        if j.status != JobStatus::PendingProof || approved_unreleased(&j) {
             return Err(DomainError::invalid_state("accept a proofer", j.status.as_str()));
         }
         if a.status != ApplicationStatus::Pending {
@@ -223,7 +232,8 @@ impl Marketplace {
     /// Changes proof settings: anything in `open`/`pending_escrow`; in
     /// `pending_proof` only lowering `proofer_count` (not below the accepted
     /// count) or turning proof off (job → `delivered`, proofers released and the
-    /// proof escrow refunded); otherwise `PROOF_SETTINGS_LOCKED`.
+    /// proof escrow refunded); otherwise `PROOF_SETTINGS_LOCKED`. Under
+    /// `alternatives` nothing changes in `pending_proof` either (HELP, `canModify`).
     pub fn update_proof_settings(
         &mut self,
         poster: UserId,
@@ -245,6 +255,11 @@ impl Marketplace {
                 let jm = self.job_mut(job)?;
                 jm.proof_required = patch.proof_required;
                 jm.proofer_count = if patch.proof_required { count.unwrap_or(1) } else { 0 };
+            }
+            JobStatus::PendingProof if self.chooses(Choice::Alternatives) || approved_unreleased(&j) => {
+                return Err(DomainError::ProofSettingsLocked(
+                    "Proof settings can change only while the job is `open` or `pending_escrow`. Use approve with override_proof instead.".into(),
+                ));
             }
             JobStatus::PendingProof if !patch.proof_required => self.turn_proof_off(job)?,
             JobStatus::PendingProof => {

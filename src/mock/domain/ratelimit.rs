@@ -3,6 +3,10 @@
 //! A request that is allowed is recorded in every window it was checked
 //! against; a refused (429) request consumes nothing. `Retry-After` is the
 //! number of seconds until the oldest counted request leaves the window (≥ 1).
+//! Under the `fixed_window_limits` choice the windows are fixed instead,
+//! aligned on the clock's minutes and hours (a minute window runs from
+//! `hh:mm:00` to the next minute): only the requests of the current window
+//! count, and `Retry-After` is the number of seconds to the next window.
 //! This module decides nothing about which call uses which rule.
 
 use std::collections::{HashMap, VecDeque};
@@ -79,9 +83,22 @@ type Key = (RateRule, RateSubject, Option<JobId>);
 #[derive(Debug, Default, Clone)]
 pub struct RateLimiter {
     windows: HashMap<Key, VecDeque<DateTime<Utc>>>,
+    /// Fixed clock-aligned windows instead of sliding ones.
+    fixed: bool,
+}
+
+/// Start of the fixed window of `window` seconds that holds `now`, in epoch milliseconds.
+fn window_start_ms(now: DateTime<Utc>, window: i64) -> i64 {
+    now.timestamp_millis().div_euclid(window * 1000) * (window * 1000)
 }
 
 impl RateLimiter {
+    /// Counts in fixed windows aligned on the clock (`true`) or in sliding
+    /// windows (`false`, the default).
+    pub fn set_fixed_windows(&mut self, fixed: bool) {
+        self.fixed = fixed;
+    }
+
     /// Checks every `(rule, subject, job)` against its limit at `now`; when all
     /// pass, records one hit in each. Otherwise refuses with the largest wait.
     pub fn check_all(
@@ -95,16 +112,26 @@ impl RateLimiter {
             let (limit, window) = rule.limit(tier);
             let key = (*rule, subject.clone(), *job);
             let log = self.windows.entry(key).or_default();
+            let start = window_start_ms(now, window);
             while let Some(front) = log.front() {
-                if (now - *front).num_milliseconds() >= window * 1000 {
+                let gone = if self.fixed {
+                    front.timestamp_millis() < start
+                } else {
+                    (now - *front).num_milliseconds() >= window * 1000
+                };
+                if gone {
                     log.pop_front();
                 } else {
                     break;
                 }
             }
             if log.len() >= limit {
-                let oldest = *log.front().expect("non-empty when at limit");
-                let ms_left = window * 1000 - (now - oldest).num_milliseconds();
+                let ms_left = if self.fixed {
+                    start + window * 1000 - now.timestamp_millis()
+                } else {
+                    let oldest = *log.front().expect("non-empty when at limit");
+                    window * 1000 - (now - oldest).num_milliseconds()
+                };
                 let secs = ((ms_left + 999) / 1000).max(1);
                 if wait.is_none_or(|(w, _)| secs > w) {
                     wait = Some((secs, *rule));
@@ -140,7 +167,10 @@ impl RateLimiter {
         tier: Tier,
         now: DateTime<Utc>,
     ) -> DomainResult<()> {
-        let mut copy = RateLimiter::default();
+        let mut copy = RateLimiter {
+            fixed: self.fixed,
+            ..RateLimiter::default()
+        };
         if let Some(log) = self.windows.get(&(rule, subject.clone(), job)) {
             copy.windows.insert((rule, subject.clone(), job), log.clone());
         }
@@ -288,5 +318,49 @@ mod tests {
             .unwrap_err();
         // per-job: 5 used; the oldest leaves at t0 + 3600
         assert_eq!(e.retry_after(), Some(3539));
+    }
+
+    #[test]
+    fn fixed_windows_reset_on_the_clock_and_wait_for_the_next_one() {
+        let s = RateSubject::Ip("1.2.3.4".into());
+        let login = |rl: &mut RateLimiter, at: DateTime<Utc>| {
+            rl.check_all(&[(RateRule::Login, s.clone(), None)], Tier::Free, at)
+        };
+        // 20 logins from 00:00:40 to 00:00:59: the minute is full.
+        let (mut sliding, mut fixed) = (RateLimiter::default(), RateLimiter::default());
+        fixed.set_fixed_windows(true);
+        for i in 0..20 {
+            login(&mut sliding, t0() + Duration::seconds(40 + i)).unwrap();
+            login(&mut fixed, t0() + Duration::seconds(40 + i)).unwrap();
+        }
+        let at = t0() + Duration::milliseconds(59_500);
+        // Sliding: the oldest (00:00:40) leaves at 00:01:40; fixed: the next window opens at 00:01:00.
+        assert_eq!(login(&mut sliding, at).unwrap_err().retry_after(), Some(41));
+        assert_eq!(login(&mut fixed, at).unwrap_err().retry_after(), Some(1));
+        // At 00:01:00 the fixed window is empty again; the sliding one still holds 20.
+        let next = t0() + Duration::seconds(60);
+        assert!(login(&mut sliding, next).is_err());
+        for _ in 0..20 {
+            login(&mut fixed, next).unwrap();
+        }
+        let e = login(&mut fixed, next + Duration::seconds(15)).unwrap_err();
+        assert_eq!(e.retry_after(), Some(45), "seconds to 00:02:00");
+        // An hour window is aligned on the hour.
+        let mut hourly = RateLimiter::default();
+        hourly.set_fixed_windows(true);
+        let u = RateSubject::User(uuid::Uuid::new_v4());
+        let late = t0() + Duration::minutes(50);
+        for _ in 0..10 {
+            hourly
+                .check_all(&[(RateRule::Register, u.clone(), None)], Tier::Free, late)
+                .unwrap();
+        }
+        let e = hourly
+            .check_all(&[(RateRule::Register, u.clone(), None)], Tier::Free, late)
+            .unwrap_err();
+        assert_eq!(e.retry_after(), Some(600));
+        hourly
+            .check_all(&[(RateRule::Register, u, None)], Tier::Free, t0() + Duration::hours(1))
+            .unwrap();
     }
 }

@@ -3,12 +3,17 @@
 //! Consensus is the majority of a round's assignments (2 of 3, 2 of 2, 1 of 1)
 //! with the same verdict; when everyone voted without a majority it is
 //! `needs_revision`. Consensus never changes the job status by itself.
+//! Under the `alternatives` choice there is no consensus before every
+//! assigned proofer voted (HELP); under `statuses` a `needs_revision`
+//! consensus sends the job back to `in_progress` and a `rejected` one makes
+//! it `disputed`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::choice::{Choice, approved_unreleased};
 use super::input::Fields;
 use super::{DomainError, DomainResult, JobId, JobStatus, Marketplace, UserId};
 
@@ -284,6 +289,9 @@ impl Marketplace {
             .filter(|p| p.job_id == job && p.round == round)
             .map(|p| p.verdict)
             .collect();
+        if self.chooses(Choice::Alternatives) && votes.len() < n {
+            return None;
+        }
         let need = n / 2 + 1;
         for v in [Verdict::Approved, Verdict::Rejected, Verdict::NeedsRevision] {
             if votes.iter().filter(|x| **x == v).count() >= need {
@@ -308,7 +316,7 @@ impl Marketplace {
         {
             return Err(not_assigned());
         }
-        if j.status != JobStatus::PendingProof {
+        if j.status != JobStatus::PendingProof || approved_unreleased(&j) {
             return Err(DomainError::invalid_state("submit a verdict", j.status.as_str()));
         }
         let round = j.current_round;
@@ -374,6 +382,13 @@ impl Marketplace {
             );
             if let Some(agent) = j.assigned_agent_id {
                 self.notify(agent, "proof.consensus", "Proof consensus".into(), text, job);
+            }
+            if self.chooses(Choice::Statuses) {
+                match c {
+                    Verdict::NeedsRevision => self.set_status(job, JobStatus::InProgress),
+                    Verdict::Rejected => self.set_status(job, JobStatus::Disputed),
+                    Verdict::Approved => {}
+                }
             }
         }
         Ok(VerdictResult {

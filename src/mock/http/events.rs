@@ -4,14 +4,22 @@
 //! Each user has one bounded broadcast channel; a slow subscriber lags and
 //! loses the oldest events instead of blocking others or growing memory.
 //! Only events published while a connection is open are sent (no replay).
+//!
+//! SSE frames are `event: <type>`, `id: <n>`, `data: <json>`, with a
+//! `: keepalive` comment on an idle stream. Under the `sse_type_in_data`
+//! choice a frame has no `event:` line (the type is the payload's `type`)
+//! and the keepalive is an `event: ping` with empty data. An unknown type in
+//! `?types=` is 400, or ignored under `unknown_types_ignored`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -86,8 +94,10 @@ impl EventHub {
     }
 }
 
-/// Parses `?types=a,b` (absent = all; unknown or empty = 400).
-fn parse_types(q: &QueryMap) -> Result<Option<Vec<&'static str>>, ApiError> {
+/// Parses `?types=a,b` (absent = all; unknown or empty = 400). With
+/// `ignore_unknown`, unknown values are dropped and a filter left without a
+/// known type filters nothing.
+fn parse_types(q: &QueryMap, ignore_unknown: bool) -> Result<Option<Vec<&'static str>>, ApiError> {
     let Some(raw) = q.get("types") else {
         return Ok(None);
     };
@@ -95,6 +105,7 @@ fn parse_types(q: &QueryMap) -> Result<Option<Vec<&'static str>>, ApiError> {
     for part in raw.split(',').map(str::trim) {
         match EVENT_TYPES.iter().find(|t| **t == part) {
             Some(t) => out.push(*t),
+            None if ignore_unknown => {}
             None => {
                 return Err(query_error(
                     "types",
@@ -103,12 +114,12 @@ fn parse_types(q: &QueryMap) -> Result<Option<Vec<&'static str>>, ApiError> {
             }
         }
     }
-    Ok(Some(out))
+    Ok((!out.is_empty()).then_some(out))
 }
 
 /// `GET /api/agent/events`: SSE, or WebSocket when the request asks to upgrade.
 pub(crate) async fn stream(State(st): State<AppState>, caller: Caller, q: QueryMap, req: Request) -> Response {
-    let types = match parse_types(&q) {
+    let types = match parse_types(&q, st.choice("unknown_types_ignored")) {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
@@ -141,17 +152,49 @@ pub(crate) async fn stream(State(st): State<AppState>, caller: Caller, q: QueryM
             };
             futures::future::ready(keep)
         })
-        .enumerate()
-        .map(|(i, ev)| {
-            let frame = SseEvent::default()
-                .event(ev.event_type)
-                .id((i + 1).to_string())
-                .data(serde_json::to_string(&ev.payload).unwrap_or_else(|_| "{}".into()));
-            Ok::<_, Infallible>(frame)
-        });
+        .enumerate();
+    if st.choice("sse_type_in_data") {
+        return typeless_sse(events, st.keepalive());
+    }
+    let events = events.map(|(i, ev)| {
+        let frame = SseEvent::default()
+            .event(ev.event_type)
+            .id((i + 1).to_string())
+            .data(serde_json::to_string(&ev.payload).unwrap_or_else(|_| "{}".into()));
+        Ok::<_, Infallible>(frame)
+    });
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(st.keepalive()).text("keepalive"))
         .into_response()
+}
+
+/// The keepalive of `sse_type_in_data`: an event named `ping` whose data is
+/// the empty string (a client's event parser dispatches it).
+const PING_FRAME: &str = "event: ping\ndata: \n\n";
+
+/// The SSE stream of the `sse_type_in_data` choice: `id:` and `data:` lines
+/// only, and a ping event after each idle `keepalive`.
+fn typeless_sse(
+    events: impl futures::Stream<Item = (usize, Arc<HubEvent>)> + Send + 'static,
+    keepalive: Duration,
+) -> Response {
+    let frames = futures::stream::unfold(Box::pin(events), move |mut events| async move {
+        let frame = match tokio::time::timeout(keepalive, events.next()).await {
+            Ok(Some((i, ev))) => format!(
+                "id: {}\ndata: {}\n\n",
+                i + 1,
+                serde_json::to_string(&ev.payload).unwrap_or_else(|_| "{}".into())
+            ),
+            Ok(None) => return None,
+            Err(_) => PING_FRAME.to_string(),
+        };
+        Some((Ok::<_, Infallible>(Bytes::from(frame)), events))
+    });
+    let mut resp = Body::from_stream(frames).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
 }
 
 async fn websocket(

@@ -1,6 +1,7 @@
 //! The shared state of one server and the router around it: the single
 //! marketplace lock, event publication, the JSON 404/405 answers, panic
-//! catching and the response-wide faults.
+//! catching, the response-wide faults, and the hook of the response-wide
+//! choices (`choice.rs`; event payloads are renamed here, on publication).
 //!
 //! It holds no business rule; routes live in `routes/`, `control.rs` and
 //! `events.rs`.
@@ -21,11 +22,13 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::choice;
+use super::contract::{Contract, rename_all};
 use super::error::{ApiError, internal_error};
 use super::events::EventHub;
 use super::jwt::JwtKeys;
 use crate::mock::MockConfig;
-use crate::mock::domain::{Clock, DomainError, Fault, Marketplace};
+use crate::mock::domain::{Choice, Clock, DomainError, Fault, Marketplace};
 
 /// The deliberate rule-breaks a server can be started with (for tests that
 /// prove the harness catches a broken server). The last five are broken in
@@ -54,6 +57,8 @@ pub const KNOWN_FAULTS: &[&str] = &[
 /// multipart framing); JSON bodies are held to 1 MB by the extractor.
 pub(crate) const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 pub(crate) const ROUTER_BODY_LIMIT: usize = MAX_FILE_BYTES + 1024 * 1024;
+/// The biggest file of any tier under the `alternatives` choice (enterprise, 200 MB).
+const MAX_TIER_FILE_BYTES: usize = 200 * 1024 * 1024;
 
 /// Marks a response the normalising middleware must leave alone.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +78,10 @@ struct Shared {
     control_token: Option<String>,
     keepalive: Duration,
     faults: BTreeSet<String>,
+    /// Choices made the other way (see [`choice::KNOWN_CHOICES`]).
+    choices: BTreeSet<String>,
+    /// The documented contract read by `documented_fields_only` and `renamed_fields`.
+    contract: Option<Arc<Contract>>,
     /// Whether rate limits apply (kept across resets).
     rate_limits: bool,
     base_url: String,
@@ -83,7 +92,15 @@ impl AppState {
     pub fn new(config: &MockConfig, base_url: &str) -> Self {
         let base_url = base_url.trim_end_matches('/');
         let clock = config.clock_start.map_or_else(Clock::real, Clock::starting_at);
-        let market = fresh_market(clock, base_url, &config.faults, config.rate_limits);
+        let market = fresh_market(clock, base_url, &config.faults, &config.choices, config.rate_limits);
+        let wants_contract = ["documented_fields_only", "renamed_fields"]
+            .iter()
+            .any(|c| config.choices.contains(*c));
+        let contract = match &config.contract {
+            _ if !wants_contract => None,
+            Some(text) => Contract::parse(text).ok().map(Arc::new),
+            None => Contract::embedded().ok(),
+        };
         AppState(Arc::new(Shared {
             market: Mutex::new(market),
             publish_order: Mutex::new(()),
@@ -92,6 +109,8 @@ impl AppState {
             control_token: config.control_token.clone().filter(|t| !t.is_empty()),
             keepalive: config.keepalive,
             faults: config.faults.clone(),
+            choices: config.choices.clone(),
+            contract,
             rate_limits: config.rate_limits,
             base_url: base_url.to_string(),
         }))
@@ -115,6 +134,26 @@ impl AppState {
     /// Whether the fault `name` is on.
     pub(crate) fn fault(&self, name: &str) -> bool {
         self.0.faults.contains(name)
+    }
+
+    /// Whether the choice `name` is on.
+    pub(crate) fn choice(&self, name: &str) -> bool {
+        self.0.choices.contains(name)
+    }
+
+    /// Largest uploaded file the HTTP layer reads (the domain then applies
+    /// the uploader's own limit).
+    pub(crate) fn max_upload_bytes(&self) -> usize {
+        if self.choice("alternatives") {
+            MAX_TIER_FILE_BYTES
+        } else {
+            MAX_FILE_BYTES
+        }
+    }
+
+    /// Biggest request body the router lets through (the largest file plus framing).
+    pub(crate) fn router_body_limit(&self) -> usize {
+        self.max_upload_bytes() + (ROUTER_BODY_LIMIT - MAX_FILE_BYTES)
     }
 
     /// The JWT signing keys.
@@ -167,7 +206,11 @@ impl AppState {
         if host.is_some() {
             market.set_base_url(self.0.base_url.clone());
         }
-        let events = market.drain_events();
+        let mut events = market.drain_events();
+        if self.choice("renamed_fields") {
+            // Event payloads are entirely undocumented: every field is renamed.
+            events.iter_mut().for_each(|e| rename_all(&mut e.payload));
+        }
         let order = self.0.publish_order.lock();
         drop(market);
         self.0.hub.publish(events, self.fault("events_to_everyone"));
@@ -179,7 +222,13 @@ impl AppState {
     pub(crate) fn reset(&self) {
         let mut market = self.0.market.lock();
         let clock = market.clock().clone();
-        *market = fresh_market(clock, &self.0.base_url, &self.0.faults, self.0.rate_limits);
+        *market = fresh_market(
+            clock,
+            &self.0.base_url,
+            &self.0.faults,
+            &self.0.choices,
+            self.0.rate_limits,
+        );
         self.0.hub.close_all();
     }
 
@@ -190,11 +239,18 @@ impl AppState {
 }
 
 /// An empty marketplace with this server's settings: base URL, domain
-/// faults, rate limits.
-fn fresh_market(clock: Clock, base_url: &str, faults: &BTreeSet<String>, rate_limits: bool) -> Marketplace {
+/// faults and choices, rate limits.
+fn fresh_market(
+    clock: Clock,
+    base_url: &str,
+    faults: &BTreeSet<String>,
+    choices: &BTreeSet<String>,
+    rate_limits: bool,
+) -> Marketplace {
     let mut market = Marketplace::new(clock);
     market.set_base_url(base_url);
     market.set_faults(faults.iter().filter_map(|f| Fault::parse(f)));
+    market.set_choices(choices.iter().filter_map(|c| Choice::parse(c)));
     market.set_rate_limits(rate_limits);
     market
 }
@@ -205,7 +261,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::routes::routes())
         .merge(super::control::routes(state.clone()))
         .fallback(fallback)
-        .layer(DefaultBodyLimit::max(ROUTER_BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(state.router_body_limit()))
         .layer(middleware::from_fn_with_state(state.clone(), finish))
         .with_state(state)
 }
@@ -224,7 +280,8 @@ async fn fallback(State(st): State<AppState>, method: Method, uri: axum::http::U
 }
 
 /// Outermost layer: catches panics, turns any non-JSON error into JSON
-/// (axum's own 405 included) and applies the response-wide faults.
+/// (axum's own 405 included) and applies the response-wide faults and
+/// choices (never to the control API).
 async fn finish(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -232,15 +289,28 @@ async fn finish(State(st): State<AppState>, req: Request, next: Next) -> Respons
         .catch_unwind()
         .await
         .unwrap_or_else(|_| internal_error());
-    if resp.extensions().get::<Untouched>().is_some() || resp.status().as_u16() < 400 {
+    if resp.extensions().get::<Untouched>().is_some() {
         return resp;
     }
+    let resp = if resp.status().as_u16() < 400 {
+        resp
+    } else {
+        normalise_error(&st, &method, &path, resp).await
+    };
+    if path.starts_with("/__conformance") || !choice::rewrites(&st) {
+        return resp;
+    }
+    choice::rewrite(&st, st.0.contract.as_deref(), &method, &path, resp).await
+}
+
+/// An error answer as JSON, with the response-wide faults applied.
+async fn normalise_error(st: &AppState, method: &Method, path: &str, resp: Response) -> Response {
     let is_json = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let mut resp = if is_json { resp } else { jsonify(&method, &path, resp) };
+    let mut resp = if is_json { resp } else { jsonify(method, path, resp) };
     if st.fault("no_retry_after") {
         resp.headers_mut().remove(header::RETRY_AFTER);
     }

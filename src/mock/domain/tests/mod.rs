@@ -1,6 +1,7 @@
 //! Unit and model-based tests of the marketplace rules.
 
 mod accounts;
+mod choices;
 mod faults;
 mod lifecycle;
 mod model;

@@ -14,7 +14,8 @@ use crate::mock::http::error::{ApiError, ApiResult, ok};
 use crate::mock::http::extract::{JobPath, JsonBody, QueryMap, query_error};
 use crate::mock::http::server::AppState;
 
-/// `POST /api/jobs/{id}/apply` → `{application}`.
+/// `POST /api/jobs/{id}/apply` → `{application}` (upstream), or under the
+/// `alternatives` choice `{applicationId}` (the docs' proofer workflow).
 pub(crate) async fn apply(
     State(st): State<AppState>,
     caller: Caller,
@@ -26,6 +27,9 @@ pub(crate) async fn apply(
         nda_gate(&st, m, caller.user, job);
         m.apply(caller.user, job, input)
     })?;
+    if st.choice("alternatives") {
+        return ok(json!({"applicationId": application.id}));
+    }
     ok(json!({"application": application}))
 }
 

@@ -19,7 +19,9 @@ fn refresh_token() -> String {
     format!("rt_{}", Uuid::new_v4().simple())
 }
 
-/// `POST /api/auth/register` → 201 `{success, userId, accessToken, refreshToken}`.
+/// `POST /api/auth/register` → 201 `{success, userId, accessToken, refreshToken}`
+/// (docs Account Setup), or under the `alternatives` choice `{userId}` only
+/// (the docs' Getting-Started curl comment).
 pub(crate) async fn register(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -37,6 +39,9 @@ pub(crate) async fn register(
         let view = m.user_view(user)?;
         Ok::<_, DomainError>((user, jwt.issue(user, &view.email, m.now().timestamp())))
     })?;
+    if st.choice("alternatives") {
+        return created(json!({"userId": user}));
+    }
     created(json!({"success": true, "userId": user, "accessToken": token, "refreshToken": refresh_token()}))
 }
 

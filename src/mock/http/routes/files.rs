@@ -2,8 +2,10 @@
 //! download URLs and the `/files/{token}` server behind them.
 //!
 //! Uploads are `multipart/form-data` with the file in part `file` (415
-//! otherwise), at most 50 MB (413). Access rules and link expiry (domain
-//! clock) are the domain's.
+//! otherwise), at most 50 MB (413; by the uploader's tier under the
+//! `alternatives` choice). Access rules and link expiry (domain clock) are
+//! the domain's. Choices applied here: `alternatives` (the download answer
+//! as `{url, expires_in}`), `links_403` and `downloads_text_plain`.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -17,7 +19,7 @@ use crate::mock::domain::DomainError;
 use crate::mock::http::auth::Caller;
 use crate::mock::http::error::{ApiError, ApiResult, created, ok};
 use crate::mock::http::extract::{JobPath, QueryMap, query_error};
-use crate::mock::http::server::{AppState, MAX_FILE_BYTES, ROUTER_BODY_LIMIT};
+use crate::mock::http::server::AppState;
 
 fn not_multipart() -> ApiError {
     DomainError::UnsupportedMediaType(
@@ -29,8 +31,12 @@ fn not_multipart() -> ApiError {
 /// Bytes of an oversized upload read and dropped before the 413, at most.
 const MAX_DRAINED_BYTES: usize = 128 * 1024 * 1024;
 
-fn too_large() -> ApiError {
-    DomainError::PayloadTooLarge("The file is over 50 MB. Upload a smaller file.".into()).into()
+fn too_large(max: usize) -> ApiError {
+    DomainError::PayloadTooLarge(format!(
+        "The file is over {} MB. Upload a smaller file.",
+        max / (1024 * 1024)
+    ))
+    .into()
 }
 
 /// Reads the `file` part: `(file name, bytes)`.
@@ -52,7 +58,8 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > ROUTER_BODY_LIMIT as u64) {
+    let max_file = st.max_upload_bytes();
+    if declared.is_some_and(|n| n > st.router_body_limit() as u64) {
         let mut body = req.into_body().into_data_stream();
         let mut drained = 0usize;
         while drained <= MAX_DRAINED_BYTES
@@ -60,7 +67,7 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
         {
             drained += chunk.len();
         }
-        return Err(too_large());
+        return Err(too_large(max_file));
     }
     let mut form = Multipart::from_request(req, st).await.map_err(|_| not_multipart())?;
     let mut found: Option<(String, Vec<u8>)> = None;
@@ -69,7 +76,7 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(max_file)),
             Err(_) => return Err(not_multipart()),
         };
         let is_file = field.name() == Some("file") && found.is_none();
@@ -80,7 +87,7 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
             match field.chunk().await {
                 Ok(Some(chunk)) => {
                     if is_file && !over {
-                        if bytes.len() + chunk.len() > MAX_FILE_BYTES {
+                        if bytes.len() + chunk.len() > max_file {
                             over = true;
                             bytes = Vec::new();
                         } else {
@@ -89,7 +96,7 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
                     }
                 }
                 Ok(None) => break,
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(max_file)),
                 Err(_) => return Err(not_multipart()),
             }
         }
@@ -98,7 +105,7 @@ async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>)
         }
     }
     if over {
-        return Err(too_large());
+        return Err(too_large(max_file));
     }
     found.ok_or_else(not_multipart)
 }
@@ -146,7 +153,8 @@ pub(crate) async fn upload_deliverable(
     created(json!({"success": true, "file": file}))
 }
 
-/// `GET /api/jobs/{id}/download?file=` → `{signedUrl, expires_in}`.
+/// `GET /api/jobs/{id}/download?file=` → `{signedUrl, expires_in}` (llms.txt),
+/// or under the `alternatives` choice `{url, expires_in}` (upstream, docs).
 pub(crate) async fn download_link(
     State(st): State<AppState>,
     caller: Caller,
@@ -162,21 +170,38 @@ pub(crate) async fn download_link(
     if !path.starts_with(&job.to_string()) {
         return Err(query_error("file", "must begin with the job id"));
     }
-    ok(st.run_at(caller.host.as_deref(), |m| {
+    let link = st.run_at(caller.host.as_deref(), |m| {
         nda_gate(&st, m, caller.user, job);
         m.download_link(caller.user, job, &path)
-    })?)
+    })?;
+    if st.choice("alternatives") {
+        return ok(json!({"url": link.signed_url, "expires_in": link.expires_in}));
+    }
+    ok(link)
 }
 
-/// `GET /files/{token}`: the bytes behind a signed URL (no auth; the token is the credential).
+/// `GET /files/{token}`: the bytes behind a signed URL (no auth; the token
+/// is the credential) as `application/octet-stream`, or `text/plain;
+/// charset=utf-8` under `downloads_text_plain`. An unknown token is 404, an
+/// expired one 410; both 403 under `links_403`.
 pub(crate) async fn signed_file(State(st): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
-    let file = st.run(|m| m.resolve_download(&token))?;
+    let file = match st.run(|m| m.resolve_download(&token)) {
+        Ok(file) => file,
+        Err(e) if st.choice("links_403") => {
+            let mut resp = e.into_response();
+            *resp.status_mut() = StatusCode::FORBIDDEN;
+            return Ok(resp);
+        }
+        Err(e) => return Err(e),
+    };
     let mut resp = (StatusCode::OK, Body::from(file.bytes)).into_response();
     let headers = resp.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    let content_type = if st.choice("downloads_text_plain") {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let safe: String = file
         .file_name
         .chars()

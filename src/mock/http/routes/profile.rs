@@ -7,11 +7,11 @@ use serde_json::json;
 
 use crate::mock::domain::{ProfileInput, ProfilePatch};
 use crate::mock::http::auth::{Caller, JwtCaller};
-use crate::mock::http::error::{ApiResult, created, ok};
+use crate::mock::http::error::{ApiResult, ok};
 use crate::mock::http::extract::JsonBody;
 use crate::mock::http::server::AppState;
 
-/// `POST /api/agent/profile` → 201 `{success, profile}`.
+/// `POST /api/agent/profile` → 200 `{success, profile}` (upstream: 200 "Profile created").
 pub(crate) async fn create(
     State(st): State<AppState>,
     JwtCaller(caller): JwtCaller,
@@ -19,7 +19,7 @@ pub(crate) async fn create(
 ) -> ApiResult {
     let input = ProfileInput::from_json(&body)?;
     let profile = st.run(|m| m.create_profile(caller.user, input))?;
-    created(json!({"success": true, "profile": profile}))
+    ok(json!({"success": true, "profile": profile}))
 }
 
 /// `PATCH /api/agent/profile` → `{success, profile}`.
