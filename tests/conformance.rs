@@ -11,21 +11,26 @@
 //! compared with its insta snapshot under `snapshots/` (review changes with
 //! `cargo insta review`; CI runs with `INSTA_UPDATE=no` and never writes).
 //!
-//! The bundled library runs twice: once with the server clock at wall time,
-//! once (`shifted-clock/…`) with it started on 31 December more than 400 days
-//! ahead, so the clock-moving scenarios cross a month and a year boundary.
-//! Both compare with the same snapshots: a transcript must not depend on
-//! the date it was recorded on.
+//! Against the bundled server the library runs three times:
+//! - at wall time, strict: our reference server keeps the documented
+//!   contract and every reference choice, so any departure fails;
+//! - `shifted-clock/…`: the same with the server clock started on 31
+//!   December more than 400 days ahead, so the clock-moving scenarios cross
+//!   a month and a year boundary; both compare with the same snapshots (a
+//!   transcript must not depend on the date it was recorded on);
+//! - `choices/…`: every choice switch of the server on at once (everything
+//!   the docs leave open done otherwise, the other documented alternative
+//!   wherever they conflict): a faithful server that chose differently, so
+//!   a departure is fine and only a documented failure fails the trial.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use agentgigs_conformance::mock::MockConfig;
 use agentgigs_conformance::report::model::Outcome;
 use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, ScenarioContext, run_scenario};
 use agentgigs_conformance::scenario::load_library;
-use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY};
 use agentgigs_conformance::target::{Profile, TargetSpec};
 use agentgigs_conformance::transcript::{snapshot_name, transcript};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -56,25 +61,64 @@ fn target() -> Result<TargetSpec, String> {
     Ok(TargetSpec::Bundled)
 }
 
+/// One pass of the library over a target.
+#[derive(Clone)]
+struct Pass {
+    /// Prefix of the trial names (`shifted-clock/`, `choices/`).
+    prefix: &'static str,
+    target: TargetSpec,
+    /// Departures from the reference server fail the trial.
+    strict: bool,
+    /// Compare transcripts with `snapshots/`.
+    snapshots: bool,
+}
+
 fn build_trials(root: &Path) -> Result<Vec<Trial>, String> {
-    let spec = Spec::load(&root.join("specs/agentgigs.openapi.yaml")).map_err(|e| format!("spec: {e}"))?;
-    let spec = Arc::new(spec);
+    let contract = Contract::load(&root.join(DOCUMENTED_SPEC), Some(&root.join(REFERENCE_OVERLAY)))
+        .map_err(|e| format!("contract: {e}"))?;
     let library = load_library(&root.join("scenarios")).map_err(|e| format!("scenario library:\n{e}"))?;
     if library.scenarios.is_empty() {
         return Err("no scenario found under scenarios/: discovery is broken".into());
     }
     let target = target()?;
-    let mut runs = vec![(String::new(), target.clone())];
-    if target.is_bundled() {
-        let config = MockConfig {
-            clock_start: Some(shifted_start(chrono::Utc::now())),
-            ..MockConfig::default()
-        };
-        runs.push(("shifted-clock/".to_string(), TargetSpec::BundledWith(config)));
-    }
+    let passes = if target.is_bundled() {
+        vec![
+            // Our reference server keeps both layers: any departure fails.
+            Pass {
+                prefix: "",
+                target: target.clone(),
+                strict: true,
+                snapshots: true,
+            },
+            Pass {
+                prefix: "shifted-clock/",
+                target: TargetSpec::BundledWith(MockConfig {
+                    clock_start: Some(shifted_start(chrono::Utc::now())),
+                    ..MockConfig::default()
+                }),
+                strict: true,
+                snapshots: true,
+            },
+            // Every choice the docs leave open flipped at once: a faithful
+            // server that chose otherwise must pass (departures allowed).
+            Pass {
+                prefix: "choices/",
+                target: TargetSpec::BundledWith(MockConfig::all_choices()),
+                strict: false,
+                snapshots: false,
+            },
+        ]
+    } else {
+        vec![Pass {
+            prefix: "",
+            target,
+            strict: false,
+            snapshots: false,
+        }]
+    };
     let mut trials = Vec::new();
-    for (prefix, target) in runs {
-        trials.extend(trials_for(root, &library, &spec, &target, &prefix)?);
+    for pass in passes {
+        trials.extend(trials_for(root, &library, &contract, &pass)?);
     }
     Ok(trials)
 }
@@ -98,14 +142,14 @@ fn shifted_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono:
 fn trials_for(
     root: &Path,
     library: &agentgigs_conformance::scenario::Library,
-    spec: &Arc<Spec>,
-    target: &TargetSpec,
-    prefix: &str,
+    contract: &Contract,
+    pass: &Pass,
 ) -> Result<Vec<Trial>, String> {
     let mut trials = Vec::new();
     for scenario in &library.scenarios {
         let name = format!(
-            "{prefix}{}",
+            "{}{}",
+            pass.prefix,
             scenario
                 .source
                 .file
@@ -114,19 +158,20 @@ fn trials_for(
         );
         let steps = library.expand(scenario).map_err(|e| e.to_string())?;
         let planned = PlannedScenario::new(scenario.clone(), steps);
-        let spec = spec.clone();
-        let target = target.clone();
+        let contract = contract.clone();
         let kind = planned.area.clone();
-        let snapshots = target.is_bundled().then(|| root.join("snapshots"));
-        trials.push(Trial::test(name, move || run_one(planned, spec, target, snapshots)).with_kind(kind));
+        let snapshots = pass.snapshots.then(|| root.join("snapshots"));
+        let (target, strict) = (pass.target.clone(), pass.strict);
+        trials.push(Trial::test(name, move || run_one(planned, contract, target, strict, snapshots)).with_kind(kind));
     }
     Ok(trials)
 }
 
 fn run_one(
     planned: PlannedScenario,
-    spec: Arc<Spec>,
+    contract: Contract,
     target: TargetSpec,
+    strict: bool,
     snapshots: Option<std::path::PathBuf>,
 ) -> Result<(), Failed> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -135,8 +180,11 @@ fn run_one(
         .build()
         .map_err(|e| Failed::from(format!("cannot build a runtime: {e}")))?;
     let report = runtime.block_on(async {
-        let options = RunOptions::default();
-        let ctx = ScenarioContext::new(spec, &target, options)
+        let options = RunOptions {
+            strict,
+            ..RunOptions::default()
+        };
+        let ctx = ScenarioContext::new(contract, &target, options)
             .await
             .map_err(|e| Failed::from(e.to_string()))?;
         Ok::<_, Failed>(run_scenario(&planned, &ctx).await)

@@ -101,6 +101,13 @@ pub struct TargetArgs {
     /// now: a run must not depend on the date (bundled server only).
     #[arg(long, value_name = "RFC3339", value_parser = parse_instant, conflicts_with_all = ["target", "profile"])]
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Flip one of the bundled server's choices where the docs are silent
+    /// (repeatable; `mock --list-choices` names them): the library must still pass.
+    #[arg(long = "choice", value_name = "NAME", conflicts_with_all = ["target", "profile"])]
+    pub choices: Vec<String>,
+    /// Flip every choice of the bundled server at once.
+    #[arg(long, conflicts_with_all = ["target", "profile", "choices"])]
+    pub all_choices: bool,
 }
 
 /// `run`.
@@ -183,6 +190,16 @@ pub struct MockArgs {
     /// `2031-12-31T12:00:00Z`) instead of now; it then runs at wall speed.
     #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Flip a choice the docs leave open (repeatable), to test a client
+    /// against another faithful server; see `--list-choices`.
+    #[arg(long = "choice", value_name = "NAME")]
+    pub choices: Vec<String>,
+    /// Flip every choice at once.
+    #[arg(long, conflicts_with = "choices")]
+    pub all_choices: bool,
+    /// Print the choices (name and what each flips) and exit.
+    #[arg(long)]
+    pub list_choices: bool,
 }
 
 fn parse_instant(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {

@@ -34,13 +34,17 @@ pub fn target_of(args: &TargetArgs) -> Result<TargetSpec, UsageError> {
         profile.insecure |= args.insecure;
         return Ok(TargetSpec::Remote(profile));
     }
-    if let Some(start) = args.clock_start {
-        return Ok(TargetSpec::BundledWith(crate::mock::MockConfig {
-            clock_start: Some(start),
-            ..crate::mock::MockConfig::default()
-        }));
+    if args.clock_start.is_none() && args.choices.is_empty() && !args.all_choices {
+        return Ok(TargetSpec::Bundled);
     }
-    Ok(TargetSpec::Bundled)
+    let mut config = if args.all_choices {
+        crate::mock::MockConfig::all_choices()
+    } else {
+        crate::mock::MockConfig::default().with_choices(args.choices.iter().map(String::as_str))
+    };
+    config.clock_start = args.clock_start;
+    config.validate().map_err(|e| UsageError::Other(e.to_string()))?;
+    Ok(TargetSpec::BundledWith(config))
 }
 
 /// `report FORMAT=PATH` arguments, parsed.

@@ -76,6 +76,17 @@ pub fn explain(args: &ExplainArgs, out: &mut Out) -> Result<ExitCode, UsageError
 
 /// `mock`: serves until Ctrl-C.
 pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    if args.list_choices {
+        for (name, what) in crate::mock::KNOWN_CHOICES {
+            out.line(&format!("{name:<24} {what}"));
+        }
+        return Ok(ExitCode::from(EXIT_OK));
+    }
+    let choices: Vec<&str> = if args.all_choices {
+        crate::mock::KNOWN_CHOICES.iter().map(|(n, _)| *n).collect()
+    } else {
+        args.choices.iter().map(String::as_str).collect()
+    };
     let config = MockConfig {
         host: args.host,
         port: args.port,
@@ -84,7 +95,8 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         rate_limits: !args.no_rate_limits,
         clock_start: args.clock_start,
         ..MockConfig::default()
-    };
+    }
+    .with_choices(choices.iter().copied());
     config.validate().map_err(|e| {
         let hint = if config.control_token.is_none() && !config.host.is_loopback() {
             " (pass `--control-token TOKEN` or set `AGENTGIGS_CONTROL_TOKEN`)"
@@ -102,6 +114,12 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         out.line(&format!("AgentGigs reference server listening on {url}"));
         if args.no_rate_limits {
             out.line("Rate limits are lifted (--no-rate-limits): no request is ever answered 429.");
+        }
+        if !choices.is_empty() {
+            out.line(&format!(
+                "Choices flipped where the docs are silent: {} (the documented contract still holds).",
+                choices.join(", ")
+            ));
         }
         if let Some(start) = args.clock_start {
             out.line(&format!("The server clock started at {} (--clock-start).", start.to_rfc3339()));

@@ -144,7 +144,13 @@ fn expect() -> impl Strategy<Value = Expect> {
     (flat_expect(), option::of(flat_expect())).prop_map(|(mut e, reference)| {
         // The reference status must lie within the documented one: take it from there.
         e.reference = reference.map(|mut r| {
-            r.status = e.status.iter().filter(|s| s.code().is_some()).copied().take(1).collect();
+            r.status = e
+                .status
+                .iter()
+                .filter(|s| s.code().is_some())
+                .copied()
+                .take(1)
+                .collect();
             Box::new(r)
         });
         e
