@@ -16,13 +16,17 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use super::RunnerError;
+use super::exec::{Capped, Prepared, Received, header_list, read_capped};
+use crate::target::EventsTransport;
 
 /// Events kept waiting for a later step, at most.
 const MAX_BUFFERED: usize = 1000;
@@ -408,7 +412,7 @@ fn is_keepalive_line(head: &[u8]) -> bool {
 }
 
 /// A rustls configuration that accepts any certificate (`--insecure` only).
-pub(crate) fn insecure_tls() -> Arc<rustls::ClientConfig> {
+fn insecure_tls() -> Arc<rustls::ClientConfig> {
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
     use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -464,4 +468,144 @@ pub(crate) fn insecure_tls() -> Arc<rustls::ClientConfig> {
                 .with_no_client_auth(),
         ),
     }
+}
+
+/// Opens an event stream as `prepared` says (SSE, or a WebSocket upgrade of
+/// the same URL): the stream when the target accepted, and the answer as
+/// received (its status and headers; the capped body of a refusal).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn open(
+    http: &reqwest::Client,
+    transport: EventsTransport,
+    prepared: &Prepared,
+    limit: Duration,
+    label: &str,
+    max_body: usize,
+    insecure: bool,
+) -> Result<(Option<Stream>, Received), RunnerError> {
+    let started = Instant::now();
+    let refused = |e: String| RunnerError::Transport {
+        what: "cannot open the event stream".into(),
+        method: "GET".into(),
+        url: prepared.url.to_string(),
+        message: e,
+    };
+    let timed_out = || RunnerError::Timeout(format!("opening the event stream timed out ({label})"));
+    let opened = match transport {
+        EventsTransport::Sse => {
+            let mut rb = http.get(prepared.url.clone());
+            for (k, v) in &prepared.headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            let resp = match tokio::time::timeout(limit, rb.send()).await {
+                Err(_) => return Err(timed_out()),
+                Ok(Err(e)) => return Err(refused(crate::target::describe_error(&e))),
+                Ok(Ok(r)) => r,
+            };
+            let status = resp.status().as_u16();
+            let headers = header_list(resp.headers());
+            if (200..300).contains(&status) {
+                let r = Received {
+                    status,
+                    headers,
+                    body: Vec::new(),
+                    elapsed: started.elapsed(),
+                };
+                (Some(Stream::sse(resp, max_body)), r)
+            } else {
+                let body = match tokio::time::timeout(limit, read_capped(resp, max_body)).await {
+                    Err(_) => return Err(timed_out()),
+                    Ok(Err(Capped::TooLarge)) => {
+                        return Err(RunnerError::BodyTooLarge { limit: max_body });
+                    }
+                    Ok(Err(Capped::Broken(e))) => return Err(refused(crate::target::describe_error(&e))),
+                    Ok(Ok(b)) => b,
+                };
+                (
+                    None,
+                    Received {
+                        status,
+                        headers,
+                        body,
+                        elapsed: started.elapsed(),
+                    },
+                )
+            }
+        }
+        EventsTransport::WebSocket => {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+            let mut ws_url = prepared.url.clone();
+            let scheme = if ws_url.scheme() == "https" { "wss" } else { "ws" };
+            let _ = ws_url.set_scheme(scheme);
+            let mut request = ws_url
+                .as_str()
+                .into_client_request()
+                .map_err(|e| RunnerError::BadRequest(e.to_string()))?;
+            for (k, v) in &prepared.headers {
+                let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                    .map_err(|e| RunnerError::BadRequest(format!("header `{k}`: {e}")))?;
+                let value = reqwest::header::HeaderValue::from_str(v)
+                    .map_err(|e| RunnerError::BadRequest(format!("header `{k}`: {e}")))?;
+                request.headers_mut().insert(name, value);
+            }
+            let connector = if insecure {
+                Some(tokio_tungstenite::Connector::Rustls(insecure_tls()))
+            } else {
+                None
+            };
+            crate::target::install_crypto_provider();
+            // One message or frame larger than the body cap ends the stream.
+            let max = max_body;
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .max_message_size(Some(max))
+                .max_frame_size(Some(max));
+            let connect = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, connector);
+            match tokio::time::timeout(limit, connect).await {
+                Err(_) => return Err(timed_out()),
+                Ok(Ok((ws, resp))) => {
+                    let headers = resp
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect();
+                    let r = Received {
+                        status: resp.status().as_u16(),
+                        headers,
+                        body: Vec::new(),
+                        elapsed: started.elapsed(),
+                    };
+                    (Some(Stream::websocket(ws)), r)
+                }
+                Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
+                    let headers = resp
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect();
+                    let body = resp.body().clone().unwrap_or_default();
+                    (
+                        None,
+                        Received {
+                            status: resp.status().as_u16(),
+                            headers,
+                            body,
+                            elapsed: started.elapsed(),
+                        },
+                    )
+                }
+                Ok(Err(e)) => return Err(refused(e.to_string())),
+            }
+        }
+    };
+    Ok(opened)
 }

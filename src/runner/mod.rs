@@ -17,6 +17,7 @@ mod record;
 mod request_steps;
 mod scenario;
 mod schedule;
+mod state;
 mod steps;
 mod stream_steps;
 mod vars;

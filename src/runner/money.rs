@@ -174,7 +174,7 @@ pub(crate) async fn estimate(
 ) -> Result<i64, String> {
     let (job, _) = job_and_action(&prepared.path).ok_or("the path names no job")?;
     let path = format!("/api/agent/jobs/{job}/applications");
-    let url = super::steps::join_url(base, &path).map_err(|e| e.to_string())?;
+    let url = super::state::join_url(base, &path).map_err(|e| e.to_string())?;
     let headers = prepared
         .headers
         .iter()

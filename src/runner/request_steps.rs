@@ -14,7 +14,7 @@ use super::exec::{self, Body, Prepared, Received, human};
 use super::money::{MoneyStep, committed, money_step};
 use super::pacing::{MAX_RETRY_AFTER, per_minute, requested_wait, retry_after};
 use super::record::{request_record, response_record};
-use super::steps::{
+use super::state::{
     Deadline, Halt, ScenarioState, auto_checks, interpolated, join_url, parse_json, register_sensitive, step_auth,
 };
 use super::vars::text_of;

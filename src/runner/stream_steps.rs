@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::RunnerError;
 use super::context::ScenarioContext;
-use super::events::{Event, KEEPALIVE, Stream, insecure_tls};
-use super::exec::{Body, Capped, Prepared, Received, header_list, human, read_capped};
+use super::events::{Event, KEEPALIVE, Stream};
+use super::exec::{Body, Prepared, human};
 use super::record::{request_record, response_record};
-use super::steps::{
+use super::state::{
     Deadline, Halt, ScenarioState, auto_checks, cut_message, interpolated, join_url, parse_json, step_auth,
 };
 use crate::check;
@@ -64,133 +64,16 @@ pub(crate) async fn subscribe(
     let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
     let (limit, label) = dl.request_limit(ctx.options.request_timeout);
     rep.attempts += 1;
-    let started = Instant::now();
-    let refused = |e: String| RunnerError::Transport {
-        what: "cannot open the event stream".into(),
-        method: "GET".into(),
-        url: prepared.url.to_string(),
-        message: e,
-    };
-    let timed_out = || RunnerError::Timeout(format!("opening the event stream timed out ({label})"));
-    let (stream, received) = match transport {
-        EventsTransport::Sse => {
-            let mut rb = ctx.http.get(prepared.url.clone());
-            for (k, v) in &prepared.headers {
-                rb = rb.header(k.as_str(), v.as_str());
-            }
-            let resp = match tokio::time::timeout(limit, rb.send()).await {
-                Err(_) => return Err(timed_out().into()),
-                Ok(Err(e)) => return Err(refused(crate::target::describe_error(&e)).into()),
-                Ok(Ok(r)) => r,
-            };
-            let status = resp.status().as_u16();
-            let headers = header_list(resp.headers());
-            if (200..300).contains(&status) {
-                let r = Received {
-                    status,
-                    headers,
-                    body: Vec::new(),
-                    elapsed: started.elapsed(),
-                };
-                (Some(Stream::sse(resp, ctx.options.max_body_bytes)), r)
-            } else {
-                let body = match tokio::time::timeout(limit, read_capped(resp, ctx.options.max_body_bytes)).await {
-                    Err(_) => return Err(timed_out().into()),
-                    Ok(Err(Capped::TooLarge)) => {
-                        return Err(RunnerError::BodyTooLarge {
-                            limit: ctx.options.max_body_bytes,
-                        }
-                        .into());
-                    }
-                    Ok(Err(Capped::Broken(e))) => return Err(refused(crate::target::describe_error(&e)).into()),
-                    Ok(Ok(b)) => b,
-                };
-                (
-                    None,
-                    Received {
-                        status,
-                        headers,
-                        body,
-                        elapsed: started.elapsed(),
-                    },
-                )
-            }
-        }
-        EventsTransport::WebSocket => {
-            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-            let mut ws_url = prepared.url.clone();
-            let scheme = if ws_url.scheme() == "https" { "wss" } else { "ws" };
-            let _ = ws_url.set_scheme(scheme);
-            let mut request = ws_url
-                .as_str()
-                .into_client_request()
-                .map_err(|e| RunnerError::BadRequest(e.to_string()))?;
-            for (k, v) in &prepared.headers {
-                let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                    .map_err(|e| RunnerError::BadRequest(format!("header `{k}`: {e}")))?;
-                let value = reqwest::header::HeaderValue::from_str(v)
-                    .map_err(|e| RunnerError::BadRequest(format!("header `{k}`: {e}")))?;
-                request.headers_mut().insert(name, value);
-            }
-            let connector = if ctx.insecure {
-                Some(tokio_tungstenite::Connector::Rustls(insecure_tls()))
-            } else {
-                None
-            };
-            crate::target::install_crypto_provider();
-            // One message or frame larger than the body cap ends the stream.
-            let max = ctx.options.max_body_bytes;
-            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                .max_message_size(Some(max))
-                .max_frame_size(Some(max));
-            let connect = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, connector);
-            match tokio::time::timeout(limit, connect).await {
-                Err(_) => return Err(timed_out().into()),
-                Ok(Ok((ws, resp))) => {
-                    let headers = resp
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.as_str().to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect();
-                    let r = Received {
-                        status: resp.status().as_u16(),
-                        headers,
-                        body: Vec::new(),
-                        elapsed: started.elapsed(),
-                    };
-                    (Some(Stream::websocket(ws)), r)
-                }
-                Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
-                    let headers = resp
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.as_str().to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect();
-                    let body = resp.body().clone().unwrap_or_default();
-                    (
-                        None,
-                        Received {
-                            status: resp.status().as_u16(),
-                            headers,
-                            body,
-                            elapsed: started.elapsed(),
-                        },
-                    )
-                }
-                Ok(Err(e)) => return Err(refused(e.to_string()).into()),
-            }
-        }
-    };
+    let (stream, received) = super::events::open(
+        &ctx.http,
+        transport,
+        &prepared,
+        limit,
+        label,
+        ctx.options.max_body_bytes,
+        ctx.insecure,
+    )
+    .await?;
     let json = parse_json(&received);
     let upgraded = received.status == 101;
     if !upgraded {
