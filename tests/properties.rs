@@ -73,6 +73,7 @@ impl Env {
                 email_verified: Some(true),
                 stripe_connected: Some(true),
                 tier: Some(Tier::Enterprise),
+                fresh: None,
             };
             rt.block_on(control.create_actor(&spec, "property"))
                 .expect("actor")

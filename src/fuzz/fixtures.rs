@@ -248,6 +248,7 @@ async fn actor(control: &ControlClient, role: ActorRole, category: &str, wallet:
         email_verified: Some(true),
         stripe_connected: Some(true),
         tier: Some(Tier::Enterprise),
+        fresh: None,
     };
     let step = format!("create the {} actor", role.as_str());
     let creds = control

@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use http::{AppState, KNOWN_CHOICES, KNOWN_FAULTS, router};
+pub use http::{AppState, CONTROL_FEATURES, KNOWN_CHOICES, KNOWN_FAULTS, router};
 
 /// How long [`MockServer::shutdown`] waits for open connections before it
 /// aborts the server task.

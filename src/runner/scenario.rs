@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::context::{ScenarioContext, Target};
+use super::context::ScenarioContext;
 use super::exec::human;
 use super::record::{redact_scenario, redact_step};
 use super::state::{Deadline, Halt, ScenarioState, default_name, kind};
@@ -17,8 +17,8 @@ use super::vars::Vars;
 use super::{PlannedScenario, ProgressEvent, RunnerError};
 use crate::mock::MockServer;
 use crate::report::model::{Outcome, ScenarioReport, StepReport};
-use crate::scenario::{Level, Role, Scenario};
-use crate::target::{ActorCredentials, ControlClient, ControlInfo, Secret};
+use crate::scenario::{Level, Scenario};
+use crate::target::{ActorCredentials, ControlClient, ControlInfo, Leased, Need, Target, bundled_token};
 
 /// A scenario report with no steps and the given outcome.
 pub(crate) fn bare_report(p: &PlannedScenario, outcome: Outcome, duration: Duration) -> ScenarioReport {
@@ -39,96 +39,126 @@ pub(crate) fn bare_report(p: &PlannedScenario, outcome: Outcome, duration: Durat
     }
 }
 
-/// The features a scenario needs: its `requires`, plus `clock` when it
-/// has clock steps.
-fn needed_features(p: &PlannedScenario) -> Vec<String> {
-    let mut need = p.scenario.requires.clone();
-    if p.steps.iter().any(|s| s.clock.is_some()) && !need.iter().any(|f| f == "clock") {
-        need.push("clock".into());
+/// The control features a scenario needs: its `requires` (but `actors`,
+/// which accounts from a pool may stand for), plus `clock` when it has
+/// clock steps, plus `attachments` when it seeds attachments.
+pub(crate) fn needed_features(p: &PlannedScenario) -> Vec<String> {
+    let mut need: Vec<String> = p.scenario.requires.iter().filter(|f| *f != "actors").cloned().collect();
+    let mut add = |f: &str| {
+        if !need.iter().any(|n| n == f) {
+            need.push(f.to_string());
+        }
+    };
+    if p.steps.iter().any(|s| s.clock.is_some()) {
+        add("clock");
     }
     need
+}
+
+/// The actors a scenario needs, in declaration order.
+pub(crate) fn needs_of(p: &PlannedScenario) -> Vec<Need> {
+    p.scenario
+        .actors
+        .iter()
+        .map(|(name, spec)| Need {
+            actor: name.clone(),
+            spec: spec.clone(),
+        })
+        .collect()
+}
+
+/// Whether the target can run a scenario at all, decided before it starts:
+/// `Err` names what is missing (a control feature, a money guard, an
+/// account the pool cannot provide, a documented limit spent earlier).
+pub fn can_run(planned: &PlannedScenario, target: &Target, options: &super::RunOptions) -> Result<(), String> {
+    let s = &planned.scenario;
+    if s.moves_money && !target.sandbox() && !options.allow_real_money {
+        return Err(
+            "moves real money and the target is not a sandbox (pass `--i-understand-this-moves-real-money` and `--max-spend-cents`)"
+                .into(),
+        );
+    }
+    if s.moves_money && !target.sandbox() && options.max_spend_cents.is_none_or(|cap| cap <= 0) {
+        return Err(
+            "moves money and the spending cap of 0 cents leaves nothing to spend on a target that is not a sandbox (pass `--max-spend-cents`)"
+                .into(),
+        );
+    }
+    let features = match target.features() {
+        Ok(f) => f,
+        // Errored at run time, naming the control API's failure.
+        Err(_) => return Ok(()),
+    };
+    if let Some(missing) = needed_features(planned).into_iter().find(|f| !features.has(f)) {
+        return Err(format!("target offers no `{missing}` control"));
+    }
+    let needs = needs_of(planned);
+    if needs.is_empty() || features.has("actors") {
+        return Ok(());
+    }
+    match target.pool() {
+        Some(pool) => pool.feasible(&needs),
+        None => Err("target offers no `actors` control and has no account pool".into()),
+    }
 }
 
 /// Runs one scenario. Never panics; every problem is in the report.
 pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> ScenarioReport {
     let started = Instant::now();
-    let s = &planned.scenario;
-    if s.moves_money && !ctx.sandbox() && !ctx.options.allow_real_money {
-        return bare_report(
-            planned,
-            Outcome::Skipped {
-                reason:
-                    "moves real money and the target is not a sandbox (pass `--i-understand-this-moves-real-money` and `--max-spend-cents`)"
-                        .into(),
-            },
-            started.elapsed(),
-        );
+    if let Err(reason) = can_run(planned, &ctx.target, &ctx.options) {
+        return bare_report(planned, Outcome::Skipped { reason }, started.elapsed());
     }
-    if s.moves_money && !ctx.sandbox() && ctx.spend_cap().is_some_and(|cap| cap <= 0) {
-        return bare_report(
-            planned,
-            Outcome::Skipped {
-                reason: "moves money and the spending cap of 0 cents leaves nothing to spend on a target that is not a sandbox (pass `--max-spend-cents`)"
-                    .into(),
-            },
-            started.elapsed(),
-        );
-    }
-    match &ctx.target {
-        Target::Bundled(config) => {
-            let server = match MockServer::start(config.clone()).await {
-                Ok(s) => s,
-                Err(e) => {
-                    return bare_report(
-                        planned,
-                        Outcome::Errored {
-                            message: format!("cannot start the bundled reference server: {e}"),
-                        },
-                        started.elapsed(),
-                    );
-                }
-            };
-            let url = server.url().to_string();
-            let report = match Url::parse(&url) {
-                Ok(base) => {
-                    let token = config.control_token.clone().map(Secret);
-                    let control = ControlClient::new(ctx.http.clone(), base.clone(), token)
-                        .with_timeout(ctx.options.request_timeout);
-                    match control.features().await {
-                        Ok(features) => run_on(planned, ctx, base, Some(control), features, started).await,
-                        Err(e) => bare_report(
-                            planned,
-                            Outcome::Errored {
-                                message: format!("the bundled server's control API failed: {e}"),
-                            },
-                            started.elapsed(),
-                        ),
-                    }
-                }
-                Err(e) => bare_report(
+    if let Some(config) = ctx.target.bundled_config() {
+        let server = match MockServer::start(config.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                return bare_report(
                     planned,
                     Outcome::Errored {
-                        message: format!("the bundled server has a bad URL `{url}`: {e}"),
+                        message: format!("cannot start the bundled reference server: {e}"),
                     },
                     started.elapsed(),
-                ),
-            };
-            server.shutdown().await;
-            report
-        }
-        Target::Remote(remote) => match &remote.features {
-            Err(message) => bare_report(
+                );
+            }
+        };
+        let url = server.url().to_string();
+        let report = match Url::parse(&url) {
+            Ok(base) => {
+                let control = ControlClient::new(ctx.http.clone(), base.clone(), bundled_token(&config))
+                    .with_timeout(ctx.options.request_timeout);
+                let features = ctx.target.features().unwrap_or_default();
+                run_on(planned, ctx, base, Some(control), features, started).await
+            }
+            Err(e) => bare_report(
                 planned,
                 Outcome::Errored {
-                    message: format!("cannot use the target's control API: {message}"),
+                    message: format!("the bundled server has a bad URL `{url}`: {e}"),
                 },
                 started.elapsed(),
             ),
-            Ok(features) => {
-                let base = remote.profile.base_url.clone();
-                run_on(planned, ctx, base, remote.control.clone(), features.clone(), started).await
-            }
-        },
+        };
+        server.shutdown().await;
+        return report;
+    }
+    match (ctx.target.features(), ctx.target.profile()) {
+        (Err(message), _) => bare_report(
+            planned,
+            Outcome::Errored {
+                message: format!("cannot use the target's control API: {message}"),
+            },
+            started.elapsed(),
+        ),
+        (Ok(features), Some(profile)) => {
+            let base = profile.base_url.clone();
+            run_on(planned, ctx, base, ctx.target.control().cloned(), features, started).await
+        }
+        (Ok(_), None) => bare_report(
+            planned,
+            Outcome::Errored {
+                message: "internal error: a remote target without a profile".into(),
+            },
+            started.elapsed(),
+        ),
     }
 }
 
@@ -141,15 +171,6 @@ async fn run_on(
     started: Instant,
 ) -> ScenarioReport {
     let s = &planned.scenario;
-    if let Some(missing) = needed_features(planned).into_iter().find(|f| !features.has(f)) {
-        return bare_report(
-            planned,
-            Outcome::Skipped {
-                reason: format!("target offers no `{missing}` control"),
-            },
-            started.elapsed(),
-        );
-    }
     let mut st = ScenarioState {
         scenario_id: s.id.clone(),
         vars: Vars::new(&ctx.run_id),
@@ -159,6 +180,8 @@ async fn run_on(
         features,
         streams: HashMap::new(),
         waited: Duration::ZERO,
+        lease: None,
+        restore: Vec::new(),
     };
     let scenario_deadline = started + ctx.options.scenario_timeout;
     if let Err(outcome) = provision(ctx, s, &mut st, scenario_deadline).await {
@@ -279,6 +302,19 @@ async fn run_on(
         steps.push(rep);
     }
     st.streams.clear();
+    for (creds, set) in std::mem::take(&mut st.restore) {
+        if let Err(e) = set_specializations(ctx, &st.base_url, &creds, &set).await {
+            let note = format!(
+                "could not restore an account's specializations to [{}]: {e}",
+                set.join(", ")
+            );
+            if let Some(last) = steps.last_mut() {
+                last.departures
+                    .push(crate::finding::Finding::new(crate::finding::FindingKind::Status, note));
+            }
+        }
+    }
+    st.lease = None;
 
     let outcome = match stop {
         None => Outcome::Passed,
@@ -325,78 +361,128 @@ fn deadline(ctx: &ScenarioContext, step: &crate::scenario::Step, now: Instant, s
     }
 }
 
-/// Creates (or maps) every actor; an `Err` is the scenario's outcome.
+/// Creates every actor through the control API, or leases accounts from
+/// the target's pool; an `Err` is the scenario's outcome.
 async fn provision(
     ctx: &ScenarioContext,
     s: &Scenario,
     st: &mut ScenarioState,
     scenario_deadline: Instant,
 ) -> Result<(), Outcome> {
-    let statics = ctx.static_actors();
-    let mut by_role: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
-    for (name, spec) in &s.actors {
-        st.tiers.insert(name.clone(), spec.tier.unwrap_or(ctx.default_tier()));
-        let creds = match (&st.control, st.features.has("actors")) {
-            (Some(control), true) => {
-                let left = scenario_deadline.saturating_duration_since(Instant::now());
-                match tokio::time::timeout(left, control.create_actor(spec, name)).await {
-                    Err(_) => {
-                        return Err(Outcome::Errored {
-                            message: format!("creating actor `{name}` timed out ({})", human(left)),
-                        });
-                    }
-                    Ok(Err(e)) => {
-                        return Err(Outcome::Errored {
-                            message: ctx.secrets.redact_str(&format!("cannot create actor `{name}`: {e}")),
-                        });
-                    }
-                    Ok(Ok(c)) => c,
+    if let (Some(control), true) = (&st.control, st.features.has("actors")) {
+        for (name, spec) in &s.actors {
+            st.tiers.insert(name.clone(), spec.tier.unwrap_or(ctx.default_tier()));
+            let left = scenario_deadline.saturating_duration_since(Instant::now());
+            let creds = match tokio::time::timeout(left, control.create_actor(spec, name)).await {
+                Err(_) => {
+                    return Err(Outcome::Errored {
+                        message: format!("creating actor `{name}` timed out ({})", human(left)),
+                    });
                 }
-            }
-            _ => {
-                let role = role_name(spec.role);
-                let (key, entry) = match statics.get(name) {
-                    Some(e) => (name.as_str(), e),
-                    None => match statics.get(role) {
-                        Some(e) => {
-                            by_role.entry(role).or_default().push(name);
-                            (role, e)
-                        }
-                        None => {
-                            return Err(Outcome::Skipped {
-                                reason: format!(
-                                    "target offers no `actors` control and the profile has no credentials for `{name}` (nor for the role `{role}`)"
-                                ),
-                            });
-                        }
-                    },
-                };
-                match entry.resolve(key) {
-                    Ok(c) => c,
-                    Err(e) => return Err(Outcome::Errored { message: e.to_string() }),
+                Ok(Err(e)) => {
+                    return Err(Outcome::Errored {
+                        message: ctx.secrets.redact_str(&format!("cannot create actor `{name}`: {e}")),
+                    });
                 }
-            }
-        };
-        register(ctx, name, &creds);
-        st.vars.add_actor(name, creds);
+                Ok(Ok(c)) => c,
+            };
+            register(ctx, name, &creds);
+            st.vars.add_actor(name, creds);
+        }
+        return Ok(());
     }
-    if let Some((role, names)) = by_role.iter().find(|(_, n)| n.len() > 1) {
+    if s.actors.is_empty() {
+        return Ok(());
+    }
+    let Some(pool) = ctx.target.pool() else {
         return Err(Outcome::Skipped {
-            reason: format!(
-                "the profile has one `{role}` account but the scenario needs {} distinct ones ({})",
-                names.len(),
-                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-            ),
+            reason: "target offers no `actors` control and has no account pool".into(),
         });
+    };
+    let needs: Vec<Need> = s
+        .actors
+        .iter()
+        .map(|(name, spec)| Need {
+            actor: name.clone(),
+            spec: spec.clone(),
+        })
+        .collect();
+    let lease = match pool.lease(&needs, scenario_deadline.into()).await {
+        Leased::Never(reason) => return Err(Outcome::Skipped { reason }),
+        Leased::Granted(l) => l,
+    };
+    // Money needs: the wallet as it is now, not as it was at the start.
+    for (need, account, _) in &lease.assigned {
+        if let Some(min) = need.spec.wallet_cents.filter(|c| *c > 0) {
+            pool.refresh_wallet(&ctx.http, &st.base_url, account).await;
+            let have = account.check.lock().wallet_cents;
+            if have.is_none_or(|h| h < min) {
+                return Err(Outcome::Skipped {
+                    reason: format!(
+                        "needs {} for `{}`; {} has {} cents in its wallet now",
+                        need.describe(),
+                        need.actor,
+                        account.account.label,
+                        have.map_or("an unreadable number of".to_string(), |h| h.to_string())
+                    ),
+                });
+            }
+        }
     }
+    for (need, account, patch) in &lease.assigned {
+        let Ok(creds) = &account.credentials else {
+            return Err(Outcome::Errored {
+                message: format!("account `{}` lost its credentials", account.account.label),
+            });
+        };
+        st.tiers
+            .insert(need.actor.clone(), need.spec.tier.unwrap_or(account.tier));
+        if let Some(set) = patch {
+            let restore = account.account.specializations.clone().unwrap_or_default();
+            if let Err(e) = set_specializations(ctx, &st.base_url, creds, set).await {
+                return Err(Outcome::Skipped {
+                    reason: format!(
+                        "needs {} for `{}`, and setting {}'s specializations failed: {e}",
+                        need.describe(),
+                        need.actor,
+                        account.account.label
+                    ),
+                });
+            }
+            st.restore.push((creds.clone(), restore));
+        }
+        register(ctx, &need.actor, creds);
+        st.vars.add_actor(&need.actor, creds.clone());
+    }
+    st.lease = Some(lease);
     Ok(())
 }
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Poster => "poster",
-        Role::Agent => "agent",
-        Role::Proofer => "proofer",
+/// `PATCH /api/agent/profile {specializations}` as the account (documented:
+/// llms.txt, common mistake 4).
+pub(crate) async fn set_specializations(
+    ctx: &ScenarioContext,
+    base: &Url,
+    creds: &ActorCredentials,
+    set: &[String],
+) -> Result<(), String> {
+    let url = super::state::join_url(base, "/api/agent/profile").map_err(|e| e.to_string())?;
+    let mut rb = ctx
+        .http
+        .patch(url)
+        .timeout(ctx.options.request_timeout)
+        .json(&serde_json::json!({ "specializations": set }));
+    if let Some(k) = &creds.api_key {
+        rb = rb.header("X-API-Key", k);
+    } else if let Some(t) = &creds.access_token {
+        rb = rb.bearer_auth(t);
+    }
+    let resp = rb.send().await.map_err(|e| crate::target::describe_error(&e))?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("`PATCH /api/agent/profile` answered {status}"))
     }
 }
 

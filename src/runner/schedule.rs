@@ -24,10 +24,15 @@ const RUN_GRACE: Duration = Duration::from_secs(5);
 
 /// True when the scenario must not share a remote target with others.
 fn runs_alone(p: &PlannedScenario, ctx: &ScenarioContext) -> bool {
-    ctx.shared_target()
+    ctx.target().shared()
         && (p.scenario.exclusive
             || p.steps.iter().any(|s| s.clock.is_some())
-            || (p.scenario.moves_money && !ctx.sandbox()))
+            || (p.scenario.moves_money && !ctx.sandbox())
+            // Events reach every matching agent: another scenario's job
+            // could answer a `no_event` or a second `exactly_once`.
+            || p.steps.iter().any(|s| {
+                s.no_event.is_some() || s.event.as_ref().is_some_and(|e| e.exactly_once == Some(true))
+            }))
 }
 
 struct Shared {

@@ -33,6 +33,10 @@ pub(crate) struct ScenarioState {
     pub streams: HashMap<String, Stream>,
     /// Time spent pacing or waiting out `Retry-After` (extends the scenario limit).
     pub waited: Duration,
+    /// Accounts leased from the target's pool, given back when dropped.
+    pub lease: Option<crate::target::Lease>,
+    /// Specializations to set back after the scenario, per account.
+    pub restore: Vec<(crate::target::ActorCredentials, Vec<String>)>,
 }
 
 /// Why a step ended early.

@@ -147,6 +147,12 @@ pub struct ActorSpec {
     pub stripe_connected: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<Tier>,
+    /// Needs an account nobody used before, as created: only a target's
+    /// control API can give one (a pool's accounts are never fresh). With a
+    /// pool, `wallet_cents` is a minimum balance and the other fields are
+    /// what the account must be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh: Option<bool>,
 }
 
 /// One step of a scenario or flow. Exactly one action key is present.

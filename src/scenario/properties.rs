@@ -365,15 +365,17 @@ fn actor_spec() -> impl Strategy<Value = ActorSpec> {
         option::of(any::<bool>()),
         option::of(any::<bool>()),
         option::of(prop_oneof![Just(Tier::Free), Just(Tier::Pro), Just(Tier::Enterprise)]),
+        option::of(any::<bool>()),
     )
         .prop_map(
-            |(role, specializations, wallet_cents, email_verified, stripe_connected, tier)| ActorSpec {
+            |(role, specializations, wallet_cents, email_verified, stripe_connected, tier, fresh)| ActorSpec {
                 role,
                 specializations,
                 wallet_cents,
                 email_verified,
                 stripe_connected,
                 tier,
+                fresh,
             },
         )
 }

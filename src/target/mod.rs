@@ -6,11 +6,15 @@
 
 mod control;
 mod http;
+mod live;
+pub mod pool;
 mod profile;
 
 pub use control::{ActorCredentials, ControlClient, ControlInfo};
 pub use http::{ClientOptions, build_client, describe_error, install_crypto_provider};
-pub use profile::{ControlConfig, EventsTransport, Profile, Secret, StaticActor, is_loopback};
+pub use live::{Target, bundled_token};
+pub use pool::{Lease, Leased, Need, Pool};
+pub use profile::{Account, ControlConfig, EventsTransport, Profile, Secret, StaticActor, is_loopback, role_name};
 
 use crate::mock::MockConfig;
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::TargetError;
-use crate::scenario::Tier;
+use crate::scenario::{Role, Tier};
 
 /// Environment variable holding the control token for `--target URL`.
 pub const DEFAULT_TOKEN_ENV: &str = "AGENTGIGS_CONTROL_TOKEN";
@@ -54,26 +54,50 @@ pub struct ControlConfig {
     pub token: Option<Secret>,
 }
 
-/// Static credentials of one account, each named by an environment variable.
+/// One account of the profile's pool: its role and what the profile
+/// declares of it, and its credentials, each named by an environment
+/// variable (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct StaticActor {
+pub struct Account {
+    /// How reports name it: `poster#1` for the n-th account of a role, or
+    /// the key of the older `actors:` form.
+    pub label: String,
+    /// The role it plays; `None` for an `actors:` entry keyed by an actor
+    /// name (it serves that actor, whatever its role).
+    pub role: Option<Role>,
+    /// An `actors:` entry keyed by an actor name serves only that actor.
+    pub actor: Option<String>,
     pub api_key_env: Option<String>,
     pub jwt_env: Option<String>,
     pub email_env: Option<String>,
     pub password_env: Option<String>,
     pub user_id_env: Option<String>,
+    /// Its subscription tier (the profile's `tier` when not said).
+    pub tier: Option<Tier>,
+    /// `false` for an account whose email is not verified (default: verified).
+    pub email_verified: Option<bool>,
+    /// `false` for an agent without Stripe Connect (default: connected).
+    pub stripe_connected: Option<bool>,
+    /// The agent's specializations, when declared: then the harness may set
+    /// others through `PATCH /api/agent/profile` and restore these after.
+    pub specializations: Option<Vec<String>>,
+    /// `file:line` of the entry.
+    pub place: String,
 }
 
-impl StaticActor {
+/// Static credentials of one account (the older `actors:` form).
+pub type StaticActor = Account;
+
+impl Account {
     /// Reads the credentials from the environment; every variable named
-    /// must be set. `name` is the profile key, for the error message.
+    /// must be set.
     pub fn resolve(&self, name: &str) -> Result<super::ActorCredentials, TargetError> {
         let read = |var: &Option<String>, field: &str| -> Result<Option<String>, TargetError> {
             match var {
                 None => Ok(None),
                 Some(v) => std::env::var(v).map(Some).map_err(|_| TargetError::MissingEnv {
                     var: v.clone(),
-                    field: format!("actors.{name}.{field}"),
+                    field: format!("{name}.{field}"),
                 }),
             }
         };
@@ -94,8 +118,9 @@ pub struct Profile {
     pub base_url: Url,
     /// The control API; `None` when the target has none.
     pub control: Option<ControlConfig>,
-    /// Static credentials by role name or actor name (used without control API).
-    pub actors: BTreeMap<String, StaticActor>,
+    /// The account pool (the `accounts:` list, and the older `actors:`
+    /// form), used when the target has no control API to create actors.
+    pub accounts: Vec<Account>,
     /// Tier of the accounts, for pacing (an actor's own tier wins).
     pub tier: Tier,
     /// True when money moved here is not real.
@@ -129,7 +154,7 @@ impl Profile {
                 token,
             }),
             base_url,
-            actors: BTreeMap::new(),
+            accounts: Vec::new(),
             tier: Tier::Free,
             events: EventsTransport::Sse,
             pace: true,
@@ -163,7 +188,7 @@ impl Profile {
             root,
             "",
             &[
-                "base_url", "control", "actors", "tier", "sandbox", "events", "pace", "insecure",
+                "base_url", "control", "accounts", "actors", "tier", "sandbox", "events", "pace", "insecure",
             ],
         )?;
         if root.contains_key("insecure") {
@@ -208,7 +233,46 @@ impl Profile {
             }
             Some(_) => return Err(p.err("/control", "control", "expected a mapping with `url` and `token_env`")),
         };
-        let mut actors = BTreeMap::new();
+        let mut accounts = Vec::new();
+        let mut per_role: BTreeMap<&'static str, usize> = BTreeMap::new();
+        if let Some(a) = root.get("accounts").filter(|v| !v.is_null()) {
+            let Value::Array(list) = a else {
+                return Err(p.err("/accounts", "accounts", "expected a list of accounts"));
+            };
+            for (i, v) in list.iter().enumerate() {
+                let ptr = format!("/accounts/{i}");
+                let field = format!("accounts[{i}]");
+                let Value::Object(fields) = v else {
+                    return Err(p.err(
+                        &ptr,
+                        &field,
+                        "expected a mapping with `role` and `*_env` variable names",
+                    ));
+                };
+                let role = match p.opt_string(fields, &format!("{ptr}/role"), &format!("{field}.role"))? {
+                    Some(r) => role_of(&r).ok_or_else(|| {
+                        p.err(
+                            &format!("{ptr}/role"),
+                            &format!("{field}.role"),
+                            "expected `poster`, `agent` or `proofer`",
+                        )
+                    })?,
+                    None => {
+                        return Err(p.err(
+                            &ptr,
+                            &format!("{field}.role"),
+                            "is required (`poster`, `agent` or `proofer`)",
+                        ));
+                    }
+                };
+                let n = per_role.entry(role_name(role)).or_insert(0);
+                *n += 1;
+                let mut account = p.account(fields, &ptr, &field, true)?;
+                account.label = format!("{}#{n}", role_name(role));
+                account.role = Some(role);
+                accounts.push(account);
+            }
+        }
         if let Some(a) = root.get("actors").filter(|v| !v.is_null()) {
             let Value::Object(map) = a else {
                 return Err(p.err("/actors", "actors", "expected a mapping of actor or role names"));
@@ -219,22 +283,13 @@ impl Profile {
                 let Value::Object(fields) = v else {
                     return Err(p.err(&ptr, &field, "expected a mapping of `*_env` variable names"));
                 };
-                p.known(
-                    fields,
-                    &ptr,
-                    &["api_key_env", "jwt_env", "email_env", "password_env", "user_id_env"],
-                )?;
-                let get = |k: &str| p.opt_string(fields, &format!("{ptr}/{k}"), &format!("{field}.{k}"));
-                actors.insert(
-                    name.clone(),
-                    StaticActor {
-                        api_key_env: get("api_key_env")?,
-                        jwt_env: get("jwt_env")?,
-                        email_env: get("email_env")?,
-                        password_env: get("password_env")?,
-                        user_id_env: get("user_id_env")?,
-                    },
-                );
+                let mut account = p.account(fields, &ptr, &field, false)?;
+                account.label = name.clone();
+                match role_of(name) {
+                    Some(role) => account.role = Some(role),
+                    None => account.actor = Some(name.clone()),
+                }
+                accounts.push(account);
             }
         }
         let tier = match root.get("tier") {
@@ -260,7 +315,7 @@ impl Profile {
         Ok(Profile {
             base_url,
             control,
-            actors,
+            accounts,
             tier,
             sandbox,
             events,
@@ -273,6 +328,25 @@ impl Profile {
     /// The base URL without user info, as shown in reports.
     pub fn display_url(&self) -> String {
         display_url(&self.base_url)
+    }
+}
+
+/// The role of a name (`poster`, `agent`, `proofer`).
+fn role_of(name: &str) -> Option<Role> {
+    match name {
+        "poster" => Some(Role::Poster),
+        "agent" => Some(Role::Agent),
+        "proofer" => Some(Role::Proofer),
+        _ => None,
+    }
+}
+
+/// The name of a role.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Poster => "poster",
+        Role::Agent => "agent",
+        Role::Proofer => "proofer",
     }
 }
 
@@ -381,6 +455,83 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// One account entry's fields; `pool` allows the pool-only keys.
+    fn account(&self, fields: &Map<String, Value>, ptr: &str, field: &str, pool: bool) -> Result<Account, TargetError> {
+        const ENVS: &[&str] = &["api_key_env", "jwt_env", "email_env", "password_env", "user_id_env"];
+        const POOL: &[&str] = &["role", "tier", "email_verified", "stripe_connected", "specializations"];
+        let allowed: Vec<&str> = if pool {
+            ENVS.iter().chain(POOL).copied().collect()
+        } else {
+            ENVS.iter()
+                .chain(["tier", "email_verified", "stripe_connected", "specializations"].iter())
+                .copied()
+                .collect()
+        };
+        for secret in ["api_key", "jwt", "password", "token"] {
+            if fields.contains_key(secret) {
+                return Err(self.err(
+                    &format!("{ptr}/{secret}"),
+                    &format!("{field}.{secret}"),
+                    "secrets never go in a profile; name an environment variable with `*_env`",
+                ));
+            }
+        }
+        self.known(fields, ptr, &allowed)?;
+        let get = |k: &str| self.opt_string(fields, &format!("{ptr}/{k}"), &format!("{field}.{k}"));
+        let tier = match fields.get("tier") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(serde_json::from_value(v.clone()).map_err(|_| {
+                self.err(
+                    &format!("{ptr}/tier"),
+                    &format!("{field}.tier"),
+                    "expected `free`, `pro` or `enterprise`",
+                )
+            })?),
+        };
+        let specializations = match fields.get("specializations") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            }
+            Some(_) => {
+                return Err(self.err(
+                    &format!("{ptr}/specializations"),
+                    &format!("{field}.specializations"),
+                    "expected a list of category names",
+                ));
+            }
+        };
+        let account = Account {
+            api_key_env: get("api_key_env")?,
+            jwt_env: get("jwt_env")?,
+            email_env: get("email_env")?,
+            password_env: get("password_env")?,
+            user_id_env: get("user_id_env")?,
+            tier,
+            email_verified: self.opt_bool(
+                fields,
+                &format!("{ptr}/email_verified"),
+                &format!("{field}.email_verified"),
+            )?,
+            stripe_connected: self.opt_bool(
+                fields,
+                &format!("{ptr}/stripe_connected"),
+                &format!("{field}.stripe_connected"),
+            )?,
+            specializations,
+            place: format!("{}:{}", self.file, self.line(ptr)),
+            ..Account::default()
+        };
+        if account.api_key_env.is_none() && account.jwt_env.is_none() {
+            return Err(self.err(
+                ptr,
+                field,
+                "needs `api_key_env` or `jwt_env` (the credentials, by environment variable)",
+            ));
+        }
+        Ok(account)
+    }
+
     fn opt_bool(&self, map: &Map<String, Value>, pointer: &str, field: &str) -> Result<Option<bool>, TargetError> {
         let key = pointer.rsplit('/').next().unwrap_or_default();
         match map.get(key) {
@@ -417,7 +568,47 @@ mod tests {
         assert_eq!(p.tier, Tier::Pro);
         assert!(p.sandbox && !p.pace && p.control.is_none());
         assert_eq!(p.events, EventsTransport::WebSocket);
-        assert_eq!(p.actors["poster"].api_key_env.as_deref(), Some("POSTER_KEY"));
+        assert_eq!(p.accounts[0].api_key_env.as_deref(), Some("POSTER_KEY"));
+        assert_eq!(p.accounts[0].role, Some(Role::Poster));
+        assert_eq!(p.accounts[0].label, "poster");
+    }
+
+    #[test]
+    fn account_pools() {
+        let text = "base_url: https://api.example.com\nsandbox: true\naccounts:\n  - {role: poster, api_key_env: P1_KEY, jwt_env: P1_JWT}\n  - {role: poster, api_key_env: P2_KEY, tier: pro}\n  - {role: agent, api_key_env: A1_KEY, specializations: [Research], email_verified: false}\nactors:\n  alice: {api_key_env: ALICE_KEY}\n";
+        let p = Profile::parse(text, "p.yaml").unwrap();
+        let labels: Vec<&str> = p.accounts.iter().map(|a| a.label.as_str()).collect();
+        assert_eq!(labels, ["poster#1", "poster#2", "agent#1", "alice"]);
+        assert_eq!(p.accounts[1].tier, Some(Tier::Pro));
+        assert_eq!(
+            p.accounts[2].specializations.as_deref(),
+            Some(&["Research".to_string()][..])
+        );
+        assert_eq!(p.accounts[2].email_verified, Some(false));
+        assert_eq!(p.accounts[3].actor.as_deref(), Some("alice"));
+        assert_eq!(p.accounts[3].role, None);
+        assert_eq!(p.accounts[1].place, "p.yaml:5");
+        for (bad, want) in [
+            ("accounts:\n  - {api_key_env: K}\n", "accounts[0].role"),
+            (
+                "accounts:\n  - {role: boss, api_key_env: K}\n",
+                "expected `poster`, `agent` or `proofer`",
+            ),
+            ("accounts:\n  - {role: agent}\n", "needs `api_key_env` or `jwt_env`"),
+            (
+                "accounts:\n  - {role: agent, api_key: age_x}\n",
+                "secrets never go in a profile",
+            ),
+            (
+                "accounts:\n  - {role: agent, api_key_env: K, tier: gold}\n",
+                "accounts[0].tier",
+            ),
+        ] {
+            let e = Profile::parse(&format!("base_url: https://x.example\n{bad}"), "p.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want) && e.starts_with("p.yaml:"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -44,8 +44,11 @@ async fn require_token(State(st): State<AppState>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
+/// What the control API of the reference server offers.
+pub const CONTROL_FEATURES: &[&str] = &["actors", "clock", "reset"];
+
 async fn info() -> ApiResult {
-    ok(json!({"version": 1, "features": ["actors", "clock", "reset"]}))
+    ok(json!({"version": 1, "features": CONTROL_FEATURES}))
 }
 
 fn parse_actor(body: &serde_json::Value) -> Result<ActorSpec, ApiError> {

@@ -20,6 +20,7 @@ mod routes;
 mod server;
 
 pub use choice::KNOWN_CHOICES;
+pub use control::CONTROL_FEATURES;
 pub use server::{AppState, KNOWN_FAULTS, router};
 
 /// Checks that a documented contract (an OpenAPI document, YAML or JSON) can
