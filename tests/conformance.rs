@@ -25,7 +25,7 @@ use agentgigs_conformance::report::model::Outcome;
 use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, ScenarioContext, run_scenario};
 use agentgigs_conformance::scenario::load_library;
-use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
 use agentgigs_conformance::target::{Profile, TargetSpec};
 use agentgigs_conformance::transcript::{snapshot_name, transcript};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -56,9 +56,17 @@ fn target() -> Result<TargetSpec, String> {
     Ok(TargetSpec::Bundled)
 }
 
+/// The reference layer (the documented contract with our reference server's
+/// choices applied): the scenarios check what the reference server serves.
+fn reference_spec(root: &Path) -> Result<Spec, String> {
+    let documented = Spec::load(&root.join(DOCUMENTED_SPEC)).map_err(|e| format!("spec: {e}"))?;
+    let overlay =
+        std::fs::read_to_string(root.join(REFERENCE_OVERLAY)).map_err(|e| format!("{REFERENCE_OVERLAY}: {e}"))?;
+    Contract::reference_of(&documented, &overlay, REFERENCE_OVERLAY).map_err(|e| format!("spec: {e}"))
+}
+
 fn build_trials(root: &Path) -> Result<Vec<Trial>, String> {
-    let spec = Spec::load(&root.join("specs/agentgigs.openapi.yaml")).map_err(|e| format!("spec: {e}"))?;
-    let spec = Arc::new(spec);
+    let spec = Arc::new(reference_spec(root)?);
     let library = load_library(&root.join("scenarios")).map_err(|e| format!("scenario library:\n{e}"))?;
     if library.scenarios.is_empty() {
         return Err("no scenario found under scenarios/: discovery is broken".into());
