@@ -18,13 +18,22 @@ use agentgigs_conformance::report::model::{Outcome, RunReport};
 use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
 use agentgigs_conformance::runner::{self, PlannedScenario, RunOptions, RunPlan};
 use agentgigs_conformance::scenario::load_library;
-use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
 use agentgigs_conformance::target::TargetSpec;
+
+/// The reference layer: the documented contract with our reference server's
+/// choices (`specs/reference.overlay.yaml`) applied, which is what the
+/// reference server serves.
+fn reference_spec(root: &Path) -> Spec {
+    let documented = Spec::load(&root.join(DOCUMENTED_SPEC)).expect("the documented spec loads");
+    let overlay = std::fs::read_to_string(root.join(REFERENCE_OVERLAY)).expect("the reference overlay");
+    Contract::reference_of(&documented, &overlay, REFERENCE_OVERLAY).expect("the overlay applies")
+}
 
 /// The spec and every planned scenario of the library, loaded once.
 static LIBRARY: LazyLock<(Arc<Spec>, Vec<PlannedScenario>)> = LazyLock::new(|| {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads");
+    let spec = reference_spec(root);
     let library = load_library(&root.join("scenarios")).expect("the scenario library loads");
     let planned = library
         .scenarios

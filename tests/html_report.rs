@@ -21,7 +21,7 @@ use agentgigs_conformance::report::model::RunReport;
 use agentgigs_conformance::report::{self, Coverage, Format};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run};
 use agentgigs_conformance::scenario::load_library;
-use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
 use agentgigs_conformance::target::TargetSpec;
 
 /// The scenarios of the real library in the report.
@@ -33,6 +33,15 @@ const REAL: &[&str] = &[
 /// The scenario of `tests/fixtures/cli/failing` that fails on purpose.
 const FAILING: &str = "probe.help-is-not-found";
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The reference layer: the documented contract with our reference server's
+/// choices (`specs/reference.overlay.yaml`) applied, which is what the
+/// reference server serves.
+fn reference_spec(root: &Path) -> Spec {
+    let documented = Spec::load(&root.join(DOCUMENTED_SPEC)).expect("the documented spec loads");
+    let overlay = std::fs::read_to_string(root.join(REFERENCE_OVERLAY)).expect("the reference overlay");
+    Contract::reference_of(&documented, &overlay, REFERENCE_OVERLAY).expect("the overlay applies")
+}
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -61,7 +70,7 @@ fn chromium() -> Result<PathBuf, String> {
 
 /// Runs the real scenarios and the failing fixture against the bundled server.
 fn real_run() -> (RunReport, Coverage) {
-    let spec = Arc::new(Spec::load(&manifest().join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
+    let spec = Arc::new(reference_spec(manifest()));
     let mut planned = Vec::new();
     let real = load_library(&manifest().join("scenarios")).unwrap_or_else(|e| panic!("the library loads: {e}"));
     for id in REAL {

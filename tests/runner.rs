@@ -14,9 +14,18 @@ use agentgigs_conformance::redact::Secrets;
 use agentgigs_conformance::report::model::{Outcome, RunReport, ScenarioReport};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run, run_with_secrets};
 use agentgigs_conformance::scenario::{load_library, parse_scenario};
-use agentgigs_conformance::spec::Spec;
+use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
 use agentgigs_conformance::target::{EventsTransport, Profile, TargetSpec};
 use tiny::{Behaviour, Tiny};
+
+/// The reference layer: the documented contract with our reference server's
+/// choices (`specs/reference.overlay.yaml`) applied, which is what the
+/// reference server serves.
+fn reference_spec(root: &Path) -> Spec {
+    let documented = Spec::load(&root.join(DOCUMENTED_SPEC)).expect("the documented spec loads");
+    let overlay = std::fs::read_to_string(root.join(REFERENCE_OVERLAY)).expect("the reference overlay");
+    Contract::reference_of(&documented, &overlay, REFERENCE_OVERLAY).expect("the overlay applies")
+}
 
 fn mini_spec() -> Arc<Spec> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runner/mini.openapi.yaml");
@@ -723,7 +732,7 @@ async fn events_over_websocket_against_a_reference_server() {
     let Ok(lib) = load_library(&root.join("scenarios")) else {
         return;
     };
-    let spec = Arc::new(Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
+    let spec = Arc::new(reference_spec(root));
     let picked: Vec<PlannedScenario> = lib
         .scenarios
         .iter()
@@ -898,7 +907,7 @@ async fn a_static_profile_maps_actors_without_a_control_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bundled_reference_server_runs_the_library() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = Arc::new(Spec::load(&root.join("specs/agentgigs.openapi.yaml")).expect("the spec loads"));
+    let spec = Arc::new(reference_spec(root));
     // The library belongs to others; while it does not load, there is nothing to run.
     let Ok(lib) = load_library(&root.join("scenarios")) else {
         return;

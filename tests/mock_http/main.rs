@@ -24,7 +24,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use agentgigs_conformance::mock::{MockConfig, MockError, MockServer};
-use agentgigs_conformance::spec::{CheckSet, ResponseView, Spec};
+use agentgigs_conformance::spec::{CheckSet, Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, ResponseView, Spec};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use reqwest::Method;
@@ -37,11 +37,21 @@ fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The API and control specs, loaded once.
+/// The API spec's reference layer (the documented contract with our
+/// server's choices applied: what the server serves) and the control spec,
+/// loaded once.
 static SPECS: std::sync::LazyLock<[Spec; 2]> = std::sync::LazyLock::new(|| {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
-    ["agentgigs.openapi.yaml", "control.openapi.yaml"]
-        .map(|f| Spec::load(&dir.join(f)).unwrap_or_else(|e| panic!("spec `{f}` loads: {e}")))
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let documented =
+        Spec::load(&root.join(DOCUMENTED_SPEC)).unwrap_or_else(|e| panic!("the documented spec loads: {e}"));
+    let overlay = std::fs::read_to_string(root.join(REFERENCE_OVERLAY)).expect("the reference overlay");
+    let reference = Contract::reference_of(&documented, &overlay, REFERENCE_OVERLAY)
+        .unwrap_or_else(|e| panic!("the overlay applies: {e}"));
+    let control = root.join("specs/control.openapi.yaml");
+    [
+        reference,
+        Spec::load(&control).unwrap_or_else(|e| panic!("the control spec loads: {e}")),
+    ]
 });
 
 /// Checks a response against the spec operation it belongs to (if any).
