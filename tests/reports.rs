@@ -15,6 +15,8 @@ const HOSTILE: &str = "<script>alert('pwned')</script>";
 const NDA_RULE: &str =
     "POST /api/jobs/{id}/apply requires NDA acknowledgment first; without it, it returns 403 ACKNOWLEDGMENT_REQUIRED.";
 const BOTH_RULE: &str = "Authentication: two headers, do not mix.";
+/// A departure's message, as the runner words one.
+const DEPARTURE: &str = "`/total` is missing: our reference server always sends it";
 
 fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -102,7 +104,9 @@ fn scenario(
 const BASE: &str = "https://sandbox.agentgigs.io";
 
 /// A run with passed, failed (must and should), skipped and errored
-/// scenarios across five areas, and a hostile response body.
+/// scenarios across six areas, a hostile response body, and departures from
+/// the reference server: two in a passed `should` scenario, one in a
+/// scenario of level `reference`, one in a failed scenario.
 fn sample_run() -> RunReport {
     let post_job = || {
         request_step(
@@ -211,13 +215,79 @@ fn sample_run() -> RunReport {
     };
     third.request = None;
     third.response = None;
+    third.attempts = 0;
     nda_steps.push(third);
+    // A failed scenario may depart too: the first step kept the documented
+    // contract but not our reference server's choice.
+    nda_steps[0].departures = vec![
+        Finding::new(
+            FindingKind::MissingHeader,
+            "no `Location` header: our reference server sends one with 201",
+        )
+        .expected("/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f")
+        .at_schema("#/paths/~1api~1agent~1jobs/post/responses/201/headers/Location"),
+    ];
 
     let mut errored_step = post_job();
     errored_step.response = None;
     errored_step.outcome = Outcome::Errored {
         message: "connection refused (os error 111)".into(),
     };
+
+    // Passed, yet departs twice from the reference server (the second
+    // message is hostile: a pipe, markup and a terminal escape).
+    let mut search = request_step(
+        1,
+        "search with no filters",
+        "scenarios/discovery/search-defaults.yaml:10:5",
+        "agent",
+        "GET",
+        "/api/jobs",
+        "GET /api/jobs",
+        &format!("{BASE}/api/jobs"),
+        None,
+        200,
+        json!({"jobs": [{"id": "j2"}, {"id": "j1"}], "count": 2}),
+        vec![],
+    );
+    search.departures = vec![
+        Finding::new(FindingKind::Schema, DEPARTURE)
+            .expected(json!(["jobs", "count", "total"]))
+            .actual(json!(["jobs", "count"]))
+            .at_body("/total")
+            .at_schema("#/components/schemas/JobList/required"),
+        Finding::new(
+            FindingKind::Body,
+            "`/jobs` is not newest first | as <b>our</b> reference server sorts it\u{1b}[2J",
+        )
+        .expected(json!(["j1", "j2"]))
+        .actual(json!(["j2", "j1"]))
+        .at_body("/jobs"),
+    ];
+    // A scenario of level `reference`: it only checks a reference choice.
+    let mut window = request_step(
+        1,
+        "35 searches",
+        "scenarios/ratelimit/reference-window.yaml:9:5",
+        "agent",
+        "GET",
+        "/api/jobs",
+        "GET /api/jobs",
+        &format!("{BASE}/api/jobs?limit=1"),
+        None,
+        429,
+        json!({"error": "Slow down.", "code": "RATE_LIMITED"}),
+        vec![],
+    );
+    window.attempts = 35;
+    window.departures = vec![
+        Finding::new(
+            FindingKind::Repeat,
+            "429 arrived at request 35; our reference server answers it at request 31",
+        )
+        .expected(31)
+        .actual(35),
+    ];
 
     let scenarios = vec![
         scenario(
@@ -272,6 +342,22 @@ fn sample_run() -> RunReport {
             Outcome::Passed,
             vec![limited],
         ),
+        scenario(
+            "discovery.search-defaults",
+            "discovery",
+            Level::Should,
+            Some("GET /api/jobs lists open jobs."),
+            Outcome::Passed,
+            vec![search],
+        ),
+        scenario(
+            "ratelimit.reference-window",
+            "ratelimit",
+            Level::Reference,
+            None,
+            Outcome::Passed,
+            vec![window],
+        ),
     ];
     let totals = report::tally(&scenarios);
     RunReport {
@@ -290,7 +376,13 @@ fn sample_run() -> RunReport {
             openapi: "3.0.3".into(),
             sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
         },
-        reference: None,
+        reference: Some(SpecInfo {
+            path: "specs/reference.overlay.yaml over specs/agentgigs.openapi.yaml".into(),
+            title: "AgentGigs reference server choices".into(),
+            version: "1.0.0".into(),
+            openapi: "3.0.3".into(),
+            sha256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae".into(),
+        }),
         strict: false,
         started_at: "2025-06-01T12:00:00Z".into(),
         duration_ms: 12_345,
@@ -302,6 +394,32 @@ fn sample_run() -> RunReport {
             cents: 6000,
         }],
     }
+}
+
+/// The same run with `--strict`: every departure became a failure whose
+/// message starts with [`STRICT_PREFIX`], and the scenarios that only
+/// departed failed (a `should` one at must level: strict failures fail the run).
+fn strict_run() -> RunReport {
+    let mut run = sample_run();
+    run.strict = true;
+    for s in &mut run.scenarios {
+        let mut failed = false;
+        for st in &mut s.steps {
+            for mut f in std::mem::take(&mut st.departures) {
+                f.message = format!("{STRICT_PREFIX}{}", f.message);
+                st.findings.push(f);
+            }
+            if !st.findings.is_empty() {
+                st.outcome = Outcome::Failed;
+                failed = true;
+            }
+        }
+        if failed {
+            s.outcome = Outcome::Failed;
+        }
+    }
+    run.totals = report::tally(&run.scenarios);
+    run
 }
 
 fn sample_coverage(r: &RunReport) -> Coverage {
@@ -338,11 +456,19 @@ fn sample_coverage(r: &RunReport) -> Coverage {
 #[test]
 fn totals_add_up() {
     let t = sample_run().totals;
-    assert_eq!(t.total, 6);
-    assert_eq!((t.passed, t.failed, t.skipped, t.errored), (2, 2, 1, 1));
+    assert_eq!(t.total, 8);
+    // Departures are never failures: the two scenarios that only depart passed.
+    assert_eq!((t.passed, t.failed, t.skipped, t.errored), (4, 2, 1, 1));
     assert_eq!(t.passed + t.failed + t.skipped + t.errored, t.total);
     assert_eq!(t.failed_must, 1);
-    assert_eq!(t.requests, 1 + 1 + 2 + 1 + 31);
+    assert_eq!((t.departures, t.departing), (4, 3));
+    assert_eq!(t.requests, 1 + 1 + 2 + 1 + 31 + 1 + 35);
+
+    // With --strict they are failures, and none is left as a departure.
+    let t = strict_run().totals;
+    assert_eq!((t.passed, t.failed, t.skipped, t.errored), (2, 4, 1, 1));
+    assert_eq!(t.failed_must, 3);
+    assert_eq!((t.departures, t.departing), (0, 0));
 }
 
 #[test]
@@ -639,7 +765,9 @@ fn terminal_summary_groups_and_totals() {
     let run = sample_run();
     let s = terminal::render_summary(&run, &TerminalStyle { color: false });
     for needle in [
-        "6 scenarios: 2 passed, 2 failed (1 must), 1 skipped, 1 could not run",
+        "8 scenarios: 4 passed, 2 failed (1 must), 1 skipped, 1 could not run",
+        "3 scenarios depart from the reference server (4 departures)",
+        "reference  AgentGigs reference server choices 1.0.0",
         "Failures by area",
         "auth (1)",
         "nda (1)",
@@ -655,9 +783,113 @@ fn terminal_summary_groups_and_totals() {
         assert!(s.contains(needle), "missing {needle:?} in\n{s}");
     }
     assert!(!s.contains('\u{1b}'));
+    assert!(!s.contains("strict"), "{s}");
     assert!(TerminalStyle::detect(true, None).color);
     assert!(!TerminalStyle::detect(true, Some(std::ffi::OsStr::new("1"))).color);
     assert!(!TerminalStyle::detect(false, None).color);
+}
+
+/// The text of a section of the terminal summary: from its title to the
+/// next title (a line that does not start with a space) or the end.
+fn section<'a>(text: &'a str, title: &str) -> &'a str {
+    let start = text
+        .find(&format!("\n{title}"))
+        .unwrap_or_else(|| panic!("no section {title:?} in\n{text}"))
+        + 1;
+    let rest = &text[start..];
+    let end = rest[1..].find("\n\n").map(|i| i + 1).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn terminal_lists_departures_apart_from_failures() {
+    let run = sample_run();
+    let s = terminal::render_summary(&run, &TerminalStyle { color: false });
+    let deps = section(&s, "Departures from the reference server");
+    assert!(deps.contains("(4 in 3 scenario(s); reported, not failures)"), "{deps}");
+    // Grouped by scenario, with level, outcome and doc references; one line
+    // per departure with its step, location, message and expected/actual.
+    for needle in [
+        "discovery.search-defaults [should, passed]  docs llms.txt#browse-and-apply, openapi:applyToJob",
+        &format!(
+            "~ step 1 \"search with no filters\" at scenarios/discovery/search-defaults.yaml:10:5  [schema] {DEPARTURE}  (expected [\"jobs\",\"count\",\"total\"], actual [\"jobs\",\"count\"])"
+        ),
+        "ratelimit.reference-window [reference, passed]",
+        "[repeat] 429 arrived at request 35; our reference server answers it at request 31  (expected 31, actual 35)",
+        "nda.apply-requires-ack [must, failed]",
+        "~ step 1 \"post a job\" at scenarios/_flows/post-job.yaml:5:5  [missing_header] no `Location` header",
+        // A hostile message is shown, not obeyed.
+        "sorts it\\u{1b}[2J",
+    ] {
+        assert!(deps.contains(needle), "missing {needle:?} in\n{deps}");
+    }
+    assert_eq!(deps.lines().filter(|l| l.trim_start().starts_with('~')).count(), 4);
+    // Not failures: the failures list and the counts leave them out.
+    let failures = section(&s, "Failures by area");
+    assert!(
+        !failures.contains("discovery") && !failures.contains("reference-window"),
+        "{failures}"
+    );
+    assert!(!failures.contains(DEPARTURE));
+    assert!(s.contains("2 failed (1 must)"));
+    assert!(
+        s.contains("4 departures from the reference server, not failures"),
+        "{s}"
+    );
+    // Colour: yellow (33), never red (31), in the departures section.
+    let colored = terminal::render_summary(&run, &TerminalStyle { color: true });
+    let deps = section(&colored, "\u{1b}[1mDepartures from the reference server");
+    assert!(deps.contains("\u{1b}[33m~"), "{deps:?}");
+    assert!(!deps.contains("\u{1b}[31") && !deps.contains("\u{1b}[1;31"), "{deps:?}");
+
+    // The full terminal report (failure blocks and summary) keeps the
+    // departures out of the failure blocks.
+    let full = report::render(Format::Terminal, &run, None).unwrap();
+    assert!(!full.contains("FAIL  discovery.search-defaults"));
+    assert_eq!(full.matches(DEPARTURE).count(), 1, "{full}");
+}
+
+#[test]
+fn terminal_caps_the_departure_lines() {
+    let mut run = sample_run();
+    let step = &mut run.scenarios[6].steps[0];
+    let one = step.departures[0].clone();
+    step.departures = vec![one; 70];
+    run.totals = report::tally(&run.scenarios);
+    let s = terminal::render_summary(&run, &TerminalStyle { color: false });
+    let deps = section(&s, "Departures from the reference server");
+    assert_eq!(
+        deps.lines().filter(|l| l.trim_start().starts_with('~')).count(),
+        terminal::MAX_DEPARTURE_LINES
+    );
+    assert!(deps.contains("… and 22 more departure(s)"), "{deps}");
+}
+
+#[test]
+fn terminal_shows_a_strict_run() {
+    let run = strict_run();
+    let s = terminal::render_summary(&run, &TerminalStyle { color: false });
+    assert!(
+        s.contains("mode       strict: departures from the reference server counted as failures"),
+        "{s}"
+    );
+    assert!(
+        s.contains("8 scenarios: 2 passed, 4 failed (3 must), 1 skipped, 1 could not run  ·  strict"),
+        "{s}"
+    );
+    assert!(!s.contains("Departures from the reference server"), "{s}");
+    let failures = section(&s, "Failures by area");
+    assert!(failures.contains(&format!("{STRICT_PREFIX}{DEPARTURE}")), "{failures}");
+    // Without a reference layer the header says so and nothing departs.
+    let mut run = sample_run();
+    run.reference = None;
+    for sc in &mut run.scenarios {
+        sc.steps.iter_mut().for_each(|st| st.departures.clear());
+    }
+    run.totals = report::tally(&run.scenarios);
+    let s = terminal::render_summary(&run, &TerminalStyle { color: false });
+    assert!(s.contains("reference  none (documented contract only"), "{s}");
+    assert!(!s.contains("depart from the reference server ("), "{s}");
 }
 
 #[test]
