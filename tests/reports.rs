@@ -473,10 +473,6 @@ fn totals_add_up() {
 
 #[test]
 fn json_round_trips_and_validates_against_the_schema() {
-    let run = sample_run();
-    let text = json::to_json(&run);
-    assert_eq!(json::from_json(&text).unwrap(), run);
-
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/run-report.schema.json")).unwrap(),
     )
@@ -484,23 +480,74 @@ fn json_round_trips_and_validates_against_the_schema() {
     assert_eq!(schema, json::schema(), "the embedded schema is the file");
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert_eq!(schema["properties"]["schema_version"]["const"], REPORT_SCHEMA_VERSION);
+    assert_eq!(REPORT_SCHEMA_VERSION, 2);
     jsonschema::meta::validate(&schema).expect("the schema is a valid draft 2020-12 schema");
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let instance: Value = serde_json::from_str(&text).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&instance)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    assert!(json::validate(&instance).is_empty());
+
+    // The sample run (departures, a reference layer) and its strict twin.
+    for run in [sample_run(), strict_run()] {
+        let text = json::to_json(&run);
+        assert_eq!(json::from_json(&text).unwrap(), run);
+        let instance: Value = serde_json::from_str(&text).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert!(json::validate(&instance).is_empty());
+    }
+
+    let run = sample_run();
+    let instance: Value = serde_json::from_str(&json::to_json(&run)).unwrap();
+    // Departures sit apart from the findings and are counted apart.
+    let search = &instance["scenarios"][6];
+    assert_eq!(search["id"], "discovery.search-defaults");
+    assert_eq!(search["outcome"], json!({"status": "passed"}));
+    assert_eq!(search["steps"][0]["findings"], json!([]));
+    assert_eq!(search["steps"][0]["departures"][0]["message"], DEPARTURE);
+    assert_eq!(search["steps"][0]["departures"][0]["body_pointer"], "/total");
+    assert_eq!(instance["scenarios"][7]["level"], "reference");
+    assert_eq!(instance["totals"]["departures"], 4);
+    assert_eq!(instance["totals"]["departing"], 3);
+    assert_eq!(instance["totals"]["failed"], 2);
+    assert_eq!(instance["strict"], false);
+    assert_eq!(instance["reference"]["title"], "AgentGigs reference server choices");
+
+    // `reference` is nullable but required; `strict` is a boolean.
+    let mut no_reference = instance.clone();
+    no_reference["reference"] = Value::Null;
+    assert!(validator.is_valid(&no_reference));
+    let mut bad = instance.clone();
+    bad.as_object_mut().unwrap().remove("reference");
+    assert!(!validator.is_valid(&bad));
+    let mut bad = instance.clone();
+    bad["strict"] = json!("no");
+    assert!(!validator.is_valid(&bad));
+    // The new counts and a step's departures are required.
+    let mut bad = instance.clone();
+    bad["totals"].as_object_mut().unwrap().remove("departures");
+    assert!(!validator.is_valid(&bad));
+    let mut bad = instance.clone();
+    bad["scenarios"][6]["steps"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("departures");
+    assert!(!validator.is_valid(&bad));
+    // A departure is a finding: same shape, same strictness.
+    let mut bad = instance.clone();
+    bad["scenarios"][6]["steps"][0]["departures"][0]["kind"] = json!("vibes");
+    assert!(!validator.is_valid(&bad));
 
     // The schema is strict: a wrong version, a missing field, an unknown
-    // field or an unknown outcome are rejected.
+    // field or an unknown outcome or level are rejected.
     let mut bad = instance.clone();
-    bad["schema_version"] = json!(2);
+    bad["schema_version"] = json!(1);
     assert!(!validator.is_valid(&bad));
     let mut bad = instance.clone();
     bad["scenarios"][0].as_object_mut().unwrap().remove("level");
+    assert!(!validator.is_valid(&bad));
+    let mut bad = instance.clone();
+    bad["scenarios"][0]["level"] = json!("could");
     assert!(!validator.is_valid(&bad));
     let mut bad = instance.clone();
     bad["totals"]["extra"] = json!(1);
@@ -514,16 +561,33 @@ fn json_round_trips_and_validates_against_the_schema() {
 fn from_json_names_the_version_and_the_field() {
     let run = sample_run();
     let mut v: Value = serde_json::from_str(&json::to_json(&run)).unwrap();
-    v["schema_version"] = json!(2);
+    // A version 1 report (before departures) is refused by name.
+    v["schema_version"] = json!(1);
     match json::from_json(&v.to_string()) {
-        Err(ReportError::SchemaVersion { found: 2, expected: 1 }) => {}
+        Err(ReportError::SchemaVersion { found: 1, expected: 2 }) => {}
         other => panic!("{other:?}"),
     }
-    v["schema_version"] = json!(1);
+    v["schema_version"] = json!(2);
     v["scenarios"][2]["steps"][1]["response"]["status"] = json!("two hundred");
     match json::from_json(&v.to_string()) {
         Err(ReportError::InvalidJson { pointer, .. }) => {
             assert_eq!(pointer, "/scenarios/2/steps/1/response/status")
+        }
+        other => panic!("{other:?}"),
+    }
+    v["scenarios"][2]["steps"][1]["response"]["status"] = json!(200);
+    v["scenarios"][6]["steps"][0]["departures"][0]["kind"] = json!("vibes");
+    match json::from_json(&v.to_string()) {
+        Err(ReportError::InvalidJson { pointer, .. }) => {
+            assert_eq!(pointer, "/scenarios/6/steps/0/departures/0/kind")
+        }
+        other => panic!("{other:?}"),
+    }
+    v.as_object_mut().unwrap().remove("schema_version");
+    match json::from_json(&v.to_string()) {
+        Err(ReportError::InvalidJson { pointer, message }) => {
+            assert_eq!(pointer, "/schema_version");
+            assert!(message.contains("`2`"), "{message}");
         }
         other => panic!("{other:?}"),
     }
@@ -947,8 +1011,10 @@ fn coverage_lists_hits_and_missing() {
     assert_eq!(cov.operations[2].statuses[1].codes, ["UNAUTHENTICATED"]);
     assert_eq!(
         cov.operations[3].statuses[1].scenarios,
-        ["ratelimit.free-tier-30-per-minute"]
+        ["ratelimit.free-tier-30-per-minute", "ratelimit.reference-window"]
     );
+    // A scenario that only departs exercised its responses all the same.
+    assert_eq!(cov.operations[3].statuses[0].scenarios, ["discovery.search-defaults"]);
     let codes: Vec<(&str, usize)> = cov
         .error_codes
         .iter()
@@ -958,7 +1024,7 @@ fn coverage_lists_hits_and_missing() {
         codes,
         [
             ("UNAUTHENTICATED", 1),
-            ("RATE_LIMITED", 1),
+            ("RATE_LIMITED", 2),
             ("ACKNOWLEDGMENT_REQUIRED", 0)
         ]
     );
@@ -968,19 +1034,12 @@ fn coverage_lists_hits_and_missing() {
         .iter()
         .map(|m| format!("{} {} {}", m.method, m.path, m.status))
         .collect();
-    assert_eq!(
-        pairs,
-        [
-            "POST /api/agent/jobs 400",
-            "POST /api/jobs/{id}/apply 403",
-            "GET /api/jobs 200"
-        ]
-    );
+    assert_eq!(pairs, ["POST /api/agent/jobs 400", "POST /api/jobs/{id}/apply 403",]);
     assert_eq!(missing.error_codes, ["ACKNOWLEDGMENT_REQUIRED"]);
-    assert_eq!(cov.status_counts(), (5, 8));
+    assert_eq!(cov.status_counts(), (6, 8));
 
     let table = coverage::render_table(&cov);
-    assert!(table.contains("POST /api/jobs/{id}/apply") && table.contains("covered: 5/8"));
+    assert!(table.contains("POST /api/jobs/{id}/apply") && table.contains("covered: 6/8"));
     let md = coverage::render_markdown(&cov);
     assert!(
         md.contains("| `POST /api/jobs/{id}/apply` | 403 |  | ❌ none |"),
