@@ -603,12 +603,14 @@ struct Counts {
     skipped: usize,
 }
 
-#[test]
-fn junit_is_well_formed_and_counts_add_up() {
+/// Reads a JUnit report with a plain XML reader: checks it is well formed,
+/// that every declared count matches the elements and the run's totals,
+/// and that every scenario is a test case of its area's suite. Returns the
+/// XML and the `<failure>` messages.
+fn check_junit(run: &RunReport) -> (String, Vec<String>) {
     use quick_xml::events::Event;
 
-    let run = sample_run();
-    let xml = junit::to_junit(&run).unwrap();
+    let xml = junit::to_junit(run).unwrap();
     let mut reader = quick_xml::Reader::from_str(&xml);
     let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
         e.try_get_attribute(name).unwrap().map(|a| {
@@ -685,22 +687,125 @@ fn junit_is_well_formed_and_counts_add_up() {
     });
     assert_eq!(sum, seen);
     let names: Vec<&str> = declared_suites.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["auth", "lifecycle", "money", "nda", "ratelimit"]);
+    assert_eq!(names, ["auth", "discovery", "lifecycle", "money", "nda", "ratelimit"]);
     for s in &run.scenarios {
         assert!(cases.contains(&(s.id.clone(), s.area.clone())), "{} missing", s.id);
     }
+    assert!(!xml.contains("<script>"));
+    assert!(!xml.contains('\u{1b}'));
+    // quick-junit reads it back too.
+    let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!((back.tests, back.failures, back.errors), (t.total, t.failed, t.errored));
+    (xml, failure_messages)
+}
+
+#[test]
+fn junit_is_well_formed_and_counts_add_up() {
+    let (xml, failure_messages) = check_junit(&sample_run());
     assert!(failure_messages.contains(&"expected status 403, got 200".to_string()));
     // The body lists every finding of the failing step with where and what.
     assert!(xml.contains("scenarios/nda/apply-requires-ack.yaml:14:5"));
     assert!(xml.contains("POST https://sandbox.agentgigs.io/api/jobs/4f1c2d9e-8a7b-4c3d-9e8f-1a2b3c4d5e6f/apply"));
     assert!(xml.contains("#/components/schemas/Application/required"));
     assert!(xml.contains("moves money on a non-sandbox target"));
-    assert!(!xml.contains("<script>"));
-    assert!(!xml.contains('\u{1b}'));
+    // Departures are no failures: only the two failed scenarios fail.
+    assert_eq!(failure_messages.len(), 2, "{failure_messages:?}");
+    assert!(!failure_messages.iter().any(|m| m.contains("reference server")));
+}
 
-    // quick-junit reads it back too.
+#[test]
+fn junit_puts_departures_in_system_out_and_properties() {
+    let run = sample_run();
+    let (xml, _) = check_junit(&run);
+    assert!(xml.contains("failures=\"2\""), "{xml}");
     let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
-    assert_eq!((back.tests, back.failures, back.errors), (t.total, t.failed, t.errored));
+    let case = |id: &str| {
+        back.test_suites
+            .iter()
+            .flat_map(|s| s.test_cases.iter())
+            .find(|c| c.name.as_str() == id)
+            .unwrap_or_else(|| panic!("no test case {id}"))
+            .clone()
+    };
+    let props = |c: &quick_junit::TestCase, name: &str| -> Vec<String> {
+        c.properties
+            .iter()
+            .filter(|p| p.name.as_str() == name)
+            .map(|p| p.value.to_string())
+            .collect()
+    };
+    // A passed scenario that departs: a success, its departures told apart.
+    let search = case("discovery.search-defaults");
+    assert!(matches!(search.status, quick_junit::TestCaseStatus::Success { .. }));
+    let out = search.system_out.as_ref().expect("system-out").to_string();
+    for needle in [
+        "discovery.search-defaults departs from the reference server (2 departures; reported, not failures)",
+        "doc: llms.txt#browse-and-apply (https://www.agentgigs.io/llms.txt)",
+        "doc: openapi:applyToJob",
+        "step 1 \"search with no filters\" at scenarios/discovery/search-defaults.yaml:10:5",
+        "GET https://sandbox.agentgigs.io/api/jobs -> 200 OK",
+        &format!("- [schema] {DEPARTURE}"),
+        "expected: [\"jobs\",\"count\",\"total\"]",
+        "actual:   [\"jobs\",\"count\"]",
+        "body at:  /total",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    let deps = props(&search, "departure");
+    assert_eq!(deps.len(), 2, "{deps:?}");
+    assert!(
+        deps[0].starts_with(&format!(
+            "step 1 \"search with no filters\" at scenarios/discovery/search-defaults.yaml:10:5: {DEPARTURE} (expected"
+        )),
+        "{deps:?}"
+    );
+    // A scenario of level `reference` passes; a failed one keeps its single
+    // failure and has its departure apart.
+    let window = case("ratelimit.reference-window");
+    assert!(matches!(window.status, quick_junit::TestCaseStatus::Success { .. }));
+    assert_eq!(props(&window, "level"), ["reference"]);
+    assert!(props(&window, "departure")[0].contains("(expected 31, actual 35)"));
+    let nda = case("nda.apply-requires-ack");
+    assert!(matches!(nda.status, quick_junit::TestCaseStatus::NonSuccess { .. }));
+    assert!(nda.system_out.as_ref().unwrap().contains("no `Location` header"));
+    // No departure, no system-out and no property.
+    let ok = case("auth.missing-and-bad-credentials");
+    assert!(ok.system_out.is_none() && props(&ok, "departure").is_empty());
+    // The suites carry the counts.
+    let suite = |name: &str| back.test_suites.iter().find(|s| s.name.as_str() == name).unwrap();
+    let sprop = |name: &str, key: &str| {
+        suite(name)
+            .properties
+            .iter()
+            .find(|p| p.name.as_str() == key)
+            .map(|p| p.value.to_string())
+    };
+    assert_eq!(sprop("discovery", "departures").as_deref(), Some("2"));
+    assert_eq!(sprop("discovery", "departing").as_deref(), Some("1"));
+    assert_eq!(sprop("auth", "departures").as_deref(), Some("0"));
+    assert_eq!(sprop("auth", "run_departures").as_deref(), Some("4"));
+    assert_eq!(sprop("auth", "run_departing").as_deref(), Some("3"));
+    assert_eq!(sprop("auth", "strict").as_deref(), Some("false"));
+    assert!(
+        sprop("auth", "reference")
+            .unwrap()
+            .starts_with("AgentGigs reference server choices 1.0.0")
+    );
+    // The hostile message is text, not markup or a terminal escape.
+    assert!(!xml.contains("<b>") && !xml.contains('\u{1b}'));
+
+    // Strict: the departures are the failures now, with the strict prefix.
+    let strict = strict_run();
+    let (xml, failure_messages) = check_junit(&strict);
+    assert!(xml.contains("failures=\"4\""), "{xml}");
+    assert!(
+        failure_messages
+            .iter()
+            .any(|m| m == &format!("{STRICT_PREFIX}{DEPARTURE}")),
+        "{failure_messages:?}"
+    );
+    assert!(xml.contains("<property name=\"strict\" value=\"true\""));
+    assert!(!xml.contains("name=\"departure\""));
 }
 
 #[test]
