@@ -813,7 +813,10 @@ fn markdown_has_totals_failures_rules_and_escapes() {
     let run = sample_run();
     let cov = sample_coverage(&run);
     let md = markdown::render(&run, Some(&cov));
-    assert!(md.contains("| 6 | 2 | 2 | 1 | 1 | 1 |"), "{md}");
+    assert!(
+        md.contains("| 8 | 4 | 2 | 1 | 1 | 1 | 4 (3 scenarios) | 8 | 72 |"),
+        "{md}"
+    );
     for id in ["auth.both-headers-refused", "nda.apply-requires-ack"] {
         assert!(md.contains(&format!("`{id}`")), "{id}");
     }
@@ -829,7 +832,11 @@ fn markdown_has_totals_failures_rules_and_escapes() {
     assert!(md.contains("target unreachable"));
     assert!(md.contains("\\$60.00"));
     assert!(md.contains("<details><summary>Coverage</summary>"));
-    // Every table row has the same number of unescaped pipes as its header.
+    assert_tables_are_square(&md);
+}
+
+/// Every table row has the same number of unescaped pipes as its header.
+fn assert_tables_are_square(md: &str) {
     for block in md.split("\n\n") {
         let rows: Vec<&str> = block.lines().filter(|l| l.starts_with('|')).collect();
         if let Some(first) = rows.first() {
@@ -837,6 +844,80 @@ fn markdown_has_totals_failures_rules_and_escapes() {
             assert!(rows.iter().all(|r| cols(r) == cols(first)), "ragged table:\n{block}");
         }
     }
+}
+
+/// The text of a Markdown section: from its `### ` heading to the next one.
+fn md_section<'a>(md: &'a str, heading: &str) -> &'a str {
+    let start = md
+        .find(&format!("### {heading}"))
+        .unwrap_or_else(|| panic!("no section {heading:?} in\n{md}"));
+    let rest = &md[start..];
+    let end = rest[4..].find("\n### ").map(|i| i + 4).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn markdown_lists_departures_after_the_failures_not_as_failures() {
+    let run = sample_run();
+    let md = markdown::render(&run, None);
+    assert!(md.contains("## ❌ AgentGigs conformance: 2 failed (1 must) · 3 scenarios depart from the reference server (4 departures)"), "{md}");
+    assert!(
+        md.contains("· reference AgentGigs reference server choices 1.0.0 ·"),
+        "{md}"
+    );
+    // After the failures, before what could not run.
+    let at = |needle: &str| md.find(needle).unwrap_or_else(|| panic!("no {needle:?}"));
+    assert!(at("### Failures (2)") < at("### 🔸 Departures from the reference server (4 in 3 scenarios)"));
+    assert!(at("### 🔸 Departures") < at("### Could not run"));
+    let deps = md_section(&md, "🔸 Departures from the reference server");
+    assert!(deps.contains("reported, not failures"), "{deps}");
+    assert!(deps.contains("| Scenario | Step | What differs | Expected | Actual | Docs |"));
+    for row in [
+        format!(
+            "| `discovery.search-defaults` (should, passed) | step 1 \"search with no filters\" at `scenarios/discovery/search-defaults.yaml:10:5` | {} | `[\"jobs\",\"count\",\"total\"]` | `[\"jobs\",\"count\"]` | [llms.txt\\#browse-and-apply](https://www.agentgigs.io/llms.txt), openapi:applyToJob |",
+            markdown::escape(DEPARTURE)
+        ),
+        "| `ratelimit.reference-window` (reference, passed) | step 1 \"35 searches\" at `scenarios/ratelimit/reference-window.yaml:9:5` | 429 arrived at request 35; our reference server answers it at request 31 | `31` | `35` |".to_string(),
+        "| `nda.apply-requires-ack` (must, failed) | step 1 \"post a job\" at `scenarios/_flows/post-job.yaml:5:5` | no \\`Location\\` header".to_string(),
+    ] {
+        assert!(deps.contains(&row), "missing {row:?} in\n{deps}");
+    }
+    assert_eq!(deps.lines().filter(|l| l.starts_with("| `")).count(), 4);
+    // Short: not folded. The hostile message is escaped.
+    assert!(!deps.contains("<details>"));
+    assert!(deps.contains("not newest first \\| as \\<b\\>our\\</b\\>"), "{deps}");
+    assert!(!md.contains('\u{1b}'));
+    // Not failures: the failures table lists the two failed scenarios only.
+    let failures = md_section(&md, "Failures");
+    assert_eq!(failures.lines().filter(|l| l.starts_with("| `")).count(), 2);
+    assert!(!failures.contains("discovery") && !failures.contains(&markdown::escape(DEPARTURE)));
+    assert_tables_are_square(&md);
+
+    // Long: folded away.
+    let mut long = sample_run();
+    let step = &mut long.scenarios[6].steps[0];
+    step.departures = vec![step.departures[0].clone(); markdown::FOLD_ROWS + 1];
+    long.totals = report::tally(&long.scenarios);
+    let md = markdown::render(&long, None);
+    let deps = md_section(&md, "🔸 Departures from the reference server");
+    assert!(
+        deps.contains("<details><summary>13 departures from the reference server</summary>"),
+        "{deps}"
+    );
+    assert!(deps.contains("</details>"));
+    assert_tables_are_square(&md);
+
+    // Strict: noted, no departures section, the departures are failures.
+    let md = markdown::render(&strict_run(), None);
+    assert!(
+        md.contains("> **Strict run** (strict: departures from the reference server counted as failures)"),
+        "{md}"
+    );
+    assert!(md.contains("| 8 | 2 | 4 | 1 | 1 | 3 | strict | 8 | 72 |"), "{md}");
+    assert!(!md.contains("### 🔸 Departures"));
+    let failures = md_section(&md, "Failures");
+    assert!(failures.contains("`discovery.search-defaults`"), "{failures}");
+    assert_tables_are_square(&md);
 }
 
 #[test]
