@@ -939,9 +939,21 @@ fn html_is_one_escaped_self_contained_file() {
     }
     assert!(lower.contains("content-security-policy"));
     // Totals, big and colored.
-    for (class, n) in [("all", 6), ("passed", 2), ("failed", 2), ("skipped", 1), ("errored", 1)] {
+    for (class, n) in [
+        ("all", 8),
+        ("passed", 4),
+        ("failed", 2),
+        ("skipped", 1),
+        ("errored", 1),
+        ("departs", 4),
+    ] {
         let pressed = class == "all";
-        assert!(page.contains(&format!("class=\"stat {class}\" data-outcome-filter=\"{class}\" aria-pressed=\"{pressed}\"><span class=\"num\">{n}</span>")), "{class}");
+        let title = if class == "departs" {
+            " title=\"Departures from the reference server: where the docs are silent, responses that differ from what our reference server does. Reported, not failures.\""
+        } else {
+            ""
+        };
+        assert!(page.contains(&format!("class=\"stat {class}\" data-outcome-filter=\"{class}\" aria-pressed=\"{pressed}\"{title}><span class=\"num\">{n}</span>")), "{class}");
     }
     // Filters by area and outcome.
     for area in ["auth", "lifecycle", "money", "nda", "ratelimit"] {
@@ -962,6 +974,115 @@ fn html_is_one_escaped_self_contained_file() {
     assert!(page.contains("id=\"coverage\""));
     assert!(page.contains("<a href=\"#s-nda.apply-requires-ack\">"));
     assert!(page.contains("$60.00"));
+}
+
+/// The `<details class="scenario ...">` element of a scenario, to the next one.
+fn html_scenario<'a>(page: &'a str, id: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"s-{id}\""))
+        .unwrap_or_else(|| panic!("no scenario {id}"));
+    let start = page[..at].rfind('<').unwrap();
+    let end = at
+        + page[at..]
+            .find("<details class=\"scenario")
+            .or_else(|| page[at..].find("</main>"))
+            .unwrap();
+    &page[start..end]
+}
+
+#[test]
+fn html_shows_departures_apart_with_a_filter() {
+    let run = sample_run();
+    let page = html::render(&run, None);
+    // In the totals, not counted as failures.
+    assert!(page.contains("<span class=\"num\">4</span><span class=\"lbl\">departures · 3 scenarios</span>"));
+    assert!(page.contains("<span class=\"num\">2</span><span class=\"lbl\">failed (1 must)</span>"));
+    assert!(page.contains("<dt>Reference</dt><dd>AgentGigs reference server choices 1.0.0</dd>"));
+    assert!(!page.contains("<dt>Mode</dt>"));
+    // The filter beside the outcome filters counts the departing scenarios.
+    let outcome_group = &page[page.find("aria-label=\"Outcome\"").unwrap()..page.find("aria-label=\"Area\"").unwrap()];
+    assert!(outcome_group.contains(
+        "<button type=\"button\" class=\"chip dep\" data-outcome-filter=\"departs\" aria-pressed=\"false\">Departs from the reference server<span class=\"n\">3</span></button>"
+    ), "{outcome_group}");
+    // Every scenario says how many departures it has (the filter reads it).
+    for sc in &run.scenarios {
+        assert!(
+            page.contains(&format!(
+                "id=\"s-{}\" data-area=\"{}\" data-outcome=\"{}\" data-departures=\"{}\"",
+                sc.id,
+                sc.area,
+                match sc.outcome {
+                    Outcome::Passed => "passed",
+                    Outcome::Failed => "failed",
+                    Outcome::Skipped { .. } => "skipped",
+                    Outcome::Errored { .. } => "errored",
+                },
+                sc.departure_count()
+            )),
+            "{}",
+            sc.id
+        );
+    }
+    // A passed scenario that departs: passed, closed, with a block of its
+    // departures (docs, step, location, expected/actual, both panes, the
+    // pointer marked apart) and no failure.
+    let search = html_scenario(&page, "discovery.search-defaults");
+    assert!(search.contains("data-outcome=\"passed\" data-departures=\"2\""));
+    assert!(!search[..search.find('>').unwrap()].ends_with(" open"));
+    assert!(search.contains("<span class=\"badge passed\">passed</span>"));
+    assert!(search.contains("<span class=\"pill dep\">departs ×2</span>"));
+    assert!(search.contains(&format!(
+        "<span class=\"why dep\">departs from the reference server: {} (and 1 more)</span>",
+        html::escape(DEPARTURE)
+    )));
+    let block = &search[search
+        .find("<section class=\"departures\">")
+        .expect("a departures block")..];
+    let block = &block[..block.find("</section>").unwrap()];
+    for needle in [
+        "Departs from the reference server <span class=\"n\">2 departures</span>",
+        "Reported, not a failure",
+        "href=\"https://www.agentgigs.io/llms.txt\"",
+        "<code>openapi:applyToJob</code>",
+        "<span class=\"lbl2\">Step 1</span>search with no filters · at <code>scenarios/discovery/search-defaults.yaml:10:5</code>",
+        &format!(
+            "<div class=\"departure\"><span class=\"kind\">schema</span><span class=\"msg\">{}</span>",
+            html::escape(DEPARTURE)
+        ),
+        "<dt>Expected</dt><dd><code class=\"exp\">[&quot;jobs&quot;,&quot;count&quot;,&quot;total&quot;]</code></dd>",
+        "<dt>Actual</dt><dd><code class=\"act\">[&quot;jobs&quot;,&quot;count&quot;]</code></dd>",
+        "class=\"pane req\"",
+        "class=\"pane resp\"",
+        "<mark class=\"hit dep\" title=\"departs from the reference server at /jobs\">",
+        // `/total` is missing: its object is marked.
+        "<mark class=\"hit dep\" title=\"departs from the reference server at (root)\">",
+        "as &lt;b&gt;our&lt;/b&gt; reference server",
+    ] {
+        assert!(block.contains(needle), "missing {needle:?} in\n{block}");
+    }
+    assert!(!search.contains("class=\"finding\"") && !search.contains("<mark class=\"hit\""));
+    // The failed scenario keeps its failures and has its departure apart.
+    let nda = html_scenario(&page, "nda.apply-requires-ack");
+    assert!(nda.contains("<section class=\"departures\">") && nda.contains("class=\"finding\""));
+    assert!(nda.contains("<span class=\"why\">expected status 403, got 200</span>"));
+    // A scenario with no departure has no block.
+    assert!(!html_scenario(&page, "auth.missing-and-bad-credentials").contains("departures\">"));
+    // The hostile message is text.
+    assert!(!page.contains("<b>our</b>") && !page.contains('\u{1b}'));
+
+    // Strict: noted; the departures are failures, nothing departs.
+    let page = html::render(&strict_run(), None);
+    assert!(page.contains("<dt>Mode</dt><dd><span class=\"pill dep\">strict</span> strict: departures from the reference server counted as failures</dd>"));
+    assert!(page.contains("<span class=\"num\">4</span><span class=\"lbl\">failed (3 must)</span>"));
+    assert!(
+        page.contains(
+            "<span class=\"num\">0</span><span class=\"lbl\">departures (strict: counted as failures)</span>"
+        )
+    );
+    assert!(!page.contains("<section class=\"departures\">"));
+    let search = html_scenario(&page, "discovery.search-defaults");
+    assert!(search.contains("data-outcome=\"failed\" data-departures=\"0\""));
+    assert!(search.contains(&html::escape(&format!("{STRICT_PREFIX}{DEPARTURE}"))));
 }
 
 #[test]
