@@ -997,7 +997,7 @@ fn html_shows_departures_apart_with_a_filter() {
     // In the totals, not counted as failures.
     assert!(page.contains("<span class=\"num\">4</span><span class=\"lbl\">departures · 3 scenarios</span>"));
     assert!(page.contains("<span class=\"num\">2</span><span class=\"lbl\">failed (1 must)</span>"));
-    assert!(page.contains("<dt>Reference</dt><dd>AgentGigs reference server choices 1.0.0</dd>"));
+    assert!(page.contains("<dt>Reference</dt><dd title=\"specs/reference.overlay.yaml over specs/agentgigs.openapi.yaml\">AgentGigs reference server choices 1.0.0</dd>"));
     assert!(!page.contains("<dt>Mode</dt>"));
     // The filter beside the outcome filters counts the departing scenarios.
     let outcome_group = &page[page.find("aria-label=\"Outcome\"").unwrap()..page.find("aria-label=\"Area\"").unwrap()];

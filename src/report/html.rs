@@ -120,12 +120,16 @@ fn header(out: &mut String, r: &RunReport, verdict_class: &str, verdict: &str) {
          <span class=\"verdict {verdict_class}\">{verdict}</span></div>\n<dl class=\"meta\">\
          <div><dt>Target</dt><dd>{target}</dd></div>\
          <div><dt>Spec</dt><dd>{} {}</dd></div>\
-         <div><dt>Reference</dt><dd>{}</dd></div>{}\
+         <div><dt>Reference</dt><dd{}>{}</dd></div>{}\
          <div><dt>Started</dt><dd>{}</dd></div>\
          <div><dt>Duration</dt><dd>{}</dd></div>\
          <div><dt>Steps</dt><dd>{} steps, {} requests</dd></div></dl>\n<div class=\"totals\">",
         escape(&r.spec.title),
         escape(&r.spec.version),
+        match &r.reference {
+            Some(info) => format!(" title=\"{}\"", escape(&info.path)),
+            None => String::new(),
+        },
         match &r.reference {
             Some(info) => format!("{} {}", escape(&info.title), escape(&info.version)),
             None => "none (documented contract only)".to_string(),
