@@ -1379,21 +1379,65 @@ fn write_report_writes_every_format_creating_directories() {
     assert!(err.contains("`pdf`"), "{err}");
 }
 
-/// Writes every format of the sample run to `$REPORTS_DUMP_DIR` for a
-/// person to look at (`REPORTS_DUMP_DIR=/tmp/r cargo test --test reports`).
+/// Writes every format of the sample run and of its strict twin, for a
+/// person to look at, into `$REPORTS_DUMP_DIR` when set
+/// (`REPORTS_DUMP_DIR=/tmp/r cargo test --test reports`) and a temporary
+/// directory else; and checks that each file keeps departures apart: in
+/// the plain run, a departures section with the departure in it; in the
+/// strict run, no such section, the strict mark, and the departure as a
+/// failure.
 #[test]
-fn dump_samples_when_asked() {
-    let Some(dir) = std::env::var_os("REPORTS_DUMP_DIR") else {
-        return;
-    };
-    let run = sample_run();
-    let cov = sample_coverage(&run);
-    for format in Format::ALL {
-        let path = std::path::Path::new(&dir).join(format!("report.{}", format.extension()));
-        report::write_report(format, &run, Some(&cov), &path).unwrap();
+fn every_written_format_keeps_departures_apart() {
+    let keep = std::env::var_os("REPORTS_DUMP_DIR").map(std::path::PathBuf::from);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = keep.as_deref().unwrap_or(tmp.path());
+    for (name, run) in [("report", sample_run()), ("strict", strict_run())] {
+        let cov = sample_coverage(&run);
+        for format in Format::ALL {
+            let path = dir.join(format!("{name}.{}", format.extension()));
+            report::write_report(format, &run, Some(&cov), &path).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // What marks the departures' own section, and a strict run.
+            let (section, strict_mark) = match format {
+                Format::Terminal => ("\nDepartures from the reference server (", "counted as failures"),
+                Format::Json => ("\"departures\": [\n", "\"strict\": true"),
+                Format::Junit => (
+                    "<property name=\"departure\"",
+                    "<property name=\"strict\" value=\"true\"/>",
+                ),
+                Format::Markdown => ("### 🔸 Departures from the reference server", "**Strict run**"),
+                Format::Html => ("<section class=\"departures\">", "<dt>Mode</dt>"),
+            };
+            let departure = match format {
+                Format::Markdown => markdown::escape(DEPARTURE),
+                _ => DEPARTURE.to_string(),
+            };
+            if run.strict {
+                assert!(
+                    !text.contains(section),
+                    "{name}.{format}: a departures section in a strict run"
+                );
+                assert!(text.contains(strict_mark), "{name}.{format}: no strict mark");
+                assert!(
+                    text.contains(&format!("{}{departure}", STRICT_PREFIX.trim_end()))
+                        || text.contains(&format!("{STRICT_PREFIX}{departure}")),
+                    "{name}.{format}: the departure is not a failure"
+                );
+            } else {
+                assert!(text.contains(section), "{name}.{format}: no departures section");
+                assert!(!text.contains(strict_mark), "{name}.{format}: a strict mark");
+                assert!(text.contains(&departure), "{name}.{format}: the departure is missing");
+                assert!(
+                    !text.contains(STRICT_PREFIX.trim_end()),
+                    "{name}.{format}: a departure counted as a failure"
+                );
+            }
+        }
     }
-    let colored = std::path::Path::new(&dir).join("terminal-color.txt");
+    let colored = dir.join("terminal-color.txt");
+    let run = sample_run();
     let mut text = terminal::render_failure(&run.scenarios[2], &TerminalStyle { color: true });
     text.push_str(&terminal::render_summary(&run, &TerminalStyle { color: true }));
-    std::fs::write(colored, text).unwrap();
+    std::fs::write(&colored, &text).unwrap();
+    assert!(text.contains("\u{1b}[33m~\u{1b}[0m"), "departures are not yellow");
 }
