@@ -1259,7 +1259,7 @@ fn terminal_shows_a_strict_run() {
     }
     run.totals = report::tally(&run.scenarios);
     let s = terminal::render_summary(&run, &TerminalStyle { color: false });
-    assert!(s.contains("reference  none (documented contract only"), "{s}");
+    assert!(s.contains("reference  none (no reference layer"), "{s}");
     assert!(!s.contains("depart from the reference server ("), "{s}");
 }
 

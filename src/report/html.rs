@@ -132,7 +132,7 @@ fn header(out: &mut String, r: &RunReport, verdict_class: &str, verdict: &str) {
         },
         match &r.reference {
             Some(info) => format!("{} {}", escape(&info.title), escape(&info.version)),
-            None => "none (documented contract only)".to_string(),
+            None => "none (no reference layer)".to_string(),
         },
         if r.strict {
             format!(

@@ -1,5 +1,7 @@
 //! The terminal rendering: one block per failure with everything needed to
-//! act without rerunning, and a run summary.
+//! act without rerunning, and a run summary (with the departures from the
+//! reference server in a section of their own, in yellow, never counted as
+//! failures).
 //!
 //! Returns `String`s; never prints. Colors only when the caller's
 //! [`TerminalStyle`] says so (the CLI decides: a terminal, and no `NO_COLOR`).
@@ -328,7 +330,7 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     let _ = writeln!(out, "  {}  {}", st.dim("spec     "), spec_words(&r.spec));
     let reference = match &r.reference {
         Some(info) => spec_words(info),
-        None => "none (documented contract only: nothing can depart)".to_string(),
+        None => "none (no reference layer: only the scenarios' own reference expectations can depart)".to_string(),
     };
     let _ = writeln!(out, "  {}  {reference}", st.dim("reference"));
     if r.strict {
