@@ -151,7 +151,7 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
     }
     let _ = writeln!(
         out,
-        "| Total | ✅ Passed | ❌ Failed | ⏭️ Skipped | ⚠️ Could not run | Must failures | 🔸 Departures | Steps | Requests |\n\
+        "| Total | ✅ Passed | ❌ Failed | ⏭️ Skipped | ⚠️ Could not run | Must failures | Steps | Requests | 🔸 Departures |\n\
          |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
          | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
         t.total,
@@ -160,9 +160,9 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         t.skipped,
         t.errored,
         t.failed_must,
-        departures_cell(r),
         t.steps,
-        t.requests
+        t.requests,
+        departures_cell(r)
     );
 
     let failed: Vec<&ScenarioReport> = r.scenarios.iter().filter(|s| s.outcome.is_failed()).collect();
