@@ -1,9 +1,11 @@
 //! The HTML report in a real browser: a report of a real run (bundled
-//! server, a few library scenarios and one that fails on purpose) rendered
-//! by headless Chromium, the page and its screenshot kept at
-//! `target/html-report.html` and `target/html-report.png` (and
-//! `target/html-report-failed.png` with the `#failed` filter), its DOM
-//! after the page's script checked.
+//! server with the reference layer, a few library scenarios, one that
+//! fails on purpose and one that departs from the reference server on
+//! purpose) rendered by headless Chromium, the page and its screenshot kept
+//! at `target/html-report.html` and `target/html-report.png` (and
+//! `target/html-report-failed.png` / `target/html-report-departs.png` with
+//! the `#failed` / `#departs` filters), its DOM after the page's script
+//! checked.
 //!
 //! Skips, saying why, when no Chromium is installed (set `CHROMIUM` to a
 //! browser binary to choose one). Every browser process is bounded by a
@@ -14,13 +16,12 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentgigs_conformance::report::model::RunReport;
 use agentgigs_conformance::report::{self, Coverage, Format};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run};
-use agentgigs_conformance::scenario::load_library;
+use agentgigs_conformance::scenario::{load_library, parse_scenario};
 use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
 use agentgigs_conformance::target::TargetSpec;
 
@@ -32,6 +33,28 @@ const REAL: &[&str] = &[
 ];
 /// The scenario of `tests/fixtures/cli/failing` that fails on purpose.
 const FAILING: &str = "probe.help-is-not-found";
+/// A scenario that keeps the documented contract but departs, on purpose,
+/// from a (false) choice of our reference server: it passes and departs.
+const DEPARTING: &str = "probe.categories-depart";
+const DEPARTING_YAML: &str = r#"
+id: probe.categories-depart
+title: A deliberately false reference choice about GET /api/categories
+doc: ["openapi:GET /api/categories"]
+rule: GET /api/categories answers a 2xx; our reference server answers 203 (this choice is false on purpose).
+tags: [probe]
+level: must
+requires: [actors]
+actors:
+  agent: {role: agent, specializations: [Research]}
+steps:
+  - name: the categories
+    as: agent
+    request: {method: GET, path: /api/categories}
+    expect:
+      status: 2xx
+      reference:
+        status: 203
+"#;
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The reference layer: the documented contract with our reference server's
@@ -68,9 +91,16 @@ fn chromium() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("none of {names:?} is on PATH or in /usr/bin (set CHROMIUM=/path/to/chromium)"))
 }
 
-/// Runs the real scenarios and the failing fixture against the bundled server.
+/// Runs the real scenarios, the failing fixture and the departing scenario
+/// against the bundled server, with the reference layer.
 fn real_run() -> (RunReport, Coverage) {
-    let spec = Arc::new(reference_spec(manifest()));
+    let contract = Contract::load(
+        &manifest().join("specs/agentgigs.openapi.yaml"),
+        Some(&manifest().join("specs/reference.overlay.yaml")),
+    )
+    .expect("the spec and the reference layer load");
+    // Coverage counts the reference layer (every status and code our server has).
+    let spec = reference_spec(manifest());
     let mut planned = Vec::new();
     let real = load_library(&manifest().join("scenarios")).unwrap_or_else(|e| panic!("the library loads: {e}"));
     for id in REAL {
@@ -83,12 +113,15 @@ fn real_run() -> (RunReport, Coverage) {
     for s in &fixture.scenarios {
         planned.push(PlannedScenario::new(s.clone(), fixture.expand(s).expect("expands")));
     }
+    let departing = parse_scenario(DEPARTING_YAML, "scenarios/probe/categories-depart.yaml").expect("parses");
+    let steps = departing.steps.clone();
+    planned.push(PlannedScenario::new(departing, steps));
     let options = RunOptions {
         jobs: 2,
         ..RunOptions::default()
     };
     let plan = RunPlan {
-        contract: spec.clone().into(),
+        contract,
         scenarios: planned,
         target: TargetSpec::Bundled,
         options,
@@ -188,10 +221,13 @@ fn the_html_report_renders_in_chromium() {
     let (report, coverage) = real_run();
     let t = &report.totals;
     assert!(
-        t.failed >= 1 && t.passed >= REAL.len(),
+        t.failed >= 1 && t.passed >= REAL.len() && t.departing == 1,
         "{t:?}: {:#?}",
         report.scenarios.iter().map(|s| (&s.id, &s.outcome)).collect::<Vec<_>>()
     );
+    let departing = report.scenarios.iter().find(|s| s.id == DEPARTING).expect("ran");
+    assert!(departing.outcome.is_passed(), "{:?}", departing.outcome);
+    assert!(report.reference.is_some());
     let html = report::render(Format::Html, &report, Some(&coverage)).expect("renders");
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -247,9 +283,54 @@ fn the_html_report_renders_in_chromium() {
         !scenario_tag(&dom, FAILING).contains("hidden"),
         "`#failed` hid the failure"
     );
+    assert!(
+        scenario_tag(&dom, DEPARTING).contains("hidden"),
+        "`#failed` left a scenario that only departs visible"
+    );
     let chip =
         regex::Regex::new(r#"<button[^>]*class="chip"[^>]*data-outcome-filter="failed"[^>]*aria-pressed="true""#)
             .unwrap();
     assert!(chip.is_match(&dom), "the `Failed` chip is not pressed");
     screenshot(&chromium, &profile, &failed_url, &target.join("html-report-failed.png"));
+
+    // `#departs` keeps the scenarios that depart from the reference server
+    // (a passed one here), whatever their outcome, and hides the rest:
+    // the failure and the scenarios that pass without departing.
+    let departs_url = format!("{url}#departs");
+    let dom = browser(&chromium, &profile, &["--dump-dom"], &departs_url);
+    let departing = scenario_tag(&dom, DEPARTING);
+    assert!(
+        !departing.contains("hidden") && departing.contains("data-outcome=\"passed\""),
+        "`#departs` hid the departing scenario: {departing}"
+    );
+    for id in [REAL[0], FAILING] {
+        assert!(
+            scenario_tag(&dom, id).contains("hidden"),
+            "`#departs` left `{id}` visible"
+        );
+    }
+    let chips = regex::Regex::new(
+        r#"<button[^>]*class="(chip dep|stat departs)"[^>]*data-outcome-filter="departs"[^>]*aria-pressed="true""#,
+    )
+    .unwrap();
+    assert_eq!(
+        chips.find_iter(&dom).count(),
+        2,
+        "the `departs` chip and stat are not both pressed"
+    );
+    assert!(dom.contains("<section class=\"departures\">"), "no departures block");
+    assert!(dom.contains("203"), "the departure does not say what was expected");
+    assert!(
+        dom.contains(&format!(
+            "<span class=\"num\">{}</span><span class=\"lbl\">departures · 1 scenario</span>",
+            t.departures
+        )),
+        "no departures count in the totals"
+    );
+    screenshot(
+        &chromium,
+        &profile,
+        &departs_url,
+        &target.join("html-report-departs.png"),
+    );
 }

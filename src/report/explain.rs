@@ -193,7 +193,12 @@ pub(crate) fn describe_step(step: &Step) -> String {
         if let Some(u) = rep.until_status {
             line.push_str(&format!(" until {u}"));
             if let Some(at) = rep.expect_at {
-                line.push_str(&format!(", which must arrive at request {at}"));
+                line.push_str(&format!(", which must arrive at {at}"));
+            }
+            if let Some(at) = rep.reference.as_ref().and_then(|r| r.expect_at) {
+                line.push_str(&format!(
+                    " (our reference server answers it at request {at}: another request departs from it)"
+                ));
             }
         }
         parts.push(line);

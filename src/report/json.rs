@@ -1,5 +1,10 @@
 //! The JSON report: the [`RunReport`] serialised as is, described by
 //! `schemas/run-report.schema.json` (embedded here as [`SCHEMA`]).
+//! Version 2: departures from the reference server sit in each step's
+//! `departures`, apart from its `findings`, and are counted in
+//! `totals.departures` / `totals.departing` only (never as failures);
+//! `reference` names the reference layer and `strict` says whether
+//! departures were turned into failures.
 //!
 //! Reads and writes strings only; the caller chooses files and streams.
 
@@ -39,7 +44,7 @@ pub fn from_json(text: &str) -> Result<RunReport, ReportError> {
         None => {
             return Err(ReportError::InvalidJson {
                 pointer: "/schema_version".into(),
-                message: "missing or not an integer: expected `1`".into(),
+                message: format!("missing or not an integer: expected `{REPORT_SCHEMA_VERSION}`"),
             });
         }
     }

@@ -1,7 +1,8 @@
 //! A Markdown summary fit for a PR comment or `$GITHUB_STEP_SUMMARY`:
-//! totals table, failures with rule, doc link and first finding, scenarios
-//! that could not run, skipped ones and why, money moved, and coverage
-//! when given.
+//! totals table, failures with rule, doc link and first finding, the
+//! departures from the reference server apart from them (folded when
+//! long; never failures), scenarios that could not run, skipped ones and
+//! why, money moved, and coverage when given.
 //!
 //! Everything that comes from run data is escaped (a hostile server's
 //! message must not become markup, links, math or a broken table). Tables
@@ -12,13 +13,22 @@ use std::fmt::Write as _;
 
 use super::coverage::{self, Coverage};
 use super::model::{Outcome, RunReport, ScenarioReport};
-use super::text::{doc_url, duration, first_finding, headline, level, money, target_kind, target_url};
+use super::text::{
+    STRICT_NOTE, departing, departures_phrase, doc_url, duration, first_finding, headline, level, money, outcome_label,
+    short_value, target_kind, target_url,
+};
 
 /// The most rows in one table; the rest are counted in a closing line.
 pub const MAX_ROWS: usize = 100;
 
 /// The most characters of a rule or message shown in a cell.
 const MAX_CELL: usize = 300;
+
+/// The departures table is folded (`<details>`) past this many rows.
+pub const FOLD_ROWS: usize = 10;
+
+/// The most characters of an expected or actual value shown in a cell.
+const MAX_VALUE: usize = 120;
 
 /// Escapes text for inline Markdown: backslash before every character with
 /// a meaning (`\ ` * _ [ ] < > | # ~ ! $ &`), line breaks become spaces.
@@ -108,26 +118,51 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
     } else {
         ("✅", format!("{} of {} passed", t.passed, t.total))
     };
+    let verdict = if t.departures > 0 {
+        format!("{verdict} · {}", departures_phrase(t))
+    } else {
+        verdict
+    };
     let _ = writeln!(out, "## {icon} AgentGigs conformance: {}\n", escape(&verdict));
     let target = match target_url(&r.target) {
         Some(url) => format!("{} ({})", code_span(url), escape(&target_kind(&r.target))),
         None => escape(&target_kind(&r.target)),
     };
+    let reference = match &r.reference {
+        Some(info) => format!("reference {} {}", escape(&info.title), escape(&info.version)),
+        None => "no reference layer".to_string(),
+    };
     let _ = writeln!(
         out,
-        "Target {target} · spec {} {} · started {} · {} · tool {}\n",
+        "Target {target} · spec {} {} · {reference} · started {} · {} · tool {}\n",
         escape(&r.spec.title),
         escape(&r.spec.version),
         escape(&r.started_at),
         escape(&duration(r.duration_ms)),
         escape(&r.tool_version),
     );
+    if r.strict {
+        let _ = writeln!(
+            out,
+            "> **Strict run** ({}): they appear under Failures, their message starting with \"{}\".\n",
+            escape(STRICT_NOTE),
+            escape(super::model::STRICT_PREFIX.trim_end())
+        );
+    }
     let _ = writeln!(
         out,
-        "| Total | ✅ Passed | ❌ Failed | ⏭️ Skipped | ⚠️ Could not run | Must failures | Steps | Requests |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
-         | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        t.total, t.passed, t.failed, t.skipped, t.errored, t.failed_must, t.steps, t.requests
+        "| Total | ✅ Passed | ❌ Failed | ⏭️ Skipped | ⚠️ Could not run | Must failures | Steps | Requests | 🔸 Departures |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        t.total,
+        t.passed,
+        t.failed,
+        t.skipped,
+        t.errored,
+        t.failed_must,
+        t.steps,
+        t.requests,
+        departures_cell(r)
     );
 
     let failed: Vec<&ScenarioReport> = r.scenarios.iter().filter(|s| s.outcome.is_failed()).collect();
@@ -160,6 +195,7 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         }
         more(&mut out, failed.len());
     }
+    departures_section(&mut out, r);
     let errored: Vec<&ScenarioReport> = r
         .scenarios
         .iter()
@@ -219,6 +255,94 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         let _ = writeln!(out, "\n</details>");
     }
     out
+}
+
+/// The departures cell of the totals table: `4 (3 scenarios)`, `0`, or
+/// `strict` (departures were counted as failures).
+fn departures_cell(r: &RunReport) -> String {
+    let t = &r.totals;
+    if r.strict {
+        "strict".to_string()
+    } else if t.departures == 0 {
+        "0".to_string()
+    } else {
+        format!(
+            "{} ({} scenario{})",
+            t.departures,
+            t.departing,
+            if t.departing == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Departures from the reference server: one table row per departure
+/// (scenario, step with its location, what differs, expected, actual,
+/// docs), folded when longer than [`FOLD_ROWS`], capped at [`MAX_ROWS`].
+fn departures_section(out: &mut String, r: &RunReport) {
+    let departing = departing(r);
+    if departing.is_empty() {
+        return;
+    }
+    let t = &r.totals;
+    let _ = writeln!(
+        out,
+        "### 🔸 Departures from the reference server ({} in {} scenario{})\n",
+        t.departures,
+        t.departing,
+        if t.departing == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "Where the docs are silent, these responses differ from what our reference server does. \
+         They are reported, not failures: they fail no scenario and no run (`--strict` would count them).\n"
+    );
+    let fold = t.departures > FOLD_ROWS;
+    if fold {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} departures from the reference server</summary>\n",
+            t.departures
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| Scenario | Step | What differs | Expected | Actual | Docs |\n|---|---|---|---|---|---|"
+    );
+    let value = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map(|v| code_cell(&short_value(v, MAX_VALUE)))
+            .unwrap_or_default()
+    };
+    let mut rows = 0;
+    for s in departing {
+        for (st, f) in s.departures() {
+            rows += 1;
+            if rows > MAX_ROWS {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "| {} ({}, {}) | step {} \"{}\" at {} | {} | {} | {} | {} |",
+                code_cell(&s.id),
+                level(s.level),
+                outcome_label(&s.outcome),
+                st.index,
+                cell(&st.name),
+                code_cell(&st.location),
+                cell(&f.message),
+                value(&f.expected),
+                value(&f.actual),
+                doc_links(&s.doc)
+            );
+        }
+    }
+    if rows > MAX_ROWS {
+        let _ = writeln!(out, "\n…and {} more (see the full report).", rows - MAX_ROWS);
+    }
+    if fold {
+        let _ = writeln!(out, "\n</details>");
+    }
+    out.push('\n');
 }
 
 fn more(out: &mut String, n: usize) {

@@ -1,5 +1,7 @@
 //! The terminal rendering: one block per failure with everything needed to
-//! act without rerunning, and a run summary.
+//! act without rerunning, and a run summary (with the departures from the
+//! reference server in a section of their own, in yellow, never counted as
+//! failures).
 //!
 //! Returns `String`s; never prints. Colors only when the caller's
 //! [`TerminalStyle`] says so (the CLI decides: a terminal, and no `NO_COLOR`).
@@ -12,8 +14,9 @@ use similar::TextDiff;
 
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
-    by_area, clip_lines, compact, defanged, doc_url, duration, failing_steps, headline, is_structured, money,
-    pointer_parent, pretty_body, request_line, serde_name, status_text, target_kind, target_url,
+    STRICT_NOTE, by_area, clip_lines, compact, defanged, departing, departures_phrase, doc_url, duration,
+    expected_actual, failing_steps, headline, is_structured, money, outcome_label, pointer_parent, pretty_body,
+    request_line, serde_name, spec_words, status_text, target_kind, target_url,
 };
 
 pub use super::explain::render_explain;
@@ -310,8 +313,9 @@ fn diff(expected: &Value, actual: &Value, st: &TerminalStyle) -> String {
         .join("\n")
 }
 
-/// The run at a glance: target and spec, totals, failures grouped by area,
-/// scenarios that could not run, skipped scenarios with reasons, money
+/// The run at a glance: target, spec and reference layer (and `strict`),
+/// totals with the departures, failures grouped by area, departures from
+/// the reference server apart from them, scenarios that could not run, skipped scenarios with reasons, money
 /// moved per actor, duration and the verdict.
 pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     let r = &defanged(r);
@@ -322,21 +326,20 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
         Some(url) => format!("{url} ({})", target_kind(&r.target)),
         None => target_kind(&r.target),
     };
-    let _ = writeln!(out, "  {}  {target}", st.dim("target  "));
-    let sha: String = r.spec.sha256.chars().take(12).collect();
-    let _ = writeln!(
-        out,
-        "  {}  {} {} (OpenAPI {}, {}, sha256 {sha})",
-        st.dim("spec    "),
-        r.spec.title,
-        r.spec.version,
-        r.spec.openapi,
-        r.spec.path
-    );
+    let _ = writeln!(out, "  {}  {target}", st.dim("target   "));
+    let _ = writeln!(out, "  {}  {}", st.dim("spec     "), spec_words(&r.spec));
+    let reference = match &r.reference {
+        Some(info) => spec_words(info),
+        None => "none (no reference layer: only the scenarios' own reference expectations can depart)".to_string(),
+    };
+    let _ = writeln!(out, "  {}  {reference}", st.dim("reference"));
+    if r.strict {
+        let _ = writeln!(out, "  {}  {}", st.dim("mode     "), st.yellow(STRICT_NOTE));
+    }
     let _ = writeln!(
         out,
         "  {}  {}   {} {}   {} {}",
-        st.dim("started "),
+        st.dim("started  "),
         r.started_at,
         st.dim("duration"),
         duration(r.duration_ms),
@@ -349,9 +352,18 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     } else {
         String::new()
     };
+    let layer = if r.strict {
+        format!("  ·  {}", st.yellow("strict"))
+    } else if t.departures > 0 {
+        format!("  ·  {}", st.yellow(departures_phrase(t)))
+    } else if r.reference.is_some() {
+        "  ·  no departure from the reference server".to_string()
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "  {} scenarios: {}, {}, {}, {}  ·  {} steps  ·  {} requests",
+        "  {} scenarios: {}, {}, {}, {}{layer}  ·  {} steps  ·  {} requests",
         t.total,
         st.green(format!("{} passed", t.passed)),
         if t.failed > 0 {
@@ -389,6 +401,7 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
             }
         }
     }
+    out.push_str(&render_departures(r, st));
     let errored: Vec<&ScenarioReport> = r
         .scenarios
         .iter()
@@ -432,6 +445,78 @@ pub fn render_summary(r: &RunReport, st: &TerminalStyle) -> String {
     out
 }
 
+/// The most departure lines the summary lists; the rest are counted.
+pub const MAX_DEPARTURE_LINES: usize = 50;
+
+/// Departures from the reference server, apart from the failures: one
+/// line per departure (step, location, message, expected versus actual),
+/// grouped by scenario with its level, outcome and doc references; at most
+/// [`MAX_DEPARTURE_LINES`] lines, the rest counted. Empty when there is none.
+fn render_departures(r: &RunReport, st: &TerminalStyle) -> String {
+    let mut out = String::new();
+    let departing = departing(r);
+    if departing.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\n{} {}",
+        st.bold("Departures from the reference server"),
+        st.dim(format!(
+            "({} in {} scenario(s); reported, not failures)",
+            r.totals.departures, r.totals.departing
+        ))
+    );
+    let mut shown = 0;
+    let total: usize = departing.iter().map(|s| s.departure_count()).sum();
+    for s in departing {
+        if shown >= MAX_DEPARTURE_LINES {
+            break;
+        }
+        let docs = if s.doc.is_empty() {
+            String::new()
+        } else {
+            format!("  {} {}", st.dim("docs"), s.doc.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}{docs}",
+            st.bold(&s.id),
+            st.dim(format!("[{}, {}]", level_name(s), outcome_label(&s.outcome))),
+        );
+        for (step, f) in s.departures() {
+            if shown >= MAX_DEPARTURE_LINES {
+                break;
+            }
+            shown += 1;
+            let ea = expected_actual(f, 60);
+            let ea = if ea.is_empty() {
+                ea
+            } else {
+                format!("  {}", st.dim(format!("({ea})")))
+            };
+            let _ = writeln!(
+                out,
+                "    {} step {} \"{}\" at {}  {} {}{ea}",
+                st.yellow("~"),
+                step.index,
+                step.name,
+                st.dim(&step.location),
+                st.dim(format!("[{}]", serde_name(&f.kind))),
+                f.message.split_whitespace().collect::<Vec<_>>().join(" "),
+            );
+        }
+    }
+    if total > shown {
+        let _ = writeln!(
+            out,
+            "  … and {} more departure(s) (see the JSON or HTML report)",
+            total - shown
+        );
+    }
+    out
+}
+
 /// Extra width ANSI codes add to a bold label, so padding stays aligned.
 fn visible_extra(st: &TerminalStyle) -> usize {
     st.bold("total").len() - "total".len()
@@ -447,6 +532,16 @@ fn verdict(r: &RunReport, st: &TerminalStyle) -> String {
         }
         if t.skipped > 0 {
             n.push(format!("{} skipped", t.skipped));
+        }
+        if t.departures > 0 {
+            n.push(format!(
+                "{} from the reference server, not failures",
+                if t.departures == 1 {
+                    "1 departure".to_string()
+                } else {
+                    format!("{} departures", t.departures)
+                }
+            ));
         }
         if n.is_empty() {
             String::new()

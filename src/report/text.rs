@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::model::{Finding, Outcome, ScenarioReport, StepReport, TargetInfo};
+use super::model::{Finding, Outcome, RunReport, ScenarioReport, SpecInfo, StepReport, TargetInfo, Totals};
 
 /// Where the documentation named in a scenario's `doc` lives on the web.
 ///
@@ -138,6 +138,62 @@ pub(crate) fn headline(s: &ScenarioReport) -> String {
                 .unwrap_or_default(),
         },
     }
+}
+
+/// Scenarios with at least one departure from the reference server, in
+/// run order (whatever their outcome: a passed scenario may depart).
+pub(crate) fn departing(r: &RunReport) -> Vec<&ScenarioReport> {
+    r.scenarios.iter().filter(|s| s.departure_count() > 0).collect()
+}
+
+/// `3 scenarios depart from the reference server (12 departures)`, in the
+/// singular where it is one.
+pub(crate) fn departures_phrase(t: &Totals) -> String {
+    let scenarios = if t.departing == 1 {
+        "1 scenario departs".to_string()
+    } else {
+        format!("{} scenarios depart", t.departing)
+    };
+    let departures = if t.departures == 1 {
+        "1 departure".to_string()
+    } else {
+        format!("{} departures", t.departures)
+    };
+    format!("{scenarios} from the reference server ({departures})")
+}
+
+/// A spec in words: `AgentGigs API 1.4.0 (OpenAPI 3.0.3, specs/x.yaml, sha256 9f86d081884c)`.
+pub(crate) fn spec_words(s: &SpecInfo) -> String {
+    let sha: String = s.sha256.chars().take(12).collect();
+    format!(
+        "{} {} (OpenAPI {}, {}, sha256 {sha})",
+        s.title, s.version, s.openapi, s.path
+    )
+}
+
+/// What `--strict` did, in one sentence.
+pub(crate) const STRICT_NOTE: &str = "strict: departures from the reference server counted as failures";
+
+/// The first line of a value as compact JSON, cut to `max` characters.
+pub(crate) fn short_value(v: &Value, max: usize) -> String {
+    let text = compact(v);
+    if text.chars().count() <= max {
+        text
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// `expected 31, actual 35` for a finding that has either; empty else.
+pub(crate) fn expected_actual(f: &Finding, max: usize) -> String {
+    let mut parts = Vec::new();
+    if let Some(e) = &f.expected {
+        parts.push(format!("expected {}", short_value(e, max)));
+    }
+    if let Some(a) = &f.actual {
+        parts.push(format!("actual {}", short_value(a, max)));
+    }
+    parts.join(", ")
 }
 
 /// `as agent: POST https://host/api/jobs/1/apply` (or the template or kind

@@ -1,5 +1,6 @@
 //! The HTML views of bodies: JSON pretty-printed as escaped HTML with the
-//! findings' pointers marked, and base64 for the CSP script hash.
+//! findings' and the departures' pointers marked (apart), and base64 for
+//! the CSP script hash.
 //! Pure string building; every piece of data is escaped.
 
 use std::collections::BTreeSet;
@@ -22,7 +23,21 @@ pub(super) fn deepest_existing(body: &Value, pointer: &str) -> String {
     }
 }
 
-pub(super) fn body(out: &mut String, v: &Value, marks: &BTreeSet<String>) {
+/// The JSON pointers to mark in a body: where the findings are, and where
+/// the departures from the reference server are (marked apart).
+#[derive(Debug, Default)]
+pub(super) struct Marks {
+    pub findings: BTreeSet<String>,
+    pub departures: BTreeSet<String>,
+}
+
+impl Marks {
+    fn is_empty(&self) -> bool {
+        self.findings.is_empty() && self.departures.is_empty()
+    }
+}
+
+pub(super) fn body(out: &mut String, v: &Value, marks: &Marks) {
     out.push_str("<pre class=\"body\">");
     match v {
         Value::String(s) if marks.is_empty() => out.push_str(&escape(s)),
@@ -35,13 +50,21 @@ pub(super) fn body(out: &mut String, v: &Value, marks: &BTreeSet<String>) {
 }
 
 /// Pretty-prints JSON as escaped HTML with syntax classes, wrapping the
-/// values at `marks` (JSON pointers) in `<mark class="hit">`.
-fn json_html(v: &Value, path: &mut String, marks: &BTreeSet<String>, depth: usize, out: &mut String) {
-    let marked = marks.contains(path.as_str());
-    if marked {
+/// values at the findings' pointers in `<mark class="hit">` and those at
+/// the departures' pointers in `<mark class="hit dep">`.
+fn json_html(v: &Value, path: &mut String, marks: &Marks, depth: usize, out: &mut String) {
+    let mark = if marks.findings.contains(path.as_str()) {
+        Some(("hit", "finding"))
+    } else if marks.departures.contains(path.as_str()) {
+        Some(("hit dep", "departs from the reference server"))
+    } else {
+        None
+    };
+    let marked = mark.is_some();
+    if let Some((class, what)) = mark {
         let _ = write!(
             out,
-            "<mark class=\"hit\" title=\"finding at {}\">",
+            "<mark class=\"{class}\" title=\"{what} at {}\">",
             escape(if path.is_empty() { "(root)" } else { path })
         );
     }
@@ -128,10 +151,16 @@ mod tests {
         let body = serde_json::json!({"job": {"id": 1}, "x": "<b>"});
         assert_eq!(deepest_existing(&body, "/job/id"), "/job/id");
         assert_eq!(deepest_existing(&body, "/job/missing"), "/job");
-        let marks = BTreeSet::from(["/job/id".to_string()]);
+        let marks = Marks {
+            findings: BTreeSet::from(["/job/id".to_string()]),
+            departures: BTreeSet::from(["/x".to_string(), "/job/id".to_string()]),
+        };
         let mut out = String::new();
         json_html(&body, &mut String::new(), &marks, 0, &mut out);
         assert!(out.contains("<mark class=\"hit\" title=\"finding at /job/id\"><span class=\"n\">1</span></mark>"));
+        assert!(out.contains(
+            "<mark class=\"hit dep\" title=\"departs from the reference server at /x\"><span class=\"s\">&quot;&lt;b&gt;&quot;</span></mark>"
+        ));
         assert!(out.contains("&lt;b&gt;"));
     }
 }
