@@ -8,10 +8,6 @@ use agentgigs_conformance::scenario::*;
 use serde_json::json;
 
 /// `tests/` (works whatever the current directory of the test binary).
-/// The reference layer: the documented contract with our reference server's
-/// choices (`specs/reference.overlay.yaml`) applied, which is what the
-/// reference server serves.
-
 fn tests_dir() -> PathBuf {
     let here = Path::new(file!());
     let dir = here.parent().unwrap_or(Path::new("tests")).to_path_buf();
