@@ -52,6 +52,9 @@ pub(crate) fn needed_features(p: &PlannedScenario) -> Vec<String> {
     if p.steps.iter().any(|s| s.clock.is_some()) {
         add("clock");
     }
+    if p.steps.iter().any(|s| s.attach.is_some()) {
+        add("attachments");
+    }
     need
 }
 

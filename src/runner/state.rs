@@ -123,6 +123,9 @@ pub(crate) fn default_name(step: &Step) -> String {
     if let Some(s) = &step.set {
         return format!("set {}", s.keys().cloned().collect::<Vec<_>>().join(", "));
     }
+    if let Some(a) = &step.attach {
+        return format!("attach `{}` to {}", a.file_name, a.job);
+    }
     if let Some(i) = &step.include {
         return format!("include `{i}`");
     }
@@ -143,6 +146,8 @@ pub(crate) fn kind(step: &Step) -> &'static str {
         "no_event"
     } else if step.set.is_some() {
         "set"
+    } else if step.attach.is_some() {
+        "attach"
     } else if step.include.is_some() {
         "include"
     } else {

@@ -32,6 +32,9 @@ pub(crate) async fn execute(
     if let Some(c) = &step.clock {
         return clock_step(st, c.advance_seconds, rep, dl).await;
     }
+    if let Some(a) = &step.attach {
+        return attach_step(st, step, a, rep, dl).await;
+    }
     if step.subscribe.is_some() {
         return super::stream_steps::subscribe(ctx, st, step, rep, dl).await;
     }
@@ -71,6 +74,64 @@ async fn clock_step(st: &mut ScenarioState, seconds: i64, rep: &mut StepReport, 
         headers: vec![],
         content_type: Some("application/json".into()),
         body: Some(serde_json::json!({ "now": now })),
+        body_bytes: 0,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    });
+    Ok(())
+}
+
+/// Seeds an attachment through the control API; its answer can be captured.
+async fn attach_step(
+    st: &mut ScenarioState,
+    step: &Step,
+    a: &crate::scenario::Attach,
+    rep: &mut StepReport,
+    dl: &Deadline,
+) -> Result<(), Halt> {
+    let Some(control) = st.control.clone().filter(|_| st.features.has("attachments")) else {
+        return Err(RunnerError::Control("the target offers no `attachments` control".into()).into());
+    };
+    let job = st.vars.interpolate_str(&a.job, "`attach.job`")?;
+    let name = st.vars.interpolate_str(&a.file_name, "`attach.file_name`")?;
+    let content = st.vars.interpolate_str(&a.content, "`attach.content`")?;
+    rep.request = Some(RequestRecord {
+        method: "POST".into(),
+        url: format!("{}__conformance/attachments", control_base(st)),
+        headers: vec![],
+        body: Some(serde_json::json!({ "job_id": job, "file_name": name })),
+    });
+    let started = Instant::now();
+    let answer = match tokio::time::timeout(dl.outer_left(), control.seed_attachment(&job, &name, &content)).await {
+        Err(_) => {
+            return Err(RunnerError::Timeout(format!("the attachments call timed out ({})", dl.outer_label)).into());
+        }
+        Ok(r) => r.map_err(|e| RunnerError::Control(e.to_string()))?,
+    };
+    for (var, cap) in step.capture.iter().flatten() {
+        let paths: Vec<&String> = match cap {
+            crate::scenario::Capture::Body(p) => vec![p],
+            crate::scenario::Capture::AnyOf(ps) => ps.iter().collect(),
+            crate::scenario::Capture::Header { .. } => vec![],
+        };
+        let value = paths.iter().find_map(|p| {
+            crate::check::resolve(p, &answer)
+                .ok()
+                .and_then(|l| l.first())
+                .map(|(_, v)| v.clone())
+        });
+        match value {
+            Some(v) => st.vars.set(var, v),
+            None => rep.findings.push(crate::finding::Finding::new(
+                crate::finding::FindingKind::Capture,
+                format!("capture `{var}`: the control API's answer has nothing there"),
+            )),
+        }
+    }
+    rep.response = Some(ResponseRecord {
+        status: 201,
+        headers: vec![],
+        content_type: Some("application/json".into()),
+        body: Some(answer),
         body_bytes: 0,
         elapsed_ms: started.elapsed().as_millis() as u64,
     });

@@ -293,6 +293,7 @@ pub fn empty_step(source: SourceLocation) -> Step {
         event: None,
         no_event: None,
         set: None,
+        attach: None,
         with: None,
         repeat: None,
         expect: None,

@@ -22,7 +22,7 @@ use super::model::{AutoCheck, Capture, Level, Scenario, SourceLocation, StatusEx
 use super::vars::{ACTOR_FIELD_ALIASES, ACTOR_FIELDS, BUILTINS, FILTERS, replace_references, step_references};
 
 /// Control-API features a scenario may require.
-pub const FEATURES: &[&str] = &["actors", "clock", "reset"];
+pub const FEATURES: &[&str] = &["actors", "clock", "reset", "attachments"];
 
 /// `POST` paths ending in one of these move money.
 pub const MONEY_SUFFIXES: &[&str] = &["fund-escrow", "fund-proof-escrow", "approve"];
@@ -203,7 +203,10 @@ fn lint_scenario(
                 here,
                 Severity::Error,
                 s,
-                format!("unknown feature `{r}` in requires: expected one of `actors`, `clock`, `reset`{hint}"),
+                format!(
+                    "unknown feature `{r}` in requires: expected one of {}{hint}",
+                    tick_list(FEATURES)
+                ),
             ));
         }
     }
@@ -431,7 +434,7 @@ fn lint_step(
                 ));
             }
         } else if must {
-            documented_only(s, st, ops, &r.method, &concrete, out);
+            documented_only(s, st, ops, &r.method, &concrete, &r.path, out);
         }
     }
 }
@@ -451,9 +454,10 @@ fn documented_only(
     ops: &dyn OperationIndex,
     method: &str,
     path: &str,
+    written: &str,
     out: &mut Vec<LintFinding>,
 ) {
-    let op = format!("{method} {path}");
+    let op = format!("{method} {written}");
     let fix = "cite the doc that says it (add it, with its `x-doc`, to the documented spec) or move it under `expect.reference`";
     let expect = st.expect.clone().unwrap_or_default();
     let fixed = ops.documented_statuses(method, path);

@@ -190,6 +190,10 @@ pub struct Step {
     /// Set variables from literal values or interpolated strings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set: Option<BTreeMap<String, Value>>,
+    /// Seed an attachment on a job through the target's control API (needs
+    /// the `attachments` feature: the docs name no route for posters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<Attach>,
 
     // ---- modifiers ----
     /// Parameters of an `include` (actor mapping and values).
@@ -536,6 +540,18 @@ pub enum Capture {
     /// The first of several places that holds a value: for answers the
     /// docs give in more than one form (`[/application/id, /applicationId]`).
     AnyOf(Vec<String>),
+}
+
+/// An attachment seeded through the control API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attach {
+    /// The job (`{{job_id}}`).
+    pub job: String,
+    pub file_name: String,
+    /// The file's text.
+    #[serde(default)]
+    pub content: String,
 }
 
 /// Advance the target's clock.

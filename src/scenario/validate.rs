@@ -28,7 +28,16 @@ fn present_keys<const N: usize>(keys: [(&'static str, bool); N]) -> Vec<&'static
 }
 
 /// The action keys of a step; exactly one is present.
-pub const ACTIONS: &[&str] = &["request", "include", "clock", "subscribe", "event", "no_event", "set"];
+pub const ACTIONS: &[&str] = &[
+    "request",
+    "include",
+    "clock",
+    "subscribe",
+    "event",
+    "no_event",
+    "set",
+    "attach",
+];
 
 /// HTTP methods a request may use (upper-case).
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
@@ -43,7 +52,7 @@ const MODIFIERS: &[(&str, &[&str])] = &[
     ("with", &["include"]),
     ("repeat", &["request"]),
     ("expect", &["request"]),
-    ("capture", &["request"]),
+    ("capture", &["request", "attach"]),
     ("skip_checks", &["request"]),
     ("timeout_ms", &["request", "subscribe", "event", "no_event"]),
     ("level", &["request", "subscribe", "event", "no_event"]),
@@ -59,6 +68,7 @@ pub fn step_actions(step: &Step) -> Vec<&'static str> {
         step.event.is_some(),
         step.no_event.is_some(),
         step.set.is_some(),
+        step.attach.is_some(),
     ];
     ACTIONS
         .iter()

@@ -221,6 +221,19 @@ impl ControlClient {
         Ok(v.get("now").and_then(Value::as_str).unwrap_or_default().to_string())
     }
 
+    /// `POST /__conformance/attachments`: an attachment on a job, as its
+    /// poster would have added it; answers the control API's JSON.
+    pub async fn seed_attachment(&self, job: &str, file_name: &str, content: &str) -> Result<Value, TargetError> {
+        let (_, v) = self
+            .call(
+                reqwest::Method::POST,
+                "/__conformance/attachments",
+                Some(json!({ "job_id": job, "file_name": file_name, "content": content })),
+            )
+            .await?;
+        Ok(v)
+    }
+
     /// `POST /__conformance/reset`: forgets all state on the target.
     pub async fn reset(&self) -> Result<(), TargetError> {
         self.call(reqwest::Method::POST, "/__conformance/reset", None)

@@ -238,6 +238,13 @@ impl Marketplace {
 
     /// Stores a poster attachment (poster only; 10/25/50 per job by the poster's
     /// tier; 50 MB, or under `alternatives` 10/50/200 MB by tier).
+    /// Seeds an attachment on a job as its poster (the control API's
+    /// `attachments` feature: the docs name no upload route for posters).
+    pub fn seed_attachment(&mut self, job: JobId, file_name: &str, bytes: Vec<u8>) -> DomainResult<FileView> {
+        let poster = self.job_ref(job)?.poster_id;
+        self.add_attachment(poster, job, file_name, bytes)
+    }
+
     pub fn add_attachment(
         &mut self,
         poster: UserId,

@@ -1,5 +1,5 @@
 //! The conformance control API (`specs/control.openapi.yaml`): features,
-//! actors, clock, reset, behind an optional `X-Conformance-Token`.
+//! actors, clock, reset, attachments, behind an optional `X-Conformance-Token`.
 //!
 //! Control calls are not rate limited and are not part of the AgentGigs API;
 //! they only create accounts, move the clock and wipe state.
@@ -28,6 +28,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/__conformance/actors", post(create_actor))
         .route("/__conformance/clock", post(advance_clock))
         .route("/__conformance/reset", post(reset))
+        .route("/__conformance/attachments", post(seed_attachment))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
@@ -45,7 +46,7 @@ async fn require_token(State(st): State<AppState>, req: Request, next: Next) -> 
 }
 
 /// What the control API of the reference server offers.
-pub const CONTROL_FEATURES: &[&str] = &["actors", "clock", "reset"];
+pub const CONTROL_FEATURES: &[&str] = &["actors", "clock", "reset", "attachments"];
 
 async fn info() -> ApiResult {
     ok(json!({"version": 1, "features": CONTROL_FEATURES}))
@@ -111,6 +112,28 @@ async fn advance_clock(State(st): State<AppState>, JsonBody(body): JsonBody) -> 
         Ok::<_, DomainError>(m.now())
     })?;
     ok(json!({"now": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)}))
+}
+
+/// `POST /__conformance/attachments {job_id, file_name, content}`: an
+/// attachment on the job, as its poster would have added it.
+async fn seed_attachment(State(st): State<AppState>, JsonBody(body): JsonBody) -> ApiResult {
+    let mut f = Fields::new(&body);
+    let job = f.string("job_id", true, 1, 64);
+    let name = f.string("file_name", true, 1, 255);
+    let content = f.string("content", false, 0, 1_000_000);
+    f.finish()?;
+    let job: uuid::Uuid = job
+        .as_deref()
+        .and_then(|j| j.parse().ok())
+        .ok_or_else(|| ApiError::from(DomainError::invalid_field("job_id", "must be a job's UUID")))?;
+    let file = st.run(|m| {
+        m.seed_attachment(
+            job,
+            name.as_deref().unwrap_or_default(),
+            content.unwrap_or_default().into_bytes(),
+        )
+    })?;
+    created(json!({ "attachment": file }))
 }
 
 async fn reset(State(st): State<AppState>) -> Response {
