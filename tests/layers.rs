@@ -474,3 +474,28 @@ fn lint_refuses_must_assertions_the_docs_do_not_contain() {
     let errors = lint_of(&good);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
+
+#[tokio::test]
+async fn an_absolute_url_is_fetched_where_it_points_and_never_gets_credentials_abroad() {
+    let here = server(Behaviour::default()).await;
+    let abroad = server(Behaviour::default()).await;
+    let yaml = format!(
+        r#"
+id: test.absolute
+title: a signed URL elsewhere
+actors: {{poster: {{role: poster}}}}
+vars: {{here: "{here}", abroad: "{abroad}"}}
+steps:
+  - as: poster
+    request: {{method: GET, path: "{{{{here}}}}/api/echo"}}
+    expect: {{body: [{{path: /x_api_key, type: string}}]}}
+  - as: poster
+    request: {{method: GET, path: "{{{{abroad}}}}/api/echo"}}
+    skip_checks: [{{check: operation, reason: another host}}]
+    expect: {{body: [{{path: /x_api_key, equals: null}}, {{path: /authorization, equals: null}}]}}
+"#
+    );
+    let report = run_yaml(&here, &yaml, false).await;
+    let r = &report.scenarios[0];
+    assert_eq!(r.outcome, Outcome::Passed, "{:#?}", messages(r));
+}

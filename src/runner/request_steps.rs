@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use url::Url;
 
 use super::RunnerError;
 use super::context::ScenarioContext;
@@ -29,7 +30,17 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
     let path = v.interpolate_str(&req.path, "`request.path`")?;
     let method = reqwest::Method::from_bytes(req.method.trim().to_ascii_uppercase().as_bytes())
         .map_err(|_| RunnerError::BadRequest(format!("`{}` is not an HTTP method", req.method)))?;
-    let mut url = join_url(&st.base_url, &path)?;
+    // A URL the target returned (a signed download link) is fetched where
+    // it points; credentials never go to another host.
+    let absolute = path.starts_with("http://") || path.starts_with("https://");
+    let mut url = if absolute {
+        Url::parse(&path).map_err(|e| RunnerError::BadRequest(format!("URL `{path}`: {e}")))?
+    } else {
+        join_url(&st.base_url, &path)?
+    };
+    let foreign = absolute
+        && (url.host_str() != st.base_url.host_str()
+            || url.port_or_known_default() != st.base_url.port_or_known_default());
     if !req.query.is_empty() {
         let mut pairs = Vec::new();
         for (k, val) in &req.query {
@@ -45,7 +56,11 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
             q.append_pair(&k, &val);
         }
     }
-    let mut headers = step_auth(st, step, &ctx.secrets)?;
+    let mut headers = if foreign {
+        Vec::new()
+    } else {
+        step_auth(st, step, &ctx.secrets)?
+    };
     for (k, val) in &req.headers {
         let name = v.interpolate_str(k, "`request.headers`")?;
         let value = v.interpolate_str(val, &format!("`request.headers.{k}`"))?;
@@ -109,7 +124,11 @@ fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request
     } else {
         Body::None
     };
-    let concrete = path.split(['?', '#']).next().unwrap_or_default().to_string();
+    let concrete = if absolute {
+        url.path().to_string()
+    } else {
+        path.split(['?', '#']).next().unwrap_or_default().to_string()
+    };
     Ok(Prepared {
         method,
         url,

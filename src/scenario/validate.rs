@@ -470,13 +470,14 @@ impl<'a> Validator<'a> {
             let expected = format!("one of {}", tick_list(METHODS));
             self.invalid_value(&p.key("method"), &expected, format!("`{}`", r.method), suggestion);
         }
-        // A path may also be a single variable with the `path` filter
-        // (`{{signed_url|path}}`), which yields a path at run time.
-        let path_variable = r.path.starts_with("{{") && r.path.trim_end().ends_with("|path}}");
+        // A path may also start with a variable: a URL the target returned
+        // (`{{signed_url}}`, fetched where it points) or its path
+        // (`{{signed_url|path}}`, against the target).
+        let path_variable = r.path.starts_with("{{");
         if !r.path.starts_with('/') && !path_variable {
             self.invalid_value(
                 &p.key("path"),
-                "a path starting with `/` (or `{{url|path}}`)",
+                "a path starting with `/`, or a variable holding a URL the target returned (`{{signed_url}}`, `{{signed_url|path}}`)",
                 format!("`{}`", r.path),
                 None,
             );
