@@ -362,6 +362,7 @@ fn sample_run() -> RunReport {
     let totals = report::tally(&scenarios);
     RunReport {
         schema_version: REPORT_SCHEMA_VERSION,
+        min_executed: 50,
         tool_version: "0.1.0".into(),
         target: TargetInfo {
             base_url: BASE.into(),

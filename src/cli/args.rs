@@ -7,7 +7,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Conformance harness for the AgentGigs agent-marketplace API, with a
 /// bundled stateful reference server.
 #[derive(Debug, Parser)]
-#[command(name = "agentgigs-conformance", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "agentgigs-conformance",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit codes of `run`: 0 passed; 1 conformance failures; 2 bad usage, spec or scenario files; \
+                  3 the target could not be reached; 4 too little ran (fewer must-level scenarios than \
+                  --min-executed)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -132,6 +141,11 @@ pub struct RunArgs {
     /// server exactly, not only the documented contract).
     #[arg(long)]
     pub strict: bool,
+    /// The least share of must-level scenarios, in percent, that must run (pass or
+    /// fail) for the run to pass; below it the run exits 4, "too little ran".
+    /// Default: 100 against the bundled server, 50 against a deployment.
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_executed: Option<u8>,
     /// Rerun only the scenarios that failed in the previous run.
     #[arg(long)]
     pub last_failed: bool,

@@ -14,14 +14,19 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+use crate::report::Verdict;
+
 /// Every must-level scenario passed.
-pub const EXIT_OK: u8 = 0;
+pub const EXIT_OK: u8 = Verdict::Passed.exit_code();
 /// Conformance failures.
-pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_FAILED: u8 = Verdict::Failed.exit_code();
 /// Bad usage, spec or scenario files.
 pub const EXIT_USAGE: u8 = 2;
 /// The target could not be reached.
-pub const EXIT_UNREACHABLE: u8 = 3;
+pub const EXIT_UNREACHABLE: u8 = Verdict::Unreachable.exit_code();
+/// Too little ran: fewer must-level scenarios than `--min-executed` (a
+/// gate must not turn green by skipping).
+pub const EXIT_TOO_LITTLE_RAN: u8 = Verdict::TooLittleRan.exit_code();
 
 /// Where the CLI writes: stdout for results, stderr for diagnostics.
 pub struct Out {

@@ -20,7 +20,7 @@ use crate::target::{Profile, TargetSpec};
 
 use super::args::{CoverageArgs, RunArgs, SelectArgs, TargetArgs};
 use super::library::{self, UsageError, has_errors, selected};
-use super::{EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, Out};
+use super::{EXIT_FAILED, EXIT_OK, Out};
 
 /// The target named by the arguments (the bundled server when none is).
 pub fn target_of(args: &TargetArgs) -> Result<TargetSpec, UsageError> {
@@ -162,17 +162,6 @@ fn execute(plan: RunPlan) -> Result<(RunReport, Secrets), UsageError> {
     Ok((report, secrets))
 }
 
-/// The exit code a finished run deserves.
-fn exit_code(report: &RunReport) -> u8 {
-    if report.totals.failed_must > 0 {
-        EXIT_FAILED
-    } else if report.totals.errored > 0 {
-        EXIT_UNREACHABLE
-    } else {
-        EXIT_OK
-    }
-}
-
 /// Coverage of the spec by a run.
 pub fn coverage_of(spec: &Spec, report: &RunReport) -> Coverage {
     let ops: Vec<(String, String, Vec<String>)> = spec
@@ -229,6 +218,7 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         allow_real_money: args.allow_real_money,
         max_spend_cents: args.max_spend_cents,
         strict: args.strict,
+        min_executed: args.min_executed,
         progress: Some(callback),
         ..RunOptions::default()
     };
@@ -287,7 +277,7 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
             return Ok(ExitCode::from(EXIT_FAILED));
         }
     }
-    Ok(ExitCode::from(exit_code(&report)))
+    Ok(ExitCode::from(crate::report::gate::verdict_of(&report).exit_code()))
 }
 
 /// Scenarios run at once unless `--jobs` says otherwise: the number of

@@ -47,14 +47,12 @@ pub fn escape(text: &str) -> String {
 
 /// The whole page. `coverage` adds the coverage section.
 pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
-    let t = &r.totals;
     let mut out = String::with_capacity(64 * 1024);
-    let (verdict_class, verdict) = if t.failed_must > 0 {
-        ("failed", "Failed")
-    } else if t.errored > 0 {
-        ("errored", "Incomplete")
-    } else {
-        ("passed", "Passed")
+    let (verdict_class, verdict) = match super::gate::verdict_of(r) {
+        super::Verdict::Failed => ("failed", "Failed"),
+        super::Verdict::Unreachable => ("errored", "Incomplete"),
+        super::Verdict::TooLittleRan => ("errored", "Too little ran"),
+        super::Verdict::Passed => ("passed", "Passed"),
     };
     let script_hash = base64(&Sha256::digest(assets::JS.as_bytes()));
     let _ = write!(
@@ -123,7 +121,8 @@ fn header(out: &mut String, r: &RunReport, verdict_class: &str, verdict: &str) {
          <div><dt>Reference</dt><dd{}>{}</dd></div>{}\
          <div><dt>Started</dt><dd>{}</dd></div>\
          <div><dt>Duration</dt><dd>{}</dd></div>\
-         <div><dt>Steps</dt><dd>{} steps, {} requests</dd></div></dl>\n<div class=\"totals\">",
+         <div><dt>Steps</dt><dd>{} steps, {} requests</dd></div>\
+         <div><dt>Gate</dt><dd>{}</dd></div></dl>\n<div class=\"totals\">",
         escape(&r.spec.title),
         escape(&r.spec.version),
         match &r.reference {
@@ -145,7 +144,11 @@ fn header(out: &mut String, r: &RunReport, verdict_class: &str, verdict: &str) {
         escape(&r.started_at),
         duration(r.duration_ms),
         t.steps,
-        t.requests
+        t.requests,
+        escape(&format!(
+            "{} (exit code 4 below the minimum)",
+            super::gate::executed_line(r, r.min_executed)
+        ))
     );
     let must = if t.failed_must > 0 {
         format!(" ({} must)", t.failed_must)

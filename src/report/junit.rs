@@ -60,6 +60,10 @@ pub fn to_junit(r: &RunReport) -> Result<String, ReportError> {
             Property::new("departing", suite_departing.to_string()),
             Property::new("run_departures", r.totals.departures.to_string()),
             Property::new("run_departing", r.totals.departing.to_string()),
+            Property::new("must_executed", r.totals.must_executed.to_string()),
+            Property::new("must_total", r.totals.must_total.to_string()),
+            Property::new("min_executed_percent", r.min_executed.to_string()),
+            Property::new("verdict", super::gate::verdict_of(r).word()),
         ]);
         for s in scenarios {
             suite.add_test_case(test_case(s));

@@ -109,14 +109,13 @@ pub fn doc_links(docs: &[String]) -> String {
 pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
     let t = &r.totals;
     let mut out = String::new();
-    let (icon, verdict) = if t.failed_must > 0 {
-        ("❌", format!("{} failed ({} must)", t.failed, t.failed_must))
-    } else if t.errored > 0 {
-        ("⚠️", format!("{} could not run", t.errored))
-    } else if t.failed > 0 {
-        ("✅", format!("passed with {} should-level failure(s)", t.failed))
-    } else {
-        ("✅", format!("{} of {} passed", t.passed, t.total))
+    let executed = super::gate::executed_line(r, r.min_executed);
+    let (icon, verdict) = match super::gate::verdict_of(r) {
+        super::Verdict::Failed => ("❌", format!("{} failed ({} must)", t.failed, t.failed_must)),
+        super::Verdict::Unreachable => ("⚠️", format!("{} could not run", t.errored)),
+        super::Verdict::TooLittleRan => ("⚠️", format!("too little ran: {executed}")),
+        super::Verdict::Passed if t.failed > 0 => ("✅", format!("passed with {} should-level failure(s)", t.failed)),
+        super::Verdict::Passed => ("✅", format!("{} of {} passed", t.passed, t.total)),
     };
     let verdict = if t.departures > 0 {
         format!("{verdict} · {}", departures_phrase(t))
@@ -124,6 +123,11 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         verdict
     };
     let _ = writeln!(out, "## {icon} AgentGigs conformance: {}\n", escape(&verdict));
+    let _ = writeln!(
+        out,
+        "The gate {}: a run that executes less than the minimum exits 4 (too little ran).\n",
+        escape(&executed)
+    );
     let target = match target_url(&r.target) {
         Some(url) => format!("{} ({})", code_span(url), escape(&target_kind(&r.target))),
         None => escape(&target_kind(&r.target)),

@@ -8,6 +8,7 @@
 
 pub mod coverage;
 mod explain;
+pub mod gate;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use coverage::Coverage;
+pub use gate::Verdict;
 pub use model::*;
 pub use terminal::TerminalStyle;
 pub use text::doc_url;
@@ -192,6 +194,12 @@ pub fn tally(scenarios: &[ScenarioReport]) -> Totals {
                 t.steps += 1;
             }
             t.requests += st.attempts as usize;
+        }
+        if s.level == crate::scenario::Level::Must {
+            t.must_total += 1;
+            if matches!(s.outcome, Outcome::Passed | Outcome::Failed) {
+                t.must_executed += 1;
+            }
         }
         let departures = s.departure_count();
         t.departures += departures;

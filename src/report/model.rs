@@ -33,6 +33,9 @@ pub struct RunReport {
     pub reference: Option<SpecInfo>,
     /// True when departures from the reference server counted as failures.
     pub strict: bool,
+    /// The least share of must-level scenarios (percent) that must run for
+    /// the run to pass (`--min-executed`).
+    pub min_executed: u8,
     /// RFC 3339 wall-clock start.
     pub started_at: String,
     pub duration_ms: u64,
@@ -65,6 +68,10 @@ pub struct Totals {
     pub errored: usize,
     /// Failed scenarios whose level is `must`.
     pub failed_must: usize,
+    /// Must-level scenarios selected for the run.
+    pub must_total: usize,
+    /// Must-level scenarios that ran to a verdict (passed or failed).
+    pub must_executed: usize,
     /// Departures from the reference server (findings), in every scenario.
     pub departures: usize,
     /// Scenarios with at least one departure.

@@ -12,6 +12,7 @@ use owo_colors::Style;
 use serde_json::Value;
 use similar::TextDiff;
 
+use super::gate::Verdict;
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
     STRICT_NOTE, by_area, clip_lines, compact, defanged, departing, departures_phrase, doc_url, duration,
@@ -549,27 +550,32 @@ fn verdict(r: &RunReport, st: &TerminalStyle) -> String {
             format!(" ({})", n.join(", "))
         }
     };
-    if t.failed_must > 0 {
-        format!(
+    let executed = super::gate::executed_line(r, r.min_executed);
+    let line = match super::gate::verdict_of(r) {
+        Verdict::Failed => format!(
             "{} {} must-level failure(s){notes} in {}",
             st.red("FAILED:"),
             t.failed_must,
             duration(r.duration_ms)
-        )
-    } else if t.errored > 0 {
-        format!(
+        ),
+        Verdict::Unreachable => format!(
             "{} {} scenario(s) could not run{notes} in {}",
             st.magenta("INCOMPLETE:"),
             t.errored,
             duration(r.duration_ms)
-        )
-    } else {
-        format!(
+        ),
+        Verdict::TooLittleRan => format!(
+            "{} {executed}{notes} in {} (exit code 4)",
+            st.magenta("TOO LITTLE RAN:"),
+            duration(r.duration_ms)
+        ),
+        Verdict::Passed => format!(
             "{} {} of {} scenario(s){notes} in {}",
             st.green("PASSED:"),
             t.passed,
             t.total,
             duration(r.duration_ms)
-        )
-    }
+        ),
+    };
+    format!("{line}\n  {executed}")
 }

@@ -66,6 +66,10 @@ pub struct RunOptions {
     /// Departures from the reference server count as failures (for
     /// implementers who want to match the reference server exactly).
     pub strict: bool,
+    /// The least share of must-level scenarios (percent) that must run for
+    /// the run to pass; `None`: all against the bundled server, half
+    /// against a deployment. Recorded in the report.
+    pub min_executed: Option<u8>,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
 }
@@ -85,6 +89,7 @@ impl Default for RunOptions {
             max_spend_cents: None,
             retry_429: 2,
             strict: false,
+            min_executed: None,
             progress: None,
         }
     }
@@ -105,6 +110,7 @@ impl std::fmt::Debug for RunOptions {
             .field("max_spend_cents", &self.max_spend_cents)
             .field("retry_429", &self.retry_429)
             .field("strict", &self.strict)
+            .field("min_executed", &self.min_executed)
             .field("progress", &self.progress.is_some())
             .finish()
     }

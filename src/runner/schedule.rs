@@ -147,6 +147,10 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     let spec_info = plan.contract.documented().info();
     let reference_info = plan.contract.reference().map(crate::spec::Spec::info);
     let strict = plan.options.strict;
+    let min_executed = plan
+        .options
+        .min_executed
+        .unwrap_or_else(|| crate::report::gate::default_min_executed(plan.target.is_bundled()));
     let progress = plan.options.progress.clone();
     if let Some(p) = &progress {
         p(ProgressEvent::RunStarted {
@@ -169,7 +173,7 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
                     sandbox: plan.target.is_sandbox(),
                     features: vec![],
                 };
-                let layers = (spec_info, reference_info, strict);
+                let layers = (spec_info, reference_info, strict, min_executed);
                 return finish(scenarios, target, layers, started_at, t0, vec![], &progress);
             }
         };
@@ -229,7 +233,7 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     let target = shared.ctx.target_info();
     let money = shared.ctx.money();
     let secrets = shared.ctx.secrets.clone();
-    let layers = (spec_info, reference_info, strict);
+    let layers = (spec_info, reference_info, strict, min_executed);
     let mut report = finish(scenarios, target, layers, started_at, t0, money, &None);
     // Last pass: secrets learnt late (or by other scenarios) are redacted everywhere.
     if let Ok(v) = serde_json::to_value(&report)
@@ -245,13 +249,14 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     report
 }
 
-/// The documented spec, the reference layer, and whether the run was strict.
-type Layers = (crate::spec::SpecInfo, Option<crate::spec::SpecInfo>, bool);
+/// The documented spec, the reference layer, whether the run was strict,
+/// and the least share of must-level scenarios that must run.
+type Layers = (crate::spec::SpecInfo, Option<crate::spec::SpecInfo>, bool, u8);
 
 fn finish(
     scenarios: Vec<ScenarioReport>,
     target: TargetInfo,
-    (spec, reference, strict): Layers,
+    (spec, reference, strict, min_executed): Layers,
     started_at: String,
     t0: Instant,
     money: Vec<crate::report::model::MoneyMoved>,
@@ -268,6 +273,7 @@ fn finish(
         spec,
         reference,
         strict,
+        min_executed,
         started_at,
         duration_ms: t0.elapsed().as_millis() as u64,
         scenarios,
