@@ -363,6 +363,7 @@ fn sample_run() -> RunReport {
     RunReport {
         schema_version: REPORT_SCHEMA_VERSION,
         min_executed: 50,
+        spent_limits: Vec::new(),
         tool_version: "0.1.0".into(),
         target: TargetInfo {
             base_url: BASE.into(),

@@ -11,6 +11,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::redact::Secrets;
+use crate::report::RunState;
 use crate::report::model::{Outcome, RunReport};
 use crate::report::terminal::{TerminalStyle, render_failure, render_summary};
 use crate::report::{Coverage, Format, coverage, write_report};
@@ -65,24 +66,9 @@ fn parse_reports(specs: &[String]) -> Result<Vec<(Format, PathBuf)>, UsageError>
 
 /// Ids that failed or errored in the previous run, from the state file.
 fn last_failed(state: &Path) -> Result<BTreeSet<String>, UsageError> {
-    let text = std::fs::read_to_string(state).map_err(|e| {
-        UsageError::Other(format!(
-            "`--last-failed`: cannot read `{}` ({e}); run once without it first",
-            state.display()
-        ))
-    })?;
-    let report = crate::report::json::from_json(&text).map_err(|e| {
-        UsageError::Other(format!(
-            "`--last-failed`: `{}` is not a run report: {e}",
-            state.display()
-        ))
-    })?;
-    Ok(report
-        .scenarios
-        .iter()
-        .filter(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored { .. }))
-        .map(|s| s.id.clone())
-        .collect())
+    RunState::load(state)
+        .map(|s| s.failed())
+        .map_err(|e| UsageError::Other(format!("`--last-failed`: {e}; run once without it first")))
 }
 
 /// Loads, lints and selects; returns the spec and the planned scenarios.
@@ -219,6 +205,10 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         max_spend_cents: args.max_spend_cents,
         strict: args.strict,
         min_executed: args.min_executed,
+        // Limits an earlier run found spent, while they last.
+        spent_limits: RunState::load(&args.state_file)
+            .map(|s| s.spent_limits)
+            .unwrap_or_default(),
         progress: Some(callback),
         ..RunOptions::default()
     };
@@ -254,10 +244,7 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         out.line(&format!("wrote {} transcripts to {}", files.len(), dir.display()));
         written.extend(files);
     }
-    if let Some(parent) = args.state_file.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if std::fs::write(&args.state_file, crate::report::json::to_json(&report)).is_ok() {
+    if RunState::of(&report).save(&args.state_file).is_ok() {
         written.push(args.state_file.clone());
     }
     match secrets.scan_files(&written) {

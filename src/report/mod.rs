@@ -14,6 +14,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod state;
 pub mod terminal;
 mod text;
 
@@ -24,6 +25,7 @@ use std::str::FromStr;
 pub use coverage::Coverage;
 pub use gate::Verdict;
 pub use model::*;
+pub use state::RunState;
 pub use terminal::TerminalStyle;
 pub use text::doc_url;
 

@@ -43,6 +43,22 @@ pub struct RunReport {
     pub totals: Totals,
     /// Money the run committed, per actor (scenario id + actor name).
     pub money: Vec<MoneyMoved>,
+    /// Limits the target said were spent for longer than the harness waits
+    /// (the scenarios that met them could not run).
+    #[serde(default)]
+    pub spent_limits: Vec<SpentLimit>,
+}
+
+/// A limit the target answered 429 to, with a `Retry-After` longer than the
+/// harness waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpentLimit {
+    /// `METHOD /path/{template}` of the operation.
+    pub operation: String,
+    /// The documented limit, in words.
+    pub limit: String,
+    /// When it frees (wall clock, RFC 3339).
+    pub until: String,
 }
 
 /// What the run was pointed at.

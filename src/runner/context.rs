@@ -26,6 +26,8 @@ pub struct ScenarioContext {
     pub(crate) run_id: String,
     pub(crate) pacer: Pacer,
     pub(crate) ledger: Ledger,
+    /// Limits the target said were spent during this run.
+    pub(crate) spent: Arc<parking_lot::Mutex<Vec<crate::report::model::SpentLimit>>>,
     pub(crate) run_deadline: Option<Instant>,
     /// Accept invalid TLS certificates (option or profile).
     pub(crate) insecure: bool,
@@ -78,6 +80,7 @@ impl ScenarioContext {
             run_id,
             pacer: Pacer::default(),
             ledger: Ledger::default(),
+            spent: Arc::default(),
             run_deadline,
             insecure,
         })
@@ -91,6 +94,11 @@ impl ScenarioContext {
     /// The run's identifier (`{{run_id}}`).
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// Limits the target said were spent, so far.
+    pub fn spent_limits(&self) -> Vec<crate::report::model::SpentLimit> {
+        self.spent.lock().clone()
     }
 
     /// Money committed so far, per scenario and actor.

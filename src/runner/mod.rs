@@ -70,6 +70,9 @@ pub struct RunOptions {
     /// the run to pass; `None`: all against the bundled server, half
     /// against a deployment. Recorded in the report.
     pub min_executed: Option<u8>,
+    /// Limits an earlier run spent (from the state file): scenarios that
+    /// need them are not run until they free.
+    pub spent_limits: Vec<crate::report::model::SpentLimit>,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
 }
@@ -90,6 +93,7 @@ impl Default for RunOptions {
             retry_429: 2,
             strict: false,
             min_executed: None,
+            spent_limits: Vec::new(),
             progress: None,
         }
     }
@@ -226,4 +230,8 @@ pub enum RunnerError {
     /// Setting up the run failed.
     #[error("cannot set up the run: {0}")]
     Setup(String),
+    /// The target answered a limit the harness cannot wait out: the
+    /// scenario could not run (not a conformance failure).
+    #[error("{0}")]
+    LimitSpent(String),
 }

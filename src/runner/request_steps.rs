@@ -373,14 +373,27 @@ async fn send_paced(
             } else {
                 format!("longer than the {} leaves ({})", dl.outer_label, human(dl.outer_left()))
             };
-            rep.findings.push(
-                Finding::new(
-                    FindingKind::Status,
-                    format!("rate limited (429) and `Retry-After: {shown}` asks for a wait {why}: not retried"),
-                )
-                .actual(429),
-            );
-            return Ok(r);
+            // A correct server enforcing a limit is not a conformance failure:
+            // the scenario could not run, and the run remembers the limit.
+            let operation = ctx
+                .contract
+                .documented()
+                .find_operation(prepared.method.as_str(), &prepared.path)
+                .map(|o| o.label())
+                .unwrap_or_else(|| format!("{} {}", prepared.method, prepared.path));
+            let limit = super::pacing::documented_limit(&operation);
+            let asked_for = asked.ok().flatten().unwrap_or(wait);
+            let until = chrono::Utc::now()
+                + chrono::Duration::from_std(asked_for).unwrap_or_else(|_| chrono::Duration::days(365));
+            ctx.spent.lock().push(crate::report::model::SpentLimit {
+                operation: operation.clone(),
+                limit: limit.to_string(),
+                until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            });
+            return Err(RunnerError::LimitSpent(format!(
+                "not run: `{operation}` answered 429 with `Retry-After: {shown}`, a wait {why}: the {limit} is spent; retry in {}",
+                human(asked_for)
+            )));
         }
         if let Some((key, _)) = &pace {
             ctx.pacer.drain(key);

@@ -105,10 +105,44 @@ pub fn can_run(planned: &PlannedScenario, target: &Target, options: &super::RunO
     }
 }
 
+/// A limit an earlier run spent that this scenario's requests meet, while
+/// it has not freed.
+fn spent_earlier(planned: &PlannedScenario, ctx: &ScenarioContext) -> Option<String> {
+    let now = chrono::Utc::now();
+    for spent in &ctx.options.spent_limits {
+        let Ok(until) = chrono::DateTime::parse_from_rfc3339(&spent.until) else {
+            continue;
+        };
+        if until <= now {
+            continue;
+        }
+        let meets = planned.steps.iter().filter_map(|s| s.request.as_ref()).any(|r| {
+            let path = crate::scenario::lint::concrete_path(&r.path);
+            ctx.contract
+                .documented()
+                .find_operation(&r.method, &path)
+                .is_some_and(|o| o.label() == spent.operation)
+        });
+        if meets {
+            let left = (until.with_timezone(&chrono::Utc) - now).to_std().unwrap_or_default();
+            return Some(format!(
+                "not run: an earlier run spent the {} (`{}`); it frees in {}",
+                spent.limit,
+                spent.operation,
+                human(left)
+            ));
+        }
+    }
+    None
+}
+
 /// Runs one scenario. Never panics; every problem is in the report.
 pub async fn run_scenario(planned: &PlannedScenario, ctx: &ScenarioContext) -> ScenarioReport {
     let started = Instant::now();
     if let Err(reason) = can_run(planned, &ctx.target, &ctx.options) {
+        return bare_report(planned, Outcome::Skipped { reason }, started.elapsed());
+    }
+    if let Some(reason) = spent_earlier(planned, ctx) {
         return bare_report(planned, Outcome::Skipped { reason }, started.elapsed());
     }
     if let Some(config) = ctx.target.bundled_config() {
@@ -275,6 +309,7 @@ async fn run_on(
                     ),
                 }
             }
+            Err(Halt::Error(RunnerError::LimitSpent(reason))) => Outcome::Skipped { reason },
             Err(Halt::Error(e)) if reference_step && !ctx.options.strict => {
                 rep.departures.push(crate::finding::Finding::new(
                     crate::finding::FindingKind::Status,

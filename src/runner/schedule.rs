@@ -232,9 +232,11 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
         .collect();
     let target = shared.ctx.target_info();
     let money = shared.ctx.money();
+    let spent = shared.ctx.spent_limits();
     let secrets = shared.ctx.secrets.clone();
     let layers = (spec_info, reference_info, strict, min_executed);
     let mut report = finish(scenarios, target, layers, started_at, t0, money, &None);
+    report.spent_limits = spent;
     // Last pass: secrets learnt late (or by other scenarios) are redacted everywhere.
     if let Ok(v) = serde_json::to_value(&report)
         && let Ok(r) = serde_json::from_value::<RunReport>(secrets.redact_json(&v))
@@ -279,5 +281,6 @@ fn finish(
         scenarios,
         totals,
         money,
+        spent_limits: Vec::new(),
     }
 }
