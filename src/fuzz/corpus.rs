@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::FuzzError;
 use super::exec::{FailureKind, Oracle, judge, send};
 use super::fixtures::provision;
 use super::request::{BodyFormat, Expect, WireBody, WireRequest};
+use super::{DEFAULT_MAX_BODY_BYTES, FuzzError};
 use crate::finding::Finding;
 use crate::redact::Secrets;
 use crate::spec::Spec;
@@ -250,11 +250,11 @@ async fn replay_inner(
 ) -> Result<ReplayOutcome, FuzzError> {
     let entry = CorpusEntry::read(file)?;
     let http = super::driver::client()?;
-    let fx = provision(&http, base_url, control).await?;
+    let fx = provision(&http, base_url, control, DEFAULT_MAX_BODY_BYTES).await?;
     let secrets = Secrets::new();
     fx.register_secrets(&secrets);
     let wire = entry.wire().instantiate(&fx);
-    let outcome = send(&http, base_url, &wire, entry.stream).await;
+    let outcome = send(&http, base_url, &wire, entry.stream, DEFAULT_MAX_BODY_BYTES).await;
     let op = spec.and_then(|s| {
         s.operation_by_id(&entry.operation)
             .or_else(|| s.find_operation(&wire.method, &wire.path))

@@ -14,7 +14,6 @@ use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
-use super::FuzzError;
 use super::corpus::{CorpusEntry, CorpusExpected, CorpusObserved, fnv1a};
 use super::exec::{FailureKind, Judgement, Observed, Oracle, judge, send};
 use super::fixtures::{Fixtures, provision};
@@ -22,6 +21,7 @@ use super::plan::{OpPlan, plan};
 use super::report::{FuzzFailure, FuzzReport, OperationFuzzResult, SkippedOperation};
 use super::request::{Expect, FuzzRequest};
 use super::strategy::{GenConfig, Generator};
+use super::{DEFAULT_MAX_BODY_BYTES, FuzzError};
 use crate::finding::Finding;
 use crate::redact::Secrets;
 use crate::spec::{Operation, Spec};
@@ -43,6 +43,8 @@ pub struct FuzzOptions {
     pub corpus_dir: PathBuf,
     /// Shrinking steps (requests) at most per failure.
     pub max_shrink_steps: u32,
+    /// Bytes of an answer body read at most; a larger body is no answer.
+    pub max_body_bytes: usize,
 }
 
 impl Default for FuzzOptions {
@@ -54,6 +56,7 @@ impl Default for FuzzOptions {
             time_budget: None,
             corpus_dir: PathBuf::from("fuzz-corpus"),
             max_shrink_steps: 1000,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -160,7 +163,7 @@ pub async fn fuzz(
             });
             continue;
         }
-        let fx = match provision(&ctx.http, base_url, control).await {
+        let fx = match provision(&ctx.http, base_url, control, opts.max_body_bytes).await {
             Ok(fx) => fx,
             Err(e) if !provisioned_once => return Err(e),
             Err(e) => {
@@ -286,13 +289,14 @@ async fn exchange(
     req: &FuzzRequest,
 ) -> (Result<Observed, String>, Judgement) {
     let wire = req.to_wire_template().instantiate(fx);
-    let mut outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream).await;
+    let max_body = ctx.opts.max_body_bytes;
+    let mut outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream, max_body).await;
     if let Ok(o) = &outcome
         && o.status == 429
         && ctx.clock
         && ctx.control.advance_clock(retry_after(o) + 1).await.is_ok()
     {
-        outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream).await;
+        outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream, max_body).await;
     }
     let judgement = judge(req.expect, &outcome, Oracle::Spec(ctx.spec, op));
     (outcome, judgement)

@@ -2,7 +2,8 @@
 //! what the request deserves ([`Expect`]) and, when a spec is at hand,
 //! everything `Spec::check_response` checks.
 //!
-//! Event streams are not read: their status and headers are checked and
+//! A body is read under a size cap (over it, the exchange has no answer);
+//! event streams are not read: their status and headers are checked and
 //! the connection is dropped. Nothing is printed or stored here.
 
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::body::{Capped, is_json, read_capped, too_large};
 use super::request::{Expect, WireBody, WireRequest};
 use crate::finding::{Finding, FindingKind};
 use crate::spec::{CheckSet, Operation, ResponseView, Spec};
@@ -54,12 +56,15 @@ impl Observed {
     }
 }
 
-/// Sends `req` (placeholders already filled in) to `base_url`.
+/// Sends `req` (placeholders already filled in) to `base_url` and reads
+/// the answer's body, at most `max_body` bytes of it (a larger body is no
+/// answer: "the answer is larger than N bytes; not read").
 pub async fn send(
     http: &reqwest::Client,
     base_url: &str,
     req: &WireRequest,
     stream_op: bool,
+    max_body: usize,
 ) -> Result<Observed, String> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| format!("bad method: {e}"))?;
     let mut builder = http.request(method, req.url(base_url));
@@ -125,12 +130,14 @@ pub async fn send(
             ..Default::default()
         });
     }
-    let body = tokio::time::timeout(REQUEST_TIMEOUT, resp.bytes())
+    let body = tokio::time::timeout(REQUEST_TIMEOUT, read_capped(resp, max_body))
         .await
         .map_err(|_| format!("the body did not arrive within {} s", REQUEST_TIMEOUT.as_secs()))?
-        .map_err(|e| crate::target::describe_error(&e))?
-        .to_vec();
-    let json = if content_type.as_deref().is_some_and(is_json_type) || body.first() == Some(&b'{') {
+        .map_err(|e| match e {
+            Capped::TooLarge => too_large(max_body),
+            Capped::Broken(e) => crate::target::describe_error(&e),
+        })?;
+    let json = if content_type.as_deref().is_some_and(is_json) || body.first() == Some(&b'{') {
         serde_json::from_slice(&body).ok()
     } else {
         None
@@ -144,11 +151,6 @@ pub async fn send(
         elapsed: started.elapsed(),
         stream: false,
     })
-}
-
-fn is_json_type(ct: &str) -> bool {
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    media.ends_with("/json") || media.ends_with("+json")
 }
 
 /// How a request failed.

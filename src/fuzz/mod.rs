@@ -14,10 +14,13 @@
 //! [`mutate`] (invalid variants), [`request`] (wire form, placeholders,
 //! curl), [`fixtures`] (provisioning), [`exec`] (send and judge),
 //! [`plan`] (per-operation strategies), [`driver`] (the loop),
-//! [`corpus`] (files and replay), [`report`] (results and their text).
+//! [`corpus`] (files and replay), [`report`] (results and their text),
+//! [`body`] (the capped body read shared with the runner: every answer
+//! body is read under a size cap).
 //!
 //! It never prints and writes only inside the corpus directory it is given.
 
+pub mod body;
 pub mod corpus;
 pub mod driver;
 pub mod exec;
@@ -36,6 +39,10 @@ pub use driver::{FuzzOptions, fuzz, select_operations};
 pub use exec::FailureKind;
 pub use report::{FuzzFailure, FuzzReport, OperationFuzzResult, SkippedOperation};
 pub use strategy::value_strategy;
+
+/// Bytes of an answer body read at most, unless told otherwise (4 MiB,
+/// as `run --max-body-bytes`).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// What can stop a fuzzing run or a replay.
 #[derive(Debug, thiserror::Error)]

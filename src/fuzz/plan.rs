@@ -12,6 +12,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::Value;
 
+use super::body::is_json;
 use super::fixtures::Fixtures;
 use super::mutate::{MutationKind, MutationSite, apply_nth, body_sites, parameter_sites};
 use super::request::{ActorRole, BodyFormat, Credential, Expect, FuzzRequest};
@@ -189,11 +190,6 @@ pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
         query_params,
         statuses: op.statuses.clone(),
     })
-}
-
-fn is_json(ct: &str) -> bool {
-    let media = ct.split(';').next().unwrap_or("").trim();
-    media.ends_with("/json") || media.ends_with("+json")
 }
 
 /// API key unless the operation is JWT-only; none for public operations.
