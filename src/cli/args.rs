@@ -250,12 +250,46 @@ pub struct ExplainArgs {
     pub id: String,
 }
 
+/// The contract `fuzz` and `replay` judge answers against (the `--spec`,
+/// `--reference` and `--no-reference` of [`LibraryArgs`], without the
+/// scenario library).
+#[derive(Debug, Clone, Args)]
+pub struct ContractArgs {
+    /// The documented contract (OpenAPI): requests are generated from it and a break of it is a failure.
+    #[arg(long, value_name = "FILE", default_value = "specs/agentgigs.openapi.yaml")]
+    pub spec: PathBuf,
+    /// The reference layer: an OpenAPI Overlay of our reference server's choices where the
+    /// docs are silent, applied over `--spec`; a break is a departure, not a failure.
+    #[arg(long, value_name = "FILE", default_value = "specs/reference.overlay.yaml")]
+    pub reference: PathBuf,
+    /// Judge on the documented contract only (no reference layer, no departures).
+    #[arg(long, conflicts_with = "reference")]
+    pub no_reference: bool,
+    /// Count departures from the reference server as failures.
+    #[arg(long)]
+    pub strict: bool,
+    /// The most bytes read of one response body (a larger one is reported, not read).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl ContractArgs {
+    /// The same files as library arguments (for `library::load_contract`).
+    pub fn library(&self) -> LibraryArgs {
+        LibraryArgs {
+            spec: self.spec.clone(),
+            reference: self.reference.clone(),
+            no_reference: self.no_reference,
+            scenarios: PathBuf::from("scenarios"),
+        }
+    }
+}
+
 /// `fuzz`.
 #[derive(Debug, Clone, Args)]
 pub struct FuzzArgs {
-    /// The OpenAPI spec requests are generated from.
-    #[arg(long, value_name = "FILE", default_value = "specs/agentgigs.openapi.yaml")]
-    pub spec: PathBuf,
+    #[command(flatten)]
+    pub contract: ContractArgs,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Seed of the generator (a run is reproducible from it).
@@ -280,9 +314,8 @@ pub struct FuzzArgs {
 pub struct ReplayArgs {
     /// A corpus file written by `fuzz`.
     pub file: PathBuf,
-    /// The OpenAPI spec the response is checked against.
-    #[arg(long, value_name = "FILE", default_value = "specs/agentgigs.openapi.yaml")]
-    pub spec: PathBuf,
+    #[command(flatten)]
+    pub contract: ContractArgs,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -1,12 +1,14 @@
 //! `fuzz` and `replay`: schema-driven requests against a target (the
-//! bundled server by default), and a saved failure sent again.
+//! bundled server by default), and a saved failure sent again; both judge
+//! the answers on the documented contract (failures) and the reference
+//! layer (departures, apart; failures with `--strict`).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use url::Url;
 
-use crate::fuzz::{FuzzOptions, fuzz, replay_with_spec};
+use crate::fuzz::{FuzzOptions, ReplayOptions, fuzz, replay_with};
 use crate::mock::{MockConfig, MockServer};
 use crate::target::{ClientOptions, ControlClient, TargetSpec, build_client, install_crypto_provider};
 
@@ -50,7 +52,7 @@ async fn connect(args: &TargetArgs) -> Result<(String, ControlClient, Option<Moc
 
 /// `fuzz`.
 pub fn run_fuzz(args: &FuzzArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
-    let spec = library::load_spec(&args.spec)?;
+    let contract = library::load_contract(&args.contract.library())?;
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -63,13 +65,15 @@ pub fn run_fuzz(args: &FuzzArgs, out: &mut Out) -> Result<ExitCode, UsageError> 
         operation: args.operation.clone(),
         time_budget: args.time_budget.map(Duration::from_secs),
         corpus_dir: args.corpus.clone(),
+        strict: args.contract.strict,
+        max_body_bytes: args.contract.max_body_bytes.max(1),
         ..FuzzOptions::default()
     };
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(async {
         let (base, control, server) = connect(&args.target).await?;
-        let report = fuzz(&spec, &base, &control, &options).await;
+        let report = fuzz(&contract, &base, &control, &options).await;
         if let Some(server) = server {
             server.shutdown().await;
         }
@@ -90,12 +94,16 @@ pub fn run_fuzz(args: &FuzzArgs, out: &mut Out) -> Result<ExitCode, UsageError> 
 
 /// `replay FILE`.
 pub fn run_replay(args: &ReplayArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
-    let spec = library::load_spec(&args.spec)?;
+    let contract = library::load_contract(&args.contract.library())?;
+    let options = ReplayOptions {
+        strict: args.contract.strict,
+        max_body_bytes: args.contract.max_body_bytes.max(1),
+    };
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
     let result = runtime.block_on(async {
         let (base, control, server) = connect(&args.target).await?;
-        let outcome = replay_with_spec(&args.file, &base, &control, &spec).await;
+        let outcome = replay_with(&args.file, &base, &control, Some(&contract), &options).await;
         if let Some(server) = server {
             server.shutdown().await;
         }

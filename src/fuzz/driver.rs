@@ -1,12 +1,15 @@
-//! The fuzzing loop: for each operation, provision fresh fixtures, draw
-//! valid then invalid requests from proptest strategies with a seeded
-//! `TestRng` (ChaCha; the seed, operation and phase decide the stream, so
-//! a run is reproducible), send each, judge it, and on the first failure
-//! of a phase shrink it with proptest's value tree to a minimal request,
-//! which is rendered as curl and saved to the corpus.
+//! The fuzzing loop: for each operation of the documented contract,
+//! provision fresh fixtures, draw valid then invalid requests from
+//! proptest strategies with a seeded `TestRng` (ChaCha; the seed,
+//! operation and phase decide the stream, so a run is reproducible), send
+//! each, judge it on both layers, keep its departures from the reference
+//! server (deduplicated per operation), and on the first failure of a
+//! phase shrink it with proptest's value tree to a minimal request, which
+//! is rendered as curl and saved to the corpus.
 //!
 //! Writes only corpus files, only under `corpus_dir`; never prints.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -14,17 +17,17 @@ use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
-use super::FuzzError;
 use super::corpus::{CorpusEntry, CorpusExpected, CorpusObserved, fnv1a};
 use super::exec::{FailureKind, Judgement, Observed, Oracle, judge, send};
 use super::fixtures::{Fixtures, provision};
 use super::plan::{OpPlan, plan};
-use super::report::{FuzzFailure, FuzzReport, OperationFuzzResult, SkippedOperation};
+use super::report::{FuzzDeparture, FuzzFailure, FuzzReport, MAX_DEPARTURES, OperationFuzzResult, SkippedOperation};
 use super::request::{Expect, FuzzRequest};
 use super::strategy::{GenConfig, Generator};
+use super::{DEFAULT_MAX_BODY_BYTES, FuzzError};
 use crate::finding::Finding;
 use crate::redact::Secrets;
-use crate::spec::{Operation, Spec};
+use crate::spec::{Contract, Operation, Spec};
 use crate::target::{ClientOptions, ControlClient, build_client};
 
 /// Settings of one run.
@@ -43,6 +46,10 @@ pub struct FuzzOptions {
     pub corpus_dir: PathBuf,
     /// Shrinking steps (requests) at most per failure.
     pub max_shrink_steps: u32,
+    /// Departures from the reference server are failures too.
+    pub strict: bool,
+    /// Bytes of an answer body read at most; a larger body is no answer.
+    pub max_body_bytes: usize,
 }
 
 impl Default for FuzzOptions {
@@ -54,6 +61,8 @@ impl Default for FuzzOptions {
             time_budget: None,
             corpus_dir: PathBuf::from("fuzz-corpus"),
             max_shrink_steps: 1000,
+            strict: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -93,6 +102,7 @@ enum Phase {
 
 /// State shared by the loop.
 struct Ctx<'a> {
+    contract: &'a Contract,
     spec: &'a Spec,
     control: &'a ControlClient,
     /// The target offers `POST /__conformance/clock`: a 429 is waited out
@@ -104,6 +114,9 @@ struct Ctx<'a> {
     deadline: Option<Instant>,
     secrets: Secrets,
     exhausted: bool,
+    /// Keys of the departures of the current operation not kept (over
+    /// [`MAX_DEPARTURES`]).
+    omitted: BTreeSet<String>,
 }
 
 impl Ctx<'_> {
@@ -115,20 +128,24 @@ impl Ctx<'_> {
     }
 }
 
-/// Fuzzes the selected operations of `spec` on the target at `base_url`,
-/// provisioning actors through `control`. Fails only when the operation
-/// filter matches nothing or the first provisioning fails (no control
-/// API, or the target refuses the fixture job).
+/// Fuzzes the selected operations of the documented contract on the
+/// target at `base_url`, provisioning actors through `control`, and judges
+/// the answers on both layers of `contract` (a bare `Spec` converts into a
+/// documented-only contract). Fails only when the operation filter
+/// matches nothing or the first provisioning fails (no control API, or the
+/// target refuses the fixture job).
 pub async fn fuzz(
-    spec: &Spec,
+    contract: &Contract,
     base_url: &str,
     control: &ControlClient,
     opts: &FuzzOptions,
 ) -> Result<FuzzReport, FuzzError> {
     let started = Instant::now();
+    let spec = contract.documented();
     let ops = select_operations(spec, opts.operation.as_deref())?;
     let clock = control.features().await.map(|i| i.has("clock")).unwrap_or(false);
     let mut ctx = Ctx {
+        contract,
         spec,
         control,
         clock,
@@ -138,12 +155,13 @@ pub async fn fuzz(
         deadline: opts.time_budget.map(|b| started + b),
         secrets: Secrets::new(),
         exhausted: false,
+        omitted: BTreeSet::new(),
     };
     let mut results = Vec::new();
     let mut skipped = Vec::new();
     let mut provisioned_once = false;
     for op in ops {
-        let plan = match plan(spec, op) {
+        let plan = match plan(contract, op) {
             Ok(p) => p,
             Err(reason) => {
                 skipped.push(SkippedOperation {
@@ -160,7 +178,7 @@ pub async fn fuzz(
             });
             continue;
         }
-        let fx = match provision(&ctx.http, base_url, control).await {
+        let fx = match provision(&ctx.http, base_url, control, opts.max_body_bytes).await {
             Ok(fx) => fx,
             Err(e) if !provisioned_once => return Err(e),
             Err(e) => {
@@ -184,6 +202,8 @@ pub async fn fuzz(
         operations: results,
         skipped,
         budget_exhausted: ctx.exhausted,
+        strict: opts.strict,
+        reference: contract.reference().map(|r| r.info().path),
     })
 }
 
@@ -193,6 +213,7 @@ async fn fuzz_operation(ctx: &mut Ctx<'_>, plan: &OpPlan, op: &Operation, fx: &F
         label: plan.label.clone(),
         ..Default::default()
     };
+    ctx.omitted.clear();
     let generator = Generator::new(ctx.spec.document(), GenConfig::default(), fx.hints());
     let valid = plan.valid_strategy(&generator, fx);
     run_phase(ctx, plan, op, fx, &valid, Phase::Valid, &mut result).await;
@@ -250,6 +271,7 @@ async fn run_phase(
         if let Ok(o) = &outcome {
             *result.statuses.entry(o.status).or_default() += 1;
         }
+        record_departures(ctx, plan, &req, &outcome, &judgement, result);
         let Some(kind) = judgement.failure else { continue };
         // Shrink: keep simplifying while the same kind of failure persists.
         let mut best = (req, outcome, judgement);
@@ -286,15 +308,22 @@ async fn exchange(
     req: &FuzzRequest,
 ) -> (Result<Observed, String>, Judgement) {
     let wire = req.to_wire_template().instantiate(fx);
-    let mut outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream).await;
+    let max_body = ctx.opts.max_body_bytes;
+    let mut outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream, max_body).await;
     if let Ok(o) = &outcome
         && o.status == 429
         && ctx.clock
         && ctx.control.advance_clock(retry_after(o) + 1).await.is_ok()
     {
-        outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream).await;
+        outcome = send(&ctx.http, ctx.base_url, &wire, plan.stream, max_body).await;
     }
-    let judgement = judge(req.expect, &outcome, Oracle::Spec(ctx.spec, op));
+    let judgement = judge(
+        req.expect,
+        req.refusal.as_ref(),
+        &outcome,
+        Oracle::Contract(ctx.contract, op),
+    );
+    let judgement = if ctx.opts.strict { judgement.strict() } else { judgement };
     (outcome, judgement)
 }
 
@@ -322,6 +351,48 @@ fn redact_findings(secrets: &Secrets, findings: &[Finding]) -> Vec<Finding> {
             serde_json::from_value(secrets.redact_json(&v)).unwrap_or_else(|_| f.clone())
         })
         .collect()
+}
+
+/// Keeps the departures of one answer: a new one (by key) with its
+/// example, a known one counted.
+fn record_departures(
+    ctx: &mut Ctx<'_>,
+    plan: &OpPlan,
+    req: &FuzzRequest,
+    outcome: &Result<Observed, String>,
+    judgement: &Judgement,
+    result: &mut OperationFuzzResult,
+) {
+    for d in &judgement.departures {
+        if let Some(known) = result.departures.iter_mut().find(|k| k.key == d.key) {
+            known.count += 1;
+            continue;
+        }
+        if result.departures.len() >= MAX_DEPARTURES {
+            if ctx.omitted.insert(d.key.clone()) {
+                result.departures_omitted += 1;
+            }
+            continue;
+        }
+        let secrets = &ctx.secrets;
+        let wire = req.to_wire_template();
+        let finding = redact_findings(secrets, std::slice::from_ref(&d.finding))
+            .pop()
+            .unwrap_or_else(|| d.finding.clone());
+        result.departures.push(FuzzDeparture {
+            operation: plan.name.clone(),
+            kind: d.kind,
+            key: d.key.clone(),
+            message: finding.message.clone(),
+            finding,
+            expect: req.expect,
+            mutation: req.mutation.clone(),
+            status: outcome.as_ref().ok().map(|o| o.status),
+            request: wire.map_strings(&|s| secrets.redact_str(s)),
+            curl: secrets.redact_str(&wire.curl(ctx.base_url)),
+            count: 1,
+        });
+    }
 }
 
 fn record_failure(
@@ -372,11 +443,14 @@ fn record_failure(
         observed: CorpusObserved {
             status,
             failure: kind,
+            layer: judgement.layer,
+            docs: judgement.docs.clone(),
             message: message.clone(),
             findings: findings.clone(),
             body: response_body.clone(),
         },
         mutation: req.mutation.clone(),
+        refusal: req.refusal.clone(),
         seed: ctx.opts.seed,
     };
     let (corpus_file, body_file, write_error) = match entry.write(&ctx.opts.corpus_dir, secrets) {
@@ -391,6 +465,8 @@ fn record_failure(
     FuzzFailure {
         operation: plan.name.clone(),
         kind,
+        layer: judgement.layer,
+        docs: judgement.docs.clone(),
         expect: req.expect,
         mutation: req.mutation.clone(),
         request: wire.map_strings(&|s| secrets.redact_str(s)),

@@ -11,6 +11,7 @@
 use serde_json::{Value, json};
 
 use super::FuzzError;
+use super::body::{Capped, read_capped, too_large};
 use super::request::ActorRole;
 use super::strategy::Hints;
 use crate::redact::Secrets;
@@ -143,10 +144,19 @@ impl Fixtures {
     }
 }
 
-/// Creates the actors and objects on the target.
-pub async fn provision(http: &reqwest::Client, base_url: &str, control: &ControlClient) -> Result<Fixtures, FuzzError> {
+/// Creates the actors and objects on the target, reading at most
+/// `max_body` bytes of each answer body.
+pub async fn provision(
+    http: &reqwest::Client,
+    base_url: &str,
+    control: &ControlClient,
+    max_body: usize,
+) -> Result<Fixtures, FuzzError> {
     let base = base_url.trim_end_matches('/');
-    let categories = categories(http, base).await;
+    let categories = categories(http, base, max_body).await;
+    let post = |step: &'static str, path: String, who: FuzzActor, body: Option<Value>| async move {
+        call(http, base, step, &path, &who, body, max_body).await
+    };
     let category = categories
         .iter()
         .find(|c| c.as_str() == "Research")
@@ -157,12 +167,10 @@ pub async fn provision(http: &reqwest::Client, base_url: &str, control: &Control
     let agent = actor(control, ActorRole::Agent, &category, POSTER_WALLET_CENTS / 10).await?;
     let proofer = actor(control, ActorRole::Proofer, &category, 0).await?;
 
-    let job = call(
-        http,
-        base,
+    let job = post(
         "post the fixture job",
-        "/api/agent/jobs",
-        &poster,
+        "/api/agent/jobs".to_string(),
+        poster.clone(),
         Some(json!({
             "title": "Fuzz fixture job",
             "description": "A job posted by the fuzzer so that path ids are real.",
@@ -182,14 +190,12 @@ pub async fn provision(http: &reqwest::Client, base_url: &str, control: &Control
         })?
         .to_string();
     let nda = format!("/api/jobs/{job_id}/nda");
-    call(http, base, "acknowledge the NDA as the agent", &nda, &agent, None).await?;
-    call(http, base, "acknowledge the NDA as the proofer", &nda, &proofer, None).await?;
-    let application = call(
-        http,
-        base,
+    post("acknowledge the NDA as the agent", nda.clone(), agent.clone(), None).await?;
+    post("acknowledge the NDA as the proofer", nda, proofer.clone(), None).await?;
+    let application = post(
         "apply to the fixture job",
-        &format!("/api/jobs/{job_id}/apply"),
-        &agent,
+        format!("/api/jobs/{job_id}/apply"),
+        agent.clone(),
         Some(
             json!({"message": "I can deliver this job well.", "proposed_price": 20000, "estimated_delivery": "2 days"}),
         ),
@@ -215,7 +221,7 @@ pub async fn provision(http: &reqwest::Client, base_url: &str, control: &Control
     })
 }
 
-async fn categories(http: &reqwest::Client, base: &str) -> Vec<String> {
+async fn categories(http: &reqwest::Client, base: &str, max_body: usize) -> Vec<String> {
     let fallback = vec!["Research".to_string()];
     let Ok(resp) = http
         .get(format!("{base}/api/categories"))
@@ -225,7 +231,10 @@ async fn categories(http: &reqwest::Client, base: &str) -> Vec<String> {
     else {
         return fallback;
     };
-    let Ok(v) = resp.json::<Value>().await else {
+    let Ok(Ok(bytes)) = tokio::time::timeout(PROVISION_TIMEOUT, read_capped(resp, max_body)).await else {
+        return fallback;
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
         return fallback;
     };
     let list: Vec<String> = v
@@ -278,6 +287,7 @@ async fn call(
     path: &str,
     who: &FuzzActor,
     body: Option<Value>,
+    max_body: usize,
 ) -> Result<Value, FuzzError> {
     let mut req = http
         .post(format!("{base}{path}"))
@@ -292,7 +302,12 @@ async fn call(
     };
     let resp = req.send().await.map_err(|e| fail(crate::target::describe_error(&e)))?;
     let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
+    let text = match tokio::time::timeout(PROVISION_TIMEOUT, read_capped(resp, max_body)).await {
+        Err(_) => return Err(fail(format!("the body of POST {path} did not arrive in time"))),
+        Ok(Err(Capped::TooLarge)) => return Err(fail(format!("POST {path}: {}", too_large(max_body)))),
+        Ok(Err(Capped::Broken(e))) => return Err(fail(crate::target::describe_error(&e))),
+        Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+    };
     if !(200..300).contains(&status) {
         let excerpt: String = text.chars().take(300).collect();
         return Err(fail(format!("POST {path} answered {status}: {excerpt}")));

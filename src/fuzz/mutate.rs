@@ -8,7 +8,11 @@
 //! `maxLength`, or 100 kB where there is none), a broken UUID, a negative
 //! amount, a value outside the enum, a value breaking the pattern, an
 //! empty or over-full array. Each applied mutation carries a description
-//! such as "`proposed_price`: float 50.5 where integer cents are due".
+//! such as "`proposed_price`: float 50.5 where integer cents are due",
+//! and a [`Refusal`]: what the request now holds at that place, what the
+//! constraint asks, and who asks it ([`Basis`]: the docs, with their
+//! references; only our reference server; nobody). The planner weighs the
+//! basis against the contract; here a site starts out unweighed.
 //! No HTTP here.
 
 use std::collections::BTreeMap;
@@ -16,7 +20,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::schema::{branches, flatten, is_cents, numeric_bounds, types_of};
+use super::Layer;
+use super::schema::{branches, flatten, is_cents, json_type, numeric_bounds, types_of};
 
 /// Size of the "huge" string put into fields without `maxLength`.
 pub const HUGE_STRING_BYTES: usize = 100 * 1024;
@@ -104,6 +109,110 @@ pub struct MutationSite {
     pub cents: bool,
     /// What a conforming target must answer.
     pub expectation: Expectation,
+    /// The layer whose request schema the site was derived from.
+    #[serde(default)]
+    pub origin: Layer,
+    /// Who requires a request breaking it to be refused.
+    #[serde(default)]
+    pub basis: Basis,
+}
+
+/// Who requires a request that breaks a constraint to be refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Basis {
+    /// The documented contract states the constraint and cites the docs
+    /// for it (`x-doc`): accepting such a request is a failure.
+    Docs {
+        /// The doc references (`llms.txt#...`, `openapi:POST /api/...`).
+        refs: Vec<String>,
+    },
+    /// Only our reference server refuses it (a constraint of the reference
+    /// layer alone, or one the docs do not back): accepting it is a
+    /// departure from the reference server.
+    Reference {
+        /// Why the docs do not require the refusal.
+        reason: String,
+    },
+    /// Nobody requires the refusal: accepting it is no problem.
+    Nobody {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Default for Basis {
+    fn default() -> Self {
+        Basis::Nobody {
+            reason: "not weighed against the contract".into(),
+        }
+    }
+}
+
+impl Basis {
+    /// The layer on which accepting the request is a problem, if any.
+    pub fn layer(&self) -> Option<Layer> {
+        match self {
+            Basis::Docs { .. } => Some(Layer::Documented),
+            Basis::Reference { .. } => Some(Layer::Reference),
+            Basis::Nobody { .. } => None,
+        }
+    }
+
+    /// How strongly it requires the refusal (docs > reference > nobody).
+    pub fn rank(&self) -> u8 {
+        match self {
+            Basis::Docs { .. } => 2,
+            Basis::Reference { .. } => 1,
+            Basis::Nobody { .. } => 0,
+        }
+    }
+}
+
+/// Why a mutated request deserves a refusal, and who says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Where the mutation hit.
+    pub location: Location,
+    /// What was done there.
+    pub kind: MutationKind,
+    /// What the request holds there: "is 9 characters", "is missing".
+    pub breach: String,
+    /// What the constraint asks: "at least 10 characters", "a UUID".
+    pub requirement: String,
+    /// Who requires the refusal.
+    pub basis: Basis,
+}
+
+impl Refusal {
+    /// The sentence for an answer `status` that accepted the request, and
+    /// the layer it is a problem on; `None` when nobody requires a refusal.
+    pub fn accepted(&self, status: u16) -> Option<(Layer, String)> {
+        let head = format!(
+            "answered {status} to a request whose `{}` {}",
+            self.location.label(),
+            self.breach
+        );
+        match &self.basis {
+            Basis::Docs { refs } if !refs.is_empty() => Some((
+                Layer::Documented,
+                format!("{head}; the docs require {} ({})", self.requirement, refs.join(", ")),
+            )),
+            Basis::Reference { reason } => Some((
+                Layer::Reference,
+                format!(
+                    "{head}; our reference server refuses this (it requires {}; {reason})",
+                    self.requirement
+                ),
+            )),
+            _ => None,
+        }
+    }
+
+    /// What identifies the problem across requests (place and kind).
+    pub fn key(&self) -> String {
+        format!("{}|{:?}", self.location.label(), self.kind)
+    }
 }
 
 /// The parts of a request a mutation may change.
@@ -128,6 +237,10 @@ pub struct Mutated {
     pub kind: MutationKind,
     /// What a conforming target must answer.
     pub expectation: Expectation,
+    /// Why it deserves a refusal, and who says so.
+    pub refusal: Refusal,
+    /// The layer the site was derived from.
+    pub origin: Layer,
 }
 
 /// Nesting depth of body properties that get their own sites.
@@ -198,6 +311,8 @@ fn site(location: Location, kind: MutationKind, schema: Value, cents: bool) -> M
         schema,
         cents,
         expectation,
+        origin: Layer::Documented,
+        basis: Basis::default(),
     }
 }
 
@@ -288,6 +403,8 @@ pub fn parameter_sites(name: &str, location_in: &str, schema: &Value, root: &Val
             schema: field.clone(),
             cents: false,
             expectation,
+            origin: Layer::Documented,
+            basis: Basis::default(),
         })
     };
     if location_in == "path" {
@@ -328,7 +445,7 @@ impl MutationSite {
     pub fn apply(&self, parts: &RequestParts) -> Option<Mutated> {
         let label = self.location.label();
         let mut out = parts.clone();
-        let (new_value, what) = match &self.location {
+        let (new_value, what): (Option<Value>, String) = match &self.location {
             Location::Body { path } => {
                 let current = parts.body.as_ref().and_then(|b| get_path(b, path)).cloned();
                 let body = out.body.get_or_insert_with(|| Value::Object(Map::new()));
@@ -355,13 +472,208 @@ impl MutationSite {
                 (Some(Value::String(v)), what)
             }
         };
-        let _ = new_value;
+        let breach = self.breach(new_value.as_ref());
         Some(Mutated {
             parts: out,
             description: format!("`{label}`: {what}"),
             kind: self.kind,
             expectation: self.expectation,
+            refusal: Refusal {
+                location: self.location.clone(),
+                kind: self.kind,
+                breach,
+                requirement: self.requirement(),
+                basis: self.basis.clone(),
+            },
+            origin: self.origin,
         })
+    }
+
+    /// What `parts` hold at the site, in words ("is 9 characters").
+    pub fn breach_in(&self, parts: &RequestParts) -> String {
+        let value = match &self.location {
+            Location::Body { path } => parts.body.as_ref().and_then(|b| get_path(b, path)).cloned(),
+            Location::Query { name } => parts
+                .query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| Value::String(v.clone())),
+            Location::Path { name } => parts.path_params.get(name).map(|v| Value::String(v.clone())),
+        };
+        self.breach(value.as_ref())
+    }
+
+    /// What the mutated request holds at the site, in words.
+    fn breach(&self, new_value: Option<&Value>) -> String {
+        use MutationKind::*;
+        let Some(v) = new_value else {
+            return "is missing".to_string();
+        };
+        if !matches!(self.location, Location::Body { .. }) {
+            return format!("is `{}`", v.as_str().map(clip).unwrap_or_default());
+        }
+        match (self.kind, v) {
+            (TooShort | TooLong | Huge, Value::String(s)) => format!("is {} characters", s.chars().count()),
+            (TooFewItems | TooManyItems, Value::Array(a)) => format!("has {} items", a.len()),
+            (StringForInteger, Value::String(s)) => format!("is the string \"{}\"", clip(s)),
+            _ => format!("is {}", clip(&v.to_string())),
+        }
+    }
+
+    /// What the constraint asks, in words ("at least 10 characters").
+    pub fn requirement(&self) -> String {
+        use MutationKind::*;
+        let f = &self.schema;
+        let (min, min_ex, max, max_ex) = numeric_bounds(f);
+        let int = |key: &str| f.get(key).and_then(Value::as_u64).unwrap_or_default();
+        let integer = if self.cents {
+            "an integer (USD cents)".to_string()
+        } else {
+            "an integer".to_string()
+        };
+        match self.kind {
+            MissingRequired => "it".to_string(),
+            WrongType => {
+                let types: Vec<&str> = types_of(f).into_iter().filter(|t| *t != "null").collect();
+                if types.is_empty() {
+                    "another type".to_string()
+                } else {
+                    format!("type {}", types.join(" or "))
+                }
+            }
+            BelowMinimum => match min {
+                Some(m) if min_ex => format!("more than {}", show(m)),
+                Some(m) => format!("at least {}", show(m)),
+                None => "a larger value".to_string(),
+            },
+            AboveMaximum => match max {
+                Some(m) if max_ex => format!("less than {}", show(m)),
+                Some(m) => format!("at most {}", show(m)),
+                None => "a smaller value".to_string(),
+            },
+            FloatForInteger | StringForInteger => integer,
+            NegativeAmount => match min {
+                Some(m) => format!("at least {}", show(m)),
+                None => "a non-negative amount of USD cents".to_string(),
+            },
+            TooShort => format!("at least {} characters", int("minLength")),
+            TooLong => format!("at most {} characters", int("maxLength")),
+            Huge => "nothing of its length (there is no maxLength)".to_string(),
+            BrokenUuid => "a UUID".to_string(),
+            NotInEnum => {
+                let values: Vec<Value> = match (f.get("enum"), f.get("const")) {
+                    (Some(Value::Array(v)), _) => v.clone(),
+                    (_, Some(c)) => vec![c.clone()],
+                    _ => Vec::new(),
+                };
+                let shown: Vec<String> = values
+                    .iter()
+                    .take(8)
+                    .map(|v| format!("`{}`", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .collect();
+                let more = if values.len() > 8 { ", …" } else { "" };
+                format!("one of {}{more}", shown.join(", "))
+            }
+            PatternMismatch => format!(
+                "the pattern `{}`",
+                f.get("pattern").and_then(Value::as_str).unwrap_or_default()
+            ),
+            TooFewItems => format!("at least {} items", int("minItems")),
+            TooManyItems => format!("at most {} items", int("maxItems")),
+        }
+    }
+
+    /// The keyword values the site tests (`minLength: 10` for a too-short
+    /// string): two sites with the same place, kind and constraint test
+    /// the same rule, whichever layer they were derived from.
+    pub fn constraint(&self) -> Value {
+        use MutationKind::*;
+        let f = &self.schema;
+        let g = |key: &str| f.get(key).cloned().unwrap_or(Value::Null);
+        match self.kind {
+            MissingRequired | Huge => Value::Null,
+            WrongType => json!(types_of(f)),
+            BelowMinimum => json!([g("minimum"), g("exclusiveMinimum")]),
+            AboveMaximum => json!([g("maximum"), g("exclusiveMaximum")]),
+            FloatForInteger | StringForInteger => json!("integer"),
+            NegativeAmount => g("minimum"),
+            TooShort => g("minLength"),
+            TooLong => g("maxLength"),
+            BrokenUuid => g("format"),
+            NotInEnum => json!([g("enum"), g("const")]),
+            PatternMismatch => g("pattern"),
+            TooFewItems => g("minItems"),
+            TooManyItems => g("maxItems"),
+        }
+    }
+
+    /// Same place, kind and constraint.
+    pub fn same_rule(&self, other: &MutationSite) -> bool {
+        self.location == other.location && self.kind == other.kind && self.constraint() == other.constraint()
+    }
+
+    /// Whether `parts` (a request as it is now) still breaks this site's
+    /// constraint: a replay re-judges a stored request with the current
+    /// contract, whose constraint may have moved.
+    pub fn breaks(&self, parts: &RequestParts) -> bool {
+        use MutationKind::*;
+        let f = &self.schema;
+        let (min, min_ex, max, max_ex) = numeric_bounds(f);
+        let below = |x: f64| min.is_some_and(|m| if min_ex { x <= m } else { x < m });
+        let above = |x: f64| max.is_some_and(|m| if max_ex { x >= m } else { x > m });
+        let len = |key: &str| f.get(key).and_then(Value::as_u64).map(|n| n as usize);
+        let value: Option<Value> = match &self.location {
+            Location::Body { path } => parts.body.as_ref().and_then(|b| get_path(b, path)).cloned(),
+            Location::Query { name } => parts
+                .query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| typed_text(v, f)),
+            Location::Path { name } => parts.path_params.get(name).map(|v| Value::String(v.clone())),
+        };
+        let Some(v) = value else {
+            return self.kind == MissingRequired;
+        };
+        match self.kind {
+            MissingRequired | Huge => false,
+            WrongType => {
+                let types = types_of(f);
+                let t = json_type(&v);
+                !(types.is_empty() || types.contains(&t) || (t == "integer" && types.contains(&"number")))
+            }
+            BelowMinimum | NegativeAmount => v.as_f64().is_some_and(|x| below(x) || (min.is_none() && x < 0.0)),
+            AboveMaximum => v.as_f64().is_some_and(above),
+            FloatForInteger => v.as_f64().is_some_and(|x| x.fract() != 0.0) || v.is_string(),
+            StringForInteger => v.is_string(),
+            TooShort => v
+                .as_str()
+                .is_some_and(|s| len("minLength").is_some_and(|n| s.chars().count() < n)),
+            TooLong => v
+                .as_str()
+                .is_some_and(|s| len("maxLength").is_some_and(|n| s.chars().count() > n)),
+            BrokenUuid => v.as_str().is_some_and(|s| !is_uuid(s)),
+            NotInEnum => {
+                let listed = |x: &Value| x == &v || (x.as_str().is_none() && v.as_str() == Some(&x.to_string()));
+                match (f.get("enum").and_then(Value::as_array), f.get("const")) {
+                    (Some(values), _) => !values.iter().any(listed),
+                    (_, Some(c)) => !listed(c),
+                    _ => false,
+                }
+            }
+            PatternMismatch => {
+                let pattern = f.get("pattern").and_then(Value::as_str).unwrap_or("");
+                match (regex::Regex::new(pattern), v.as_str()) {
+                    (Ok(re), Some(s)) => !re.is_match(s),
+                    _ => false,
+                }
+            }
+            TooFewItems => v
+                .as_array()
+                .is_some_and(|a| len("minItems").is_some_and(|n| a.len() < n)),
+            TooManyItems => v
+                .as_array()
+                .is_some_and(|a| len("maxItems").is_some_and(|n| a.len() > n)),
+        }
     }
 
     fn due(&self) -> &'static str {
@@ -507,6 +819,39 @@ impl MutationSite {
             }
             _ => return None,
         })
+    }
+}
+
+/// A query value as the JSON its schema wants (`"5"` → `5` for numbers).
+fn typed_text(text: &str, schema: &Value) -> Value {
+    let types = types_of(schema);
+    if (types.contains(&"integer") || types.contains(&"number"))
+        && let Ok(n) = serde_json::from_str::<serde_json::Number>(text.trim())
+    {
+        return Value::Number(n);
+    }
+    if types.contains(&"boolean") && matches!(text, "true" | "false") {
+        return Value::Bool(text == "true");
+    }
+    Value::String(text.to_string())
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// At most 60 characters of a value, for messages.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 60 {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(57).collect::<String>())
     }
 }
 
@@ -712,5 +1057,51 @@ mod tests {
         let m = above.apply(&parts(body)).unwrap();
         assert_eq!(m.parts.body.unwrap()["scorecard"]["accuracy"]["rating"], json!(6));
         assert_eq!(m.description, "`scorecard.accuracy.rating`: 6 above the maximum 5");
+    }
+
+    #[test]
+    fn refusals_say_what_and_who() {
+        let sites = body_sites(&apply_schema(), &json!({}));
+        let body = json!({"message": "0123456789", "proposed_price": 2500, "estimated_delivery": "1d",
+                          "applicationId": "11111111-1111-4111-8111-111111111111"});
+        let refusal = |kind: MutationKind, label: &str| {
+            let s = sites
+                .iter()
+                .find(|s| s.kind == kind && s.location.label() == label)
+                .unwrap();
+            s.apply(&parts(body.clone())).unwrap().refusal
+        };
+        let r = refusal(MutationKind::TooLong, "message");
+        assert_eq!(
+            (r.breach.as_str(), r.requirement.as_str()),
+            ("is 5001 characters", "at most 5000 characters")
+        );
+        let r = refusal(MutationKind::MissingRequired, "proposed_price");
+        assert_eq!((r.breach.as_str(), r.requirement.as_str()), ("is missing", "it"));
+        let r = refusal(MutationKind::StringForInteger, "proposed_price");
+        assert_eq!(r.breach, "is the string \"2500\"");
+        assert_eq!(r.requirement, "an integer (USD cents)");
+        let r = refusal(MutationKind::BrokenUuid, "applicationId");
+        assert_eq!(r.requirement, "a UUID");
+        // Unweighed: nobody requires the refusal.
+        assert_eq!(r.accepted(200), None);
+        let docs = Refusal {
+            basis: Basis::Docs {
+                refs: vec!["llms.txt#a".into()],
+            },
+            ..r.clone()
+        };
+        let (layer, message) = docs.accepted(201).unwrap();
+        assert_eq!(layer, Layer::Documented);
+        assert!(
+            message.starts_with("answered 201 to a request whose `applicationId` is \""),
+            "{message}"
+        );
+        assert!(message.ends_with("; the docs require a UUID (llms.txt#a)"), "{message}");
+        let reference = Refusal {
+            basis: Basis::Reference { reason: "why".into() },
+            ..r
+        };
+        assert_eq!(reference.accepted(200).unwrap().0, Layer::Reference);
     }
 }

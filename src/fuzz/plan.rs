@@ -1,6 +1,11 @@
 //! What the fuzzer does with one operation: which credential and actor
-//! role, which parameters and body format, whether it streams, and the
-//! proptest strategies for its valid and its invalid requests.
+//! role, which parameters and body format, whether it streams, the
+//! mutation sites of its requests weighed against the two layers of the
+//! contract (who requires a refusal: the docs, citing their `x-doc`
+//! references; only our reference server; nobody), and the proptest
+//! strategies for its valid and its invalid requests. Requests are drawn
+//! from the documented contract; the reference layer adds the sites of
+//! constraints only it states.
 //!
 //! Operations it cannot drive (the signed `/files/{token}` URL, the
 //! control API, bodies that are neither JSON nor multipart) are skipped
@@ -12,12 +17,14 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::Value;
 
+use super::Layer;
+use super::body::is_json;
 use super::fixtures::Fixtures;
-use super::mutate::{MutationKind, MutationSite, apply_nth, body_sites, parameter_sites};
+use super::mutate::{Basis, Location, MutationKind, MutationSite, apply_nth, body_sites, parameter_sites};
 use super::request::{ActorRole, BodyFormat, Credential, Expect, FuzzRequest};
-use super::schema::branches;
+use super::schema::{branches, doc_refs_along, refuses_others, schema_trail};
 use super::strategy::Generator;
-use crate::spec::{Operation, Spec};
+use crate::spec::{Contract, MediaTypeSpec, Operation, RequestBodySpec, Spec};
 
 /// How an operation authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +75,23 @@ pub struct OpPlan {
     pub query_params: Vec<(String, bool, Value)>,
     /// Documented status keys.
     pub statuses: Vec<String>,
+    /// Mutation sites of the path and query parameters, weighed.
+    pub param_sites: Vec<MutationSite>,
+    /// The body's alternatives (documented `oneOf`/`anyOf` branches, or the
+    /// schema itself), each with its weighed sites.
+    pub body_branches: Vec<BodyBranch>,
+    /// The reference layer's body schema, when it has one: a site only the
+    /// reference layer states is checked against it.
+    pub reference_body: Option<Value>,
+}
+
+/// One alternative of a body schema and the sites of its mutations.
+#[derive(Debug, Clone)]
+pub struct BodyBranch {
+    /// The (documented) branch schema requests are drawn from.
+    pub schema: Value,
+    /// Its mutation sites (those only the reference layer states included).
+    pub sites: Vec<MutationSite>,
 }
 
 /// Operations whose natural caller is the poster.
@@ -91,8 +115,9 @@ const POSTER_OPS: &[&str] = &[
 /// Operations whose natural caller is the proofer.
 const PROOFER_OPS: &[&str] = &["registerAsProofer", "listProofNeededJobs", "submitVerdict"];
 
-/// Plans an operation, or says why it is skipped.
-pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
+/// Plans an operation of the documented contract, or says why it is skipped.
+pub fn plan(contract: &Contract, op: &Operation) -> Result<OpPlan, String> {
+    let spec = contract.documented();
     let name = op.operation_id.clone().unwrap_or_else(|| op.label());
     if op.path.starts_with("/files/") || op.path.contains("{token}") {
         return Err("signed download URL: its token is a credential the fuzzer cannot generate".into());
@@ -106,50 +131,21 @@ pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
                 .iter()
                 .any(|m| m.content_type.starts_with("text/event-stream"))
     });
-    let body = match &op.request_body {
+    let body = match body_media(op)? {
         None => None,
-        Some(rb) => {
-            let json = rb.content.iter().find(|m| is_json(&m.content_type));
-            let multipart = rb
-                .content
-                .iter()
-                .find(|m| m.content_type.starts_with("multipart/form-data"));
-            match (json, multipart) {
-                (Some(m), _) => Some(BodyPlan {
-                    format: BodyFormat::Json,
-                    schema: m.schema.clone().unwrap_or_else(|| serde_json::json!({})),
-                    required: rb.required,
-                    files: Vec::new(),
-                }),
-                (None, Some(m)) => {
-                    let schema = m.schema.clone().unwrap_or_else(|| serde_json::json!({}));
-                    let files = schema
-                        .get("properties")
-                        .and_then(Value::as_object)
-                        .map(|p| {
-                            p.iter()
-                                .filter(|(_, s)| {
-                                    matches!(s.get("format").and_then(Value::as_str), Some("binary" | "byte"))
-                                })
-                                .map(|(k, _)| k.clone())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    Some(BodyPlan {
-                        format: BodyFormat::Multipart,
-                        schema,
-                        required: rb.required,
-                        files,
-                    })
-                }
-                (None, None) => {
-                    let types: Vec<&str> = rb.content.iter().map(|m| m.content_type.as_str()).collect();
-                    return Err(format!(
-                        "request body media type `{}` is not supported",
-                        types.join("`, `")
-                    ));
-                }
-            }
+        Some((rb, m, format)) => {
+            let schema = m.schema.clone().unwrap_or_else(|| serde_json::json!({}));
+            let files = if format == BodyFormat::Multipart {
+                file_fields(&schema)
+            } else {
+                Vec::new()
+            };
+            Some(BodyPlan {
+                format,
+                schema,
+                required: rb.required,
+                files,
+            })
         }
     };
     let mut path_params = Vec::new();
@@ -165,6 +161,7 @@ pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
             _ => {}
         }
     }
+    let weighed = weighed_sites(contract, op);
     let role = if POSTER_OPS.contains(&name.as_str()) {
         ActorRole::Poster
     } else if PROOFER_OPS.contains(&name.as_str()) {
@@ -188,12 +185,225 @@ pub fn plan(spec: &Spec, op: &Operation) -> Result<OpPlan, String> {
         path_params,
         query_params,
         statuses: op.statuses.clone(),
+        param_sites: weighed.params,
+        body_branches: weighed.branches,
+        reference_body: weighed.reference_body,
     })
 }
 
-fn is_json(ct: &str) -> bool {
-    let media = ct.split(';').next().unwrap_or("").trim();
-    media.ends_with("/json") || media.ends_with("+json")
+/// The body an operation is fuzzed with: JSON first, else multipart;
+/// `Err` for a body of another media type.
+fn body_media(op: &Operation) -> Result<Option<(&RequestBodySpec, &MediaTypeSpec, BodyFormat)>, String> {
+    let Some(rb) = &op.request_body else {
+        return Ok(None);
+    };
+    if let Some(m) = rb.content.iter().find(|m| is_json(&m.content_type)) {
+        return Ok(Some((rb, m, BodyFormat::Json)));
+    }
+    if let Some(m) = rb
+        .content
+        .iter()
+        .find(|m| m.content_type.starts_with("multipart/form-data"))
+    {
+        return Ok(Some((rb, m, BodyFormat::Multipart)));
+    }
+    let types: Vec<&str> = rb.content.iter().map(|m| m.content_type.as_str()).collect();
+    Err(format!(
+        "request body media type `{}` is not supported",
+        types.join("`, `")
+    ))
+}
+
+/// Multipart fields sent as files (`format: binary` or `byte`).
+fn file_fields(schema: &Value) -> Vec<String> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.iter()
+                .filter(|(_, s)| matches!(s.get("format").and_then(Value::as_str), Some("binary" | "byte")))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The mutation sites of an operation, weighed against both layers.
+#[derive(Debug, Clone, Default)]
+pub struct WeighedSites {
+    /// Path and query parameter sites.
+    pub params: Vec<MutationSite>,
+    /// One entry per documented body branch (none without a body).
+    pub branches: Vec<BodyBranch>,
+    /// The reference layer's body schema, if any.
+    pub reference_body: Option<Value>,
+}
+
+impl WeighedSites {
+    /// Every site (parameters, then each branch's).
+    pub fn all(&self) -> impl Iterator<Item = &MutationSite> {
+        self.params
+            .iter()
+            .chain(self.branches.iter().flat_map(|b| b.sites.iter()))
+    }
+}
+
+/// Raw (unweighed) sites of one operation of one spec: parameters, and
+/// body branches with their sites.
+fn raw_sites(spec: &Spec, op: &Operation) -> (Vec<MutationSite>, Vec<BodyBranch>, Option<Value>) {
+    let root = spec.document();
+    let mut params = Vec::new();
+    for p in &op.parameters {
+        let schema = p
+            .schema
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({"type": "string"}));
+        if matches!(p.location.as_str(), "path" | "query") {
+            params.extend(parameter_sites(&p.name, &p.location, &schema, root));
+        }
+    }
+    let mut out = Vec::new();
+    let mut body_schema = None;
+    if let Ok(Some((_, m, format))) = body_media(op) {
+        let schema = m.schema.clone().unwrap_or_else(|| serde_json::json!({}));
+        for branch in branches(&schema, root) {
+            let mut sites = body_sites(&branch, root);
+            if format == BodyFormat::Multipart {
+                sites.retain(|s| s.kind == MutationKind::MissingRequired);
+            }
+            out.push(BodyBranch { schema: branch, sites });
+        }
+        body_schema = Some(schema);
+    }
+    (params, out, body_schema)
+}
+
+/// The pointers from a site's field out to its operation, innermost
+/// first: the schema nodes down to the field (`$ref` hops included), the
+/// parameter or request body, the operation.
+fn site_chain(op: &Operation, site: &MutationSite, doc: &Value) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    match &site.location {
+        Location::Body { path } => {
+            if let Ok(Some((rb, m, _))) = body_media(op) {
+                if let Some(sp) = &m.schema_pointer {
+                    let trail = schema_trail(doc, sp, path).unwrap_or_else(|| vec![sp.clone()]);
+                    chain.extend(trail.into_iter().rev());
+                }
+                chain.push(rb.pointer.clone());
+            }
+        }
+        Location::Query { name } | Location::Path { name } => {
+            let within = if matches!(site.location, Location::Query { .. }) {
+                "query"
+            } else {
+                "path"
+            };
+            if let Some(p) = op.parameters.iter().find(|p| p.name == *name && p.location == within) {
+                if let Some(sp) = &p.schema_pointer {
+                    let trail = schema_trail(doc, sp, &[]).unwrap_or_else(|| vec![sp.clone()]);
+                    chain.extend(trail.into_iter().rev());
+                }
+                chain.push(p.pointer.clone());
+            }
+        }
+    }
+    chain.push(op.pointer.clone());
+    chain
+}
+
+/// Who requires a request breaking a documented site to be refused.
+fn weigh_documented(doc: &Value, op: &Operation, site: &MutationSite, reference_has_it: bool) -> Basis {
+    let chain = site_chain(op, site, doc);
+    let unbacked = |reason: String| {
+        if reference_has_it {
+            Basis::Reference { reason }
+        } else {
+            Basis::Nobody { reason }
+        }
+    };
+    if let Location::Query { name } = &site.location
+        && site.kind == MutationKind::NotInEnum
+        && !refuses_others(doc, &chain)
+    {
+        return unbacked(format!(
+            "the docs list the values of `?{name}` without saying that others are refused (no `x-refuse-others: true`)"
+        ));
+    }
+    let refs = doc_refs_along(doc, &chain);
+    if refs.is_empty() {
+        unbacked("the documented spec states this constraint without an `x-doc` reference".into())
+    } else {
+        Basis::Docs { refs }
+    }
+}
+
+/// The mutation sites of `op` (an operation of the documented contract):
+/// those of the documented schemas, each weighed (the docs back it with
+/// an `x-doc`; only the reference server refuses it; nobody), then those
+/// only the reference layer's schemas have (departures when accepted).
+pub fn weighed_sites(contract: &Contract, op: &Operation) -> WeighedSites {
+    let documented = contract.documented();
+    let doc = documented.document();
+    let (mut params, mut doc_branches, _) = raw_sites(documented, op);
+    let reference = contract.reference().and_then(|r| {
+        r.operations()
+            .iter()
+            .find(|o| o.method == op.method && o.path == op.path)
+            .map(|rop| (r, rop))
+    });
+    let (ref_params, ref_branches, reference_body) = match reference {
+        Some((r, rop)) => raw_sites(r, rop),
+        None => (Vec::new(), Vec::new(), None),
+    };
+    let ref_all: Vec<&MutationSite> = ref_params
+        .iter()
+        .chain(ref_branches.iter().flat_map(|b| &b.sites))
+        .collect();
+    let doc_all: Vec<MutationSite> = params
+        .iter()
+        .chain(doc_branches.iter().flat_map(|b| &b.sites))
+        .cloned()
+        .collect();
+    let weigh = |site: &mut MutationSite| {
+        let has = ref_all.iter().any(|r| r.same_rule(site));
+        site.basis = weigh_documented(doc, op, site, has);
+        site.origin = Layer::Documented;
+    };
+    params.iter_mut().for_each(weigh);
+    for b in &mut doc_branches {
+        b.sites.iter_mut().for_each(weigh);
+    }
+    let only_reference = |site: &MutationSite| {
+        let mut s = site.clone();
+        s.origin = Layer::Reference;
+        s.basis = Basis::Reference {
+            reason: "only the reference layer states this constraint".into(),
+        };
+        s
+    };
+    let new_here = |site: &&MutationSite| !doc_all.iter().any(|d| d.same_rule(site));
+    params.extend(ref_params.iter().filter(new_here).map(only_reference));
+    if !doc_branches.is_empty() {
+        let same_shape = ref_branches.len() == doc_branches.len();
+        for (i, rb) in ref_branches.iter().enumerate() {
+            let extra: Vec<MutationSite> = rb.sites.iter().filter(new_here).map(only_reference).collect();
+            for (j, b) in doc_branches.iter_mut().enumerate() {
+                if !same_shape || i == j {
+                    for s in &extra {
+                        if !b.sites.iter().any(|x| x.same_rule(s)) {
+                            b.sites.push(s.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    WeighedSites {
+        params,
+        branches: doc_branches,
+        reference_body,
+    }
 }
 
 /// API key unless the operation is JWT-only; none for public operations.
@@ -329,6 +539,7 @@ impl OpPlan {
                     files: files.clone(),
                     parts,
                     mutation: None,
+                    refusal: None,
                     expect: Expect::Documented,
                 }
             })
@@ -342,50 +553,39 @@ impl OpPlan {
 
     /// Requests with exactly one mutation; `None` when nothing can be mutated.
     pub fn invalid_strategy(&self, generator: &Generator, fx: &Fixtures) -> Option<BoxedStrategy<FuzzRequest>> {
-        let root = generator.root().clone();
-        let mut param_sites: Vec<MutationSite> = Vec::new();
-        for (name, schema) in &self.path_params {
-            param_sites.extend(parameter_sites(name, "path", schema, &root));
-        }
-        for (name, _, schema) in &self.query_params {
-            param_sites.extend(parameter_sites(name, "query", schema, &root));
-        }
-        let validator = self
-            .body
-            .as_ref()
-            .filter(|b| b.format == BodyFormat::Json)
-            .and_then(|b| {
-                jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(&b.schema)
-                    .ok()
-                    .map(Arc::new)
-            });
+        let json = self.body.as_ref().is_some_and(|b| b.format == BodyFormat::Json);
+        let compile = |schema: &Value| {
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(schema)
+                .ok()
+                .map(Arc::new)
+        };
+        let validators = Arc::new(Validators {
+            documented: self.body.as_ref().filter(|_| json).and_then(|b| compile(&b.schema)),
+            reference: self.reference_body.as_ref().filter(|_| json).and_then(compile),
+        });
         let mut alternatives: Vec<BoxedStrategy<FuzzRequest>> = Vec::new();
-        let body_branches: Vec<Option<Value>> = match &self.body {
-            Some(b) => branches(&b.schema, &root).into_iter().map(Some).collect(),
-            None => vec![None],
+        let body_branches: Vec<Option<&BodyBranch>> = if self.body_branches.is_empty() {
+            vec![None]
+        } else {
+            self.body_branches.iter().map(Some).collect()
         };
         for branch in body_branches {
-            let mut sites = param_sites.clone();
-            if let (Some(schema), Some(b)) = (&branch, &self.body) {
-                let body = body_sites(schema, &root);
-                if b.format == BodyFormat::Multipart {
-                    sites.extend(body.into_iter().filter(|s| s.kind == MutationKind::MissingRequired));
-                } else {
-                    sites.extend(body);
-                }
+            let mut sites = self.param_sites.clone();
+            if let Some(b) = branch {
+                sites.extend(b.sites.iter().cloned());
             }
             if sites.is_empty() {
                 continue;
             }
-            let body_strategy = branch.as_ref().map(|s| generator.strategy(s));
+            let body_strategy = branch.map(|b| generator.strategy(&b.schema));
             let base = self.requests(generator, fx, body_strategy, true);
             let sites = Arc::new(sites);
-            let validator = validator.clone();
+            let validators = validators.clone();
             alternatives.push(
                 (base, any::<Index>())
-                    .prop_map(move |(req, index)| mutate(req, &sites, index, validator.as_deref()))
+                    .prop_map(move |(req, index)| mutate(req, &sites, index, &validators))
                     .boxed(),
             );
         }
@@ -397,20 +597,26 @@ impl OpPlan {
     }
 }
 
-/// Applies the chosen mutation; a body mutation that the schema still
-/// accepts (a second `oneOf` branch covers it) only forbids 5xx.
-fn mutate(
-    mut req: FuzzRequest,
-    sites: &[MutationSite],
-    index: Index,
-    validator: Option<&jsonschema::Validator>,
-) -> FuzzRequest {
+/// The validators of the body schemas of both layers (JSON bodies only).
+struct Validators {
+    documented: Option<Arc<jsonschema::Validator>>,
+    reference: Option<Arc<jsonschema::Validator>>,
+}
+
+/// Applies the chosen mutation; a body mutation that the schema of the
+/// site's layer still accepts (a second `oneOf` branch covers it) only
+/// forbids 5xx.
+fn mutate(mut req: FuzzRequest, sites: &[MutationSite], index: Index, validators: &Validators) -> FuzzRequest {
     let Some(m) = apply_nth(sites, index.index(sites.len()), &req.parts) else {
         return req;
     };
     let mut expect = Expect::from(m.expectation);
     let mut description = m.description;
     let body_changed = m.parts.body != req.parts.body;
+    let validator = match m.origin {
+        Layer::Documented => validators.documented.as_deref(),
+        Layer::Reference => validators.reference.as_deref(),
+    };
     if expect == Expect::Reject
         && body_changed
         && let (Some(v), Some(body)) = (validator, &m.parts.body)
@@ -421,6 +627,7 @@ fn mutate(
     }
     req.parts = m.parts;
     req.mutation = Some(description);
+    req.refusal = (expect == Expect::Reject).then_some(m.refusal);
     req.expect = expect;
     req
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::fixtures::Fixtures;
-use super::mutate::{Expectation, RequestParts};
+use super::mutate::{Expectation, Refusal, RequestParts};
 
 /// The kind of actor a request is sent as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -71,7 +71,9 @@ pub enum BodyFormat {
 pub enum Expect {
     /// A valid request: a documented 2xx or documented 4xx, never a 5xx.
     Documented,
-    /// An invalid request: a 4xx, never a 2xx or 5xx.
+    /// An invalid request: a 4xx, never a 5xx; a 2xx is a failure when the
+    /// docs require the refusal, a departure when only our reference
+    /// server makes it (see [`Refusal`]).
     Reject,
     /// Not known to be invalid: a documented status, never a 5xx.
     NoServerError,
@@ -116,6 +118,8 @@ pub struct FuzzRequest {
     pub parts: RequestParts,
     /// The mutation that made it invalid, if any.
     pub mutation: Option<String>,
+    /// Why the mutated request deserves a refusal, and who says so.
+    pub refusal: Option<Refusal>,
     /// What a conforming target must answer.
     pub expect: Expect,
 }
@@ -389,6 +393,7 @@ mod tests {
             files: vec![],
             parts,
             mutation: None,
+            refusal: None,
             expect: Expect::Documented,
         }
     }

@@ -1,7 +1,9 @@
 //! Small helpers over JSON schemas as `serde_json::Value`: `$ref` lookup,
 //! `allOf` merging, branch expansion of `oneOf`/`anyOf`, the set of types a
 //! schema allows (OpenAPI 3.0 `nullable` and 3.1 type arrays alike), and
-//! the 3.0 → JSON Schema conversion used to validate generated bodies.
+//! the 3.0 → JSON Schema conversion used to validate generated bodies;
+//! and, over the document as written, where a constraint sits and which
+//! documentation it cites (`x-doc`, see [`doc_refs`]).
 //!
 //! Pure data; no generation, no HTTP.
 
@@ -344,6 +346,138 @@ pub fn is_cents(name: &str, schema: &Value) -> bool {
     described || named
 }
 
+/// The extension naming the documentation a part of the spec rests on:
+/// a list of references (`[llms.txt#browse-and-apply, "openapi:POST /api/jobs/{id}/apply"]`)
+/// or one string.
+pub const X_DOC: &str = "x-doc";
+/// The extension saying that a query parameter's `enum` is closed: a value
+/// outside it must be refused. Without it, an enum of a query parameter
+/// only lists the values the docs name.
+pub const X_REFUSE_OTHERS: &str = "x-refuse-others";
+
+/// Looks up a `#/...` pointer in the document.
+pub fn at_pointer<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let p = pointer.strip_prefix('#').unwrap_or(pointer);
+    doc.pointer(p)
+}
+
+/// `pointer` extended by one (unescaped) token.
+pub fn child_pointer(pointer: &str, token: &str) -> String {
+    format!("{pointer}/{}", token.replace('~', "~0").replace('/', "~1"))
+}
+
+/// The parent of a `#/...` pointer (`None` for the root `#`).
+fn parent_pointer(pointer: &str) -> Option<&str> {
+    let i = pointer.rfind('/')?;
+    Some(&pointer[..i])
+}
+
+/// The `x-doc` of one node: a list of strings, or one string.
+fn own_refs(node: &Value) -> Option<Vec<String>> {
+    match node.get(X_DOC)? {
+        Value::String(s) if !s.trim().is_empty() => Some(vec![s.trim().to_string()]),
+        Value::Array(items) => {
+            let refs: Vec<String> = items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            (!refs.is_empty()).then_some(refs)
+        }
+        _ => None,
+    }
+}
+
+/// The documentation references of the place at `pointer`: the `x-doc` of
+/// the node there or, failing that, of its nearest ancestor that has one
+/// (a property's schema, its object schema, the parameter, the operation,
+/// the path item...). Empty when no node on the way up cites any.
+///
+/// A `$ref` is not followed backwards: a schema in `components` reaches
+/// only its own ancestors. To continue from the place that uses it, see
+/// [`doc_refs_along`].
+pub fn doc_refs(doc: &Value, pointer: &str) -> Vec<String> {
+    let mut current = Some(pointer.trim_end_matches('/'));
+    while let Some(p) = current {
+        if let Some(refs) = at_pointer(doc, p).and_then(own_refs) {
+            return refs;
+        }
+        current = parent_pointer(p);
+    }
+    Vec::new()
+}
+
+/// The first non-empty [`doc_refs`] of `chain`, a list of pointers from
+/// the innermost place out (a property, the schema that `$ref`s it, the
+/// request body, the operation...).
+pub fn doc_refs_along<S: AsRef<str>>(doc: &Value, chain: &[S]) -> Vec<String> {
+    chain
+        .iter()
+        .map(|p| doc_refs(doc, p.as_ref()))
+        .find(|r| !r.is_empty())
+        .unwrap_or_default()
+}
+
+/// The schema nodes visited from the schema at `start` down to the
+/// property at `path` (property names), outermost first: every `$ref` hop
+/// and every `allOf`/`oneOf`/`anyOf` part on the way, ending at the
+/// property's schema (its `$ref` followed). `None` when the document does
+/// not lead there.
+pub fn schema_trail(doc: &Value, start: &str, path: &[String]) -> Option<Vec<String>> {
+    let mut trail = Vec::new();
+    walk_trail(doc, start, path, &mut trail, 0).then_some(trail)
+}
+
+fn walk_trail(doc: &Value, pointer: &str, path: &[String], trail: &mut Vec<String>, depth: usize) -> bool {
+    if depth > 4 * MAX_REF_HOPS {
+        return false;
+    }
+    let Some(node) = at_pointer(doc, pointer) else {
+        return false;
+    };
+    trail.push(pointer.to_string());
+    if let Some(target) = node.get("$ref").and_then(Value::as_str).filter(|r| r.starts_with('#')) {
+        if walk_trail(doc, target, path, trail, depth + 1) {
+            return true;
+        }
+        if path.is_empty() {
+            return true;
+        }
+    } else if path.is_empty() {
+        return true;
+    } else {
+        if node.get("properties").and_then(|p| p.get(&path[0])).is_some() {
+            let next = child_pointer(&child_pointer(pointer, "properties"), &path[0]);
+            if walk_trail(doc, &next, &path[1..], trail, depth + 1) {
+                return true;
+            }
+        }
+        for key in ["allOf", "oneOf", "anyOf"] {
+            let n = node.get(key).and_then(Value::as_array).map_or(0, Vec::len);
+            for i in 0..n {
+                let part = child_pointer(&child_pointer(pointer, key), &i.to_string());
+                if walk_trail(doc, &part, path, trail, depth + 1) {
+                    return true;
+                }
+            }
+        }
+    }
+    trail.pop();
+    false
+}
+
+/// True when some node of `trail` says `x-refuse-others: true`.
+pub fn refuses_others<S: AsRef<str>>(doc: &Value, trail: &[S]) -> bool {
+    trail.iter().any(|p| {
+        at_pointer(doc, p.as_ref())
+            .and_then(|n| n.get(X_REFUSE_OTHERS))
+            .and_then(Value::as_bool)
+            == Some(true)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,5 +530,66 @@ mod tests {
             numeric_bounds(&json!({"exclusiveMaximum": 5})),
             (None, false, Some(5.0), true)
         );
+    }
+
+    fn documented() -> Value {
+        json!({
+            "paths": {"/api/jobs/{id}/apply": {"post": {
+                "x-doc": ["openapi:POST /api/jobs/{id}/apply"],
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Apply"}}}}
+            }}},
+            "components": {"schemas": {
+                "Apply": {"type": "object", "x-doc": "llms.txt#apply", "properties": {
+                    "message": {"type": "string", "minLength": 10, "x-doc": ["llms.txt#message", 7]},
+                    "price": {"type": "integer"},
+                    "meta": {"$ref": "#/components/schemas/Meta"}
+                }},
+                "Meta": {"allOf": [{"type": "object", "properties": {"note": {"type": "string", "x-refuse-others": true}}}]},
+                "Bare": {"type": "object", "properties": {"a/b": {"type": "string"}}}
+            }}
+        })
+    }
+
+    #[test]
+    fn nearest_doc_reference_up_the_ancestors() {
+        let d = documented();
+        assert_eq!(
+            doc_refs(&d, "#/components/schemas/Apply/properties/message/minLength"),
+            ["llms.txt#message"]
+        );
+        assert_eq!(
+            doc_refs(&d, "#/components/schemas/Apply/properties/price"),
+            ["llms.txt#apply"]
+        );
+        assert!(doc_refs(&d, "#/components/schemas/Bare/properties/a~1b").is_empty());
+        assert!(doc_refs(&d, "#/nowhere/at/all").is_empty());
+        let chain = [
+            "#/components/schemas/Bare",
+            "#/paths/~1api~1jobs~1{id}~1apply/post/requestBody",
+        ];
+        assert_eq!(doc_refs_along(&d, &chain), ["openapi:POST /api/jobs/{id}/apply"]);
+    }
+
+    #[test]
+    fn trails_follow_refs_and_all_of() {
+        let d = documented();
+        let start = "#/paths/~1api~1jobs~1{id}~1apply/post/requestBody/content/application~1json/schema";
+        let trail = schema_trail(&d, start, &["meta".into(), "note".into()]).unwrap();
+        assert_eq!(
+            trail,
+            [
+                start,
+                "#/components/schemas/Apply",
+                "#/components/schemas/Apply/properties/meta",
+                "#/components/schemas/Meta",
+                "#/components/schemas/Meta/allOf/0",
+                "#/components/schemas/Meta/allOf/0/properties/note",
+            ]
+        );
+        assert!(refuses_others(&d, &trail));
+        assert!(schema_trail(&d, start, &["nothing".into()]).is_none());
+        let bare = schema_trail(&d, "#/components/schemas/Bare", &["a/b".into()]).unwrap();
+        assert_eq!(bare.last().unwrap(), "#/components/schemas/Bare/properties/a~1b");
+        assert!(!refuses_others(&d, &bare));
     }
 }

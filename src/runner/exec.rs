@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::Value;
 
 use super::RunnerError;
@@ -229,28 +228,9 @@ pub(crate) async fn send(
     }
 }
 
-/// Why a body could not be read whole.
-pub(crate) enum Capped {
-    TooLarge,
-    Broken(reqwest::Error),
-}
-
-/// Reads a body as a stream, stopping as soon as it passes `max` bytes.
-pub(crate) async fn read_capped(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, Capped> {
-    if resp.content_length().is_some_and(|len| len > max as u64) {
-        return Err(Capped::TooLarge);
-    }
-    let mut body = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(Capped::Broken)?;
-        if body.len() + chunk.len() > max {
-            return Err(Capped::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
+/// The capped body read, shared with the fuzzer (one capped HTTP path
+/// for the crate): stops as soon as a body passes the cap.
+pub(crate) use crate::fuzz::body::{Capped, read_capped};
 
 /// A duration for messages: `10 s`, `250 ms`.
 pub(crate) fn human(d: Duration) -> String {
