@@ -4,8 +4,10 @@
 //!
 //! Set `AGENTGIGS_TARGET=<url>` (a server with the control API) or
 //! `AGENTGIGS_PROFILE=<file>` to run the same trials against another server.
-//! Scenarios the target cannot run (a missing control feature, money on a
-//! non-sandbox target) pass with the reason printed.
+//! The target is probed once, before the trials are built (its control
+//! features, its account pool): a scenario it cannot run (a missing control
+//! feature, an account the pool lacks, money on a non-sandbox target) is an
+//! **ignored** trial, and the reasons are printed first.
 //!
 //! Against the bundled server each passing scenario's transcript is also
 //! compared with its insta snapshot under `snapshots/` (review changes with
@@ -26,12 +28,13 @@
 use std::path::Path;
 
 use agentgigs_conformance::mock::MockConfig;
+use agentgigs_conformance::redact::Secrets;
 use agentgigs_conformance::report::model::Outcome;
 use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
-use agentgigs_conformance::runner::{PlannedScenario, RunOptions, ScenarioContext, run_scenario};
+use agentgigs_conformance::runner::{PlannedScenario, RunOptions, ScenarioContext, can_run, run_scenario};
 use agentgigs_conformance::scenario::load_library;
 use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY};
-use agentgigs_conformance::target::{Profile, TargetSpec};
+use agentgigs_conformance::target::{ClientOptions, Target, TargetSpec, build_client};
 use agentgigs_conformance::transcript::{snapshot_name, transcript};
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -45,20 +48,6 @@ fn main() {
         })],
     };
     libtest_mimic::run(&args, trials).exit();
-}
-
-fn target() -> Result<TargetSpec, String> {
-    if let Ok(file) = std::env::var("AGENTGIGS_PROFILE") {
-        return Profile::load(Path::new(&file))
-            .map(TargetSpec::Remote)
-            .map_err(|e| e.to_string());
-    }
-    if let Ok(url) = std::env::var("AGENTGIGS_TARGET") {
-        return Profile::from_url(&url)
-            .map(TargetSpec::Remote)
-            .map_err(|e| e.to_string());
-    }
-    Ok(TargetSpec::Bundled)
 }
 
 /// One pass of the library over a target.
@@ -80,7 +69,7 @@ fn build_trials(root: &Path) -> Result<Vec<Trial>, String> {
     if library.scenarios.is_empty() {
         return Err("no scenario found under scenarios/: discovery is broken".into());
     }
-    let target = target()?;
+    let target = TargetSpec::from_env().map_err(|e| e.to_string())?;
     let passes = if target.is_bundled() {
         vec![
             // Our reference server keeps both layers: any departure fails.
@@ -139,30 +128,70 @@ fn shifted_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono:
         .expect("31 December noon exists")
 }
 
+/// Why each scenario cannot run on the pass's target (probed once).
+fn unrunnable(planned: &[PlannedScenario], pass: &Pass) -> Result<Vec<Option<String>>, String> {
+    if pass.target.is_bundled() {
+        return Ok(vec![None; planned.len()]);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot build a runtime: {e}"))?;
+    let http = build_client(&ClientOptions::default()).map_err(|e| e.to_string())?;
+    let options = RunOptions::default();
+    let target = runtime.block_on(Target::resolve(
+        &pass.target,
+        &http,
+        &Secrets::new(),
+        options.request_timeout,
+    ));
+    Ok(planned.iter().map(|p| can_run(p, &target, &options).err()).collect())
+}
+
 fn trials_for(
     root: &Path,
     library: &agentgigs_conformance::scenario::Library,
     contract: &Contract,
     pass: &Pass,
 ) -> Result<Vec<Trial>, String> {
-    let mut trials = Vec::new();
+    let mut planned = Vec::new();
     for scenario in &library.scenarios {
+        let steps = library.expand(scenario).map_err(|e| e.to_string())?;
+        planned.push(PlannedScenario::new(scenario.clone(), steps));
+    }
+    let reasons = unrunnable(&planned, pass)?;
+    let ignored: Vec<String> = planned
+        .iter()
+        .zip(&reasons)
+        .filter_map(|(p, r)| r.as_ref().map(|r| format!("  {}{}: {r}", pass.prefix, p.file)))
+        .collect();
+    if !ignored.is_empty() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "{} scenario(s) ignored: the target cannot run them:\n{}",
+                ignored.len(),
+                ignored.join("\n")
+            );
+        }
+    }
+    let mut trials = Vec::new();
+    for (planned, reason) in planned.into_iter().zip(reasons) {
         let name = format!(
             "{}{}",
             pass.prefix,
-            scenario
-                .source
-                .file
-                .trim_start_matches("scenarios/")
-                .trim_end_matches(".yaml")
+            planned.file.trim_start_matches("scenarios/").trim_end_matches(".yaml")
         );
-        let steps = library.expand(scenario).map_err(|e| e.to_string())?;
-        let planned = PlannedScenario::new(scenario.clone(), steps);
         let contract = contract.clone();
         let kind = planned.area.clone();
         let snapshots = pass.snapshots.then(|| root.join("snapshots"));
         let (target, strict) = (pass.target.clone(), pass.strict);
-        trials.push(Trial::test(name, move || run_one(planned, contract, target, strict, snapshots)).with_kind(kind));
+        trials.push(
+            Trial::test(name, move || run_one(planned, contract, target, strict, snapshots))
+                .with_kind(kind)
+                .with_ignored_flag(reason.is_some()),
+        );
     }
     Ok(trials)
 }
@@ -204,14 +233,11 @@ fn run_one(
             }
             Ok(())
         }
-        Outcome::Skipped { reason } => {
-            // libtest-mimic cannot skip at run time; a skip is a pass that says why.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipped: {reason}");
-            }
-            Ok(())
-        }
+        // What the target cannot run is an ignored trial, decided before the
+        // run; a scenario that still could not run did not check anything.
+        Outcome::Skipped { reason } => Err(Failed::from(format!(
+            "could not run (not a conformance failure, but nothing was checked): {reason}"
+        ))),
         Outcome::Failed | Outcome::Errored { .. } => {
             Err(Failed::from(render_failure(&report, &TerminalStyle { color: false })))
         }

@@ -80,16 +80,23 @@ pub fn check_expect(expect: &Expect, status: u16, headers: &[(String, String)], 
 /// Checks a response against the `reference` part of an `expect` block
 /// (none: no finding). Its findings are departures from the reference
 /// server, never failures.
+///
+/// A `reference` block without `status` checks no status (it does not
+/// mean "any 2xx" there: the documented `status` already decided that).
 pub fn check_reference(
     expect: &Expect,
     status: u16,
     headers: &[(String, String)],
     json: Option<&Value>,
 ) -> Vec<Finding> {
-    match &expect.reference {
-        Some(r) => check_expect(r, status, headers, json),
-        None => Vec::new(),
+    let Some(r) = &expect.reference else {
+        return Vec::new();
+    };
+    let mut out = check_expect(r, status, headers, json);
+    if r.status.is_empty() {
+        out.retain(|f| f.kind != FindingKind::Status);
     }
+    out
 }
 
 /// Checks the status against the acceptable ones (empty = any 2xx).

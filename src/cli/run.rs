@@ -17,7 +17,7 @@ use crate::report::terminal::{TerminalStyle, render_failure, render_summary};
 use crate::report::{Coverage, Format, coverage, write_report};
 use crate::runner::{PlannedScenario, ProgressEvent, RunOptions, RunPlan, run_with_secrets};
 use crate::spec::{Contract, Spec};
-use crate::target::{Profile, TargetSpec};
+use crate::target::TargetSpec;
 
 use super::args::{CoverageArgs, RunArgs, SelectArgs, TargetArgs};
 use super::library::{self, UsageError, has_errors, selected};
@@ -25,18 +25,10 @@ use super::{EXIT_FAILED, EXIT_OK, Out};
 
 /// The target named by the arguments (the bundled server when none is).
 pub fn target_of(args: &TargetArgs) -> Result<TargetSpec, UsageError> {
-    if let Some(path) = &args.profile {
-        let mut profile = Profile::load(path).map_err(|e| UsageError::Other(e.to_string()))?;
-        profile.insecure |= args.insecure;
-        return Ok(TargetSpec::Remote(profile));
-    }
-    if let Some(url) = &args.target {
-        let mut profile = Profile::from_url(url).map_err(|e| UsageError::Other(e.to_string()))?;
-        profile.insecure |= args.insecure;
-        return Ok(TargetSpec::Remote(profile));
-    }
-    if args.clock_start.is_none() && args.choices.is_empty() && !args.all_choices {
-        return Ok(TargetSpec::Bundled);
+    let spec = TargetSpec::from_sources(args.profile.as_deref(), args.target.as_deref(), args.insecure)
+        .map_err(|e| UsageError::Other(e.to_string()))?;
+    if !spec.is_bundled() || (args.clock_start.is_none() && args.choices.is_empty() && !args.all_choices) {
+        return Ok(spec);
     }
     let mut config = if args.all_choices {
         crate::mock::MockConfig::all_choices()

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use context::ScenarioContext;
-pub use scenario::run_scenario;
+pub use scenario::{can_run, run_scenario};
 pub use schedule::{run, run_with_secrets};
 
 use crate::report::model::{ScenarioReport, StepReport, Totals};

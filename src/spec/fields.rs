@@ -114,7 +114,18 @@ fn step(
     let is_item = seg == "*" || seg.parse::<usize>().is_ok();
     if let Some(p) = obj.get("properties").and_then(|p| p.get(seg)) {
         let ptr = child(&child(pointer, "properties"), seg);
-        return walk(doc, &ptr, p, rest, depth + 1);
+        let found = walk(doc, &ptr, p, rest, depth + 1);
+        // An error schema may list its documented codes beside its properties.
+        if seg == "code"
+            && rest.is_empty()
+            && let (Described::Yes { values: None }, Some(codes)) =
+                (&found, obj.get("x-documented-codes").and_then(Value::as_array))
+        {
+            return Described::Yes {
+                values: Some(codes.clone()),
+            };
+        }
+        return found;
     }
     if is_item && let Some(items) = obj.get("items") {
         return walk(doc, &child(pointer, "items"), items, rest, depth + 1);
@@ -167,6 +178,11 @@ components:
       properties:
         error: {type: string}
         code: {type: string, nullable: true, x-documented-codes: [ACKNOWLEDGMENT_REQUIRED]}
+    OtherError:
+      type: object
+      x-documented-codes: [ACKNOWLEDGMENT_REQUIRED]
+      properties:
+        code: {type: string, nullable: true}
 "#;
 
     fn seg(p: &[&str]) -> Vec<String> {
@@ -196,6 +212,20 @@ components:
             }
         );
         assert_eq!(d(409, &["docs"]), Described::No);
+        // Codes listed on the schema beside its properties.
+        let other = spec.document().pointer("/components/schemas/OtherError").unwrap();
+        assert_eq!(
+            walk(
+                spec.document(),
+                "#/components/schemas/OtherError",
+                other,
+                &seg(&["code"]),
+                0
+            ),
+            Described::Yes {
+                values: Some(vec!["ACKNOWLEDGMENT_REQUIRED".into()])
+            }
+        );
         assert_eq!(d(204, &["anything"]), Described::No);
         assert_eq!(d(500, &["error"]), Described::Unknown);
     }

@@ -50,6 +50,30 @@ impl TargetSpec {
     pub fn kind(&self) -> &'static str {
         if self.is_bundled() { "bundled" } else { "remote" }
     }
+
+    /// The target a profile file or a URL names (the profile wins), else
+    /// the bundled server. `insecure` accepts invalid TLS certificates.
+    pub fn from_sources(
+        profile: Option<&std::path::Path>,
+        url: Option<&str>,
+        insecure: bool,
+    ) -> Result<TargetSpec, TargetError> {
+        let mut profile = match (profile, url) {
+            (Some(path), _) => Profile::load(path)?,
+            (None, Some(url)) => Profile::from_url(url)?,
+            (None, None) => return Ok(TargetSpec::Bundled),
+        };
+        profile.insecure |= insecure;
+        Ok(TargetSpec::Remote(profile))
+    }
+
+    /// The target named by `AGENTGIGS_PROFILE` (a profile file) or
+    /// `AGENTGIGS_TARGET` (a URL), else the bundled server.
+    pub fn from_env() -> Result<TargetSpec, TargetError> {
+        let profile = std::env::var_os("AGENTGIGS_PROFILE").map(std::path::PathBuf::from);
+        let url = std::env::var("AGENTGIGS_TARGET").ok();
+        TargetSpec::from_sources(profile.as_deref(), url.as_deref(), false)
+    }
 }
 
 /// Why a target could not be set up or used.
