@@ -31,6 +31,9 @@ pub enum Command {
     Mock(MockArgs),
     /// Check every scenario file without any server.
     Lint(LibraryArgs),
+    /// Probe a target: its control features, its accounts and what each can do,
+    /// whether the event stream connects, and which scenarios would run (and why not).
+    Doctor(DoctorArgs),
     /// List the scenarios (id, level, area, file).
     List(ListArgs),
     /// Run the library against the bundled server and print the coverage of the spec
@@ -179,6 +182,23 @@ pub struct RunArgs {
     /// Where the state of the previous run is kept (for --last-failed).
     #[arg(long, value_name = "FILE", default_value = ".agentgigs-conformance/last-run.json")]
     pub state_file: PathBuf,
+}
+
+/// `doctor`.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub library: LibraryArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Run money-moving scenarios against a target that is not a sandbox (as `run`).
+    #[arg(long = "i-understand-this-moves-real-money")]
+    pub allow_real_money: bool,
+    /// The most money (cents) the run may commit (as `run`).
+    #[arg(long, value_name = "CENTS")]
+    pub max_spend_cents: Option<i64>,
 }
 
 /// `mock`.

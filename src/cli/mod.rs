@@ -74,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => Ok(simple::completions(*shell, &mut out)),
         Command::Man { dir } => Ok(simple::man(dir.as_deref(), &mut out)),
         Command::Run(a) => run::run(a, &mut out),
+        Command::Doctor(a) => run::doctor(a, &mut out),
         Command::Coverage(a) => run::coverage(a, &mut out),
         Command::Fuzz(a) => fuzz::run_fuzz(a, &mut out),
         Command::Replay(a) => fuzz::run_replay(a, &mut out),

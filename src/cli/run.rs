@@ -19,7 +19,7 @@ use crate::runner::{PlannedScenario, ProgressEvent, RunOptions, RunPlan, run_wit
 use crate::spec::{Contract, Spec};
 use crate::target::TargetSpec;
 
-use super::args::{CoverageArgs, RunArgs, SelectArgs, TargetArgs};
+use super::args::{CoverageArgs, DoctorArgs, RunArgs, SelectArgs, TargetArgs};
 use super::library::{self, UsageError, has_errors, selected};
 use super::{EXIT_FAILED, EXIT_OK, Out};
 
@@ -291,4 +291,74 @@ pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageErr
     // Something documented that no scenario exercises is a gap of the library: exit 1.
     let missing = cov.missing();
     Ok(ExitCode::from(if missing.is_empty() { EXIT_OK } else { EXIT_FAILED }))
+}
+
+/// `doctor`: probes the target and prints what would run; exits 4 when nothing could.
+pub fn doctor(args: &DoctorArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let (_, planned) = plan(&args.library, &args.select, None, out)?;
+    let target = target_of(&args.target)?;
+    let options = RunOptions {
+        insecure: args.target.insecure,
+        allow_real_money: args.allow_real_money,
+        max_spend_cents: args.max_spend_cents,
+        ..RunOptions::default()
+    };
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| UsageError::Other(format!("cannot start the runtime: {e}")))?;
+    let p = runtime.block_on(crate::runner::preflight(&target, &planned, &options));
+    out.line(&format!(
+        "target   {} ({}, {})",
+        p.target,
+        target.kind(),
+        if p.sandbox {
+            "sandbox"
+        } else {
+            "NOT a sandbox: money is real"
+        }
+    ));
+    match &p.features {
+        Ok(f) if f.is_empty() => out.line("control  none (scenarios take accounts from the profile's pool)"),
+        Ok(f) => out.line(&format!("control  {}", f.join(", "))),
+        Err(e) => out.line(&format!("control  unusable: {e}")),
+    }
+    match &p.events {
+        Ok(what) => out.line(&format!("events   {what}")),
+        Err(why) => out.line(&format!("events   do not connect: {why}")),
+    }
+    if !p.accounts.is_empty() {
+        out.line("accounts");
+        for a in &p.accounts {
+            let state = match &a.usable {
+                Ok(()) => "usable".to_string(),
+                Err(why) => format!("NOT usable: {why}"),
+            };
+            let mut what = vec![format!("{} tier", a.tier)];
+            if let Some(w) = a.wallet_cents {
+                what.push(format!("wallet {w} cents"));
+            }
+            if let Some(s) = &a.specializations {
+                what.push(format!("specializations [{}]", s.join(", ")));
+            }
+            if let Some(c) = &a.proofer_categories {
+                what.push(format!("proofs in [{}]", c.join(", ")));
+            }
+            if !a.email_verified {
+                what.push("email not verified".into());
+            }
+            out.line(&format!("  {:<12} {:<8} {state}; {}", a.label, a.role, what.join(", ")));
+        }
+    }
+    let (can, of) = p.must_runnable();
+    out.line(&format!("plan     {can} of {of} must-level scenarios would run"));
+    for (id, level, why) in &p.plan {
+        match why {
+            None => out.line(&format!("  run   {id} [{}]", level.as_str())),
+            Some(why) => out.line(&format!("  skip  {id} [{}]: {why}", level.as_str())),
+        }
+    }
+    Ok(ExitCode::from(if p.nothing_runs() {
+        crate::report::Verdict::TooLittleRan.exit_code()
+    } else {
+        EXIT_OK
+    }))
 }

@@ -13,6 +13,7 @@ mod events;
 mod exec;
 mod money;
 mod pacing;
+mod preflight;
 mod record;
 mod request_steps;
 mod scenario;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use context::ScenarioContext;
+pub use preflight::{AccountReport, Preflight, preflight};
 pub use scenario::{can_run, run_scenario};
 pub use schedule::{run, run_with_secrets};
 
