@@ -16,8 +16,8 @@ fn known_secrets_get_their_labels() {
     assert_eq!(out, "key=[API_KEY:poster] pw=[PASSWORD:poster]");
     // Percent-encoded and JSON-escaped forms too.
     assert_eq!(s.redact_str("pw=hunter2+%26+co"), "pw=[PASSWORD:poster]");
-    s.add("PASSWORD:agent", "a\"quote");
-    assert_eq!(s.redact_str(r#"{"p":"a\"quote"}"#), r#"{"p":"[PASSWORD:agent]"}"#);
+    s.add("PASSWORD:agent", "a\"quoted pw");
+    assert_eq!(s.redact_str(r#"{"p":"a\"quoted pw"}"#), r#"{"p":"[PASSWORD:agent]"}"#);
 }
 
 #[test]
@@ -31,7 +31,11 @@ fn shapes_are_redacted_without_registration() {
 fn short_values_are_ignored() {
     let s = Secrets::new();
     s.add("X", "ab");
-    assert_eq!(s.redact_str("abc"), "abc");
+    s.add("PASSWORD:x", "short");
+    assert_eq!(
+        s.redact_str("abc, a password shorter than 8"),
+        "abc, a password shorter than 8"
+    );
     assert!(s.is_empty());
 }
 

@@ -17,7 +17,7 @@ use super::vars::Vars;
 use super::{PlannedScenario, ProgressEvent, RunnerError};
 use crate::mock::MockServer;
 use crate::report::model::{Outcome, ScenarioReport, StepReport};
-use crate::scenario::{Level, Scenario};
+use crate::scenario::{AuthMode, Level, Scenario};
 use crate::target::{ActorCredentials, ControlClient, ControlInfo, Leased, Need, Target, bundled_token};
 
 /// A scenario report with no steps and the given outcome.
@@ -221,7 +221,7 @@ async fn run_on(
         restore: Vec::new(),
     };
     let scenario_deadline = started + ctx.options.scenario_timeout;
-    if let Err(outcome) = provision(ctx, s, &mut st, scenario_deadline).await {
+    if let Err(outcome) = provision(ctx, s, &planned.steps, &mut st, scenario_deadline).await {
         return redact_scenario(&ctx.secrets, &bare_report(planned, outcome, started.elapsed()));
     }
     for (name, v) in &s.vars {
@@ -404,6 +404,7 @@ fn deadline(ctx: &ScenarioContext, step: &crate::scenario::Step, now: Instant, s
 async fn provision(
     ctx: &ScenarioContext,
     s: &Scenario,
+    st_steps: &[crate::scenario::Step],
     st: &mut ScenarioState,
     scenario_deadline: Instant,
 ) -> Result<(), Outcome> {
@@ -467,6 +468,42 @@ async fn provision(
             }
         }
     }
+    // Fields of an actor the steps use (`{{p1.id}}`) must be known for the
+    // account the pool gave: the profile names them by variable.
+    let used: Vec<String> = steps_references(st_steps);
+    for (need, account, _) in &lease.assigned {
+        let Ok(creds) = &account.credentials else { continue };
+        for (field, alias, have, env) in [
+            ("user_id", "id", creds.user_id.is_some(), "user_id_env"),
+            ("email", "email", creds.email.is_some(), "email_env"),
+            ("password", "password", creds.password.is_some(), "password_env"),
+            ("access_token", "jwt", creds.access_token.is_some(), "jwt_env"),
+            ("api_key", "api_key", creds.api_key.is_some(), "api_key_env"),
+        ] {
+            let wanted = used.iter().any(|r| {
+                let head = r.split('|').next().unwrap_or(r).trim();
+                head == format!("{}.{field}", need.actor) || head == format!("{}.{alias}", need.actor)
+            });
+            // Auth modes name the credential they send.
+            let by_auth = st_steps.iter().any(|step| {
+                step.actor.as_deref() == Some(need.actor.as_str())
+                    && match step.auth.unwrap_or_default() {
+                        AuthMode::Jwt | AuthMode::TamperedJwt => field == "access_token",
+                        AuthMode::Both => field == "access_token" || field == "api_key",
+                        AuthMode::ApiKey | AuthMode::ApiKeyAsBearer => field == "api_key",
+                        _ => false,
+                    }
+            });
+            if (wanted || by_auth) && !have {
+                return Err(Outcome::Skipped {
+                    reason: format!(
+                        "needs the `{field}` of `{}`, which the profile does not give for {} (add `{env}`)",
+                        need.actor, account.account.label
+                    ),
+                });
+            }
+        }
+    }
     for (need, account, patch) in &lease.assigned {
         let Ok(creds) = &account.credentials else {
             return Err(Outcome::Errored {
@@ -494,6 +531,11 @@ async fn provision(
     }
     st.lease = Some(lease);
     Ok(())
+}
+
+/// Every `{{reference}}` of the steps.
+fn steps_references(steps: &[crate::scenario::Step]) -> Vec<String> {
+    steps.iter().flat_map(crate::scenario::step_references).collect()
 }
 
 /// `PATCH /api/agent/profile {specializations}` as the account (documented:

@@ -26,4 +26,4 @@ pub use flow::expand;
 pub use lint::{FieldDoc, LintFinding, OperationIndex, Severity, lint_with};
 pub use loader::{Library, load_library, parse_flow, parse_flow_all, parse_scenario, parse_scenario_all};
 pub use model::*;
-pub use vars::variables_in;
+pub use vars::{step_references, variables_in};

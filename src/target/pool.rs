@@ -127,13 +127,12 @@ impl PoolAccount {
             }
             return Err(format!("proofs in [{}]", have.join(", ")));
         }
+        // An actor's specializations are exactly the ones it declares (a
+        // scenario may rely on what it does NOT specialize in).
+        let same = |have: &[String]| have.len() == wanted.len() && wanted.iter().all(|w| have.contains(w));
         match &self.account.specializations {
-            Some(have) if wanted.iter().all(|w| have.contains(w)) => Ok(None),
-            Some(have) => {
-                let mut set = have.clone();
-                set.extend(wanted.into_iter().filter(|w| !have.contains(w)));
-                Ok(Some(set))
-            }
+            Some(have) if same(have) => Ok(None),
+            Some(_) => Ok(Some(wanted)),
             None => Err(
                 "has undeclared specializations (declare them in the profile so the harness may set and restore them)"
                     .into(),
