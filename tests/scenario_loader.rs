@@ -517,7 +517,7 @@ fn lint_findings() {
         "scenarios/lint/problems.yaml:13:5: error: undefined actor or variable `carol` in `{{carol.email}}`: no actor, earlier step or `vars` defines it",
         "scenarios/lint/problems.yaml:13:5: error: undefined variable `job_idd` in `{{job_idd}}`: no earlier step, `vars` or built-in defines it (did you mean `job_id`?)",
         "scenarios/lint/problems.yaml:13:5: error: unknown actor field `mail` in `{{alice.mail}}`: expected one of `user_id`, `email`, `api_key`, `access_token`, `password` (did you mean `email`?)",
-        "scenarios/lint/problems.yaml:13:5: error: unknown filter `reff` in `{{job_id | reff}}`: expected one of `ref`, `ref_uuid`, `path`, `upper`, `lower` (did you mean `ref`?)",
+        "scenarios/lint/problems.yaml:13:5: error: unknown filter `reff` in `{{job_id | reff}}`: expected one of `ref`, `ref_uuid`, `path`, `upper`, `lower`, `plus:N`, `minus:N` (did you mean `ref`?)",
         "scenarios/lint/problems.yaml:19:5: error: `POST /api/jobs/{{job_id}}/fund-escrow` moves money but the scenario lacks `moves_money: true`",
         "scenarios/lint/problems.yaml:22:5: error: a `clock` step needs the target's clock: add `clock` to `requires`",
         "scenarios/lint/problems.yaml:23:5: error: stream `feed` is not opened by an earlier `subscribe` step",

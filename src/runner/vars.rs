@@ -54,6 +54,20 @@ impl Vars {
         let mut parts = reference.split('|').map(str::trim);
         let mut value = self.lookup_name(parts.next().unwrap_or_default())?;
         for filter in parts {
+            // Integer arithmetic (cents): `|plus:N`, `|minus:N`, N a number or a variable.
+            if let Some((op, operand)) = filter.split_once(':') {
+                let n = match operand.trim().parse::<i64>() {
+                    Ok(n) => n,
+                    Err(_) => self.lookup_name(operand.trim()).and_then(|v| integer_of(&v))?,
+                };
+                let base = integer_of(&value)?;
+                value = Value::from(match op.trim() {
+                    "plus" => base.checked_add(n)?,
+                    "minus" => base.checked_sub(n)?,
+                    _ => return None,
+                });
+                continue;
+            }
             value = apply_filter(filter, &value)?;
         }
         Some(value)
@@ -157,6 +171,15 @@ impl Vars {
     }
 }
 
+/// A JSON integer, or a string holding one.
+fn integer_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 /// Applies one filter to a value; `None` for an unknown filter.
 fn apply_filter(filter: &str, v: &Value) -> Option<Value> {
     let text = text_of(v);
@@ -219,6 +242,19 @@ mod tests {
             },
         );
         v
+    }
+
+    #[test]
+    fn integer_arithmetic_in_cents() {
+        let mut v = vars();
+        v.set("fee", json!(250));
+        v.set("balance", json!("10000"));
+        let plain = |s: &str| v.interpolate_value(&json!(s), "x").unwrap();
+        assert_eq!(plain("{{price|minus:500}}"), json!(1000));
+        assert_eq!(plain("{{price|plus:fee}}"), json!(1750));
+        assert_eq!(plain("{{balance|minus:price|minus:fee}}"), json!(8250));
+        assert!(v.interpolate_value(&json!("{{job_id|minus:1}}"), "x").is_err());
+        assert!(v.interpolate_value(&json!("{{price|times:2}}"), "x").is_err());
     }
 
     #[test]

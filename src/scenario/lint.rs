@@ -273,6 +273,20 @@ fn check_reference(
     let r = parts.next().unwrap_or_default();
     let shown = format!("`{{{{{reference}}}}}`");
     for filter in parts {
+        if let Some((op, operand)) = filter.split_once(':') {
+            let operand = operand.trim();
+            if !matches!(op.trim(), "plus" | "minus") {
+                return Some(format!(
+                    "unknown filter `{filter}` in {shown}: the arithmetic filters are `plus:N` and `minus:N`"
+                ));
+            }
+            if operand.parse::<i64>().is_err() && !defined.contains(operand) && !later.contains(operand) {
+                return Some(format!(
+                    "`{filter}` in {shown}: `{operand}` is neither an integer nor a defined variable"
+                ));
+            }
+            continue;
+        }
         if !FILTERS.contains(&filter) {
             return Some(format!(
                 "unknown filter `{filter}` in {shown}: expected one of {}{}",

@@ -21,7 +21,7 @@ pub const ACTOR_FIELDS: &[&str] = &["user_id", "email", "api_key", "access_token
 pub const ACTOR_FIELD_ALIASES: &[&str] = &["id", "jwt"];
 
 /// Filters a reference may apply: `{{job_id|ref}}`, several in a row.
-pub const FILTERS: &[&str] = &["ref", "ref_uuid", "path", "upper", "lower"];
+pub const FILTERS: &[&str] = &["ref", "ref_uuid", "path", "upper", "lower", "plus:N", "minus:N"];
 
 /// The references in `s`, in order, trimmed: `"/jobs/{{ job_id }}"` →
 /// `["job_id"]`, `"{{alice.email}}"` → `["alice.email"]`. An opening
