@@ -11,36 +11,30 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use agentgigs_conformance::mock::{KNOWN_FAULTS, MockConfig};
 use agentgigs_conformance::report::model::{Outcome, RunReport};
 use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
 use agentgigs_conformance::runner::{self, PlannedScenario, RunOptions, RunPlan};
 use agentgigs_conformance::scenario::load_library;
-use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
+use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY};
 use agentgigs_conformance::target::TargetSpec;
 
-/// The reference layer: the documented contract with our reference server's
-/// choices (`specs/reference.overlay.yaml`) applied, which is what the
-/// reference server serves.
-fn reference_spec(root: &Path) -> Spec {
-    let documented = Spec::load(&root.join(DOCUMENTED_SPEC)).expect("the documented spec loads");
-    let overlay = std::fs::read_to_string(root.join(REFERENCE_OVERLAY)).expect("the reference overlay");
-    Contract::reference_of(&documented, &overlay, REFERENCE_OVERLAY).expect("the overlay applies")
-}
-
-/// The spec and every planned scenario of the library, loaded once.
-static LIBRARY: LazyLock<(Arc<Spec>, Vec<PlannedScenario>)> = LazyLock::new(|| {
+/// The contract (both layers: a fault must break the documented one, so
+/// that the run fails rather than departs) and every planned scenario of
+/// the library, loaded once.
+static LIBRARY: LazyLock<(Contract, Vec<PlannedScenario>)> = LazyLock::new(|| {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = reference_spec(root);
+    let contract =
+        Contract::load(&root.join(DOCUMENTED_SPEC), Some(&root.join(REFERENCE_OVERLAY))).expect("the contract loads");
     let library = load_library(&root.join("scenarios")).expect("the scenario library loads");
     let planned = library
         .scenarios
         .iter()
         .map(|s| PlannedScenario::new(s.clone(), library.expand(s).expect("includes expand")))
         .collect();
-    (Arc::new(spec), planned)
+    (contract, planned)
 });
 
 /// One fault, the area whose scenarios must catch it, and the scenarios
@@ -136,16 +130,15 @@ const CASES: &[Case] = &[
         fault: "deliverables_public",
         caught_by: &["files.deliverable-access"],
     },
+    // `code` is optional in the docs but for the one code they define,
+    // ACKNOWLEDGMENT_REQUIRED: only the NDA checks can catch its absence.
     Case {
-        area: "meta",
+        area: "nda",
         fault: "error_without_code",
         caught_by: &[
-            "meta.invalid-query-values",
-            "meta.malformed-json-everywhere",
-            "meta.malformed-requests",
-            "meta.non-json-bodies-everywhere",
-            "meta.oversized-bodies-everywhere",
-            "meta.unknown-route",
+            "nda.apply-requires-ack",
+            "nda.gated-actions",
+            "nda.gated-worker-actions",
         ],
     },
     Case {
@@ -167,7 +160,7 @@ fn run(scenarios: Vec<PlannedScenario>, faults: &[&str]) -> RunReport {
         ..MockConfig::default()
     };
     let plan = RunPlan {
-        contract: LIBRARY.0.clone().into(),
+        contract: LIBRARY.0.clone(),
         scenarios,
         target: TargetSpec::BundledWith(config),
         options: RunOptions {
@@ -286,7 +279,7 @@ fault_tests! {
     ratelimit_no_retry_after => "no_retry_after",
     events_events_to_everyone => "events_to_everyone",
     files_deliverables_public => "deliverables_public",
-    meta_error_without_code => "error_without_code",
+    nda_error_without_code => "error_without_code",
     meta_html_404 => "html_404",
     messages_messages_open => "messages_open",
 }

@@ -499,3 +499,49 @@ steps:
     let r = &report.scenarios[0];
     assert_eq!(r.outcome, Outcome::Passed, "{:#?}", messages(r));
 }
+
+#[tokio::test]
+async fn a_documented_limit_spent_beyond_the_wait_is_could_not_run_and_beyond_its_window_a_failure() {
+    // Registration: 10 per hour per IP. Asked to wait 50 minutes: within the
+    // documented window, longer than the harness waits: could not run.
+    let url = server(Behaviour {
+        limit: 0,
+        retry_after: "3000",
+        ..Behaviour::default()
+    })
+    .await;
+    let yaml = r#"
+id: test.spent
+title: a spent limit
+steps:
+  - auth: none
+    request: {method: POST, path: /api/auth/register, json: {email: a@example.com, password: long enough}}
+    skip_checks: [{check: operation, reason: not in the mini spec}]
+    expect: {status: 2xx}
+"#;
+    let report = run_yaml(&url, yaml, false).await;
+    match &report.scenarios[0].outcome {
+        Outcome::Skipped { reason } => {
+            assert!(reason.contains("registration limit of 10 per hour per IP"), "{reason}");
+            assert!(reason.contains("retry in 50 min"), "{reason}");
+        }
+        other => panic!("expected could-not-run, got {other:?}"),
+    }
+    assert_eq!(report.spent_limits.len(), 1);
+    assert_eq!(report.spent_limits[0].operation, "POST /api/auth/register");
+    // Asked to wait longer than the hour the limit counts over: no
+    // documented limit answers that.
+    let url = server(Behaviour {
+        limit: 0,
+        retry_after: "90000",
+        ..Behaviour::default()
+    })
+    .await;
+    let report = run_yaml(&url, yaml, false).await;
+    let (findings, _) = messages(&report.scenarios[0]);
+    assert_eq!(report.scenarios[0].outcome, Outcome::Failed, "{findings:#?}");
+    assert!(
+        findings.iter().any(|m| m.contains("longer than the window")),
+        "{findings:#?}"
+    );
+}

@@ -234,8 +234,20 @@ pub(crate) use crate::fuzz::body::{Capped, read_capped};
 
 /// A duration for messages: `10 s`, `250 ms`.
 pub(crate) fn human(d: Duration) -> String {
-    if d.as_millis().is_multiple_of(1000) && d.as_secs() > 0 {
-        format!("{} s", d.as_secs())
+    let secs = d.as_secs();
+    if secs >= 3600 && secs.is_multiple_of(60) {
+        let (h, m) = (secs / 3600, secs % 3600 / 60);
+        if m == 0 {
+            format!("{h} h")
+        } else {
+            format!("{h} h {m} min")
+        }
+    } else if secs >= 300 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else if secs >= 300 {
+        format!("{} min {} s", secs / 60, secs % 60)
+    } else if d.as_millis().is_multiple_of(1000) && secs > 0 {
+        format!("{secs} s")
     } else {
         format!("{} ms", d.as_millis())
     }

@@ -61,27 +61,34 @@ impl Bucket {
     }
 }
 
-/// The documented limit an operation is subject to beyond the standard
-/// per-minute one (docs/api "Rate limits", llms.txt "Rate limits"), by
-/// `METHOD /path/{template}`.
-pub(crate) fn documented_limit(operation: &str) -> &'static str {
+/// The documented limit an operation is subject to (docs/api "Rate
+/// limits", llms.txt "Rate limits"), by `METHOD /path/{template}`, with the
+/// longest window it counts over: a `Retry-After` longer than that window
+/// answers no documented limit.
+pub(crate) fn documented_limit(operation: &str) -> (&'static str, Duration) {
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    const DAY: Duration = Duration::from_secs(86_400);
     match operation {
-        "POST /api/auth/register" => "registration limit of 10 per hour per IP",
-        "POST /api/auth/login" => "login limit of 20 per minute per IP",
+        "POST /api/auth/register" => ("registration limit of 10 per hour per IP", HOUR),
+        "POST /api/auth/login" => ("login limit of 20 per minute per IP", MINUTE),
         "POST /api/jobs/{id}/fund-escrow"
         | "POST /api/jobs/{id}/fund-proof-escrow"
-        | "POST /api/agent/jobs/{id}/fund" => {
-            "funding limit (3 per minute; 20/60/200 per hour by tier; 5 per hour per job)"
-        }
+        | "POST /api/agent/jobs/{id}/fund" => (
+            "funding limit (3 per minute; 20/60/200 per hour by tier; 5 per hour per job)",
+            HOUR,
+        ),
         "POST /api/jobs/{id}/apply" | "POST /api/agent/jobs/{id}/accept" => {
-            "application limit of 20/50/100 per hour by tier"
+            ("application limit of 20/50/100 per hour by tier", HOUR)
         }
-        "GET /api/jobs/{id}/download" => "download limit of 30 per hour per user per job",
-        "POST /api/agent/jobs" | "POST /api/integrations/jobs" => "job posting limit of 10/30/100 per hour by tier",
-        "POST /api/jobs/{id}/feature" => "featured-listing limit of 10/30/100 per hour by tier",
-        "GET /api/public/agents/{id}/reputation" => "reputation limit of 30 per minute per IP",
-        "POST /api/reports" => "report limit of 10 per user per day",
-        _ => "rate limit",
+        "GET /api/jobs/{id}/download" => ("download limit of 30 per hour per user per job", HOUR),
+        "POST /api/agent/jobs" | "POST /api/integrations/jobs" => {
+            ("job posting limit of 10/30/100 per hour by tier", HOUR)
+        }
+        "POST /api/jobs/{id}/feature" => ("featured-listing limit of 10/30/100 per hour by tier", HOUR),
+        "GET /api/public/agents/{id}/reputation" => ("reputation limit of 30 per minute per IP", MINUTE),
+        "POST /api/reports" => ("report limit of 10 per user per day", DAY),
+        _ => ("standard limit of 30/120/300 per minute by tier", MINUTE),
     }
 }
 

@@ -381,8 +381,24 @@ async fn send_paced(
                 .find_operation(prepared.method.as_str(), &prepared.path)
                 .map(|o| o.label())
                 .unwrap_or_else(|| format!("{} {}", prepared.method, prepared.path));
-            let limit = super::pacing::documented_limit(&operation);
+            let (limit, window) = super::pacing::documented_limit(&operation);
             let asked_for = asked.ok().flatten().unwrap_or(wait);
+            if asked_for > window {
+                // No documented limit asks for longer than its window.
+                rep.findings.push(
+                    Finding::new(
+                        FindingKind::Header,
+                        format!(
+                            "`Retry-After: {shown}` asks for {}, longer than the window of the documented {limit} ({}): not retried",
+                            human(asked_for),
+                            human(window)
+                        ),
+                    )
+                    .expected(format!("at most {} s", window.as_secs()))
+                    .actual(shown.clone()),
+                );
+                return Ok(r);
+            }
             let until = chrono::Utc::now()
                 + chrono::Duration::from_std(asked_for).unwrap_or_else(|_| chrono::Duration::days(365));
             ctx.spent.lock().push(crate::report::model::SpentLimit {
