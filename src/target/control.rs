@@ -184,10 +184,12 @@ impl ControlClient {
     /// `POST /__conformance/actors`: a ready account for `spec`, named `name`.
     pub async fn create_actor(&self, spec: &ActorSpec, name: &str) -> Result<ActorCredentials, TargetError> {
         let mut body = serde_json::to_value(spec).unwrap_or_else(|_| json!({}));
-        if let Value::Object(m) = &mut body
-            && !name.is_empty()
-        {
-            m.insert("name".into(), Value::String(name.chars().take(100).collect()));
+        if let Value::Object(m) = &mut body {
+            // Every account the control API creates is fresh.
+            m.remove("fresh");
+            if !name.is_empty() {
+                m.insert("name".into(), Value::String(name.chars().take(100).collect()));
+            }
         }
         let (_, v) = self
             .call(reqwest::Method::POST, "/__conformance/actors", Some(body))

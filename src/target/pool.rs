@@ -121,8 +121,9 @@ impl PoolAccount {
             return Ok(None);
         }
         if need.role == Role::Proofer {
+            // Exactly these categories: a scenario may rely on what it does not proof.
             let have = check.proofer_categories.unwrap_or_default();
-            if wanted.iter().all(|w| have.contains(w)) {
+            if have.len() == wanted.len() && wanted.iter().all(|w| have.contains(w)) {
                 return Ok(None);
             }
             return Err(format!("proofs in [{}]", have.join(", ")));
