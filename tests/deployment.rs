@@ -73,8 +73,50 @@ fn start_server(dir: &Path) -> (Killed, String) {
     }
 }
 
-/// A POST with the control token; the JSON answer.
+/// Advances the server clock `step` every `every` until dropped: a server
+/// whose time runs fast, so the documented windows of its rate limits (a
+/// minute, an hour) pass in seconds and the test does not spend ten minutes
+/// waiting out `Retry-After`. The harness does not know: it paces on what
+/// the server answers, as it would against any deployment.
+struct Ticker(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+impl Ticker {
+    fn start(base: &str, step_secs: i64, every: Duration) -> Ticker {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, base) = (stop.clone(), base.to_string());
+        let handle = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                control_with(
+                    &base,
+                    "/__conformance/clock",
+                    &json!({"advance_seconds": step_secs}),
+                    200,
+                );
+                std::thread::sleep(every);
+            }
+        });
+        Ticker(stop, Some(handle))
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.1.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A POST with the control token; the JSON answer (`expect`: its status).
 fn control(base: &str, path: &str, body: &Value) -> Value {
+    control_with(base, path, body, 201)
+}
+
+fn control_with(base: &str, path: &str, body: &Value, expect: u16) -> Value {
     let addr = base.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -87,7 +129,10 @@ fn control(base: &str, path: &str, body: &Value) -> Value {
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     let (head, body) = out.split_once("\r\n\r\n").expect("an HTTP answer");
-    assert!(head.starts_with("HTTP/1.1 201"), "{path}: {head}\n{body}");
+    assert!(
+        head.starts_with(&format!("HTTP/1.1 {expect}")),
+        "{path}: {head}\n{body}"
+    );
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
 }
 
@@ -98,6 +143,9 @@ struct Made {
     declared: &'static str,
     key: String,
     jwt: String,
+    user_id: String,
+    email: String,
+    password: String,
 }
 
 fn make_accounts(base: &str) -> Vec<Made> {
@@ -109,6 +157,9 @@ fn make_accounts(base: &str) -> Vec<Made> {
             declared,
             key: a["api_key"].as_str().expect("api_key").to_string(),
             jwt: a["access_token"].as_str().expect("access_token").to_string(),
+            user_id: a["user_id"].as_str().expect("user_id").to_string(),
+            email: a["email"].as_str().expect("email").to_string(),
+            password: a["password"].as_str().expect("password").to_string(),
         });
     };
     for _ in 0..2 {
@@ -118,13 +169,23 @@ fn make_accounts(base: &str) -> Vec<Made> {
             "tier: enterprise",
         );
     }
-    for _ in 0..3 {
-        add(
-            "agent",
-            json!({"role": "agent", "specializations": ["Research"], "tier": "enterprise"}),
-            "tier: enterprise, specializations: [Research]",
-        );
-    }
+    // One agent per tier, so tier-bound rules (file limits, revisions,
+    // per-minute limits) have an account.
+    add(
+        "agent",
+        json!({"role": "agent", "specializations": ["Research"], "tier": "free"}),
+        "tier: free, specializations: [Research]",
+    );
+    add(
+        "agent",
+        json!({"role": "agent", "specializations": ["Research"], "tier": "pro"}),
+        "tier: pro, specializations: [Research]",
+    );
+    add(
+        "agent",
+        json!({"role": "agent", "specializations": ["Research"], "tier": "enterprise"}),
+        "tier: enterprise, specializations: [Research]",
+    );
     for _ in 0..3 {
         add(
             "proofer",
@@ -145,13 +206,17 @@ fn profile(base: &str, made: &[Made]) -> (String, Vec<(String, String)>) {
     let mut text = format!("base_url: {base}\nsandbox: true\ntier: enterprise\naccounts:\n");
     let mut env = Vec::new();
     for (i, m) in made.iter().enumerate() {
-        let (k, j) = (format!("DEPLOY_KEY_{i}"), format!("DEPLOY_JWT_{i}"));
+        let vars = ["KEY", "JWT", "ID", "EMAIL", "PASSWORD"].map(|v| format!("DEPLOY_{v}_{i}"));
         text.push_str(&format!(
-            "  - {{role: {}, api_key_env: {k}, jwt_env: {j}, {}}}\n",
-            m.role, m.declared
+            "  - {{role: {}, api_key_env: {}, jwt_env: {}, user_id_env: {}, email_env: {}, password_env: {}, {}}}\n",
+            m.role, vars[0], vars[1], vars[2], vars[3], vars[4], m.declared
         ));
-        env.push((k, m.key.clone()));
-        env.push((j, m.jwt.clone()));
+        for (var, value) in vars
+            .into_iter()
+            .zip([&m.key, &m.jwt, &m.user_id, &m.email, &m.password])
+        {
+            env.push((var, value.clone()));
+        }
     }
     (text, env)
 }
@@ -227,7 +292,9 @@ fn a_deployment_without_the_control_api_runs_most_of_the_library_from_a_pool() {
         "the profile holds no secret"
     );
 
+    let ticker = Ticker::start(&base, 6, Duration::from_millis(100));
     let (code, report, output) = run(dir.path(), &text, &env, &[]);
+    drop(ticker);
     let t = &report.totals;
     let failures: Vec<String> = report
         .scenarios

@@ -264,7 +264,10 @@ fn the_html_report_renders_in_chromium() {
     assert!(failing.contains(" open") && !failing.contains("hidden"), "{failing}");
     assert!(dom.contains("class=\"pane req\"") && dom.contains("class=\"pane resp\""));
     assert!(dom.contains("status 200, expected 4xx"), "the failing probe is shown");
-    assert!(dom.contains("The help manifest answers a client error"), "the rule is not shown");
+    assert!(
+        dom.contains("The help manifest answers a client error"),
+        "the rule is not shown"
+    );
     assert!(dom.contains("id=\"coverage\""));
     assert!(
         dom.contains(&format!("<a href=\"#s-{}\">", REAL[0])),

@@ -477,7 +477,12 @@ async fn provision(
             ("user_id", "id", creds.user_id.is_some(), "user_id_env"),
             ("email", "email", creds.email.is_some(), "email_env"),
             ("password", "password", creds.password.is_some(), "password_env"),
-            ("access_token", "jwt", creds.access_token.is_some(), "jwt_env"),
+            (
+                "access_token",
+                "jwt",
+                creds.access_token.is_some() || (creds.email.is_some() && creds.password.is_some()),
+                "jwt_env, or email_env and password_env",
+            ),
             ("api_key", "api_key", creds.api_key.is_some(), "api_key_env"),
         ] {
             let wanted = used.iter().any(|r| {
@@ -526,11 +531,57 @@ async fn provision(
             }
             st.restore.push((creds.clone(), restore));
         }
-        register(ctx, &need.actor, creds);
-        st.vars.add_actor(&need.actor, creds.clone());
+        // A session JWT expires after an hour (docs/api): where the steps
+        // need one and the profile gives the login, take a fresh one.
+        let mut creds = creds.clone();
+        if needs_jwt(&need.actor, st_steps, &used)
+            && let (Some(email), Some(password)) = (&creds.email, &creds.password)
+            && let Ok(token) = login(ctx, &st.base_url, email, password).await
+        {
+            creds.access_token = Some(token);
+        }
+        register(ctx, &need.actor, &creds);
+        st.vars.add_actor(&need.actor, creds);
     }
     st.lease = Some(lease);
     Ok(())
+}
+
+/// Whether the steps use `actor`'s JWT (a reference or an auth mode).
+fn needs_jwt(actor: &str, steps: &[crate::scenario::Step], used: &[String]) -> bool {
+    let referenced = used.iter().any(|r| {
+        let head = r.split('|').next().unwrap_or(r).trim();
+        head == format!("{actor}.access_token") || head == format!("{actor}.jwt")
+    });
+    referenced
+        || steps.iter().any(|step| {
+            step.actor.as_deref() == Some(actor)
+                && matches!(
+                    step.auth.unwrap_or_default(),
+                    AuthMode::Jwt | AuthMode::TamperedJwt | AuthMode::Both
+                )
+        })
+}
+
+/// `POST /api/auth/login` (documented): a fresh session JWT.
+async fn login(ctx: &ScenarioContext, base: &Url, email: &str, password: &str) -> Result<String, String> {
+    let url = super::state::join_url(base, "/api/auth/login").map_err(|e| e.to_string())?;
+    let resp = ctx
+        .http
+        .post(url)
+        .timeout(ctx.options.request_timeout)
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .map_err(|e| crate::target::describe_error(&e))?;
+    if !resp.status().is_success() {
+        return Err(format!("login answered {}", resp.status().as_u16()));
+    }
+    let body: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+    body.get("accessToken")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| "the login answer has no `accessToken`".into())
 }
 
 /// Every `{{reference}}` of the steps.

@@ -367,7 +367,19 @@ impl Pool {
             let Some((need, rest)) = needs.split_first() else {
                 return true;
             };
-            for (i, a) in pool.accounts.iter().enumerate() {
+            // Without a tier asked for, the highest tiers first: their
+            // limits (and so the pacing) are the most generous; the lower
+            // tiers stay free for the needs that ask for them.
+            let mut order: Vec<usize> = (0..pool.accounts.len()).collect();
+            if need.spec.tier.is_none() {
+                order.sort_by_key(|i| match pool.accounts[*i].tier {
+                    crate::scenario::Tier::Enterprise => 0,
+                    crate::scenario::Tier::Pro => 1,
+                    crate::scenario::Tier::Free => 2,
+                });
+            }
+            for i in order {
+                let a = &pool.accounts[i];
                 if taken[i] {
                     continue;
                 }
