@@ -1018,3 +1018,58 @@ fn mock_off_loopback_without_a_control_token_refuses_to_start() {
     assert!(done.stderr.contains("--control-token"), "{}", done.stderr);
     assert!(!done.stdout.contains("listening"), "{}", done.stdout);
 }
+
+/// With every choice switch flipped, the bundled server still keeps every
+/// documented rule: the run passes (exit 0), and every report shows where
+/// it departs from the reference server; with `--strict` the departures
+/// are failures (exit 1).
+#[test]
+fn departures_from_the_reference_are_reported_in_every_format_and_fail_only_when_strict() {
+    let dir = tmp();
+    let areas = ["--filter", "nda.", "--filter", "lifecycle.", "--filter", "auth."];
+    let mut args = vec!["run", "--all-choices"];
+    args.extend(areas);
+    args.extend([
+        "--report",
+        "junit=out/junit.xml",
+        "--report",
+        "json=out/report.json",
+        "--report",
+        "markdown=out/report.md",
+        "--report",
+        "html=out/report.html",
+    ]);
+    let done = cli(dir.path(), &args);
+    done.expect_code(0);
+    let out = dir.path().join("out");
+    let report = report_at(&out.join("report.json"));
+    let t = &report.totals;
+    assert!(t.total > 0 && t.failed == 0, "{}", done.stdout);
+    assert!(
+        t.departures > 0 && t.departing > 0,
+        "every choice flipped, yet no departure was reported:\n{}",
+        done.stdout
+    );
+    let phrase = if t.departing == 1 {
+        "1 scenario departs".to_string()
+    } else {
+        format!("{} scenarios depart", t.departing)
+    };
+    assert!(done.stdout.contains(&phrase), "terminal: no `{phrase}` in\n{}", done.stdout);
+    let md = read(&out.join("report.md"));
+    assert!(md.contains(&phrase), "markdown: no `{phrase}`");
+    let junit = read(&out.join("junit.xml"));
+    assert!(
+        junit.contains(&format!("name=\"run_departures\" value=\"{}\"", t.departures)),
+        "junit: no run_departures property"
+    );
+    assert!(!junit.contains("<failure"), "junit: a departure became a failure");
+    let html = read(&out.join("report.html"));
+    assert!(html.contains("Departs from the reference server"), "html: no departures block");
+
+    // Strict: the same departures fail the run.
+    let mut strict = vec!["run", "--all-choices", "--strict"];
+    strict.extend(areas);
+    let done = cli(dir.path(), &strict);
+    done.expect_code(1);
+}
