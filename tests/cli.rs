@@ -1055,7 +1055,11 @@ fn departures_from_the_reference_are_reported_in_every_format_and_fail_only_when
     } else {
         format!("{} scenarios depart", t.departing)
     };
-    assert!(done.stdout.contains(&phrase), "terminal: no `{phrase}` in\n{}", done.stdout);
+    assert!(
+        done.stdout.contains(&phrase),
+        "terminal: no `{phrase}` in\n{}",
+        done.stdout
+    );
     let md = read(&out.join("report.md"));
     assert!(md.contains(&phrase), "markdown: no `{phrase}`");
     let junit = read(&out.join("junit.xml"));
@@ -1065,7 +1069,10 @@ fn departures_from_the_reference_are_reported_in_every_format_and_fail_only_when
     );
     assert!(!junit.contains("<failure"), "junit: a departure became a failure");
     let html = read(&out.join("report.html"));
-    assert!(html.contains("Departs from the reference server"), "html: no departures block");
+    assert!(
+        html.contains("Departs from the reference server"),
+        "html: no departures block"
+    );
 
     // Strict: the same departures fail the run.
     let mut strict = vec!["run", "--all-choices", "--strict"];

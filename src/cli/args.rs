@@ -224,6 +224,11 @@ pub struct MockArgs {
     /// `2031-12-31T12:00:00Z`) instead of now; it then runs at wall speed.
     #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Run the server clock this many times as fast as real time, so the
+    /// documented windows (a minute, an hour, the 24 h review) pass in
+    /// seconds; `Retry-After` stays in real seconds.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub clock_rate: u32,
     /// Flip a choice the docs leave open (repeatable), to test a client
     /// against another faithful server; see `--list-choices`.
     #[arg(long = "choice", value_name = "NAME")]

@@ -94,6 +94,7 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         keepalive: Duration::from_secs(args.keepalive_secs.max(1)),
         rate_limits: !args.no_rate_limits,
         clock_start: args.clock_start,
+        clock_rate: args.clock_rate,
         ..MockConfig::default()
     }
     .with_choices(choices.iter().copied());
@@ -123,6 +124,12 @@ pub fn mock(args: &MockArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         }
         if let Some(start) = args.clock_start {
             out.line(&format!("The server clock started at {} (--clock-start).", start.to_rfc3339()));
+        }
+        if args.clock_rate > 1 {
+            out.line(&format!(
+                "The server clock runs {}x as fast as real time (--clock-rate); Retry-After is in real seconds.",
+                args.clock_rate
+            ));
         }
         out.line("");
         out.line("Create a test actor (poster, agent or proofer) through the control API:");

@@ -66,6 +66,11 @@ pub struct MockConfig {
     /// runs at wall speed and the control API moves it as usual; a reset
     /// keeps it.
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// How many server seconds pass per real second (default 1). Above 1
+    /// the documented windows (a minute, an hour, a day) pass in seconds,
+    /// for tests and demos of long flows; `Retry-After` stays in real
+    /// seconds, as HTTP counts it.
+    pub clock_rate: u32,
 }
 
 impl Default for MockConfig {
@@ -80,6 +85,7 @@ impl Default for MockConfig {
             contract: None,
             rate_limits: true,
             clock_start: None,
+            clock_rate: 1,
         }
     }
 }

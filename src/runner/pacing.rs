@@ -61,6 +61,9 @@ impl Bucket {
     }
 }
 
+/// The limit every authenticated call counts against.
+pub(crate) const STANDARD_LIMIT: &str = "standard limit of 30/120/300 per minute by tier";
+
 /// The documented limit an operation is subject to (docs/api "Rate
 /// limits", llms.txt "Rate limits"), by `METHOD /path/{template}`, with the
 /// longest window it counts over: a `Retry-After` longer than that window
@@ -88,7 +91,7 @@ pub(crate) fn documented_limit(operation: &str) -> (&'static str, Duration) {
         "POST /api/jobs/{id}/feature" => ("featured-listing limit of 10/30/100 per hour by tier", HOUR),
         "GET /api/public/agents/{id}/reputation" => ("reputation limit of 30 per minute per IP", MINUTE),
         "POST /api/reports" => ("report limit of 10 per user per day", DAY),
-        _ => ("standard limit of 30/120/300 per minute by tier", MINUTE),
+        _ => (STANDARD_LIMIT, MINUTE),
     }
 }
 

@@ -219,11 +219,13 @@ async fn run_on(
         waited: Duration::ZERO,
         lease: None,
         restore: Vec::new(),
+        steps_from: Instant::now(),
     };
     let scenario_deadline = started + ctx.options.scenario_timeout;
     if let Err(outcome) = provision(ctx, s, &planned.steps, &mut st, scenario_deadline).await {
         return redact_scenario(&ctx.secrets, &bare_report(planned, outcome, started.elapsed()));
     }
+    st.steps_from = Instant::now();
     for (name, v) in &s.vars {
         match st.vars.interpolate_value(v, &format!("`vars.{name}`")) {
             Ok(value) => st.vars.set(name, value),
@@ -341,6 +343,13 @@ async fn run_on(
     }
     st.streams.clear();
     for (creds, set) in std::mem::take(&mut st.restore) {
+        if let Some(lease) = &st.lease {
+            for (_, account, _) in &lease.assigned {
+                if account.credentials.as_ref().is_ok_and(|c| c.api_key == creds.api_key) {
+                    account.note_sent(1, None);
+                }
+            }
+        }
         if let Err(e) = set_specializations(ctx, &st.base_url, &creds, &set).await {
             let note = format!(
                 "could not restore an account's specializations to [{}]: {e}",
@@ -519,6 +528,7 @@ async fn provision(
             .insert(need.actor.clone(), need.spec.tier.unwrap_or(account.tier));
         if let Some(set) = patch {
             let restore = account.account.specializations.clone().unwrap_or_default();
+            account.note_sent(1, None);
             if let Err(e) = set_specializations(ctx, &st.base_url, creds, set).await {
                 return Err(Outcome::Skipped {
                     reason: format!(

@@ -37,6 +37,21 @@ pub(crate) struct ScenarioState {
     pub lease: Option<crate::target::Lease>,
     /// Specializations to set back after the scenario, per account.
     pub restore: Vec<(crate::target::ActorCredentials, Vec<String>)>,
+    /// When the steps began: what was sent as a pool account before it
+    /// was sent by something else (another scenario, the probe, the lease).
+    pub steps_from: Instant,
+}
+
+impl ScenarioState {
+    /// The pool account leased for `actor`, if any.
+    pub fn pool_account(&self, actor: &str) -> Option<&std::sync::Arc<crate::target::PoolAccount>> {
+        self.lease
+            .as_ref()?
+            .assigned
+            .iter()
+            .find(|(need, _, _)| need.actor == actor)
+            .map(|(_, account, _)| account)
+    }
 }
 
 /// Why a step ended early.

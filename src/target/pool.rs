@@ -59,9 +59,35 @@ pub struct PoolAccount {
     /// Read from the environment; `Err` names the missing variable.
     pub credentials: Result<ActorCredentials, String>,
     pub check: Mutex<AccountCheck>,
+    /// When the harness sent a request as this account, and the documented
+    /// limit it counts against beyond the standard one (`None`: only the
+    /// standard limit). A rate-limit scenario on a pool account subtracts
+    /// what was sent before it within the window (see [`Self::sent_before`]).
+    sent: Mutex<Vec<(std::time::Instant, Option<&'static str>)>>,
 }
 
 impl PoolAccount {
+    /// Notes `n` requests sent as this account now (`limit`: the documented
+    /// limit beyond the standard one they count against).
+    pub fn note_sent(&self, n: u32, limit: Option<&'static str>) {
+        let now = std::time::Instant::now();
+        let mut sent = self.sent.lock();
+        // Nothing older than a day is ever asked for.
+        sent.retain(|(at, _)| now.saturating_duration_since(*at) < std::time::Duration::from_secs(86_400));
+        sent.extend((0..n).map(|_| (now, limit)));
+    }
+
+    /// How many requests the harness sent as this account in `[since,
+    /// before)` that count against `limit` (`None`: the standard limit,
+    /// which every authenticated request counts against).
+    pub fn sent_before(&self, limit: Option<&str>, since: std::time::Instant, before: std::time::Instant) -> usize {
+        self.sent
+            .lock()
+            .iter()
+            .filter(|(at, l)| *at >= since && *at < before && (limit.is_none() || *l == limit))
+            .count()
+    }
+
     fn usable(&self) -> Result<(), String> {
         self.credentials.as_ref().map(|_| ()).map_err(Clone::clone)?;
         self.check.lock().usable.clone()
@@ -240,6 +266,7 @@ impl Pool {
                         usable: Err("not checked yet".into()),
                         ..AccountCheck::default()
                     }),
+                    sent: Mutex::new(Vec::new()),
                     account: a.clone(),
                 })
             })
@@ -270,7 +297,11 @@ impl Pool {
                     usable: Err(e.clone()),
                     ..AccountCheck::default()
                 },
-                Ok(c) => probe_one(http, base, c, a.account.role).await,
+                Ok(c) => {
+                    let check = probe_one(http, base, c, a.account.role).await;
+                    a.note_sent(if a.account.role == Some(Role::Proofer) { 2 } else { 1 }, None);
+                    check
+                }
             };
             *a.check.lock() = check;
         });
@@ -280,7 +311,10 @@ impl Pool {
     /// Re-reads one account's wallet (before a money scenario).
     pub async fn refresh_wallet(&self, http: &reqwest::Client, base: &Url, account: &PoolAccount) {
         if let Ok(c) = &account.credentials
-            && let Ok((200, body)) = get(http, base, "/api/wallet", c).await
+            && let Ok((200, body)) = {
+                account.note_sent(1, None);
+                get(http, base, "/api/wallet", c).await
+            }
         {
             account.check.lock().wallet_cents = body.get("balance").and_then(Value::as_i64);
         }
@@ -367,17 +401,23 @@ impl Pool {
             let Some((need, rest)) = needs.split_first() else {
                 return true;
             };
-            // Without a tier asked for, the highest tiers first: their
-            // limits (and so the pacing) are the most generous; the lower
-            // tiers stay free for the needs that ask for them.
+            // Accounts of the very role first (a proofer serves an agent
+            // need only when no agent is free: it may be eligible where a
+            // plain agent is not). Without a tier asked for, the highest
+            // tiers first: their limits (and so the pacing) are the most
+            // generous; the lower tiers stay free for the needs that ask.
             let mut order: Vec<usize> = (0..pool.accounts.len()).collect();
-            if need.spec.tier.is_none() {
-                order.sort_by_key(|i| match pool.accounts[*i].tier {
-                    crate::scenario::Tier::Enterprise => 0,
-                    crate::scenario::Tier::Pro => 1,
-                    crate::scenario::Tier::Free => 2,
-                });
-            }
+            order.sort_by_key(|i| {
+                let a = &pool.accounts[*i];
+                let other_role = a.account.role.is_some_and(|r| r != need.spec.role);
+                let tier = match (need.spec.tier, a.tier) {
+                    (Some(_), _) => 0,
+                    (None, crate::scenario::Tier::Enterprise) => 0,
+                    (None, crate::scenario::Tier::Pro) => 1,
+                    (None, crate::scenario::Tier::Free) => 2,
+                };
+                (other_role, tier)
+            });
             for i in order {
                 let a = &pool.accounts[i];
                 if taken[i] {
@@ -458,6 +498,25 @@ mod tests {
         };
         f(&mut a);
         a
+    }
+
+    #[test]
+    fn what_was_sent_before_a_scenario_counts_by_limit_and_window() {
+        let pool = Pool::new(&[account("agent#1", Role::Agent, |_| {})], Tier::Free);
+        let a = &pool.accounts[0];
+        let t0 = std::time::Instant::now();
+        a.note_sent(3, None);
+        a.note_sent(2, Some("application limit"));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let t1 = std::time::Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        a.note_sent(4, None);
+        // Every authenticated request counts against the standard limit.
+        assert_eq!(a.sent_before(None, t0, t1), 5);
+        // A per-endpoint limit counts only its own requests.
+        assert_eq!(a.sent_before(Some("application limit"), t0, t1), 2);
+        // Nothing before `since`, nothing from `before` on.
+        assert_eq!(a.sent_before(None, t1, t1 + std::time::Duration::from_secs(1)), 4);
     }
 
     fn ready(pool: &Pool, wallets: &[Option<i64>], proofs: &[Option<Vec<&str>>]) {

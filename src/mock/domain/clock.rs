@@ -1,4 +1,5 @@
-//! The server clock: real time plus an offset the control API advances.
+//! The server clock: real time plus an offset the control API advances,
+//! optionally running faster than real time (`mock --clock-rate`).
 //!
 //! Everything in the domain reads time through [`Clock::now`]; nothing here
 //! sleeps or schedules work (the marketplace's `tick` does that).
@@ -10,6 +11,10 @@ use chrono::{DateTime, Duration, Utc};
 pub struct Clock {
     base: Option<DateTime<Utc>>,
     offset: Duration,
+    /// Server seconds per real second (1: real time); with `anchor`, the
+    /// real instant from which the faster time is counted.
+    rate: u32,
+    anchor: DateTime<Utc>,
 }
 
 impl Default for Clock {
@@ -24,7 +29,33 @@ impl Clock {
         Self {
             base: None,
             offset: Duration::zero(),
+            rate: 1,
+            anchor: Utc::now(),
         }
+    }
+
+    /// This clock, running `rate` times as fast as real time from now on
+    /// (a server whose documented windows of a minute or an hour pass in
+    /// seconds, for long-window tests; 0 counts as 1).
+    pub fn with_rate(mut self, rate: u32) -> Self {
+        self.rate = rate.max(1);
+        self.anchor = Utc::now();
+        self
+    }
+
+    /// Server seconds per real second.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// `server_secs` of server time as real seconds (rounded up, at least 1
+    /// where `server_secs` is): what a `Retry-After` must say, since HTTP
+    /// counts it in real seconds.
+    pub fn real_secs(&self, server_secs: u64) -> u64 {
+        if server_secs == 0 {
+            return 0;
+        }
+        server_secs.div_ceil(u64::from(self.rate)).max(1)
     }
 
     /// A clock that reads `at` now and then runs at the speed of wall time
@@ -33,6 +64,8 @@ impl Clock {
         Self {
             base: None,
             offset: at - Utc::now(),
+            rate: 1,
+            anchor: Utc::now(),
         }
     }
 
@@ -41,12 +74,21 @@ impl Clock {
         Self {
             base: Some(at),
             offset: Duration::zero(),
+            rate: 1,
+            anchor: Utc::now(),
         }
     }
 
     /// The current server time.
     pub fn now(&self) -> DateTime<Utc> {
-        self.base.unwrap_or_else(Utc::now) + self.offset
+        match self.base {
+            Some(base) => base + self.offset,
+            None if self.rate == 1 => Utc::now() + self.offset,
+            None => {
+                let real = Utc::now() - self.anchor;
+                self.anchor + real * i32::try_from(self.rate).unwrap_or(i32::MAX) + self.offset
+            }
+        }
     }
 
     /// Moves the clock forward (or back, with a negative value) by `secs` seconds.
@@ -74,6 +116,19 @@ mod tests {
         c.advance_secs(3600);
         assert_eq!(c.now(), t0 + Duration::hours(1));
         assert_eq!(c.offset_secs(), 3600);
+    }
+
+    #[test]
+    fn a_faster_clock_runs_at_its_rate_and_converts_waits_to_real_seconds() {
+        let c = Clock::real().with_rate(60);
+        let before = c.now();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let ran = (c.now() - before).num_milliseconds();
+        assert!((5_000..30_000).contains(&ran), "100 ms at 60x ran {ran} ms");
+        assert_eq!(c.real_secs(3600), 60);
+        assert_eq!(c.real_secs(41), 1);
+        assert_eq!(c.real_secs(0), 0);
+        assert_eq!(Clock::real().real_secs(41), 41);
     }
 
     #[test]

@@ -198,7 +198,22 @@ impl Marketplace {
         }
         let tier = self.subject_tier(&subject);
         let now = self.now();
-        self.limiter.check_all(&[(rule, subject, job)], tier, now)
+        let checked = self.limiter.check_all(&[(rule, subject, job)], tier, now);
+        self.in_real_seconds(checked)
+    }
+
+    /// A refusal's `Retry-After` in real seconds (the clock may run fast).
+    fn in_real_seconds(&self, checked: DomainResult<()>) -> DomainResult<()> {
+        checked.map_err(|e| match e {
+            DomainError::RateLimited {
+                message,
+                retry_after_secs,
+            } if self.clock().rate() > 1 => DomainError::RateLimited {
+                message,
+                retry_after_secs: self.clock().real_secs(retry_after_secs),
+            },
+            other => other,
+        })
     }
 
     /// The standard per-minute limit; the HTTP layer calls it on every authenticated `/api` call.
@@ -221,7 +236,7 @@ impl Marketplace {
         let tier = self.subject_tier(&RateSubject::User(user));
         let now = self.now();
         let s = RateSubject::User(user);
-        self.limiter.check_all(
+        let checked = self.limiter.check_all(
             &[
                 (RateRule::FundBurst, s.clone(), None),
                 (RateRule::FundHourly, s.clone(), None),
@@ -229,7 +244,8 @@ impl Marketplace {
             ],
             tier,
             now,
-        )
+        );
+        self.in_real_seconds(checked)
     }
 }
 

@@ -91,7 +91,10 @@ impl AppState {
     /// Fresh state for a server whose own base URL is `base_url`.
     pub fn new(config: &MockConfig, base_url: &str) -> Self {
         let base_url = base_url.trim_end_matches('/');
-        let clock = config.clock_start.map_or_else(Clock::real, Clock::starting_at);
+        let clock = config
+            .clock_start
+            .map_or_else(Clock::real, Clock::starting_at)
+            .with_rate(config.clock_rate);
         let market = fresh_market(clock, base_url, &config.faults, &config.choices, config.rate_limits);
         let wants_contract = ["documented_fields_only", "renamed_fields"]
             .iter()
