@@ -547,8 +547,10 @@ async fn repeat_request(
                 rep.response = Some(response_record(&r, json.as_ref()));
                 return Ok(None);
             }
-            // Too early only by what other scenarios sent within the window.
-            (Some(k), Some(at)) if k < at.first() && at.accepts(k.saturating_add(prior)) => {}
+            // Too early only by what other scenarios sent within the window
+            // (some of which may have left it): the server counted between
+            // `k` and `k + prior`.
+            (Some(k), Some(at)) if k < at.first() && k.saturating_add(prior) >= at.first() => {}
             (Some(k), Some(at)) if !at.accepts(k) => {
                 let when = if k < at.first() { "too early" } else { "too late" };
                 rep.findings.push(
@@ -564,7 +566,7 @@ async fn repeat_request(
         }
         if let (Some(k), Some(n)) = (hit_at, reference_at)
             && k != n
-            && k.saturating_add(prior) != n
+            && !(k..=k.saturating_add(prior)).contains(&n)
         {
             rep.departures.push(
                 Finding::new(

@@ -43,13 +43,21 @@ pub(crate) fn bare_report(p: &PlannedScenario, outcome: Outcome, duration: Durat
 /// which accounts from a pool may stand for), plus `clock` when it has
 /// clock steps, plus `attachments` when it seeds attachments.
 pub(crate) fn needed_features(p: &PlannedScenario) -> Vec<String> {
-    let mut need: Vec<String> = p.scenario.requires.iter().filter(|f| *f != "actors").cloned().collect();
+    // Short clock steps wait in real time where the target has no clock.
+    let waits = clock_by_waiting(p);
+    let mut need: Vec<String> = p
+        .scenario
+        .requires
+        .iter()
+        .filter(|f| *f != "actors" && !(waits && *f == "clock"))
+        .cloned()
+        .collect();
     let mut add = |f: &str| {
         if !need.iter().any(|n| n == f) {
             need.push(f.to_string());
         }
     };
-    if p.steps.iter().any(|s| s.clock.is_some()) {
+    if !waits && p.steps.iter().any(|s| s.clock.is_some()) {
         add("clock");
     }
     if p.steps.iter().any(|s| s.attach.is_some()) {
@@ -57,6 +65,23 @@ pub(crate) fn needed_features(p: &PlannedScenario) -> Vec<String> {
     }
     need
 }
+
+/// Whether every `clock` step of the scenario is short enough to be run by
+/// waiting in real time ([`WAITABLE_CLOCK_SECS`]) on a target with no clock
+/// control (and there is one at least).
+fn clock_by_waiting(p: &PlannedScenario) -> bool {
+    let mut advances = p
+        .steps
+        .iter()
+        .filter_map(|s| s.clock.as_ref())
+        .map(|c| c.advance_seconds)
+        .peekable();
+    advances.peek().is_some() && advances.all(|a| (0..=WAITABLE_CLOCK_SECS).contains(&a))
+}
+
+/// The longest `clock` step a target without clock control runs by
+/// waiting that long in real time: a rate-limit window of a minute.
+pub(crate) const WAITABLE_CLOCK_SECS: i64 = 65;
 
 /// The actors a scenario needs, in declaration order.
 pub(crate) fn needs_of(p: &PlannedScenario) -> Vec<Need> {

@@ -3,7 +3,7 @@
 //! not decide the scenario's outcome or record unredacted data for good
 //! (the scenario redacts every step report).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::RunnerError;
 use super::context::ScenarioContext;
@@ -53,8 +53,17 @@ pub(crate) async fn execute(
     )
 }
 
-async fn clock_step(st: &mut ScenarioState, seconds: i64, rep: &mut StepReport, dl: &Deadline) -> Result<(), Halt> {
+async fn clock_step(st: &mut ScenarioState, seconds: i64, rep: &mut StepReport, dl: &mut Deadline) -> Result<(), Halt> {
     let Some(control) = st.control.as_ref().filter(|_| st.features.has("clock")) else {
+        // No clock to move: a short advance is waited out in real time
+        // (the target's time passes as well); a long one cannot be run.
+        if (0..=super::scenario::WAITABLE_CLOCK_SECS).contains(&seconds) {
+            let wait = Duration::from_secs(seconds.unsigned_abs());
+            dl.extend(wait);
+            st.waited += wait;
+            tokio::time::sleep(wait).await;
+            return Ok(());
+        }
         return Err(RunnerError::Control("the target offers no `clock` control".into()).into());
     };
     let body = serde_json::json!({ "advance_seconds": seconds });

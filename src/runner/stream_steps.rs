@@ -62,18 +62,34 @@ pub(crate) async fn subscribe(
     };
     rep.request = Some(request_record(&prepared));
     let expect = interpolated(&st.vars, &step.expect.clone().unwrap_or_default(), "`expect`")?;
-    let (limit, label) = dl.request_limit(ctx.options.request_timeout);
-    rep.attempts += 1;
-    let (stream, received) = super::events::open(
-        &ctx.http,
-        transport,
-        &prepared,
-        limit,
-        label,
-        ctx.options.max_body_bytes,
-        ctx.insecure,
-    )
-    .await?;
+    let (stream, received) = loop {
+        let (limit, label) = dl.request_limit(ctx.options.request_timeout);
+        rep.attempts += 1;
+        let (stream, received) = super::events::open(
+            &ctx.http,
+            transport,
+            &prepared,
+            limit,
+            label,
+            ctx.options.max_body_bytes,
+            ctx.insecure,
+        )
+        .await?;
+        if let Some(a) = step.actor.as_deref().and_then(|a| st.pool_account(a)) {
+            a.note_sent(1, None);
+        }
+        // An unexpected 429 (the account's allowance spent, on a shared
+        // target) is waited out once within the step's time, as requests are.
+        let retry = super::pacing::retry_after(received.header("retry-after"));
+        if received.status == 429 && !expect.names_status(429) && rep.retries == 0 && retry < dl.outer_left() {
+            tokio::time::sleep(retry).await;
+            dl.extend(retry);
+            st.waited += retry;
+            rep.retries += 1;
+            continue;
+        }
+        break (stream, received);
+    };
     let json = parse_json(&received);
     let upgraded = received.status == 101;
     if !upgraded {
