@@ -264,6 +264,15 @@ macro_rules! fault_tests {
     };
 }
 
+/// The commission is documented only through the agent's earnings
+/// (`GET /api/agent/earnings`, with the 7500 → 463 example); the wallet
+/// credit that shows it today is a reference choice (payouts go to Stripe).
+#[test]
+#[ignore = "needs the documented `GET /api/agent/earnings` in the spec, the reference server and the library (issue 12)"]
+fn money_commission_ignored() {
+    caught("commission_ignored");
+}
+
 fault_tests! {
     auth_bearer_accepts_api_key => "bearer_accepts_api_key",
     nda_skip_nda => "skip_nda",
@@ -275,7 +284,6 @@ fault_tests! {
     proofing_no_blind_review => "no_blind_review",
     proofing_slots_unbounded => "slots_unbounded",
     money_float_money => "float_money",
-    money_commission_ignored => "commission_ignored",
     ratelimit_no_retry_after => "no_retry_after",
     events_events_to_everyone => "events_to_everyone",
     files_deliverables_public => "deliverables_public",
