@@ -11,7 +11,7 @@ use crate::mock::{MockConfig, MockServer};
 use crate::report::terminal::render_explain;
 
 use super::args::{Cli, ExplainArgs, LibraryArgs, ListArgs, MockArgs};
-use super::library::{self, UsageError, area_of, has_errors, selected};
+use super::library::{self, UsageError, has_errors, selected};
 use super::{EXIT_OK, EXIT_USAGE, Out};
 
 /// `lint`: loads every file, then checks the library against the spec.
@@ -51,7 +51,7 @@ pub fn list(args: &ListArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
             "{:<48} {:<6} {:<10} {}{money}",
             s.id,
             level,
-            area_of(s),
+            s.area(),
             s.source.file
         ));
     }
