@@ -1,19 +1,30 @@
 //! agentgigs-conformance: a conformance harness for the AgentGigs API and
 //! a stateful reference server for it.
 //!
-//! The rooms, from the bottom up (see `docs/ARCHITECTURE.md`):
-//! - [`yaml`]: YAML with source locations.
-//! - [`spec`]: load OpenAPI, find operations, check responses.
-//! - [`scenario`]: the scenario model and its loader (no HTTP).
+//! The rooms, from the bottom up; each imports only rooms above it in
+//! this list (see `docs/ARCHITECTURE.md` for the arrows):
+//! - [`finding`]: findings, the shared vocabulary of every check (imports nothing).
+//! - [`yaml`]: YAML with source locations (imports nothing).
+//! - [`redact`]: secrets, their redaction, and the leak scan (imports nothing).
+//! - [`spec`]: the two-layer contract: load OpenAPI and the overlay, find
+//!   operations, check responses, `SpecInfo`, the one `is_json`.
+//! - [`scenario`]: the scenario model, its loader and lint (no HTTP; it
+//!   reaches the spec only through its `OperationIndex` trait), the one
+//!   `Role` and the area rule.
 //! - [`check`]: a scenario's expectations against responses.
-//! - [`redact`]: secrets and their redaction.
-//! - [`target`]: targets, profiles, the control API.
-//! - [`plan`]: the scenario library seen through the contract (lint).
+//! - [`plan`]: the scenario library seen through the contract (the
+//!   `OperationIndex` adapter, `lint_dir`).
+//! - [`report`]: run results as data (`model`), their renderings, the
+//!   verdict (`gate`), the state left for the next run (`state`), coverage.
+//! - [`mock`]: the reference server (an independent oracle: it uses
+//!   nothing of the harness).
+//! - [`target`]: targets, profiles, the control API, account pools, the
+//!   resolved [`target::Target`], and the one HTTP client with its capped
+//!   body read.
 //! - [`runner`]: executes scenarios against a target.
-//! - [`report`]: run results as data, and their renderings.
+//! - [`fuzz`]: the schema-driven fuzzer and `replay`.
 //! - [`transcript`]: runs as stable text for regression snapshots.
-//! - [`mock`]: the reference server (an independent oracle).
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line: arguments, wiring, printing.
 
 pub mod check;
 pub mod cli;

@@ -71,16 +71,6 @@ pub fn has_errors(findings: &[LintFinding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error)
 }
 
-/// The area of a scenario: the first directory under `scenarios/`.
-pub fn area_of(scenario: &Scenario) -> String {
-    let file = scenario.source.file.trim_start_matches("scenarios/");
-    file.split('/')
-        .next()
-        .filter(|a| !a.ends_with(".yaml"))
-        .unwrap_or("other")
-        .to_string()
-}
-
 /// Whether a scenario is selected by the filters.
 pub fn selected(scenario: &Scenario, select: &SelectArgs) -> bool {
     let by_filter = select.filter.is_empty()

@@ -11,28 +11,25 @@ use crate::mock::{MockConfig, MockServer};
 use crate::report::terminal::render_explain;
 
 use super::args::{Cli, ExplainArgs, LibraryArgs, ListArgs, MockArgs};
-use super::library::{self, UsageError, area_of, has_errors, selected};
+use super::library::{self, UsageError, selected};
 use super::{EXIT_OK, EXIT_USAGE, Out};
 
-/// `lint`: loads every file, then checks the library against the spec.
+/// `lint`: every load error of every file and the lint findings of every
+/// file that could be read, against the spec, in one run.
 pub fn lint(args: &LibraryArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let contract = library::load_contract(args)?;
-    let lib = library::load(args)?;
-    let findings = crate::plan::lint(&lib, &contract);
-    for f in &findings {
-        out.err(&f.to_string());
+    let linted = crate::plan::lint_dir(&library::locate(&args.scenarios), &contract);
+    for line in linted.lines() {
+        out.err(&line);
     }
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == crate::scenario::Severity::Error)
-        .count();
-    let warnings = findings.len() - errors;
+    let errors = linted.errors();
     out.line(&format!(
-        "lint: {} scenarios, {} flows: {errors} errors, {warnings} warnings",
-        lib.scenarios.len(),
-        lib.flows.len()
+        "lint: {} scenarios, {} flows: {errors} errors, {} warnings",
+        linted.library.scenarios.len(),
+        linted.library.flows.len(),
+        linted.warnings()
     ));
-    Ok(if has_errors(&findings) {
+    Ok(if errors > 0 {
         ExitCode::from(EXIT_USAGE)
     } else {
         ExitCode::from(EXIT_OK)
@@ -51,7 +48,7 @@ pub fn list(args: &ListArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
             "{:<48} {:<6} {:<10} {}{money}",
             s.id,
             level,
-            area_of(s),
+            s.area(),
             s.source.file
         ));
     }

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Layer;
-use super::body::{Capped, is_json, read_capped, too_large};
 use super::mutate::Refusal;
 use super::request::{Expect, WireBody, WireRequest};
 use super::schema::doc_refs_along;
 use crate::finding::{Finding, FindingKind};
+use crate::spec::is_json;
 use crate::spec::{CheckSet, Contract, Operation, ResponseView};
+use crate::target::{Capped, read_capped, too_large};
 
 /// Timeout of a normal request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

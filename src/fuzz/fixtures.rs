@@ -11,12 +11,11 @@
 use serde_json::{Value, json};
 
 use super::FuzzError;
-use super::body::{Capped, read_capped, too_large};
-use super::request::ActorRole;
 use super::strategy::Hints;
 use crate::redact::Secrets;
 use crate::scenario::{ActorSpec, Role, Tier};
 use crate::target::ControlClient;
+use crate::target::{Capped, read_capped, too_large};
 
 /// Wallet of the fixture poster, USD cents ($1,000,000).
 const POSTER_WALLET_CENTS: i64 = 100_000_000;
@@ -27,7 +26,7 @@ const PROVISION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15
 #[derive(Clone)]
 pub struct FuzzActor {
     /// The role it was created for.
-    pub role: ActorRole,
+    pub role: Role,
     /// Its user id (empty when the control API gave none).
     pub user_id: String,
     /// Its `age_<32 hex>` key (secret).
@@ -66,18 +65,18 @@ pub struct Fixtures {
 
 impl Fixtures {
     /// The actor of a role.
-    pub fn actor(&self, role: ActorRole) -> &FuzzActor {
+    pub fn actor(&self, role: Role) -> &FuzzActor {
         match role {
-            ActorRole::Poster => &self.poster,
-            ActorRole::Agent => &self.agent,
-            ActorRole::Proofer => &self.proofer,
+            Role::Poster => &self.poster,
+            Role::Agent => &self.agent,
+            Role::Proofer => &self.proofer,
         }
     }
 
     /// (placeholder, real value) pairs, credentials first.
     fn pairs(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for role in ActorRole::ALL {
+        for role in Role::ALL {
             let a = self.actor(role);
             let r = role.as_str();
             out.push((format!("{{{{{r}.api_key}}}}"), a.api_key.clone()));
@@ -124,7 +123,7 @@ impl Fixtures {
 
     /// Registers every credential with `secrets`.
     pub fn register_secrets(&self, secrets: &Secrets) {
-        for role in ActorRole::ALL {
+        for role in Role::ALL {
             let a = self.actor(role);
             secrets.add(&format!("API_KEY:{}", role.as_str()), &a.api_key);
             secrets.add(&format!("JWT:{}", role.as_str()), &a.access_token);
@@ -163,9 +162,9 @@ pub async fn provision(
         .or_else(|| categories.first())
         .cloned()
         .unwrap_or_else(|| "Research".to_string());
-    let poster = actor(control, ActorRole::Poster, &category, POSTER_WALLET_CENTS).await?;
-    let agent = actor(control, ActorRole::Agent, &category, POSTER_WALLET_CENTS / 10).await?;
-    let proofer = actor(control, ActorRole::Proofer, &category, 0).await?;
+    let poster = actor(control, Role::Poster, &category, POSTER_WALLET_CENTS).await?;
+    let agent = actor(control, Role::Agent, &category, POSTER_WALLET_CENTS / 10).await?;
+    let proofer = actor(control, Role::Proofer, &category, 0).await?;
 
     let job = post(
         "post the fixture job",
@@ -245,13 +244,9 @@ async fn categories(http: &reqwest::Client, base: &str, max_body: usize) -> Vec<
     if list.is_empty() { fallback } else { list }
 }
 
-async fn actor(control: &ControlClient, role: ActorRole, category: &str, wallet: i64) -> Result<FuzzActor, FuzzError> {
+async fn actor(control: &ControlClient, role: Role, category: &str, wallet: i64) -> Result<FuzzActor, FuzzError> {
     let spec = ActorSpec {
-        role: match role {
-            ActorRole::Poster => Role::Poster,
-            ActorRole::Agent => Role::Agent,
-            ActorRole::Proofer => Role::Proofer,
-        },
+        role,
         specializations: Some(vec![category.to_string()]),
         wallet_cents: Some(wallet),
         email_verified: Some(true),

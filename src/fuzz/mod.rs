@@ -23,18 +23,17 @@
 //! curl command without secrets and saved to a corpus file that [`replay`]
 //! sends again to any target and re-judges with the current contract.
 //! Departures are deduplicated per operation. Every answer body is read
-//! under a size cap ([`body`]).
+//! under a size cap, through the crate's one capped read
+//! ([`crate::target::read_capped`], as the runner does).
 //!
 //! Rooms: [`schema`] (schema helpers, `x-doc` lookup), [`strategy`] (value strategies),
 //! [`mutate`] (invalid variants), [`request`] (wire form, placeholders,
 //! curl), [`fixtures`] (provisioning), [`exec`] (send and judge),
 //! [`plan`] (per-operation strategies), [`driver`] (the loop),
-//! [`corpus`] (files and replay), [`report`] (results and their text),
-//! [`body`] (the capped body read shared with the runner).
+//! [`corpus`] (files and replay), [`report`] (results and their text).
 //!
 //! It never prints and writes only inside the corpus directory it is given.
 
-pub mod body;
 pub mod corpus;
 pub mod driver;
 pub mod exec;

@@ -18,12 +18,13 @@ use proptest::sample::Index;
 use serde_json::Value;
 
 use super::Layer;
-use super::body::is_json;
 use super::fixtures::Fixtures;
 use super::mutate::{Basis, Location, MutationKind, MutationSite, apply_nth, body_sites, parameter_sites};
-use super::request::{ActorRole, BodyFormat, Credential, Expect, FuzzRequest};
+use super::request::{BodyFormat, Credential, Expect, FuzzRequest};
 use super::schema::{branches, doc_refs_along, refuses_others, schema_trail};
 use super::strategy::Generator;
+use crate::scenario::Role;
+use crate::spec::is_json;
 use crate::spec::{Contract, MediaTypeSpec, Operation, RequestBodySpec, Spec};
 
 /// How an operation authenticates.
@@ -66,7 +67,7 @@ pub struct OpPlan {
     /// The credential it takes.
     pub auth: AuthKind,
     /// The role that normally calls it (others are tried too).
-    pub role: ActorRole,
+    pub role: Role,
     /// The body, if the operation takes one.
     pub body: Option<BodyPlan>,
     /// (name, schema).
@@ -163,15 +164,15 @@ pub fn plan(contract: &Contract, op: &Operation) -> Result<OpPlan, String> {
     }
     let weighed = weighed_sites(contract, op);
     let role = if POSTER_OPS.contains(&name.as_str()) {
-        ActorRole::Poster
+        Role::Poster
     } else if PROOFER_OPS.contains(&name.as_str()) {
-        ActorRole::Proofer
+        Role::Proofer
     } else if op.tags.iter().any(|t| t == "posting" || t == "escrow") {
-        ActorRole::Poster
+        Role::Poster
     } else if op.tags.iter().any(|t| t == "proofing") {
-        ActorRole::Proofer
+        Role::Proofer
     } else {
-        ActorRole::Agent
+        Role::Agent
     };
     Ok(OpPlan {
         name,
@@ -459,9 +460,9 @@ fn to_text(v: &Value) -> String {
 }
 
 impl OpPlan {
-    fn role_strategy(&self) -> BoxedStrategy<ActorRole> {
+    fn role_strategy(&self) -> BoxedStrategy<Role> {
         let natural = self.role;
-        let others: Vec<ActorRole> = ActorRole::ALL.into_iter().filter(|r| *r != natural).collect();
+        let others: Vec<Role> = Role::ALL.into_iter().filter(|r| *r != natural).collect();
         prop_oneof![4 => Just(natural), 1 => Just(others[0]), 1 => Just(others[1])].boxed()
     }
 

@@ -11,37 +11,7 @@ use serde_json::{Map, Value};
 
 use super::fixtures::Fixtures;
 use super::mutate::{Expectation, Refusal, RequestParts};
-
-/// The kind of actor a request is sent as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ActorRole {
-    /// Posts and pays for jobs.
-    Poster,
-    /// Applies to and delivers jobs.
-    Agent,
-    /// Verifies deliveries.
-    Proofer,
-}
-
-impl ActorRole {
-    /// All roles, in provisioning order.
-    pub const ALL: [ActorRole; 3] = [ActorRole::Poster, ActorRole::Agent, ActorRole::Proofer];
-
-    /// `poster`, `agent` or `proofer`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorRole::Poster => "poster",
-            ActorRole::Agent => "agent",
-            ActorRole::Proofer => "proofer",
-        }
-    }
-
-    /// Parses `poster`, `agent` or `proofer`.
-    pub fn parse(s: &str) -> Option<ActorRole> {
-        ActorRole::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+use crate::scenario::Role;
 
 /// How a request authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,9 +20,9 @@ pub enum Credential {
     /// No credentials (public operations).
     None,
     /// `X-API-Key` of an actor.
-    ApiKey(ActorRole),
+    ApiKey(Role),
     /// `Authorization: Bearer` with an actor's session JWT.
-    Jwt(ActorRole),
+    Jwt(Role),
 }
 
 /// How the body travels.
@@ -153,7 +123,7 @@ pub struct WireRequest {
 }
 
 /// Placeholder of a credential in stored requests (`{{agent.api_key}}`).
-pub fn credential_placeholder(role: ActorRole, jwt: bool) -> String {
+pub fn credential_placeholder(role: Role, jwt: bool) -> String {
     format!(
         "{{{{{}.{}}}}}",
         role.as_str(),
@@ -162,7 +132,7 @@ pub fn credential_placeholder(role: ActorRole, jwt: bool) -> String {
 }
 
 /// Environment variable a curl command reads a credential from.
-pub fn credential_env(role: ActorRole, jwt: bool) -> String {
+pub fn credential_env(role: Role, jwt: bool) -> String {
     format!(
         "AGENTGIGS_{}_{}",
         role.as_str().to_ascii_uppercase(),
@@ -330,7 +300,7 @@ pub fn map_json_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
 fn env_for_placeholders(value: &str) -> (String, bool) {
     let mut out = value.to_string();
     let mut any = false;
-    for role in ActorRole::ALL {
+    for role in Role::ALL {
         for jwt in [false, true] {
             let p = credential_placeholder(role, jwt);
             if out.contains(&p) {
@@ -388,7 +358,7 @@ mod tests {
             operation: "applyToJob".into(),
             method: "POST".into(),
             path_template: "/api/jobs/{id}/apply".into(),
-            credential: Credential::ApiKey(ActorRole::Agent),
+            credential: Credential::ApiKey(Role::Agent),
             format: Some(BodyFormat::Json),
             files: vec![],
             parts,

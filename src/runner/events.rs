@@ -25,8 +25,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::RunnerError;
-use super::exec::{Capped, Prepared, Received, header_list, read_capped};
+use super::exec::{Prepared, Received, header_list};
 use crate::target::EventsTransport;
+use crate::target::{Capped, read_capped};
 
 /// Events kept waiting for a later step, at most.
 const MAX_BUFFERED: usize = 1000;

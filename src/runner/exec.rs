@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::RunnerError;
-use crate::target::describe_error;
+use crate::target::{Capped, describe_error, read_capped};
 
 /// A body to send.
 #[derive(Debug, Clone)]
@@ -227,10 +227,6 @@ pub(crate) async fn send(
         ))),
     }
 }
-
-/// The capped body read, shared with the fuzzer (one capped HTTP path
-/// for the crate): stops as soon as a body passes the cap.
-pub(crate) use crate::fuzz::body::{Capped, read_capped};
 
 /// A duration for messages: `10 s`, `250 ms`.
 pub(crate) fn human(d: Duration) -> String {

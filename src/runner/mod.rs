@@ -149,7 +149,8 @@ pub struct PlannedScenario {
     pub steps: Vec<Step>,
     /// Path of the file under `scenarios/`.
     pub file: String,
-    /// First directory under `scenarios/` (auth, nda, lifecycle, ...).
+    /// First directory under `scenarios/` (auth, nda, lifecycle, ...):
+    /// [`Scenario::area`].
     pub area: String,
 }
 
@@ -158,17 +159,7 @@ impl PlannedScenario {
     /// `scenario.source.file` (relative to the scenario root).
     pub fn new(scenario: Scenario, steps: Vec<Step>) -> Self {
         let file = scenario.source.file.replace('\\', "/");
-        let area = file
-            .trim_start_matches("scenarios/")
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let area = if area.ends_with(".yaml") || area.ends_with(".yml") {
-            String::new()
-        } else {
-            area
-        };
+        let area = scenario.area();
         PlannedScenario {
             scenario,
             steps,

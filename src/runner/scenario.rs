@@ -612,7 +612,12 @@ async fn login(ctx: &ScenarioContext, base: &Url, email: &str, password: &str) -
     if !resp.status().is_success() {
         return Err(format!("login answered {}", resp.status().as_u16()));
     }
-    let body: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+    let max = ctx.options.max_body_bytes;
+    let bytes = crate::target::read_capped(resp, max).await.map_err(|e| match e {
+        crate::target::Capped::TooLarge => crate::target::too_large(max),
+        crate::target::Capped::Broken(e) => crate::target::describe_error(&e),
+    })?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
     body.get("accessToken")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)

@@ -245,11 +245,6 @@ pub(crate) fn parse_json(r: &Received) -> Option<Value> {
     serde_json::from_slice(&r.body).ok()
 }
 
-fn is_json_type(ct: Option<&str>) -> bool {
-    ct.map(|c| c.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-        .is_some_and(|c| c == "application/json" || c.ends_with("+json"))
-}
-
 /// What the automatic checks found in one response.
 pub(crate) struct AutoChecked {
     /// The operation's label, if the request matched one.
@@ -297,7 +292,7 @@ pub(crate) fn auto_checks(
     };
     if !stream
         && json.is_none()
-        && is_json_type(r.content_type())
+        && r.content_type().is_some_and(crate::spec::is_json)
         && !r.body.iter().all(u8::is_ascii_whitespace)
         && !out.findings.iter().any(|f| f.kind == FindingKind::InvalidJson)
     {

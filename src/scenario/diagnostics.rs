@@ -332,6 +332,62 @@ impl Locator<'_> {
     }
 }
 
+/// One step of a path inside a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// What a `serde_path_to_error` error is about, relative to the value it
+/// was raised on: the path to the offending node (for an unknown key, the
+/// key itself), and whether it is an unknown key or a missing one
+/// (with the missing key's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SerdePlace {
+    /// An unknown key: the path of the mapping holding it, and the key.
+    UnknownKey {
+        holder: Vec<Seg>,
+        key: String,
+        suggestion: Option<String>,
+    },
+    /// A required key is missing from the mapping at `holder`.
+    MissingKey { holder: Vec<Seg>, key: String },
+    /// Any other error about the node at `at`.
+    Node { at: Vec<Seg> },
+}
+
+/// Where a serde error points (see [`SerdePlace`]).
+pub(crate) fn serde_place(err: &serde_path_to_error::Error<serde_json::Error>) -> SerdePlace {
+    let msg = err.inner().to_string();
+    let mut segs: Vec<Seg> = err
+        .path()
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Seq { index } => Some(Seg::Index(*index)),
+            Segment::Map { key } => Some(Seg::Key(key.clone())),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect();
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let (key, expected) = split_ticked(rest);
+        if segs.last() == Some(&Seg::Key(key.clone())) {
+            segs.pop();
+        }
+        let suggestion = did_you_mean(&key, expected.iter());
+        return SerdePlace::UnknownKey {
+            holder: segs,
+            key,
+            suggestion,
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or("").to_string();
+        return SerdePlace::MissingKey { holder: segs, key };
+    }
+    SerdePlace::Node { at: segs }
+}
+
 /// Translates a `serde_path_to_error` error, raised while reading the
 /// node at `base`, into a [`LoadError`].
 pub fn from_serde(err: &serde_path_to_error::Error<serde_json::Error>, base: &KeyPath, loc: &Locator<'_>) -> LoadError {

@@ -19,6 +19,7 @@ use super::diagnostics::tick_list;
 use super::flow::expand;
 use super::loader::Library;
 use super::model::{AutoCheck, Capture, Level, Scenario, SourceLocation, StatusExpect, Step};
+use super::validate::METHODS;
 use super::vars::{ACTOR_FIELD_ALIASES, ACTOR_FIELDS, BUILTINS, FILTERS, replace_references, step_references};
 
 /// Control-API features a scenario may require.
@@ -419,9 +420,12 @@ fn lint_step(
     let skipped = st.skip_checks.iter().any(|c| c.check == AutoCheck::Operation);
     // A path computed at run time (`{{url|path}}`) is matched by the runner.
     let dynamic = r.path.starts_with("{{");
+    // A method that is not one (`FETCH`) is the loader's error already.
+    let known_method = METHODS.contains(&r.method.as_str());
     if let Some(ops) = ops
         && !skipped
         && !dynamic
+        && known_method
     {
         let concrete = concrete_path(&r.path);
         if !ops.has_operation(&r.method, &concrete) {
@@ -437,12 +441,23 @@ fn lint_step(
                     ),
                 ));
             } else if !reference_only {
+                // A wrong method on a documented path: name the right ones.
+                let documented: Vec<&str> = METHODS
+                    .iter()
+                    .copied()
+                    .filter(|m| ops.has_operation(m, &concrete))
+                    .collect();
+                let methods = if documented.is_empty() {
+                    String::new()
+                } else {
+                    format!(": the docs name {} for this path", tick_list(&documented))
+                };
                 out.push(finding(
                     &st.source,
                     Severity::Error,
                     s,
                     format!(
-                        "no documented operation for `{} {}` (matched as `{concrete}`); if intended, add `skip_checks: [{{check: operation, reason: ...}}]`",
+                        "no documented operation for `{} {}` (matched as `{concrete}`){methods}; if intended, add `skip_checks: [{{check: operation, reason: ...}}]`",
                         r.method, r.path
                     ),
                 ));
@@ -687,5 +702,55 @@ mod tests {
         assert_eq!(segs("$..id"), None);
         assert_eq!(segs("$.a[foo]"), None);
         assert_eq!(segs("job"), None);
+    }
+
+    /// A file with four kinds of mistakes, each of which used to hide the
+    /// next: a misspelt key (the top level then went unchecked), a value of
+    /// the wrong type in the same step as an undeclared actor (the step was
+    /// then left out of the checks), and a method the docs do not name for
+    /// the path (lint ran only on a library that loaded). One pass reports
+    /// all four, each with line:column and a hint, and nothing else.
+    #[test]
+    fn one_pass_reports_every_mistake_of_a_file() {
+        struct Wallet;
+        impl super::OperationIndex for Wallet {
+            fn has_operation(&self, method: &str, path: &str) -> bool {
+                method == "GET" && path == "/api/wallet"
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("scenarios");
+        std::fs::create_dir_all(root.join("lint")).unwrap();
+        std::fs::write(
+            root.join("lint/four.yaml"),
+            "id: lint.four-at-once
+titel: Four mistakes in one file
+doc: [llms.txt#wallet]
+rule: the wallet is read with GET
+actors:
+  alice: {role: poster}
+steps:
+  - name: a wrong type and an undeclared actor
+    as: bob
+    timeout_ms: soon
+    request: {method: GET, path: /api/wallet}
+  - name: a method the docs do not name here
+    as: alice
+    request: {method: DELETE, path: /api/wallet}
+",
+        )
+        .unwrap();
+        let (lib, errors) = crate::scenario::load_library_partial(&root);
+        let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        lines.extend(super::lint_with(&lib, Some(&Wallet)).iter().map(ToString::to_string));
+        assert_eq!(
+            lines,
+            [
+                "scenarios/lint/four.yaml:2:1: unknown key `titel` in the top level (did you mean `title`?)",
+                "scenarios/lint/four.yaml:9:9: undefined actor `bob` in steps[0].as: expected one of the declared actors `alice`",
+                "scenarios/lint/four.yaml:10:17: wrong type for `steps[0].timeout_ms`: expected a non-negative integer, found string \"soon\"",
+                "scenarios/lint/four.yaml:12:5: error: no documented operation for `DELETE /api/wallet` (matched as `/api/wallet`): the docs name `GET` for this path; if intended, add `skip_checks: [{check: operation, reason: ...}]`",
+            ]
+        );
     }
 }

@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::de::StrictValue;
-use super::diagnostics::{KeyPath, LoadError, LoadErrorKind, LoadErrors, Locator, from_serde};
+use super::diagnostics::{
+    KeyPath, LoadError, LoadErrorKind, LoadErrors, Locator, Seg, SerdePlace, from_serde, serde_place,
+};
 use super::flow;
 use super::model::{Flow, Scenario, SourceLocation, Step};
 use super::validate::Validator;
@@ -57,6 +59,22 @@ impl Library {
 /// directory in their path are flows. File labels (in sources and errors)
 /// are relative to `root`'s parent: `scenarios/nda/apply.yaml`.
 pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
+    let (library, errors) = load_library_partial(root);
+    if errors.is_empty() {
+        Ok(library)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Loads what can be loaded under `root`, for `lint`: every error of every
+/// file (as [`load_library`] reports them), and a library of the files
+/// that could be read into the model whole, those with errors as repaired
+/// while reading them (a misspelt key read as the key it is close to, a
+/// bad value dropped), so that the later rules can look at them too. A
+/// file that is not valid YAML, or whose top level or one of whose steps
+/// could not be read even so, is left out of the library.
+pub fn load_library_partial(root: &Path) -> (Library, Vec<LoadError>) {
     let base = root_label(root);
     let mut errors = Vec::new();
     let mut scenarios = Vec::new();
@@ -69,7 +87,12 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
             "",
             LoadErrorKind::Io(format!("`{}` is not a directory", root.display())),
         );
-        return Err(e.into());
+        let empty = Library {
+            root: root.to_path_buf(),
+            scenarios,
+            flows,
+        };
+        return (empty, vec![e]);
     }
 
     for (rel, full) in scenario_files(root, &base, &mut errors) {
@@ -89,22 +112,20 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
             }
         };
         if is_flow_path(&rel) {
-            match flow_from_doc(&doc, &label) {
-                Ok(f) => {
-                    if let Some(first) = flows.get(&f.name) {
-                        let message = format!("duplicate flow `{}`: `{}` has the same name", f.name, first.source.file);
-                        errors.push(LoadError::new(f.source.clone(), "", LoadErrorKind::Invalid { message }));
-                    } else {
-                        flows.insert(f.name.clone(), f);
-                    }
+            let read = read_flow(&doc, &label);
+            errors.extend(read.errors);
+            if let Some(f) = read.model {
+                if let Some(first) = flows.get(&f.name) {
+                    let message = format!("duplicate flow `{}`: `{}` has the same name", f.name, first.source.file);
+                    errors.push(LoadError::new(f.source.clone(), "", LoadErrorKind::Invalid { message }));
+                } else {
+                    flows.insert(f.name.clone(), f);
                 }
-                Err(es) => errors.extend(es),
             }
         } else {
-            match scenario_from_doc(&doc, &label) {
-                Ok(s) => scenarios.push(s),
-                Err(es) => errors.extend(es),
-            }
+            let read = read_scenario(&doc, &label);
+            errors.extend(read.errors);
+            scenarios.extend(read.model);
         }
         docs.insert(label, doc);
     }
@@ -116,11 +137,7 @@ pub fn load_library(root: &Path) -> Result<Library, LoadErrors> {
     };
     errors.extend(flow::check_includes(&library, Some(&docs)));
     finish_errors(&mut errors);
-    if errors.is_empty() {
-        Ok(library)
-    } else {
-        Err(LoadErrors(errors))
-    }
+    (library, errors)
 }
 
 /// Sort errors by place and drop exact duplicates.
@@ -197,16 +214,133 @@ fn parse_yaml(text: &str, label: &str) -> Result<Document, LoadError> {
     })
 }
 
-/// What deserialisation produced: the document without its steps (if
-/// that part was valid), the valid steps with their indices, the errors.
+/// At most this many errors are collected from one mapping (the top
+/// level of a file, or one step) before its reading stops.
+const MAX_REPAIRS: usize = 32;
+
+/// What deserialisation of one value produced, collecting errors.
+struct Collected<T> {
+    /// The model of the value as repaired, if one was reached.
+    value: Option<T>,
+    errors: Vec<LoadError>,
+    /// Display paths (`steps[2].as`) of the nodes dropped to go on: later
+    /// layers must not report their absence.
+    dropped: Vec<String>,
+}
+
+/// Deserialises `value` (the node at `base`), collecting every error serde
+/// meets rather than the first: after an error the offending node is
+/// repaired and the reading starts again. A misspelt key with one close
+/// match is read as that key; any other unknown key, and a value of the
+/// wrong type or an invalid one, is dropped (for an item of a list, the
+/// list's key). It stops at a missing required key that the file lacks,
+/// at a node that cannot be dropped (the value itself), and after
+/// [`MAX_REPAIRS`] errors; the model is then `None`.
+fn deserialize_collecting<T: DeserializeOwned>(value: &Value, base: &KeyPath, loc: &Locator<'_>) -> Collected<T> {
+    let mut v = value.clone();
+    let mut out = Collected {
+        value: None,
+        errors: Vec::new(),
+        dropped: Vec::new(),
+    };
+    let mut dropped_here: Vec<Vec<Seg>> = Vec::new();
+    for _ in 0..MAX_REPAIRS {
+        let err = match serde_path_to_error::deserialize::<_, T>(StrictValue(&v)) {
+            Ok(t) => {
+                out.value = Some(t);
+                return out;
+            }
+            Err(e) => e,
+        };
+        let place = serde_place(&err);
+        if let SerdePlace::MissingKey { holder, key } = &place {
+            let mut at = holder.clone();
+            at.push(Seg::Key(key.clone()));
+            // Missing because a wrong value was dropped: already reported.
+            if !dropped_here.contains(&at) {
+                out.errors.push(from_serde(&err, base, loc));
+            }
+            return out;
+        }
+        out.errors.push(from_serde(&err, base, loc));
+        let repaired = match place {
+            SerdePlace::UnknownKey {
+                holder,
+                key,
+                suggestion,
+            } => node_mut(&mut v, &holder)
+                .and_then(Value::as_object_mut)
+                .and_then(|map| {
+                    let old = map.remove(&key)?;
+                    if let Some(s) = suggestion.filter(|s| !map.contains_key(s)) {
+                        map.insert(s, old);
+                    }
+                    Some(())
+                })
+                .is_some(),
+            SerdePlace::Node { mut at } => {
+                // Up to the nearest key of a mapping: list items are not
+                // removed (that would shift the places of the next ones).
+                while matches!(at.last(), Some(Seg::Index(_))) {
+                    at.pop();
+                }
+                match at.split_last() {
+                    Some((Seg::Key(key), holder)) => {
+                        let removed = node_mut(&mut v, holder)
+                            .and_then(Value::as_object_mut)
+                            .and_then(|map| map.remove(key))
+                            .is_some();
+                        if removed {
+                            out.dropped.push(display(base, &at));
+                            dropped_here.push(at.clone());
+                        }
+                        removed
+                    }
+                    _ => false,
+                }
+            }
+            SerdePlace::MissingKey { .. } => false,
+        };
+        if !repaired {
+            return out;
+        }
+    }
+    out
+}
+
+/// The node at `path` inside `v`.
+fn node_mut<'v>(v: &'v mut Value, path: &[Seg]) -> Option<&'v mut Value> {
+    path.iter().try_fold(v, |node, seg| match (seg, node) {
+        (Seg::Key(k), Value::Object(m)) => m.get_mut(k),
+        (Seg::Index(i), Value::Array(a)) => a.get_mut(*i),
+        _ => None,
+    })
+}
+
+/// The dotted form of `path` below `base`.
+fn display(base: &KeyPath, path: &[Seg]) -> String {
+    path.iter()
+        .fold(base.clone(), |p, seg| match seg {
+            Seg::Key(k) => p.key(k),
+            Seg::Index(i) => p.index(*i),
+        })
+        .display
+}
+
+/// What deserialisation of a document produced: the document without its
+/// steps (if it could be read, repaired or not), the steps that could be
+/// read with their indices, whether every step could, the errors, and the
+/// nodes dropped while repairing.
 struct Partial<T> {
     top: Option<T>,
     steps: Vec<(usize, Step)>,
+    all_steps: bool,
     errors: Vec<LoadError>,
+    dropped: Vec<String>,
 }
 
-/// Deserialises a document step by step, so that one file can report an
-/// error per step.
+/// Deserialises a document step by step, collecting every error of the
+/// top level and of each step.
 fn deserialize_doc<T: DeserializeOwned>(doc: &Document, loc: &Locator<'_>) -> Partial<T> {
     let root = KeyPath::root();
     let steps_path = root.key("steps");
@@ -221,76 +355,168 @@ fn deserialize_doc<T: DeserializeOwned>(doc: &Document, loc: &Locator<'_>) -> Pa
         }
         _ => (doc.value.clone(), Vec::new()),
     };
-    let mut errors = Vec::new();
-    let top: Option<T> = match serde_path_to_error::deserialize(StrictValue(&shell)) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            errors.push(from_serde(&e, &root, loc));
-            None
-        }
-    };
+    let top = deserialize_collecting::<T>(&shell, &root, loc);
+    let mut errors = top.errors;
+    let mut dropped = top.dropped;
     let mut steps = Vec::new();
+    let mut all_steps = true;
     for (i, v) in raw_steps.iter().enumerate() {
         let p = steps_path.index(i);
-        match serde_path_to_error::deserialize::<_, Step>(StrictValue(v)) {
-            Ok(mut step) => {
-                step.source = loc.node(&p);
-                steps.push((i, step));
+        let step = deserialize_collecting::<Step>(v, &p, loc);
+        errors.extend(step.errors);
+        dropped.extend(step.dropped);
+        match step.value {
+            Some(mut st) => {
+                st.source = loc.node(&p);
+                steps.push((i, st));
             }
-            Err(e) => errors.push(from_serde(&e, &p, loc)),
+            None => all_steps = false,
         }
     }
-    Partial { top, steps, errors }
+    Partial {
+        top: top.value,
+        steps,
+        all_steps,
+        errors,
+        dropped,
+    }
+}
+
+/// Leaves out the errors of later layers that only say a dropped node is
+/// absent (a missing `as`, a step without its action).
+fn drop_echoes(errors: &mut Vec<LoadError>, dropped: &[String]) {
+    if dropped.is_empty() {
+        return;
+    }
+    errors.retain(|e| match &*e.kind {
+        LoadErrorKind::MissingKey { key, .. } => !dropped.contains(&format!("{}.{key}", e.key)),
+        LoadErrorKind::NoAction { .. } => !super::validate::ACTIONS
+            .iter()
+            .any(|a| dropped.contains(&format!("{}.{a}", e.key))),
+        _ => true,
+    });
+}
+
+/// The names of a mapping's keys (or of a list's strings) at `key` of the
+/// raw document: the actors, when the model could not be read.
+fn raw_names(doc: &Document, key: &str) -> Vec<String> {
+    match doc.value.get(key) {
+        Some(Value::Object(m)) => m.keys().cloned().collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the document has a non-empty list of steps.
+fn has_steps(doc: &Document) -> bool {
+    matches!(doc.value.get("steps"), Some(Value::Array(a)) if !a.is_empty())
+}
+
+/// A file read into the model as far as it goes: the model (repaired where
+/// it had errors) when every part of it could be read, and every error.
+struct Read<T> {
+    model: Option<T>,
+    errors: Vec<LoadError>,
+}
+
+impl<T> Read<T> {
+    fn into_result(self) -> Result<T, Vec<LoadError>> {
+        match self.model {
+            Some(m) if self.errors.is_empty() => Ok(m),
+            _ => Err(self.errors),
+        }
+    }
 }
 
 fn scenario_from_doc(doc: &Document, label: &str) -> Result<Scenario, Vec<LoadError>> {
+    read_scenario(doc, label).into_result()
+}
+
+fn read_scenario(doc: &Document, label: &str) -> Read<Scenario> {
     let loc = Locator { file: label, doc };
-    let Partial { top, steps, mut errors } = deserialize_doc::<Scenario>(doc, &loc);
-    let Some(mut s) = top else { return Err(errors) };
-    s.source = loc.node(&KeyPath::root());
-    let mut v = Validator::new(&loc, s.actors.keys().cloned().collect());
-    v.scenario(&s, &steps);
-    errors.append(&mut v.errors);
-    if errors.is_empty() {
-        s.steps = steps.into_iter().map(|(_, st)| st).collect();
-        Ok(s)
-    } else {
-        finish_errors(&mut errors);
-        Err(errors)
-    }
+    let Partial {
+        top,
+        steps,
+        all_steps,
+        mut errors,
+        dropped,
+    } = deserialize_doc::<Scenario>(doc, &loc);
+    let model = match top {
+        Some(mut s) => {
+            s.source = loc.node(&KeyPath::root());
+            let mut v = Validator::new(&loc, s.actors.keys().cloned().collect());
+            v.scenario(&s, &steps);
+            drop_echoes(&mut v.errors, &dropped);
+            errors.append(&mut v.errors);
+            s.steps = steps.into_iter().map(|(_, st)| st).collect();
+            all_steps.then_some(s)
+        }
+        None => {
+            // The steps are still checked, against the actors as written.
+            let mut v = Validator::new(&loc, raw_names(doc, "actors"));
+            if has_steps(doc) {
+                v.steps_of(&steps);
+            }
+            drop_echoes(&mut v.errors, &dropped);
+            errors.append(&mut v.errors);
+            None
+        }
+    };
+    finish_errors(&mut errors);
+    Read { model, errors }
 }
 
 fn flow_from_doc(doc: &Document, label: &str) -> Result<Flow, Vec<LoadError>> {
+    read_flow(doc, label).into_result()
+}
+
+fn read_flow(doc: &Document, label: &str) -> Read<Flow> {
     let loc = Locator { file: label, doc };
-    let Partial { top, steps, mut errors } = deserialize_doc::<Flow>(doc, &loc);
-    let Some(mut f) = top else { return Err(errors) };
-    f.source = loc.node(&KeyPath::root());
+    let Partial {
+        top,
+        steps,
+        all_steps,
+        mut errors,
+        dropped,
+    } = deserialize_doc::<Flow>(doc, &loc);
     let stem = Path::new(label)
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("")
         .to_string();
-    let mut v = Validator::new(&loc, f.actors.clone());
-    if !f.name.is_empty() && f.name != stem {
-        let p = KeyPath::root().key("name");
-        let kind = LoadErrorKind::InvalidValue {
-            at: p.quoted(),
-            expected: format!("the file's name `{stem}` (or no `name`)"),
-            found: format!("`{}`", f.name),
-            suggestion: None,
-        };
-        v.errors.push(loc.error(&p, kind));
-    }
-    f.name = stem;
-    v.flow(&f, &steps);
-    errors.append(&mut v.errors);
-    if errors.is_empty() {
-        f.steps = steps.into_iter().map(|(_, st)| st).collect();
-        Ok(f)
-    } else {
-        finish_errors(&mut errors);
-        Err(errors)
-    }
+    let model = match top {
+        Some(mut f) => {
+            f.source = loc.node(&KeyPath::root());
+            let mut v = Validator::new(&loc, f.actors.clone());
+            if !f.name.is_empty() && f.name != stem {
+                let p = KeyPath::root().key("name");
+                let kind = LoadErrorKind::InvalidValue {
+                    at: p.quoted(),
+                    expected: format!("the file's name `{stem}` (or no `name`)"),
+                    found: format!("`{}`", f.name),
+                    suggestion: None,
+                };
+                v.errors.push(loc.error(&p, kind));
+            }
+            f.name = stem;
+            v.flow(&f, &steps);
+            drop_echoes(&mut v.errors, &dropped);
+            errors.append(&mut v.errors);
+            f.steps = steps.into_iter().map(|(_, st)| st).collect();
+            all_steps.then_some(f)
+        }
+        None => {
+            let mut v = Validator::new(&loc, raw_names(doc, "actors"));
+            if has_steps(doc) {
+                v.steps_of(&steps);
+            }
+            drop_echoes(&mut v.errors, &dropped);
+            errors.append(&mut v.errors);
+            None
+        }
+    };
+    finish_errors(&mut errors);
+    Read { model, errors }
 }
 
 /// The label of the root: its own directory name (`scenarios`).

@@ -24,6 +24,8 @@ pub mod vars;
 pub use diagnostics::{LoadError, LoadErrorKind, LoadErrors};
 pub use flow::expand;
 pub use lint::{FieldDoc, LintFinding, OperationIndex, Severity, lint_with};
-pub use loader::{Library, load_library, parse_flow, parse_flow_all, parse_scenario, parse_scenario_all};
+pub use loader::{
+    Library, load_library, load_library_partial, parse_flow, parse_flow_all, parse_scenario, parse_scenario_all,
+};
 pub use model::*;
 pub use vars::{step_references, variables_in};

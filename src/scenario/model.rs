@@ -92,6 +92,31 @@ pub struct Scenario {
     pub source: SourceLocation,
 }
 
+impl Scenario {
+    /// The scenario's area (see [`area_of_file`]).
+    pub fn area(&self) -> String {
+        area_of_file(&self.source.file)
+    }
+}
+
+/// The area of a scenario file: the first directory under `scenarios/`
+/// (`scenarios/nda/apply.yaml` → `nda`); empty for a file directly under
+/// the root. The one rule for areas: reports group by it and `list`
+/// shows it. Backslashes count as separators.
+pub fn area_of_file(file: &str) -> String {
+    let file = file.replace('\\', "/");
+    let first = file
+        .trim_start_matches("scenarios/")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if first.ends_with(".yaml") || first.ends_with(".yml") {
+        String::new()
+    } else {
+        first.to_string()
+    }
+}
+
 /// A shared flow (`scenarios/_flows/<name>.yaml`), included by a step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,13 +138,36 @@ pub struct Flow {
     pub source: SourceLocation,
 }
 
-/// The kind of account an actor is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The kind of account an actor is: the harness's one role type (the
+/// scenario format, target profiles and pools, and the fuzzer use it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Posts and pays for jobs.
     Poster,
+    /// Applies to and delivers jobs.
     Agent,
+    /// Verifies deliveries.
     Proofer,
+}
+
+impl Role {
+    /// All roles, in provisioning order.
+    pub const ALL: [Role; 3] = [Role::Poster, Role::Agent, Role::Proofer];
+
+    /// `poster`, `agent` or `proofer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Poster => "poster",
+            Role::Agent => "agent",
+            Role::Proofer => "proofer",
+        }
+    }
+
+    /// Parses `poster`, `agent` or `proofer`.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// Subscription tier; decides rate limits and commission.
@@ -675,5 +723,20 @@ pub mod one_or_many {
         } else {
             v.serialize(s)
         }
+    }
+}
+
+#[cfg(test)]
+mod area_tests {
+    use super::area_of_file;
+
+    #[test]
+    fn the_area_is_the_first_directory_under_the_root() {
+        assert_eq!(area_of_file("scenarios/nda/apply.yaml"), "nda");
+        assert_eq!(area_of_file("nda/deep/apply.yml"), "nda");
+        assert_eq!(area_of_file("scenarios\\money\\fund.yaml"), "money");
+        // A file directly under the root has no area (as reports always showed).
+        assert_eq!(area_of_file("scenarios/loose.yaml"), "");
+        assert_eq!(area_of_file("scenarios/loose.yml"), "");
     }
 }

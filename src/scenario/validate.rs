@@ -214,6 +214,27 @@ impl<'a> Validator<'a> {
         self.steps(steps, &root.key("steps"));
     }
 
+    /// The rules of the steps alone, for a document whose top level could
+    /// not be read (`steps` as for [`Validator::scenario`]).
+    pub fn steps_of(&mut self, steps: &[(usize, Step)]) {
+        self.steps(steps, &KeyPath::root().key("steps"));
+    }
+
+    /// `as:` names a declared actor.
+    fn actor(&mut self, step: &Step, p: &KeyPath) {
+        if let Some(actor) = &step.actor
+            && !self.actors.contains(actor)
+        {
+            let kind = LoadErrorKind::UndefinedActor {
+                actor: actor.clone(),
+                at: p.key("as").describe(),
+                declared: self.actors.clone(),
+                suggestion: did_you_mean(actor, self.actors.iter()),
+            };
+            self.errors.push(self.loc.error(&p.key("as"), kind));
+        }
+    }
+
     fn name(&mut self, p: &KeyPath, name: &str, what: &str) {
         if !is_variable_name(name) {
             let kind = LoadErrorKind::Invalid {
@@ -248,6 +269,7 @@ impl<'a> Validator<'a> {
             [] => {
                 self.errors
                     .push(self.loc.error(p, LoadErrorKind::NoAction { at: p.describe() }));
+                self.actor(step, p);
                 return;
             }
             [one] => *one,
@@ -257,6 +279,7 @@ impl<'a> Validator<'a> {
                     actions: actions.iter().map(|a| a.to_string()).collect(),
                 };
                 self.errors.push(self.loc.key_error(&p.key(second), kind).keyed(p));
+                self.actor(step, p);
                 return;
             }
         };
@@ -282,17 +305,7 @@ impl<'a> Validator<'a> {
                 self.errors.push(self.loc.key_error(&p.key(m), kind).keyed(p));
             }
         }
-        if let Some(actor) = &step.actor
-            && !self.actors.contains(actor)
-        {
-            let kind = LoadErrorKind::UndefinedActor {
-                actor: actor.clone(),
-                at: p.key("as").describe(),
-                declared: self.actors.clone(),
-                suggestion: did_you_mean(actor, self.actors.iter()),
-            };
-            self.errors.push(self.loc.error(&p.key("as"), kind));
-        }
+        self.actor(step, p);
         let needs_actor = matches!(action, "request" | "subscribe")
             && step.actor.is_none()
             && step.auth != Some(super::model::AuthMode::None);

@@ -51,6 +51,7 @@ pub use contract::{Contract, ContractCheck, DOCUMENTED_SPEC, REFERENCE_OVERLAY};
 pub use fields::Described;
 pub use model::{HeaderSpec, MediaTypeSpec, Operation, Parameter, RequestBodySpec, ResponseSpec, SecurityRequirement};
 pub use overlay::{Overlay, OverlayAction, OverlayError};
+pub use validate::is_json;
 
 use convert::{Converted, View};
 use validate::Validators;

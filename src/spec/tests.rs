@@ -447,3 +447,14 @@ fn strict_check_finds_structural_errors() {
     assert!(e.to_string().contains("description"), "{e}");
     assert!(at.starts_with("s.yaml:"), "{e}");
 }
+
+#[test]
+fn json_media_types() {
+    assert!(is_json("application/json"));
+    assert!(is_json("Application/JSON; charset=utf-8"));
+    assert!(is_json("application/problem+json"));
+    assert!(is_json("text/json"));
+    assert!(!is_json("text/event-stream"));
+    assert!(!is_json("multipart/form-data"));
+    assert!(!is_json("json"));
+}

@@ -246,8 +246,12 @@ pub(crate) fn media_type(ct: &str) -> String {
     ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
-/// `application/json`, `application/problem+json`, `text/json`.
-pub(crate) fn is_json(ct: &str) -> bool {
+/// Whether a media type is JSON: `application/json`,
+/// `application/problem+json`, `text/json` (parameters and case
+/// ignored). The crate's one answer to this question: the spec's media
+/// types, the runner's automatic checks and the fuzzer all ask it here.
+/// (The reference server keeps its own: it uses nothing of the harness.)
+pub fn is_json(ct: &str) -> bool {
     let ct = media_type(ct);
     let Some((_, sub)) = ct.split_once('/') else {
         return false;

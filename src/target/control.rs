@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
+use super::http::{Capped, read_capped};
 use super::{Secret, TargetError, describe_error};
 use crate::scenario::ActorSpec;
 
@@ -122,12 +123,12 @@ impl ControlClient {
         let work = async {
             let resp = req.send().await.map_err(|e| unreachable(&e))?;
             let status = resp.status().as_u16();
-            let bytes = read_limited(resp, MAX_CONTROL_BODY).await.map_err(|e| match e {
-                None => TargetError::ControlBody {
+            let bytes = read_capped(resp, MAX_CONTROL_BODY).await.map_err(|e| match e {
+                Capped::TooLarge => TargetError::ControlBody {
                     endpoint: endpoint.clone(),
                     message: format!("the answer is larger than {MAX_CONTROL_BODY} bytes"),
                 },
-                Some(e) => unreachable(&e),
+                Capped::Broken(e) => unreachable(&e),
             })?;
             Ok::<_, TargetError>((status, bytes))
         };
@@ -242,22 +243,4 @@ impl ControlClient {
             .await
             .map(|_| ())
     }
-}
-
-/// Reads a body up to `max` bytes; `Err(None)` when it is larger.
-async fn read_limited(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, Option<reqwest::Error>> {
-    use futures::StreamExt;
-    if resp.content_length().is_some_and(|len| len > max as u64) {
-        return Err(None);
-    }
-    let mut body = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(Some)?;
-        if body.len() + chunk.len() > max {
-            return Err(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

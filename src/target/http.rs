@@ -1,6 +1,10 @@
-//! The HTTP client every request of a run goes through, and plain-words
-//! descriptions of transport failures. It must not know scenarios, and
-//! never accepts invalid certificates unless asked (`insecure`).
+//! The HTTP client every request of a run goes through, the one capped
+//! read of an answer's body ([`read_capped`]: the runner, the fuzzer,
+//! `replay`, the pool's probes and the control client all read bodies
+//! through it, so a hostile target cannot exhaust memory), and
+//! plain-words descriptions of transport failures. It must not know
+//! scenarios, and never accepts invalid certificates unless asked
+//! (`insecure`).
 //!
 //! Redirects are followed only within the same origin (scheme, host and
 //! port): credentials such as `X-API-Key` must never travel to another
@@ -10,6 +14,8 @@
 use std::error::Error as _;
 use std::sync::Once;
 use std::time::Duration;
+
+use futures::StreamExt;
 
 use super::TargetError;
 
@@ -131,6 +137,41 @@ pub fn describe_error(e: &reqwest::Error) -> String {
     format!("{what} ({chain})")
 }
 
+/// Why a body could not be read whole.
+#[derive(Debug)]
+pub enum Capped {
+    /// The body is larger than the cap (announced by `Content-Length`, or
+    /// found while streaming); the rest is not read.
+    TooLarge,
+    /// The connection failed while the body was read.
+    Broken(reqwest::Error),
+}
+
+/// Reads a body as a stream, stopping as soon as it passes `max` bytes:
+/// a body announced larger is not read at all, and one that grows past
+/// the cap is dropped at the chunk that crosses it (at most `max` bytes
+/// are ever held). Callers bound the time with their own timeout.
+pub async fn read_capped(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, Capped> {
+    if resp.content_length().is_some_and(|len| len > max as u64) {
+        return Err(Capped::TooLarge);
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(Capped::Broken)?;
+        if body.len() + chunk.len() > max {
+            return Err(Capped::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The words of a transport problem for a body over the cap.
+pub fn too_large(max: usize) -> String {
+    format!("the answer is larger than {max} bytes; not read")
+}
+
 /// The error and its sources, joined with `: ` (duplicates dropped).
 fn error_chain(e: &reqwest::Error) -> String {
     let mut parts: Vec<String> = vec![e.to_string()];
@@ -143,4 +184,62 @@ fn error_chain(e: &reqwest::Error) -> String {
         src = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An answer whose body is `body`, sent in 1000-byte chunks, with or
+    /// without a `Content-Length`.
+    fn response(body: Vec<u8>, announce: bool) -> reqwest::Response {
+        let len = body.len();
+        let mut builder = axum::http::Response::builder().status(200);
+        if announce {
+            builder = builder.header("content-length", len.to_string());
+        }
+        let stream = futures::stream::iter(
+            body.chunks(1000)
+                .map(|c| Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(c)))
+                .collect::<Vec<_>>(),
+        );
+        reqwest::Response::from(builder.body(reqwest::Body::wrap_stream(stream)).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_cap_holds_with_and_without_a_length() {
+        for announce in [true, false] {
+            let ok = read_capped(response(vec![b'x'; 5000], announce), 5000).await;
+            assert_eq!(ok.ok().map(|b| b.len()), Some(5000));
+            let over = read_capped(response(vec![b'x'; 5001], announce), 5000).await;
+            assert!(matches!(over, Err(Capped::TooLarge)));
+        }
+        assert_eq!(too_large(10), "the answer is larger than 10 bytes; not read");
+    }
+
+    /// A hostile target: an endless body with no `Content-Length`. The
+    /// read stops at the chunk that crosses the cap, having pulled only
+    /// that much from the connection.
+    #[tokio::test]
+    async fn an_endless_body_is_cut_at_the_cap_not_read_whole() {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = pulled.clone();
+        let endless = futures::stream::repeat_with(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'x'; 1024]))
+        });
+        let resp = reqwest::Response::from(
+            axum::http::Response::builder()
+                .status(200)
+                .body(reqwest::Body::wrap_stream(endless))
+                .unwrap(),
+        );
+        let cap = 64 * 1024;
+        let read = tokio::time::timeout(Duration::from_secs(5), read_capped(resp, cap)).await;
+        assert!(matches!(read, Ok(Err(Capped::TooLarge))), "{read:?}");
+        // 64 chunks fill the cap, the 65th crosses it; nothing after.
+        assert_eq!(pulled.load(Ordering::SeqCst), 65);
+    }
 }

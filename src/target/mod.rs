@@ -11,7 +11,7 @@ pub mod pool;
 mod profile;
 
 pub use control::{ActorCredentials, ControlClient, ControlInfo};
-pub use http::{ClientOptions, build_client, describe_error, install_crypto_provider};
+pub use http::{Capped, ClientOptions, build_client, describe_error, install_crypto_provider, read_capped, too_large};
 pub use live::{Target, bundled_token};
 pub use pool::{Lease, Leased, Need, Pool, PoolAccount};
 pub use profile::{Account, ControlConfig, EventsTransport, Profile, Secret, StaticActor, is_loopback, role_name};

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use url::Url;
 
+use super::http::{Capped, read_capped};
 use super::profile::{Account, role_name};
 use super::{ActorCredentials, describe_error};
 use crate::scenario::{ActorSpec, Role, Tier};
@@ -452,10 +453,10 @@ async fn get(http: &reqwest::Client, base: &Url, path: &str, creds: &ActorCreden
     }
     let resp = rb.send().await.map_err(|e| describe_error(&e))?;
     let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.map_err(|e| describe_error(&e))?;
-    if bytes.len() > MAX_PROBE_BODY {
-        return Err(format!("the answer is larger than {MAX_PROBE_BODY} bytes"));
-    }
+    let bytes = read_capped(resp, MAX_PROBE_BODY).await.map_err(|e| match e {
+        Capped::TooLarge => format!("the answer is larger than {MAX_PROBE_BODY} bytes"),
+        Capped::Broken(e) => describe_error(&e),
+    })?;
     Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
 }
 

@@ -333,21 +333,12 @@ impl Profile {
 
 /// The role of a name (`poster`, `agent`, `proofer`).
 fn role_of(name: &str) -> Option<Role> {
-    match name {
-        "poster" => Some(Role::Poster),
-        "agent" => Some(Role::Agent),
-        "proofer" => Some(Role::Proofer),
-        _ => None,
-    }
+    Role::parse(name)
 }
 
 /// The name of a role.
 pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Poster => "poster",
-        Role::Agent => "agent",
-        Role::Proofer => "proofer",
-    }
+    role.as_str()
 }
 
 /// A URL with any user name and password removed.
