@@ -27,6 +27,9 @@ use crate::report::model::{Outcome, RunReport, ScenarioReport};
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").expect("regex")
 });
+/// "Retry after 59 seconds" in an error message.
+static RETRY_AFTER_TEXT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(retry after )\d+( seconds?\b)").expect("regex"));
 /// Date-like values, most specific first, each with its placeholder kind.
 /// A value matched by one is replaced before the next looks, so a date-time
 /// is one `[TIMESTAMP_n]`, never a `[DATE_n]` plus a time.
@@ -116,6 +119,8 @@ impl Placeholders {
     /// Replaces every id, timestamp, address and token in free text.
     fn text(&mut self, s: &str, kind: &str) -> String {
         let s = BASE_URL.replace_all(s, "[BASE_URL]");
+        // Seconds until a rate-limit window frees depend on wall time.
+        let s = RETRY_AFTER_TEXT.replace_all(&s, "${1}[SECONDS]${2}");
         let s = FILE_TOKEN.replace_all(&s, "/files/[TOKEN]");
         let s = EPOCH_MILLIS.replace_all(&s, "/[MILLIS]-");
         let s = EMAIL.replace_all(&s, "[EMAIL]");
@@ -358,6 +363,19 @@ mod tests {
         assert_eq!(
             v,
             json!({"job": {"id": "[JOB_1]"}, "applications": [{"id": "[APPLICATION_1]", "job_id": "[JOB_1]"}]})
+        );
+    }
+
+    #[test]
+    fn seconds_to_wait_are_replaced_in_messages() {
+        let mut ph = Placeholders::default();
+        let v = ph.json(
+            &json!({"error": "Too many API requests (limit 30 per minute). Retry after 59 seconds.", "limit": 30}),
+            "",
+        );
+        assert_eq!(
+            v,
+            json!({"error": "Too many API requests (limit 30 per minute). Retry after [SECONDS] seconds.", "limit": 30})
         );
     }
 
