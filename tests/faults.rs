@@ -106,7 +106,9 @@ const CASES: &[Case] = &[
     Case {
         area: "money",
         fault: "commission_ignored",
-        caught_by: &["money.commission-pro", "money.commission-enterprise"],
+        // The docs name no route that shows a wallet credit (payouts go to
+        // Stripe): the documented earnings route is where the commission shows.
+        caught_by: &["money.earnings-after-release"],
     },
     Case {
         area: "ratelimit",

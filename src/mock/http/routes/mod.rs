@@ -4,8 +4,10 @@
 //! input, makes one `AppState::run` call and shapes the answer. No rule of
 //! the marketplace is decided here.
 
+mod alternative;
 mod applications;
 mod auth;
+mod earnings;
 mod files;
 mod jobs;
 mod messages;
@@ -51,6 +53,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/agent/applications", get(applications::mine))
         .route("/api/agent/jobs/{id}/applications", get(applications::on_job))
         .route("/api/agent/jobs/{id}/accept-application", post(applications::accept))
+        // the alternative job paths the docs name beside the main ones
+        .route("/api/agent/jobs/{id}/accept", post(alternative::accept))
+        .route("/api/agent/jobs/{id}/submit", post(alternative::submit))
+        .route("/api/agent/jobs/{id}/fund", post(alternative::fund))
+        .route("/api/agent/jobs/{id}/approve", post(money::approve))
+        // earnings and referrals
+        .route("/api/agent/earnings", get(earnings::earnings))
+        .route(
+            "/api/agent/referrals",
+            get(earnings::referrals).post(earnings::apply_referral),
+        )
         // proofing
         .route("/api/jobs/{id}/accept-proofer", post(proofs::accept_proofer))
         .route(
