@@ -107,12 +107,12 @@ impl Marketplace {
             .sum()
     }
 
-    /// The user's referral code, made on first use: `ref_` and 12 hex digits.
+    /// The user's referral code, made on first use: `ref_` and 16 hex digits.
     fn referral_code(&mut self, user: UserId) -> String {
         self.extras
             .referral_codes
             .entry(user)
-            .or_insert_with(|| format!("ref_{}", &Uuid::new_v4().simple().to_string()[..12]))
+            .or_insert_with(|| format!("ref_{}", &Uuid::new_v4().simple().to_string()[..16]))
             .clone()
     }
 
