@@ -35,6 +35,10 @@
 //! - alternative job paths (`alternative.rs`): `fund_by_card(u, job, app, pm)`,
 //!   `DeliverInput::from_submit_json`; earnings and referrals (`earnings.rs`): `earnings(u, calculate)`,
 //!   `referrals(u)`, `apply_referral(u, code)`.
+//! - beyond the lifecycle (`growth.rs`): `proofs_available`, `subscription`, `subscribe`,
+//!   `cancel_subscription`, `job_templates`, `reputation(agent, ip)`, `proofer_leaderboard`,
+//!   `create_integration_job`, `integration_jobs`, `feature_status`, `feature_job`,
+//!   `report_content`, `register_webhook`; message uploads (`file.rs`): `upload_message_file`.
 //! - messages, notifications, events: `list_messages`, `post_message(u, job, MessageInput)`,
 //!   `notifications(u, unread_only, limit)`, `mark_notifications_read`, `drain_events`.
 //! - clock and invariants: `now`, `advance_clock(secs)`, `set_base_url`, `total_money`,
@@ -58,6 +62,7 @@ pub mod event;
 pub mod extras;
 pub mod fault;
 pub mod file;
+pub mod growth;
 pub mod input;
 pub mod job;
 pub mod lifecycle;

@@ -79,7 +79,7 @@ impl Marketplace {
         }
     }
 
-    fn debit(&mut self, user: UserId, cents: i64) -> DomainResult<()> {
+    pub(super) fn debit(&mut self, user: UserId, cents: i64) -> DomainResult<()> {
         let u = self.user_mut(user)?;
         if u.wallet_cents < cents {
             return Err(DomainError::InsufficientBalance {
