@@ -294,7 +294,7 @@ impl Marketplace {
         let session = Uuid::new_v4().simple().to_string();
         Ok(json!({
             "success": true,
-            "checkoutUrl": format!("https://checkout.stripe.com/c/pay/cs_test_{session}"),
+            "checkoutUrl": format!("https://checkout.stripe.com/c/pay/cs_{session}"),
             "tier": tier.as_str(),
         }))
     }

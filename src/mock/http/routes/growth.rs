@@ -5,10 +5,13 @@
 //! (`domain/growth.rs`, `domain/file.rs`).
 
 use axum::extract::{Path, Request, State};
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::files::read_file_part;
 use super::nda_gate;
+use crate::mock::domain::DomainError;
+use crate::mock::domain::file::MESSAGE_UPLOAD_MAX_BYTES;
 use crate::mock::domain::growth::{
     IntegrationJobInput, LEADERBOARD_SORTS, REPORT_CONTENT_TYPES, REPORT_REASONS, WEBHOOK_EVENTS,
 };
@@ -100,13 +103,37 @@ pub(crate) async fn feature_job(State(st): State<AppState>, caller: Caller, JobP
     ok(st.run(|m| m.feature_job(caller.user, job))?)
 }
 
-/// `POST /api/jobs/{id}/messages/upload` (multipart `file`, 10 MB) → 201.
+/// Room for the multipart framing around a 10 MB message attachment.
+const FRAMING_BYTES: u64 = 64 * 1024;
+
+/// `POST /api/jobs/{id}/messages/upload` (multipart `file`, 10 MB) → 201. A
+/// body declared over 10 MB plus framing is 413 before it is parsed.
 pub(crate) async fn upload_message_file(
     State(st): State<AppState>,
     caller: Caller,
     JobPath(job): JobPath,
     req: Request,
 ) -> ApiResult {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MESSAGE_UPLOAD_MAX_BYTES as u64 + FRAMING_BYTES) {
+        // Read (and drop, up to a bound) what the client is still sending,
+        // so that it gets the answer rather than a reset connection.
+        let mut body = req.into_body().into_data_stream();
+        let mut drained = 0usize;
+        while drained <= 4 * MESSAGE_UPLOAD_MAX_BYTES
+            && let Some(Ok(chunk)) = body.next().await
+        {
+            drained += chunk.len();
+        }
+        return Err(DomainError::PayloadTooLarge(
+            "Message attachments are limited to 10 MB. Compress or split the file.".into(),
+        )
+        .into());
+    }
     let (name, bytes) = read_file_part(&st, req).await?;
     created(st.run_at(caller.host.as_deref(), |m| {
         nda_gate(&st, m, caller.user, job);
