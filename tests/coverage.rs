@@ -2,7 +2,11 @@
 //! against the bundled reference server (in parallel, one fresh server per
 //! scenario) and fails, listing them all, when a documented
 //! (operation, status) pair or a documented error `code` is hit by no
-//! scenario.
+//! scenario, when an operation the docs name
+//! (`specs/documented-operations.yaml`) is missing from the spec, or when no
+//! scenario exercises one. The coverage is the library's
+//! (`report::coverage::coverage_of`, what `agentgigs-conformance coverage`
+//! prints), not a copy.
 //!
 //! It checks coverage only: whether the scenarios pass is the job of
 //! `tests/conformance.rs`. Gaps that no scenario can close today are listed
@@ -13,7 +17,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use agentgigs_conformance::report::Coverage;
+use agentgigs_conformance::report::coverage::{
+    DOCUMENTED_OPERATIONS, DocumentedOperation, coverage_of, parse_documented_operations,
+};
 use agentgigs_conformance::report::model::{Outcome, RunReport};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run};
 use agentgigs_conformance::scenario::load_library;
@@ -65,21 +71,18 @@ fn run_library(root: &Path) -> (Arc<Spec>, RunReport) {
     (spec, report)
 }
 
-/// Coverage of `spec` by `report`, as `agentgigs-conformance coverage` computes it.
-fn coverage_of(spec: &Spec, report: &RunReport) -> Coverage {
-    let ops: Vec<(String, String, Vec<String>)> = spec
-        .operations()
-        .iter()
-        .map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone()))
-        .collect();
-    Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios)
+/// Every operation the docs name, as checked in.
+fn documented_operations(root: &Path) -> Vec<DocumentedOperation> {
+    let text = std::fs::read_to_string(root.join(DOCUMENTED_OPERATIONS)).expect("the documented operations list");
+    parse_documented_operations(&text, DOCUMENTED_OPERATIONS).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn every_documented_status_and_error_code_is_exercised() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let documented = documented_operations(root);
     let (spec, report) = run_library(root);
-    let coverage = coverage_of(&spec, &report);
+    let coverage = coverage_of(&spec, &documented, &report);
     let missing = coverage.missing();
 
     let known: BTreeSet<&str> = KNOWN_GAPS.iter().map(|(k, _)| *k).collect();
@@ -88,6 +91,13 @@ fn every_documented_status_and_error_code_is_exercised() {
         .iter()
         .map(|m| format!("{} {} {}", m.method, m.path, m.status))
         .chain(missing.error_codes.iter().cloned())
+        .chain(
+            missing
+                .not_in_spec
+                .iter()
+                .map(|o| format!("{o} (missing from the spec)")),
+        )
+        .chain(missing.not_exercised.iter().map(|o| format!("{o} (never exercised)")))
         .collect();
     let unexpected: Vec<&String> = uncovered.iter().filter(|u| !known.contains(u.as_str())).collect();
     let stale: Vec<&str> = known
@@ -101,7 +111,11 @@ fn every_documented_status_and_error_code_is_exercised() {
     }
     let (hit, total) = coverage.status_counts();
     let (codes_hit, codes_total) = coverage.code_counts();
-    let mut msg = format!("coverage: {hit}/{total} (operation, status) pairs, {codes_hit}/{codes_total} error codes\n");
+    let (ops_done, ops_total) = coverage.documented_counts();
+    let mut msg = format!(
+        "coverage: {hit}/{total} (operation, status) pairs, {codes_hit}/{codes_total} error codes, \
+         {ops_done}/{ops_total} documented operations in the spec and exercised\n"
+    );
     if !unexpected.is_empty() {
         msg.push_str(&format!(
             "\n{} documented item(s) no scenario exercises:\n",
@@ -136,6 +150,52 @@ fn every_documented_status_and_error_code_is_exercised() {
 }
 
 #[test]
+fn the_documented_operations_list_is_complete_and_cited() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let documented = documented_operations(root);
+    // The issue's count: every operation llms.txt, OAS, help.json and the docs page name.
+    assert!(documented.len() >= 62, "{} documented operations", documented.len());
+    for op in &documented {
+        for s in &op.sources {
+            let known = [
+                "llms.txt#",
+                "docs/api#",
+                "help.json#",
+                "openapi:",
+                "refunds#",
+                "roadmap#",
+            ];
+            assert!(
+                known.iter().any(|k| s.starts_with(k)),
+                "{} {}: source `{s}` has none of the forms {known:?}",
+                op.method,
+                op.path
+            );
+        }
+    }
+    // Every operation the upstream OpenAPI describes is in the list.
+    let upstream = root.join("../shared/upstream/openapi.json");
+    if let Ok(text) = std::fs::read_to_string(&upstream) {
+        let oas: serde_json::Value = serde_json::from_str(&text).expect("upstream openapi.json parses");
+        let paths = oas["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            for m in ["get", "post", "put", "patch", "delete"] {
+                if item.get(m).is_some() {
+                    let norm = agentgigs_conformance::report::coverage::normalise_path(path);
+                    assert!(
+                        documented
+                            .iter()
+                            .any(|d| d.method == m.to_uppercase() && d.path == norm),
+                        "upstream OAS names {} {path}, which specs/documented-operations.yaml lacks",
+                        m.to_uppercase()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn known_gaps_name_documented_items() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let spec = reference_spec(root);
@@ -144,6 +204,10 @@ fn known_gaps_name_documented_items() {
         for s in &o.statuses {
             documented.insert(format!("{} {} {s}", o.method, o.path));
         }
+    }
+    for o in documented_operations(root) {
+        documented.insert(format!("{} {} (missing from the spec)", o.method, o.path));
+        documented.insert(format!("{} {} (never exercised)", o.method, o.path));
     }
     for (gap, reason) in KNOWN_GAPS {
         assert!(

@@ -106,7 +106,9 @@ const CASES: &[Case] = &[
     Case {
         area: "money",
         fault: "commission_ignored",
-        caught_by: &["money.commission-pro", "money.commission-enterprise"],
+        // The docs name no route that shows a wallet credit (payouts go to
+        // Stripe): the documented earnings route is where the commission shows.
+        caught_by: &["money.earnings-after-release"],
     },
     Case {
         area: "ratelimit",
@@ -264,15 +266,6 @@ macro_rules! fault_tests {
     };
 }
 
-/// The commission is documented only through the agent's earnings
-/// (`GET /api/agent/earnings`, with the 7500 → 463 example); the wallet
-/// credit that shows it today is a reference choice (payouts go to Stripe).
-#[test]
-#[ignore = "needs the documented `GET /api/agent/earnings` in the spec, the reference server and the library (issue 12)"]
-fn money_commission_ignored() {
-    caught("commission_ignored");
-}
-
 fault_tests! {
     auth_bearer_accepts_api_key => "bearer_accepts_api_key",
     nda_skip_nda => "skip_nda",
@@ -284,6 +277,7 @@ fault_tests! {
     proofing_no_blind_review => "no_blind_review",
     proofing_slots_unbounded => "slots_unbounded",
     money_float_money => "float_money",
+    money_commission_ignored => "commission_ignored",
     ratelimit_no_retry_after => "no_retry_after",
     events_events_to_everyone => "events_to_everyone",
     files_deliverables_public => "deliverables_public",

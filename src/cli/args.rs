@@ -264,6 +264,10 @@ pub struct CoverageArgs {
     /// Also write the table as Markdown to this file.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// The list of every operation the docs name: coverage reports those the spec leaves
+    /// out and those no scenario exercises.
+    #[arg(long, value_name = "FILE", default_value = "specs/documented-operations.yaml")]
+    pub documented: PathBuf,
 }
 
 /// `explain`.

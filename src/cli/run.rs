@@ -14,9 +14,9 @@ use crate::redact::Secrets;
 use crate::report::RunState;
 use crate::report::model::{Outcome, RunReport};
 use crate::report::terminal::{TerminalStyle, render_failure, render_summary};
-use crate::report::{Coverage, Format, coverage, write_report};
+use crate::report::{Format, coverage, write_report};
 use crate::runner::{PlannedScenario, ProgressEvent, RunOptions, RunPlan, run_with_secrets};
-use crate::spec::{Contract, Spec};
+use crate::spec::Contract;
 use crate::target::TargetSpec;
 
 use super::args::{CoverageArgs, DoctorArgs, RunArgs, SelectArgs, TargetArgs};
@@ -140,16 +140,6 @@ fn execute(plan: RunPlan) -> Result<(RunReport, Secrets), UsageError> {
     Ok((report, secrets))
 }
 
-/// Coverage of the spec by a run.
-pub fn coverage_of(spec: &Spec, report: &RunReport) -> Coverage {
-    let ops: Vec<(String, String, Vec<String>)> = spec
-        .operations()
-        .iter()
-        .map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone()))
-        .collect();
-    Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios)
-}
-
 /// `run`.
 pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
     let reports = parse_reports(&args.reports)?;
@@ -224,7 +214,7 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         out.line("");
     }
     out.text(&render_summary(&report, &style));
-    let coverage = coverage_of(spec.reference().unwrap_or(spec.documented()), &report);
+    let coverage = coverage::coverage_of(spec.reference().unwrap_or(spec.documented()), &[], &report);
     let mut written: Vec<PathBuf> = Vec::new();
     for (format, path) in &reports {
         write_report(*format, &report, Some(&coverage), path).map_err(|e| UsageError::Other(e.to_string()))?;
@@ -270,6 +260,10 @@ fn default_jobs(target: &TargetSpec) -> usize {
 
 /// `coverage`: runs the library against the bundled server and prints the table.
 pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
+    let text = std::fs::read_to_string(&args.documented)
+        .map_err(|e| UsageError::Other(format!("cannot read `{}`: {e}", args.documented.display())))?;
+    let documented = coverage::parse_documented_operations(&text, &args.documented.display().to_string())
+        .map_err(|e| UsageError::Other(e.to_string()))?;
     let (spec, planned) = plan(&args.library, &SelectArgs::default(), None, out)?;
     let options = RunOptions {
         jobs: default_jobs(&TargetSpec::Bundled),
@@ -282,13 +276,14 @@ pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageErr
         options,
     };
     let (report, _) = execute(plan)?;
-    let cov = coverage_of(spec.reference().unwrap_or(spec.documented()), &report);
+    let cov = coverage::coverage_of(spec.reference().unwrap_or(spec.documented()), &documented, &report);
     out.text(&coverage::render_table(&cov));
     if let Some(path) = &args.markdown {
         std::fs::write(path, coverage::render_markdown(&cov))
             .map_err(|e| UsageError::Other(format!("cannot write `{}`: {e}", path.display())))?;
     }
-    // Something documented that no scenario exercises is a gap of the library: exit 1.
+    // Something documented that no scenario exercises, or that the spec
+    // leaves out, is a gap of the library: exit 1.
     let missing = cov.missing();
     Ok(ExitCode::from(if missing.is_empty() { EXIT_OK } else { EXIT_FAILED }))
 }

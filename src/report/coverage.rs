@@ -1,9 +1,11 @@
 //! Coverage: which documented (operation, status) pairs and error codes a
-//! run's responses exercised, and by which scenarios.
+//! run's responses exercised, and by which scenarios; and, against the list
+//! of every operation the docs name (`specs/documented-operations.yaml`),
+//! which of them the spec leaves out and which no scenario exercises.
 //!
 //! Computed from [`ScenarioReport`]s (each step's `operation` and
 //! `response`); the documented operations and codes come from the caller
-//! (the spec room). Runs nothing; renders to strings.
+//! (the spec room, and the list's text). Runs nothing; renders to strings.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -11,8 +13,187 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::ScenarioReport;
+use super::model::{RunReport, ScenarioReport};
 use super::text::defang;
+use crate::spec::Spec;
+
+/// The checked-in list of every operation the docs name, relative to the
+/// crate root.
+pub const DOCUMENTED_OPERATIONS: &str = "specs/documented-operations.yaml";
+
+/// One operation the docs name, and where they name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentedOperation {
+    /// Upper-case method.
+    pub method: String,
+    /// Path template, parameters normalised to `{id}`, no query string.
+    pub path: String,
+    /// Where the docs name it (`docs/api#...`, `openapi:GET /api/...`, ...).
+    pub sources: Vec<String>,
+}
+
+/// A list of documented operations that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct DocumentedOperationsError {
+    /// The file (or other origin) the text came from.
+    pub origin: String,
+    /// What is wrong, naming the entry.
+    pub message: String,
+}
+
+/// Parses the list of documented operations (`operations: [{method, path,
+/// sources}]`, YAML). Every entry needs a known method, a path starting
+/// with `/` and at least one source; a repeated (method, path) is refused.
+pub fn parse_documented_operations(
+    text: &str,
+    origin: &str,
+) -> Result<Vec<DocumentedOperation>, DocumentedOperationsError> {
+    let fail = |message: String| DocumentedOperationsError {
+        origin: origin.to_string(),
+        message,
+    };
+    let doc = crate::yaml::parse(text).map_err(|e| fail(e.to_string()))?;
+    let entries = doc
+        .value
+        .get("operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| fail("expected a top-level `operations` list".into()))?;
+    let mut out: Vec<DocumentedOperation> = Vec::with_capacity(entries.len());
+    let mut seen = BTreeSet::new();
+    for (i, e) in entries.iter().enumerate() {
+        let at = |what: &str| {
+            let loc = doc.nearest_location(&format!("/operations/{i}"));
+            format!("operations[{i}] (line {}): {what}", loc.line)
+        };
+        let method = e
+            .get("method")
+            .and_then(Value::as_str)
+            .map(str::to_uppercase)
+            .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
+            .ok_or_else(|| fail(at("`method` must be one of GET, POST, PUT, PATCH, DELETE")))?;
+        let path = e
+            .get("path")
+            .and_then(Value::as_str)
+            .filter(|p| p.starts_with('/'))
+            .ok_or_else(|| fail(at("`path` must be a string starting with `/`")))?;
+        let sources: Vec<String> = e
+            .get("sources")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        if sources.is_empty() {
+            return Err(fail(at("`sources` must name at least one place in the docs")));
+        }
+        let path = normalise_path(path);
+        if !seen.insert((method.clone(), path.clone())) {
+            return Err(fail(at(&format!("`{method} {path}` is listed twice"))));
+        }
+        out.push(DocumentedOperation { method, path, sources });
+    }
+    Ok(out)
+}
+
+/// A path template with its query string dropped and every parameter
+/// (`{id}`, `{jobId}`, `{{job_id}}`) written `{id}`.
+pub fn normalise_path(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path).trim();
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0usize;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                if depth == 0 {
+                    out.push_str("{id}");
+                }
+                depth += 1;
+            }
+            '}' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let trimmed = out.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// One documented operation: whether the spec has it and which scenarios
+/// exercised it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DocumentedCoverage {
+    /// Upper-case method.
+    pub method: String,
+    /// Normalised path template.
+    pub path: String,
+    /// Where the docs name it.
+    pub sources: Vec<String>,
+    /// Whether the spec has an operation with this method and path.
+    pub in_spec: bool,
+    /// Ids of the scenarios with a step that sent a request to it (sorted).
+    pub scenarios: Vec<String>,
+}
+
+/// Coverage of `spec` and of `documented` by `report`: every (operation,
+/// status) of the spec and every error code it defines, plus, for every
+/// operation the docs name, whether the spec has it and which scenarios
+/// exercised it. This is what `agentgigs-conformance coverage` prints.
+pub fn coverage_of(spec: &Spec, documented: &[DocumentedOperation], report: &RunReport) -> Coverage {
+    let ops: Vec<(String, String, Vec<String>)> = spec
+        .operations()
+        .iter()
+        .map(|o| (o.method.clone(), o.path.clone(), o.statuses.clone()))
+        .collect();
+    let mut coverage = Coverage::from_reports(&ops, &spec.error_codes(), &report.scenarios);
+    let in_spec: BTreeSet<(String, String)> = spec
+        .operations()
+        .iter()
+        .map(|o| (o.method.to_uppercase(), normalise_path(&o.path)))
+        .collect();
+    coverage.documented = documented
+        .iter()
+        .map(|d| DocumentedCoverage {
+            method: d.method.clone(),
+            path: d.path.clone(),
+            sources: d.sources.clone(),
+            in_spec: in_spec.contains(&(d.method.clone(), normalise_path(&d.path))),
+            scenarios: exercised_by(d, &report.scenarios),
+        })
+        .collect();
+    coverage
+}
+
+/// The scenarios with a step that sent `op` a request that was answered:
+/// by the spec operation the runner matched, else by the step's path
+/// template (a route the spec lacks is still exercised).
+fn exercised_by(op: &DocumentedOperation, reports: &[ScenarioReport]) -> Vec<String> {
+    let wanted = normalise_path(&op.path);
+    let mut out = BTreeSet::new();
+    for s in reports {
+        for st in &s.steps {
+            if st.response.is_none() {
+                continue;
+            }
+            let matched = match (&st.operation, &st.request, &st.path_template) {
+                (Some(o), _, _) => o
+                    .trim()
+                    .split_once(' ')
+                    .is_some_and(|(m, p)| m.eq_ignore_ascii_case(&op.method) && normalise_path(p) == wanted),
+                (None, Some(req), Some(t)) => {
+                    req.method.eq_ignore_ascii_case(&op.method) && normalise_path(t) == wanted
+                }
+                _ => false,
+            };
+            if matched {
+                out.insert(s.id.clone());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
 
 /// Coverage of documented operations, statuses and error codes.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -21,6 +202,11 @@ pub struct Coverage {
     pub operations: Vec<OperationCoverage>,
     /// One entry per documented error code, in the order given.
     pub error_codes: Vec<CodeCoverage>,
+    /// One entry per operation the docs name
+    /// (`specs/documented-operations.yaml`), in the order listed; empty
+    /// when the coverage was computed without the list.
+    #[serde(default)]
+    pub documented: Vec<DocumentedCoverage>,
 }
 
 /// One documented operation and what hit each of its statuses.
@@ -76,12 +262,21 @@ pub struct Missing {
     pub statuses: Vec<MissingStatus>,
     /// Documented error codes no response body carried.
     pub error_codes: Vec<String>,
+    /// Operations the docs name that the spec leaves out (`METHOD /path`).
+    #[serde(default)]
+    pub not_in_spec: Vec<String>,
+    /// Operations the docs name that no scenario exercised (`METHOD /path`).
+    #[serde(default)]
+    pub not_exercised: Vec<String>,
 }
 
 impl Missing {
     /// True when everything documented was hit.
     pub fn is_empty(&self) -> bool {
-        self.statuses.is_empty() && self.error_codes.is_empty()
+        self.statuses.is_empty()
+            && self.error_codes.is_empty()
+            && self.not_in_spec.is_empty()
+            && self.not_exercised.is_empty()
     }
 }
 
@@ -201,6 +396,7 @@ impl Coverage {
         Coverage {
             operations,
             error_codes,
+            documented: Vec::new(),
         }
     }
 
@@ -227,7 +423,30 @@ impl Coverage {
                 .filter(|c| c.scenarios.is_empty())
                 .map(|c| c.code.clone())
                 .collect(),
+            not_in_spec: self
+                .documented
+                .iter()
+                .filter(|d| !d.in_spec)
+                .map(|d| format!("{} {}", d.method, d.path))
+                .collect(),
+            not_exercised: self
+                .documented
+                .iter()
+                .filter(|d| d.scenarios.is_empty())
+                .map(|d| format!("{} {}", d.method, d.path))
+                .collect(),
         }
+    }
+
+    /// `(in the spec and exercised, named by the docs)` counts of documented
+    /// operations.
+    pub fn documented_counts(&self) -> (usize, usize) {
+        let done = self
+            .documented
+            .iter()
+            .filter(|d| d.in_spec && !d.scenarios.is_empty())
+            .count();
+        (done, self.documented.len())
     }
 
     /// `(covered, documented)` counts of (operation, status) pairs.
@@ -317,6 +536,21 @@ pub fn render_table(c: &Coverage) -> String {
             let _ = writeln!(out, "{:<wc$}  {}", e.code, hit_list(&e.scenarios));
         }
     }
+    if !c.documented.is_empty() {
+        let wd = c
+            .documented
+            .iter()
+            .map(|d| d.method.len() + 1 + d.path.len())
+            .max()
+            .unwrap_or(0)
+            .max(20);
+        let _ = writeln!(out, "\n{:<wd$}  in spec  scenarios", "documented operation");
+        for d in &c.documented {
+            let op = format!("{} {}", d.method, d.path);
+            let spec = if d.in_spec { "yes" } else { "NO" };
+            let _ = writeln!(out, "{op:<wd$}  {spec:<7}  {}", hit_list(&d.scenarios));
+        }
+    }
     let (sc, st) = c.status_counts();
     let (cc, ct) = c.code_counts();
     let _ = writeln!(
@@ -325,6 +559,17 @@ pub fn render_table(c: &Coverage) -> String {
         pct(sc, st),
         pct(cc, ct)
     );
+    if !c.documented.is_empty() {
+        let (dc, dt) = c.documented_counts();
+        let m = c.missing();
+        let _ = writeln!(
+            out,
+            "documented operations: {dc}/{dt} in the spec and exercised ({}); {} missing from the spec, {} never exercised",
+            pct(dc, dt),
+            m.not_in_spec.len(),
+            m.not_exercised.len()
+        );
+    }
     out
 }
 
@@ -374,6 +619,26 @@ pub fn render_markdown(c: &Coverage) -> String {
                 e.scenarios.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ")
             };
             let _ = writeln!(out, "| {} | {hits} |", code_cell(&e.code));
+        }
+    }
+    if !c.documented.is_empty() {
+        let (dc, dt) = c.documented_counts();
+        let _ = writeln!(
+            out,
+            "\n**Documented operations:** {dc}/{dt} in the spec and exercised ({})\n",
+            pct(dc, dt)
+        );
+        let _ = writeln!(out, "| Operation | In spec | Sources | Scenarios |\n|---|---|---|---|");
+        for d in &c.documented {
+            let op = code_cell(&format!("{} {}", d.method, d.path));
+            let spec = if d.in_spec { "yes" } else { "❌ no" };
+            let sources = d.sources.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ");
+            let hits = if d.scenarios.is_empty() {
+                "❌ none".to_string()
+            } else {
+                d.scenarios.iter().map(|x| code_cell(x)).collect::<Vec<_>>().join(", ")
+            };
+            let _ = writeln!(out, "| {op} | {spec} | {sources} | {hits} |");
         }
     }
     out

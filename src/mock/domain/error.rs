@@ -162,6 +162,9 @@ pub enum DomainError {
     /// 409 `ALREADY_REVIEWED`.
     #[error("{0}")]
     AlreadyReviewed(String),
+    /// 409 `ALREADY_REPORTED`.
+    #[error("{0}")]
+    AlreadyReported(String),
     /// 409 `VERDICT_ALREADY_SUBMITTED`.
     #[error("{0}")]
     VerdictAlreadySubmitted(String),
@@ -233,6 +236,7 @@ impl DomainError {
             FileTypeNotAllowed(_) => "FILE_TYPE_NOT_ALLOWED",
             AlreadyApplied(_) => "ALREADY_APPLIED",
             AlreadyReviewed(_) => "ALREADY_REVIEWED",
+            AlreadyReported(_) => "ALREADY_REPORTED",
             VerdictAlreadySubmitted(_) => "VERDICT_ALREADY_SUBMITTED",
             ProfileExists(_) => "PROFILE_EXISTS",
             EmailTaken(_) => "EMAIL_TAKEN",
@@ -268,9 +272,12 @@ impl DomainError {
             MethodNotAllowed(_) => 405,
             UnsupportedMediaType(_) => 415,
             PayloadTooLarge(_) => 413,
-            AlreadyApplied(_) | AlreadyReviewed(_) | VerdictAlreadySubmitted(_) | ProfileExists(_) | EmailTaken(_) => {
-                409
-            }
+            AlreadyApplied(_)
+            | AlreadyReviewed(_)
+            | AlreadyReported(_)
+            | VerdictAlreadySubmitted(_)
+            | ProfileExists(_)
+            | EmailTaken(_) => 409,
             LinkExpired(_) => 410,
             RateLimited { .. } => 429,
             ConflictingCredentials(_)

@@ -31,6 +31,9 @@ pub enum FileKind {
     Attachment,
     /// Work product; poster, hired agent and accepted proofers only.
     Deliverable,
+    /// A message attachment (`POST /api/jobs/{id}/messages/upload`); the
+    /// job's message participants only.
+    Message,
 }
 
 /// A stored file (bytes included; not serialised).
@@ -156,6 +159,9 @@ fn check_upload(file_name: &str, size: usize, max_bytes: usize) -> DomainResult<
     Ok(name)
 }
 
+/// Largest message attachment (DOCS: "Max 10MB").
+pub const MESSAGE_UPLOAD_MAX_BYTES: usize = 10 * 1024 * 1024;
+
 impl Marketplace {
     fn store_file(&mut self, job: JobId, kind: FileKind, uploader: UserId, name: String, bytes: Vec<u8>) -> FileView {
         let now = self.now();
@@ -163,6 +169,7 @@ impl Marketplace {
         let dir = match kind {
             FileKind::Attachment => format!("{job}/attachments"),
             FileKind::Deliverable => format!("{job}/deliverables/{uploader}"),
+            FileKind::Message => format!("{job}/messages/{uploader}"),
         };
         let mut path = format!("{dir}/{ts}-{name}");
         let mut n = 1;
@@ -234,6 +241,32 @@ impl Marketplace {
             )));
         }
         Ok(self.store_file(job, FileKind::Deliverable, agent, name, bytes))
+    }
+
+    /// `POST /api/jobs/{id}/messages/upload`: stores a message attachment
+    /// (DOCS: multipart, max 10 MB, NDA required) for the job's message
+    /// participants (poster, hired agent, accepted proofers: our choice, as
+    /// for messages) → `{attachment_url (signed, 1 h), attachment_name,
+    /// attachment_size, storage_path}`. Over 10 MB is `413`.
+    pub fn upload_message_file(
+        &mut self,
+        user: UserId,
+        job: JobId,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> DomainResult<serde_json::Value> {
+        self.tick();
+        self.user_ref(user)?;
+        self.require_participant(user, job)?;
+        let name = check_upload(file_name, bytes.len(), MESSAGE_UPLOAD_MAX_BYTES)?;
+        let view = self.store_file(job, FileKind::Message, user, name, bytes);
+        let url = self.sign(view.id);
+        Ok(serde_json::json!({
+            "attachment_url": url,
+            "attachment_name": view.file_name,
+            "attachment_size": view.file_size,
+            "storage_path": view.file_path,
+        }))
     }
 
     /// Stores a poster attachment (poster only; 10/25/50 per job by the poster's
@@ -340,7 +373,12 @@ impl Marketplace {
             .find(|f| f.job_id == job && f.file_path == file_path && file_path.starts_with(&job.to_string()))
             .ok_or_else(|| DomainError::not_found("file"))?;
         let (id, kind) = (f.id, f.kind);
-        if kind == FileKind::Deliverable && !self.is_participant(user, &j) && !self.breaks(Fault::DeliverablesPublic) {
+        let restricted = match kind {
+            FileKind::Attachment => false,
+            FileKind::Deliverable => !self.breaks(Fault::DeliverablesPublic),
+            FileKind::Message => !self.breaks(Fault::MessagesOpen),
+        };
+        if restricted && !self.is_participant(user, &j) {
             return Err(DomainError::NotParticipant(
                 "Deliverables are visible only to the poster, the hired agent and accepted proofers.".into(),
             ));

@@ -78,7 +78,7 @@ pub struct MessageList {
 }
 
 impl Marketplace {
-    fn require_participant(&self, user: UserId, job: JobId) -> DomainResult<()> {
+    pub(super) fn require_participant(&self, user: UserId, job: JobId) -> DomainResult<()> {
         self.require_nda(user, job)?;
         let j = self.job_ref(job)?;
         if self.is_participant(user, j) || self.breaks(Fault::MessagesOpen) {

@@ -32,6 +32,13 @@
 //! - proofs (`proof.rs`, `verdict.rs`, `proof_view.rs`): `proof_needed`, `accept_proofer`,
 //!   `proof_settings`, `update_proof_settings(u, job, ProofSettingsPatch)`,
 //!   `submit_verdict(u, job, &Value)`, `consensus(job, round)`, `proofs_view`, `improvement_trends(u, period)`.
+//! - alternative job paths (`alternative.rs`): `fund_by_card(u, job, app, pm)`,
+//!   `DeliverInput::from_submit_json`; earnings and referrals (`earnings.rs`): `earnings(u, calculate)`,
+//!   `referrals(u)`, `apply_referral(u, code)`.
+//! - beyond the lifecycle (`growth.rs`): `proofs_available`, `subscription`, `subscribe`,
+//!   `cancel_subscription`, `job_templates`, `reputation(agent, ip)`, `proofer_leaderboard`,
+//!   `create_integration_job`, `integration_jobs`, `feature_status`, `feature_job`,
+//!   `report_content`, `register_webhook`; message uploads (`file.rs`): `upload_message_file`.
 //! - messages, notifications, events: `list_messages`, `post_message(u, job, MessageInput)`,
 //!   `notifications(u, unread_only, limit)`, `mark_notifications_read`, `drain_events`.
 //! - clock and invariants: `now`, `advance_clock(secs)`, `set_base_url`, `total_money`,
@@ -45,13 +52,17 @@
 //! [`DomainError::code`], [`DomainError::status`], [`DomainError::body`], [`DomainError::retry_after`].
 
 pub mod account;
+pub mod alternative;
 pub mod application;
 pub mod choice;
 pub mod clock;
+pub mod earnings;
 pub mod error;
 pub mod event;
+pub mod extras;
 pub mod fault;
 pub mod file;
+pub mod growth;
 pub mod input;
 pub mod job;
 pub mod lifecycle;
@@ -146,6 +157,8 @@ pub struct Marketplace {
     pub(super) choices: BTreeSet<Choice>,
     pub(super) platform_fees: i64,
     pub(super) total_deposits: i64,
+    /// Earnings, referrals, subscriptions, featured jobs, reports, integrations, webhooks.
+    pub(super) extras: extras::Extras,
 }
 
 impl Default for Marketplace {
@@ -182,6 +195,7 @@ impl Marketplace {
             choices: BTreeSet::new(),
             platform_fees: 0,
             total_deposits: 0,
+            extras: extras::Extras::default(),
         }
     }
 

@@ -64,7 +64,7 @@ pub struct ApproveResult {
     pub cooldown_hours: i64,
 }
 
-fn intent_id() -> String {
+pub(super) fn intent_id() -> String {
     format!("pi_{}", &Uuid::new_v4().simple().to_string()[..24])
 }
 
@@ -79,7 +79,7 @@ impl Marketplace {
         }
     }
 
-    fn debit(&mut self, user: UserId, cents: i64) -> DomainResult<()> {
+    pub(super) fn debit(&mut self, user: UserId, cents: i64) -> DomainResult<()> {
         let u = self.user_mut(user)?;
         if u.wallet_cents < cents {
             return Err(DomainError::InsufficientBalance {
@@ -106,6 +106,36 @@ impl Marketplace {
         application: ApplicationId,
         use_wallet: bool,
     ) -> DomainResult<FundResult> {
+        let (app, price) = self.check_fundable(poster, job, application)?;
+        if !use_wallet {
+            return Ok(FundResult {
+                success: false,
+                payment_intent_id: intent_id(),
+                funded_from: "card",
+                total_charge: price + card_service_fee(price),
+                client_secret: Some(format!("{}_secret_{}", intent_id(), Uuid::new_v4().simple())),
+            });
+        }
+        self.debit(poster, price)?;
+        self.escrow_funded(job, app, price)?;
+        Ok(FundResult {
+            success: true,
+            payment_intent_id: intent_id(),
+            funded_from: "wallet",
+            total_charge: price,
+            client_secret: None,
+        })
+    }
+
+    /// The checks before funding the agent escrow (owner, rate limits,
+    /// verified email, the accepted agent application, `pending_escrow`);
+    /// returns the application and its price.
+    pub(super) fn check_fundable(
+        &mut self,
+        poster: UserId,
+        job: JobId,
+        application: ApplicationId,
+    ) -> DomainResult<(ApplicationId, i64)> {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
@@ -125,24 +155,20 @@ impl Marketplace {
                 "This application is not the accepted one. Fund the application you accepted.".into(),
             ));
         }
-        let price = a.proposed_price;
-        if !use_wallet {
-            return Ok(FundResult {
-                success: false,
-                payment_intent_id: intent_id(),
-                funded_from: "card",
-                total_charge: price + card_service_fee(price),
-                client_secret: Some(format!("{}_secret_{}", intent_id(), Uuid::new_v4().simple())),
-            });
-        }
-        self.debit(poster, price)?;
+        Ok((a.id, a.proposed_price))
+    }
+
+    /// Puts `price` (already taken from the poster) in the job's escrow: job
+    /// → `in_progress`, application `funded`, other pending agent
+    /// applications `rejected`.
+    pub(super) fn escrow_funded(&mut self, job: JobId, app: ApplicationId, price: i64) -> DomainResult<()> {
         let jm = self.job_mut(job)?;
         jm.escrow_cents += price;
         jm.agent_price = price;
         jm.escrow_fund_count += 1;
         jm.payment_status = PaymentStatus::Held;
         self.set_status(job, JobStatus::InProgress);
-        self.set_application_status(a.id, ApplicationStatus::Funded);
+        self.set_application_status(app, ApplicationStatus::Funded);
         let others: Vec<ApplicationId> = self
             .job_applications(job)
             .into_iter()
@@ -152,13 +178,7 @@ impl Marketplace {
         for o in others {
             self.set_application_status(o, ApplicationStatus::Rejected);
         }
-        Ok(FundResult {
-            success: true,
-            payment_intent_id: intent_id(),
-            funded_from: "wallet",
-            total_charge: price,
-            client_secret: None,
-        })
+        Ok(())
     }
 
     /// Funds every accepted proofer's bid from the wallet in one go, creates the
@@ -374,6 +394,7 @@ impl Marketplace {
         } else {
             agent_commission(price, tier)
         };
+        self.record_payout(agent, price - commission);
         let mut events = vec![(agent, price - commission, "agent")];
         let mut platform = commission;
         let mut refund = 0;

@@ -34,6 +34,12 @@ pub enum RateRule {
     Login,
     /// Registration: 10 per hour per IP.
     Register,
+    /// The public reputation API: 30 per minute per IP.
+    Reputation,
+    /// Featured listings: 10/30/100 per hour by tier.
+    FeatureListing,
+    /// Content reports: 10 per user per day.
+    Reports,
 }
 
 impl RateRule {
@@ -53,6 +59,9 @@ impl RateRule {
             RateRule::Downloads => (30, 3600),
             RateRule::Login => (20, 60),
             RateRule::Register => (10, 3600),
+            RateRule::Reputation => (30, 60),
+            RateRule::FeatureListing => (by_tier(10, 30, 100), 3600),
+            RateRule::Reports => (10, 86_400),
         }
     }
 
@@ -64,6 +73,9 @@ impl RateRule {
             RateRule::Downloads => "downloads for this job",
             RateRule::Login => "login attempts from this IP",
             RateRule::Register => "registrations from this IP",
+            RateRule::Reputation => "reputation lookups from this IP",
+            RateRule::FeatureListing => "featured listings",
+            RateRule::Reports => "content reports today",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Unit and model-based tests of the marketplace rules.
 
 mod accounts;
+mod beyond;
 mod choices;
 mod faults;
 mod lifecycle;

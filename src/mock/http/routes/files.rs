@@ -40,7 +40,7 @@ fn too_large(max: usize) -> ApiError {
 }
 
 /// Reads the `file` part: `(file name, bytes)`.
-async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>), ApiError> {
+pub(super) async fn read_file_part(st: &AppState, req: Request) -> Result<(String, Vec<u8>), ApiError> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -4,9 +4,12 @@
 //! input, makes one `AppState::run` call and shapes the answer. No rule of
 //! the marketplace is decided here.
 
+mod alternative;
 mod applications;
 mod auth;
+mod earnings;
 mod files;
+mod growth;
 mod jobs;
 mod messages;
 mod meta;
@@ -51,6 +54,41 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/agent/applications", get(applications::mine))
         .route("/api/agent/jobs/{id}/applications", get(applications::on_job))
         .route("/api/agent/jobs/{id}/accept-application", post(applications::accept))
+        // the alternative job paths the docs name beside the main ones
+        .route("/api/agent/jobs/{id}/accept", post(alternative::accept))
+        .route("/api/agent/jobs/{id}/submit", post(alternative::submit))
+        .route("/api/agent/jobs/{id}/fund", post(alternative::fund))
+        .route("/api/agent/jobs/{id}/approve", post(money::approve))
+        // earnings and referrals
+        .route("/api/agent/earnings", get(earnings::earnings))
+        .route(
+            "/api/agent/referrals",
+            get(earnings::referrals).post(earnings::apply_referral),
+        )
+        // subscriptions, webhooks, a proofer's assignments
+        .route(
+            "/api/agent/subscription",
+            get(growth::subscription)
+                .post(growth::subscribe)
+                .delete(growth::cancel_subscription),
+        )
+        .route("/api/agent/webhooks", post(growth::register_webhook))
+        .route("/api/agent/proofs/available", get(growth::proofs_available))
+        // public: templates, reputation, leaderboard
+        .route("/api/job-templates", get(growth::job_templates))
+        .route("/api/public/agents/{id}/reputation", get(growth::reputation))
+        .route("/api/proofs/leaderboard", get(growth::leaderboard))
+        // integrations, featured jobs, message uploads, reports
+        .route(
+            "/api/integrations/jobs",
+            get(growth::integration_jobs).post(growth::create_integration_job),
+        )
+        .route(
+            "/api/jobs/{id}/feature",
+            get(growth::feature_status).post(growth::feature_job),
+        )
+        .route("/api/jobs/{id}/messages/upload", post(growth::upload_message_file))
+        .route("/api/reports", post(growth::report))
         // proofing
         .route("/api/jobs/{id}/accept-proofer", post(proofs::accept_proofer))
         .route(
