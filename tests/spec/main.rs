@@ -19,11 +19,13 @@
 //! it runs.
 //!
 //! A test function is registered in its module's `trials()`; one left out
-//! is dead code, which the lints refuse.
+//! is dead code, which the lints refuse. A `#[test]` attribute here would
+//! compile to nothing (this binary has no built-in harness), so the trial
+//! `every_test_is_a_trial` fails on one.
 
 use std::path::{Path, PathBuf};
 
-use libtest_mimic::{Arguments, Completion, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 /// A trial named `<module>::<function>` (as the built-in harness would name
 /// the test), optionally with what it needs from outside the repository.
@@ -48,6 +50,7 @@ fn main() {
         layers::trials(),
         soundness::trials(),
         html_report::trials(),
+        vec![Trial::test("every_test_is_a_trial", every_test_is_a_trial)],
     ]
     .into_iter()
     .flatten()
@@ -87,5 +90,35 @@ fn shared(files: &[&str]) -> Result<(), String> {
         Some(f) => Err(format!(
             "needs ../shared/{f}, the reference material beside the repository, which is missing"
         )),
+    }
+}
+
+/// No file of this binary holds a `#[test]` (or `#[tokio::test]`) function,
+/// which would silently never run: tests are registered in `trials()`.
+fn every_test_is_a_trial() -> Result<(), Failed> {
+    let dir = root().join("tests/spec");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim_start();
+                if line.starts_with("#[test]") || line.starts_with("#[tokio::test") {
+                    found.push(format!("{}:{}", path.display(), i + 1));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "a #[test] never runs in this binary (harness = false): register the function in its module's \
+             `trials()` instead:\n  {}",
+            found.join("\n  ")
+        )
+        .into())
     }
 }
