@@ -6,7 +6,11 @@
 //! faults or choices is checked against the spec.
 //!
 //! This file holds the harness (a server, actors, requests checked against
-//! the spec); the tests live in the modules below, one per concern.
+//! the spec); the tests live in the modules below, one per concern. Two of
+//! them bring their own: `mock_under_attack` (parallel load, malformed
+//! requests, the control API without its token) and `properties`
+//! (proptest through HTTP). Run one with
+//! `cargo test --test server -- <module>::`.
 
 mod auth;
 mod choices;
@@ -14,6 +18,8 @@ mod events;
 mod faults;
 mod flows;
 mod handle;
+mod mock_under_attack;
+mod properties;
 mod races;
 mod requests;
 mod rules;

@@ -6,10 +6,8 @@
 //! happened) or as findings when the answer itself is wrong, and the rest
 //! of the run is unaffected. Every run sits under a tokio timeout.
 
-#[path = "fixtures/hostile/common.rs"]
-mod common;
-#[path = "fixtures/hostile/raw.rs"]
-mod raw;
+use crate::common;
+use crate::raw;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

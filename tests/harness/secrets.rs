@@ -9,10 +9,8 @@
 //! remember every secret they handed out, and the tests choose the control
 //! token and passwords themselves.
 
-#[path = "fixtures/hostile/common.rs"]
-mod common;
-#[path = "fixtures/hostile/raw.rs"]
-mod raw;
+use crate::common;
+use crate::raw;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,13 +9,7 @@ use serde_json::json;
 
 /// `tests/` (works whatever the current directory of the test binary).
 fn tests_dir() -> PathBuf {
-    let here = Path::new(file!());
-    let dir = here.parent().unwrap_or(Path::new("tests")).to_path_buf();
-    if dir.is_absolute() {
-        dir
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)
-    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
 }
 
 fn fixtures() -> PathBuf {

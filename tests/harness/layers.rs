@@ -4,8 +4,7 @@
 //! apart, never failing the run and never stopping the scenario, unless the
 //! run is strict.
 
-#[path = "fixtures/runner/tiny.rs"]
-mod tiny;
+use crate::tiny;
 
 use std::path::Path;
 use std::sync::Arc;

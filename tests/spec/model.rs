@@ -2,21 +2,18 @@
 //! inline fixtures (3.0 nullable, 3.1 type arrays, `$ref` cycles, path
 //! precedence, YAML and JSON, malformed documents).
 
-#![allow(clippy::print_stderr)]
-
 use std::path::PathBuf;
 
 use agentgigs_conformance::finding::{Finding, FindingKind};
 use agentgigs_conformance::spec::{CheckSet, OpenApiVersion, ResponseView, Spec, SpecError};
 use serde_json::{Value, json};
 
-fn upstream() -> Option<Spec> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/openapi.json");
-    if !path.exists() {
-        eprintln!("skipped: the upstream spec {} is missing", path.display());
-        return None;
-    }
-    Some(Spec::load(&path).expect("the upstream spec loads"))
+/// The upstream OpenAPI document, under `../shared`.
+const UPSTREAM: &str = "upstream/openapi.json";
+
+/// The upstream spec (its trials are ignored when it is missing).
+fn upstream() -> Spec {
+    Spec::load(&crate::shared_dir().join(UPSTREAM)).expect("the upstream spec loads")
 }
 
 fn check(
@@ -54,9 +51,8 @@ fn pointers(f: &[Finding]) -> Vec<(FindingKind, String, String)> {
 
 const UUID: &str = "3f0c1a52-8d1e-4c7a-9a51-6f2b1e0c9d44";
 
-#[test]
 fn upstream_loads_cleanly() {
-    let Some(spec) = upstream() else { return };
+    let spec = upstream();
     assert_eq!(spec.openapi_version(), OpenApiVersion::V31);
     let info = spec.info();
     assert_eq!(info.title, "AgentGigs API");
@@ -71,9 +67,8 @@ fn upstream_loads_cleanly() {
     );
 }
 
-#[test]
 fn upstream_every_operation_is_found_by_a_concrete_path() {
-    let Some(spec) = upstream() else { return };
+    let spec = upstream();
     for op in spec.operations() {
         let concrete = op
             .path
@@ -94,9 +89,8 @@ fn upstream_every_operation_is_found_by_a_concrete_path() {
     assert!(spec.find_operation("GET", "/api/jobs").is_none());
 }
 
-#[test]
 fn upstream_wallet_valid_and_invalid() {
-    let Some(spec) = upstream() else { return };
+    let spec = upstream();
     assert!(
         check(
             &spec,
@@ -125,9 +119,8 @@ fn upstream_wallet_valid_and_invalid() {
     );
 }
 
-#[test]
 fn upstream_refs_stray_nullable_and_type_arrays() {
-    let Some(spec) = upstream() else { return };
+    let spec = upstream();
     let apply = format!("/api/jobs/{UUID}/apply");
     // Error.code is `type: string, nullable: true` in a 3.1 document.
     assert!(
@@ -250,7 +243,6 @@ components:
         list: {type: array, items: {$ref: '#/components/schemas/B'}}
 "##;
 
-#[test]
 fn nullable_in_30() {
     let spec = Spec::from_text(FIXTURE_30, "fixture30.yaml").unwrap();
     spec.strict_check_30().unwrap();
@@ -284,7 +276,6 @@ fn nullable_in_30() {
     assert_eq!(f[0].schema_pointer.as_deref(), Some("#/components/schemas/Job/type"));
 }
 
-#[test]
 fn ref_cycles_load_and_validate() {
     let spec = Spec::from_text(FIXTURE_30, "fixture30.yaml").unwrap();
     let mut deep = json!({"name": "leaf"});
@@ -316,7 +307,6 @@ fn ref_cycles_load_and_validate() {
     );
 }
 
-#[test]
 fn find_operation_precedence() {
     let spec = Spec::from_text(FIXTURE_30, "fixture30.yaml").unwrap();
     assert_eq!(
@@ -341,7 +331,6 @@ fn find_operation_precedence() {
     assert!(spec.find_operation("", "").is_none());
 }
 
-#[test]
 fn type_arrays_in_31() {
     let text = r##"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
       "paths": {"/x": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema":
@@ -356,7 +345,6 @@ fn type_arrays_in_31() {
     assert_eq!(got, [format!("{base}/n/type"), format!("{base}/s/type")]);
 }
 
-#[test]
 fn yaml_and_json_give_the_same_model() {
     let yaml = Spec::from_text(FIXTURE_30, "f.yaml").unwrap();
     let text = serde_json::to_string_pretty(yaml.document()).unwrap();
@@ -378,7 +366,6 @@ fn yaml_and_json_give_the_same_model() {
     assert!(matches!(e, SpecError::Io { .. }), "{e}");
 }
 
-#[test]
 fn malformed_documents_are_errors_naming_the_place() {
     let cases: &[(&str, &str)] = &[
         ("openapi: 3.0.3\npaths:\n  /a: [1, 2\n", "bad.yaml:"),
@@ -409,7 +396,6 @@ fn malformed_documents_are_errors_naming_the_place() {
     }
 }
 
-#[test]
 fn truncated_and_mutated_documents_never_panic() {
     let text = FIXTURE_30;
     let chars: Vec<char> = text.chars().collect();
@@ -440,22 +426,11 @@ fn truncated_and_mutated_documents_never_panic() {
     }
 }
 
-#[test]
 fn our_spec_operations_are_all_found() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs/agentgigs.openapi.yaml");
-    if !path.exists() {
-        eprintln!("skipped: {} is missing", path.display());
-        return;
-    }
     // Whether the spec is sound is the spec-soundness test's business;
     // here only the model's handling of it.
-    let spec = match Spec::load(&path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("skipped: our spec does not load yet: {e}");
-            return;
-        }
-    };
+    let spec = Spec::load(&path).unwrap_or_else(|e| panic!("our spec does not load: {e}"));
     assert_eq!(spec.openapi_version(), OpenApiVersion::V30);
     for op in spec.operations() {
         let concrete = op
@@ -469,4 +444,21 @@ fn our_spec_operations_are_all_found() {
             .unwrap_or_else(|| panic!("{} not found", op.label()));
         assert_eq!(found.pointer, op.pointer, "{concrete}");
     }
+}
+
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    vec![
+        trial!(upstream_loads_cleanly, needs crate::shared(&[UPSTREAM])),
+        trial!(upstream_every_operation_is_found_by_a_concrete_path, needs crate::shared(&[UPSTREAM])),
+        trial!(upstream_wallet_valid_and_invalid, needs crate::shared(&[UPSTREAM])),
+        trial!(upstream_refs_stray_nullable_and_type_arrays, needs crate::shared(&[UPSTREAM])),
+        trial!(nullable_in_30),
+        trial!(ref_cycles_load_and_validate),
+        trial!(find_operation_precedence),
+        trial!(type_arrays_in_31),
+        trial!(yaml_and_json_give_the_same_model),
+        trial!(malformed_documents_are_errors_naming_the_place),
+        trial!(truncated_and_mutated_documents_never_panic),
+        trial!(our_spec_operations_are_all_found),
+    ]
 }

@@ -11,10 +11,8 @@
 //! Non-sandbox targets are simulated by loopback test servers whose
 //! profile says `sandbox: false` (a loopback URL alone would be a sandbox).
 
-#[path = "fixtures/hostile/common.rs"]
-mod common;
-#[path = "fixtures/hostile/raw.rs"]
-mod raw;
+use crate::common;
+use crate::raw;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -126,7 +126,7 @@ fn every_documented_status_and_error_code_is_exercised() {
         }
     }
     if !stale.is_empty() {
-        msg.push_str("\nnow covered, so remove them from `KNOWN_GAPS` in tests/coverage.rs:\n");
+        msg.push_str("\nnow covered, so remove them from `KNOWN_GAPS` in tests/harness/coverage.rs:\n");
         for s in &stale {
             msg.push_str(&format!("  - {s}\n"));
         }

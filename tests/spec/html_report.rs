@@ -2,12 +2,12 @@
 //! server with the reference layer, a few library scenarios, one that
 //! fails on purpose and one that departs from the reference server on
 //! purpose) rendered by headless Chromium, the page and its screenshot kept
-//! at `target/html-report.html` and `target/html-report.png` (and
-//! `target/html-report-failed.png` / `target/html-report-departs.png` with
-//! the `#failed` / `#departs` filters), its DOM after the page's script
-//! checked.
+//! at `target/tmp/html-report.html` and `target/tmp/html-report.png` (and
+//! `target/tmp/html-report-failed.png` / `target/tmp/html-report-departs.png`
+//! with the `#failed` / `#departs` filters; `target` is wherever
+//! `CARGO_TARGET_DIR` says), its DOM after the page's script checked.
 //!
-//! Skips, saying why, when no Chromium is installed (set `CHROMIUM` to a
+//! Ignored, saying why, when no Chromium is installed (set `CHROMIUM` to a
 //! browser binary to choose one). Every browser process is bounded by a
 //! timeout. This file only renders and looks: it fixes nothing.
 
@@ -209,15 +209,8 @@ fn scenario_tag<'a>(dom: &'a str, id: &str) -> &'a str {
     &dom[start..=end]
 }
 
-#[test]
 fn the_html_report_renders_in_chromium() {
-    let chromium = match chromium() {
-        Ok(c) => c,
-        Err(why) => {
-            eprintln!("skipping the HTML report browser test: {why}");
-            return;
-        }
-    };
+    let chromium = chromium().unwrap_or_else(|why| panic!("no Chromium (it was there before the run): {why}"));
     let (report, coverage) = real_run();
     let t = &report.totals;
     assert!(
@@ -235,7 +228,7 @@ fn the_html_report_renders_in_chromium() {
     std::fs::write(&page, &html).unwrap();
     let url = format!("file://{}", page.display());
     let profile = dir.path().join("profile");
-    let target = manifest().join("target");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
 
     // How it looks: kept for people to look at.
     std::fs::write(target.join("html-report.html"), &html).unwrap();
@@ -336,4 +329,9 @@ fn the_html_report_renders_in_chromium() {
         &departs_url,
         &target.join("html-report-departs.png"),
     );
+}
+
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    let chromium = chromium().map(drop).map_err(|why| format!("needs a Chromium: {why}"));
+    vec![trial!(the_html_report_renders_in_chromium, needs chromium)]
 }

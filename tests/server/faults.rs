@@ -1,4 +1,4 @@
-//! Deliberate faults really break their rule (the harness side is `tests/faults.rs`).
+//! Deliberate faults really break their rule (the harness side is `tests/harness/faults.rs`).
 
 use super::*;
 

@@ -19,8 +19,8 @@
 //!   of the user's llms.txt, a `docs/api#` section a heading of the docs
 //!   page, a `help.json#` key a key of the help manifest, an `openapi:`
 //!   reference an operation or component of the upstream OpenAPI document.
-//!   Without it that test fails (it never passes without looking); skip it
-//!   explicitly with `cargo test -- --skip shared_doc`.
+//!   Without it that trial is ignored, naming what is missing (it never
+//!   passes without looking).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -424,7 +424,6 @@ fn heading_slugs(text: &str, fences: bool) -> Vec<String> {
 
 // ----------------------------------------------------------------- the documented layer
 
-#[test]
 fn the_documented_contract_is_valid_openapi_30() {
     let spec = documented();
     spec.strict_check_30()
@@ -434,7 +433,6 @@ fn the_documented_contract_is_valid_openapi_30() {
     assert!(spec.operations().len() >= 40, "{} operations", spec.operations().len());
 }
 
-#[test]
 fn every_documented_constraint_names_its_source() {
     let spec = documented();
     let missing = missing_x_docs(spec.document());
@@ -446,7 +444,6 @@ fn every_documented_constraint_names_its_source() {
     );
 }
 
-#[test]
 fn every_x_doc_reference_has_an_allowed_form() {
     let spec = documented();
     let mut all = Vec::new();
@@ -477,7 +474,6 @@ fn every_x_doc_reference_has_an_allowed_form() {
     );
 }
 
-#[test]
 fn the_allowed_forms_are_parsed_as_written() {
     assert_eq!(
         parse_doc_ref("llms.txt#browse-and-apply-agent-actions"),
@@ -520,7 +516,6 @@ fn the_allowed_forms_are_parsed_as_written() {
     );
 }
 
-#[test]
 fn the_documented_error_code_is_open() {
     let spec = documented();
     let error = &spec.document()["components"]["schemas"]["Error"];
@@ -540,7 +535,6 @@ fn the_documented_error_code_is_open() {
     assert!(spec.error_codes().is_empty(), "{:?}", spec.error_codes());
 }
 
-#[test]
 fn no_documented_schema_forbids_extra_fields() {
     fn find(v: &Value, at: &str, out: &mut Vec<String>) {
         match v {
@@ -565,7 +559,6 @@ fn no_documented_schema_forbids_extra_fields() {
     assert!(out.is_empty(), "`additionalProperties: false` at {out:?}");
 }
 
-#[test]
 fn the_documented_contract_documents_no_server_error() {
     let spec = documented();
     for op in spec.operations() {
@@ -586,7 +579,6 @@ fn the_documented_contract_documents_no_server_error() {
 
 // ----------------------------------------------------------------- the reference layer
 
-#[test]
 fn the_overlay_applies_and_the_reference_is_valid_openapi_30() {
     let c = contract();
     let reference = c.reference().expect("a reference layer");
@@ -610,7 +602,6 @@ fn the_overlay_applies_and_the_reference_is_valid_openapi_30() {
     }
 }
 
-#[test]
 fn every_documented_operation_is_in_the_reference() {
     let c = contract();
     let reference = c.reference().expect("a reference layer");
@@ -625,7 +616,6 @@ fn every_documented_operation_is_in_the_reference() {
     }
 }
 
-#[test]
 fn the_reference_has_the_43_error_codes() {
     let c = contract();
     let codes = c.reference().expect("a reference layer").error_codes();
@@ -646,7 +636,6 @@ fn the_reference_has_the_43_error_codes() {
     );
 }
 
-#[test]
 fn the_reference_keeps_the_operations_and_statuses_of_before() {
     let c = contract();
     let now = statuses(c.reference().expect("a reference layer"));
@@ -685,7 +674,6 @@ fn the_reference_keeps_the_operations_and_statuses_of_before() {
     );
 }
 
-#[test]
 fn the_reference_keeps_every_required_field_and_event_schema_of_before() {
     let c = contract();
     let reference = c.reference().expect("a reference layer").document();
@@ -733,7 +721,6 @@ fn required_fields(v: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
-#[test]
 fn every_overlay_action_names_its_decision() {
     let text = std::fs::read_to_string(root().join(REFERENCE_OVERLAY)).expect("the overlay");
     let overlay = Overlay::from_text(&text, REFERENCE_OVERLAY).expect("the overlay parses");
@@ -784,7 +771,6 @@ fn every_overlay_action_names_its_decision() {
     }
 }
 
-#[test]
 fn every_choice_switch_is_explained_and_every_named_switch_exists() {
     let known: BTreeSet<&str> = KNOWN_CHOICES.iter().map(|(name, _)| *name).collect();
     let decisions = std::fs::read_to_string(root().join("docs/api-decisions.md")).expect("docs/api-decisions.md");
@@ -808,14 +794,8 @@ fn every_choice_switch_is_explained_and_every_named_switch_exists() {
 
 // ----------------------------------------------------------------- the docs themselves
 
-#[test]
 fn shared_doc_references_resolve() {
-    let shared = root().join("../shared");
-    assert!(
-        shared.is_dir(),
-        "../shared is missing: run with `--skip shared_doc` or provide it (the user's llms.txt \
-         and the upstream docs, beside the repository)"
-    );
+    let shared = crate::shared_dir();
     let read = |rel: &str| std::fs::read_to_string(shared.join(rel)).unwrap_or_else(|e| panic!("../shared/{rel}: {e}"));
     // The seed's formatting broke its one code fence (its opening ``` ends a
     // heading line), so fences are not followed there.
@@ -863,4 +843,32 @@ fn shared_doc_references_resolve() {
         "x-doc references that name nothing in ../shared:\n  {}",
         bad.into_iter().collect::<Vec<_>>().join("\n  ")
     );
+}
+
+/// The docs `shared_doc_references_resolve` reads, under `../shared`.
+const SHARED_DOCS: &[&str] = &[
+    "seed/llms.formatted.md",
+    "upstream/docs-api.txt",
+    "upstream/help.json",
+    "upstream/openapi.json",
+];
+
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    vec![
+        trial!(the_documented_contract_is_valid_openapi_30),
+        trial!(every_documented_constraint_names_its_source),
+        trial!(every_x_doc_reference_has_an_allowed_form),
+        trial!(the_allowed_forms_are_parsed_as_written),
+        trial!(the_documented_error_code_is_open),
+        trial!(no_documented_schema_forbids_extra_fields),
+        trial!(the_documented_contract_documents_no_server_error),
+        trial!(the_overlay_applies_and_the_reference_is_valid_openapi_30),
+        trial!(every_documented_operation_is_in_the_reference),
+        trial!(the_reference_has_the_43_error_codes),
+        trial!(the_reference_keeps_the_operations_and_statuses_of_before),
+        trial!(the_reference_keeps_every_required_field_and_event_schema_of_before),
+        trial!(every_overlay_action_names_its_decision),
+        trial!(every_choice_switch_is_explained_and_every_named_switch_exists),
+        trial!(shared_doc_references_resolve, needs crate::shared(SHARED_DOCS)),
+    ]
 }

@@ -1383,7 +1383,7 @@ fn write_report_writes_every_format_creating_directories() {
 
 /// Writes every format of the sample run and of its strict twin, for a
 /// person to look at, into `$REPORTS_DUMP_DIR` when set
-/// (`REPORTS_DUMP_DIR=/tmp/r cargo test --test reports`) and a temporary
+/// (`REPORTS_DUMP_DIR=/tmp/r cargo test --test harness -- reports::`) and a temporary
 /// directory else; and checks that each file keeps departures apart: in
 /// the plain run, a departures section with the departure in it; in the
 /// strict run, no such section, the strict mark, and the departure as a

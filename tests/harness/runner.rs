@@ -1,8 +1,7 @@
 //! Runner tests: against a tiny in-test server (right and deliberately
 //! wrong), and against the bundled reference server.
 
-#[path = "fixtures/runner/tiny.rs"]
-mod tiny;
+use crate::tiny;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +11,7 @@ use agentgigs_conformance::finding::FindingKind;
 use agentgigs_conformance::mock::{MockConfig, MockServer};
 use agentgigs_conformance::redact::Secrets;
 use agentgigs_conformance::report::model::{Outcome, RunReport, ScenarioReport};
+use agentgigs_conformance::report::terminal::{TerminalStyle, render_failure};
 use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run, run_with_secrets};
 use agentgigs_conformance::scenario::{load_library, parse_scenario};
 use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
@@ -614,7 +614,7 @@ async fn the_money_guard_skips_real_money_and_caps_spending() {
     assert!(report.money.is_empty());
 
     // The cap with amounts read from the target before each step is tested
-    // in tests/money_guard.rs.
+    // in tests/harness/money_guard.rs.
 
     let report = run_all(remote(&url), &[MONEY], options()).await;
     assert_eq!(report.scenarios[0].outcome, Outcome::Passed);
@@ -729,15 +729,16 @@ async fn step_and_run_time_limits_make_scenarios_errored() {
 #[tokio::test]
 async fn events_over_websocket_against_a_reference_server() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Ok(lib) = load_library(&root.join("scenarios")) else {
-        return;
-    };
+    let lib = load_library(&root.join("scenarios")).unwrap_or_else(|e| panic!("the scenario library loads:\n{e}"));
     let spec = Arc::new(reference_spec(root));
     let picked: Vec<PlannedScenario> = lib
         .scenarios
         .iter()
         .filter(|s| s.id.starts_with("events."))
-        .filter_map(|s| lib.expand(s).ok().map(|steps| PlannedScenario::new(s.clone(), steps)))
+        .map(|s| {
+            let steps = lib.expand(s).unwrap_or_else(|e| panic!("`{}` expands: {e}", s.id));
+            PlannedScenario::new(s.clone(), steps)
+        })
         .collect();
     assert!(!picked.is_empty());
     let server = MockServer::start(MockConfig::default())
@@ -904,30 +905,34 @@ async fn a_static_profile_maps_actors_without_a_control_api() {
     );
 }
 
+/// The whole library in one run on one bundled server, as `run` does it by
+/// default (many scenarios at once on a shared server; `tests/conformance.rs`
+/// gives each scenario its own): every scenario passes, strictly (our
+/// reference server departs from none of its own choices).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bundled_reference_server_runs_the_library() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = Arc::new(reference_spec(root));
-    // The library belongs to others; while it does not load, there is nothing to run.
-    let Ok(lib) = load_library(&root.join("scenarios")) else {
-        return;
-    };
-    // One scenario of each area (tests/conformance.rs runs them all).
-    let mut areas = std::collections::BTreeSet::new();
+    let contract = Contract::load(&root.join(DOCUMENTED_SPEC), Some(&root.join(REFERENCE_OVERLAY)))
+        .unwrap_or_else(|e| panic!("the contract loads: {e}"));
+    let lib = load_library(&root.join("scenarios")).unwrap_or_else(|e| panic!("the scenario library loads:\n{e}"));
     let scenarios: Vec<PlannedScenario> = lib
         .scenarios
         .iter()
-        .filter_map(|s| lib.expand(s).ok().map(|steps| PlannedScenario::new(s.clone(), steps)))
-        .filter(|p| areas.insert(p.area.clone()))
+        .map(|s| {
+            let steps = lib.expand(s).unwrap_or_else(|e| panic!("`{}` expands: {e}", s.id));
+            PlannedScenario::new(s.clone(), steps)
+        })
         .collect();
-    assert!(scenarios.len() >= 10, "{} areas", scenarios.len());
+    let areas: std::collections::BTreeSet<&str> = scenarios.iter().map(|p| p.area.as_str()).collect();
+    assert!(areas.len() >= 10, "{} areas: {areas:?}", areas.len());
     let count = scenarios.len();
     let report = run(RunPlan {
-        contract: spec.into(),
+        contract,
         scenarios,
         target: TargetSpec::Bundled,
         options: RunOptions {
-            jobs: 2,
+            jobs: 8,
+            strict: true,
             ..RunOptions::default()
         },
     })
@@ -937,9 +942,20 @@ async fn the_bundled_reference_server_runs_the_library() {
     assert!(report.target.features.contains(&"actors".to_string()));
     let t = &report.totals;
     assert_eq!(t.passed + t.failed + t.skipped + t.errored, t.total);
-    for s in &report.scenarios {
-        if let Outcome::Errored { message } = &s.outcome {
-            panic!("`{}` could not run against the bundled server: {message}", s.id);
-        }
-    }
+    let style = TerminalStyle { color: false };
+    let not_passed: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome != Outcome::Passed)
+        .map(|s| match &s.outcome {
+            Outcome::Skipped { reason } => format!("`{}` could not run against the bundled server: {reason}", s.id),
+            _ => render_failure(s, &style),
+        })
+        .collect();
+    assert!(
+        not_passed.is_empty(),
+        "{} of {count} scenario(s) did not pass against the bundled server:\n\n{}",
+        not_passed.len(),
+        not_passed.join("\n")
+    );
 }
