@@ -269,7 +269,7 @@ impl Spec {
                 reference: r.reference,
             });
         }
-        let response_view = convert::convert_document(&doc, View::Response);
+        let mut response_view = convert::convert_document(&doc, View::Response);
         let operations = model::build_operations(&cx)?;
 
         let mut pointers: Vec<String> = operations
@@ -281,7 +281,8 @@ impl Spec {
             .collect();
         pointers.sort();
         pointers.dedup();
-        let validators = match validate::prepare(&response_view, &pointers) {
+        // The registry takes the converted document: only validators read it.
+        let validators = match validate::prepare(std::mem::take(&mut response_view.doc), &pointers) {
             Ok(v) => Some(v),
             Err(e) => {
                 cx.warn(format!(

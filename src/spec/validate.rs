@@ -49,15 +49,16 @@ impl std::fmt::Debug for Validators {
     }
 }
 
-/// Register the converted document and make room for a validator for
+/// Register the converted document (the validators' own: nothing else
+/// reads it) and make room for a validator for
 /// each of `pointers` (response schemas); none is compiled yet. A
 /// registry that cannot be built is an error (then nothing is checked);
 /// a schema that cannot be compiled fails on its own, when first met (and
 /// [`Validators::failures`] lists them all).
-pub(crate) fn prepare(converted: &Converted, pointers: &[String]) -> Result<Validators, String> {
+pub(crate) fn prepare(doc: Value, pointers: &[String]) -> Result<Validators, String> {
     let registry = Registry::new()
         .draft(Draft::Draft202012)
-        .add(BASE, converted.doc.clone())
+        .add(BASE, doc)
         .map_err(|e| e.to_string())?
         .prepare()
         .map_err(|e| e.to_string())?;
