@@ -70,8 +70,14 @@ fn plan(
     only: Option<&BTreeSet<String>>,
     out: &mut Out,
 ) -> Result<(Contract, Vec<PlannedScenario>), UsageError> {
-    let contract = library::load_contract(library_args)?;
-    let lib = library::load(library_args)?;
+    // The spec on a thread of its own while the library loads.
+    let (contract, lib) = std::thread::scope(|scope| {
+        let contract = scope.spawn(|| library::load_contract(library_args));
+        let lib = library::load(library_args);
+        (contract.join(), lib)
+    });
+    let contract = contract.map_err(|_| UsageError::Other("loading the spec failed unexpectedly".into()))??;
+    let lib = lib?;
     let findings = crate::plan::lint(&lib, &contract);
     if has_errors(&findings) {
         let text: Vec<String> = findings.iter().map(|f| f.to_string()).collect();

@@ -365,7 +365,9 @@ impl Secrets {
 
     /// The files among `paths` (directories are walked) that contain a known
     /// secret verbatim (in any registered form). Unreadable files are
-    /// reported as errors.
+    /// reported as errors. Files are read in chunks ([`SCAN_CHUNK`] bytes,
+    /// plus the tail of the previous chunk a secret may start in), never
+    /// whole.
     pub fn scan_files<P: AsRef<Path>>(&self, paths: &[P]) -> Result<Vec<PathBuf>, RedactError> {
         let mut found = Vec::new();
         for root in paths {
@@ -382,17 +384,83 @@ impl Secrets {
                 if !entry.file_type().is_file() {
                     continue;
                 }
-                let bytes = std::fs::read(entry.path()).map_err(|source| RedactError::Read {
+                let leaks = self.file_has_secret(entry.path()).map_err(|source| RedactError::Read {
                     path: entry.path().to_path_buf(),
                     source,
                 })?;
-                if self.contains_secret(&String::from_utf8_lossy(&bytes)) {
+                if leaks {
                     found.push(entry.path().to_path_buf());
                 }
             }
         }
         Ok(found)
     }
+}
+
+/// Bytes of a file the leak scan reads at a time.
+pub const SCAN_CHUNK: usize = 64 * 1024;
+
+impl Secrets {
+    /// True when the file holds a registered form of a secret. A form that
+    /// spans two chunks is found: each chunk is searched together with the
+    /// end of the one before, as long as the longest form less one byte.
+    fn file_has_secret(&self, path: &Path) -> Result<bool, std::io::Error> {
+        use std::io::Read;
+        let longest = self.inner.read().labels.keys().map(String::len).max().unwrap_or(0);
+        let mut file = std::fs::File::open(path)?;
+        if longest == 0 {
+            return Ok(false);
+        }
+        let mut buf: Vec<u8> = Vec::with_capacity(SCAN_CHUNK + longest + 3);
+        // Bytes at the end of `buf` read but not searched yet.
+        let mut unsearched = 0usize;
+        loop {
+            let start = buf.len();
+            buf.resize(start + SCAN_CHUNK, 0);
+            let n = loop {
+                match file.read(&mut buf[start..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            buf.truncate(start + n);
+            let eof = n == 0;
+            if eof && unsearched == 0 {
+                return Ok(false);
+            }
+            // An incomplete character at the end waits for its other bytes.
+            let end = if eof { buf.len() } else { complete_utf8_end(&buf) };
+            if self.contains_secret(&String::from_utf8_lossy(&buf[..end])) {
+                return Ok(true);
+            }
+            if eof {
+                return Ok(false);
+            }
+            unsearched = buf.len() - end;
+            // A form that ends past `end` starts at or after `end - (longest - 1)`.
+            buf.drain(..end.saturating_sub(longest - 1));
+        }
+    }
+}
+
+/// The length of `bytes` without a trailing incomplete UTF-8 sequence.
+fn complete_utf8_end(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(4) {
+        let lead = bytes[len - back];
+        if lead & 0xC0 == 0x80 {
+            continue;
+        }
+        let need = match lead {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if need > back { len - back } else { len };
+    }
+    len
 }
 
 /// Marks that say text was cut short (ours and the renderers').

@@ -170,3 +170,48 @@ fn a_secret_inside_a_longer_one_never_splits_it() {
         "a [LONG] b [SHORT]"
     );
 }
+
+#[test]
+fn scan_files_finds_a_secret_across_chunk_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Secrets::new();
+    s.add("API_KEY:poster", KEY);
+    s.add("PASSWORD:poster", "pässwörd-ünïcode");
+    let mut planted = Vec::new();
+    // The secret starts around the first and second chunk ends, or spans them.
+    for (n, secret) in [KEY, "pässwörd-ünïcode"].into_iter().enumerate() {
+        let len = secret.len();
+        for shift in [0, 1, 2, 3, len / 2, len - 1, len, len + 1] {
+            for chunk in [SCAN_CHUNK, 2 * SCAN_CHUNK] {
+                let mut bytes = vec![b'x'; chunk + 1 - shift];
+                bytes.extend_from_slice(secret.as_bytes());
+                bytes.extend_from_slice(b"tail");
+                let path = dir.path().join(format!("leak-{n}-{shift}-{chunk}.txt"));
+                std::fs::write(&path, bytes).unwrap();
+                planted.push(path);
+            }
+        }
+    }
+    // Invalid UTF-8 and multi-byte characters cut at chunk ends do not hide it.
+    let mut odd = vec![0xff_u8; SCAN_CHUNK - 1];
+    odd.extend_from_slice("é".as_bytes());
+    odd.extend_from_slice(KEY.as_bytes());
+    let odd_path = dir.path().join("odd.bin");
+    std::fs::write(&odd_path, odd).unwrap();
+    planted.push(odd_path);
+    // Near misses stay clean: the key cut at the chunk end, the rest far away.
+    let mut near = vec![b'x'; SCAN_CHUNK - 10];
+    near.extend_from_slice(&KEY.as_bytes()[..10]);
+    near.extend_from_slice(&vec![b'y'; SCAN_CHUNK]);
+    near.extend_from_slice(&KEY.as_bytes()[10..]);
+    let clean = dir.path().join("near.txt");
+    std::fs::write(&clean, near).unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+
+    let mut found = s.scan_files(&[dir.path()]).unwrap();
+    found.sort();
+    planted.sort();
+    assert_eq!(found, planted);
+    assert!(s.scan_files(&[&clean, &empty]).unwrap().is_empty());
+}

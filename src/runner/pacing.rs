@@ -1,11 +1,17 @@
-//! Pacing: keep each actor under its tier's per-minute limit with a token
-//! bucket, and read `Retry-After`.
+//! Pacing: keep each actor under its tier's per-minute limit, and read
+//! `Retry-After`.
 //!
-//! The bucket holds half a minute's allowance and refills the other half
-//! over the minute, so no 60-second window (fixed or sliding) ever sees
-//! more than the limit. It must not send anything itself.
+//! Each key keeps the times of its last `limit` requests and lets one more
+//! go when fewer than `limit` went in the last [`WINDOW`] (a minute and a
+//! second, for the network's delays): no 60-second window, sliding or
+//! clock-aligned, ever sees more than the limit, and an actor that makes
+//! fewer requests than its limit in a minute never waits. A burst (a
+//! `repeat`, sent without pacing) counts in the log as it went; after an
+//! unexpected 429 the key trickles (half the limit a minute) for a window.
+//! Times are the target's: a clock step moves them with the target's clock.
+//! It must not send anything itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +22,10 @@ use crate::scenario::Tier;
 /// Longest `Retry-After` the runner waits.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// The window a per-minute limit is kept over: a minute, and a second for
+/// requests the network delays on the way.
+pub(crate) const WINDOW: Duration = Duration::from_secs(61);
+
 /// Requests per minute allowed for a tier on the standard limit.
 pub(crate) fn per_minute(tier: Tier) -> u32 {
     match tier {
@@ -25,21 +35,23 @@ pub(crate) fn per_minute(tier: Tier) -> u32 {
     }
 }
 
-struct Bucket {
+/// A token bucket holding half a minute's allowance and refilling the
+/// other half over the minute: the pace after a burst.
+struct Trickle {
     tokens: f64,
     capacity: f64,
     per_sec: f64,
     last: Instant,
 }
 
-impl Bucket {
-    fn new(limit: u32) -> Self {
-        let capacity = (f64::from(limit) / 2.0).max(1.0);
-        Bucket {
-            tokens: capacity,
-            capacity,
+impl Trickle {
+    /// An empty bucket (the burst took everything).
+    fn empty(limit: u32, now: Instant) -> Self {
+        Trickle {
+            tokens: 0.0,
+            capacity: (f64::from(limit) / 2.0).max(1.0),
             per_sec: f64::from(limit) / 2.0 / 60.0,
-            last: Instant::now(),
+            last: now,
         }
     }
 
@@ -49,20 +61,130 @@ impl Bucket {
         self.last = now;
     }
 
-    /// Takes a token at `now`, or says how long until one is there.
-    fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+    /// How long until a token is there (zero: now).
+    fn wait(&mut self, now: Instant) -> Duration {
         self.refill(now);
         if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
+            Duration::ZERO
         } else {
-            Err(Duration::from_secs_f64(((1.0 - self.tokens) / self.per_sec).max(0.001)))
+            Duration::from_secs_f64(((1.0 - self.tokens) / self.per_sec).max(0.001))
         }
     }
 }
 
 /// The limit every authenticated call counts against.
 pub(crate) const STANDARD_LIMIT: &str = "standard limit of 30/120/300 per minute by tier";
+
+/// One key's requests.
+struct Bucket {
+    limit: usize,
+    /// When each of the last `limit` requests went, oldest first.
+    sent: VecDeque<Instant>,
+    /// After an unexpected 429: the trickle, and when the 429 came.
+    drained: Option<(Trickle, Instant)>,
+}
+
+impl Bucket {
+    fn new(limit: u32) -> Self {
+        let limit = limit.max(1) as usize;
+        Bucket {
+            limit,
+            sent: VecDeque::with_capacity(limit),
+            drained: None,
+        }
+    }
+
+    fn forget_old(&mut self, now: Instant) {
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= WINDOW)
+        {
+            self.sent.pop_front();
+        }
+        if self
+            .drained
+            .as_ref()
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at) >= WINDOW)
+        {
+            self.drained = None;
+        }
+    }
+
+    /// Takes a request at `now`, or says how long until one may go.
+    fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.forget_old(now);
+        if self.sent.len() >= self.limit {
+            let oldest = self.sent.front().copied().unwrap_or(now);
+            return Err((WINDOW.saturating_sub(now.saturating_duration_since(oldest))).max(Duration::from_millis(1)));
+        }
+        if let Some((trickle, _)) = &mut self.drained {
+            let wait = trickle.wait(now);
+            if !wait.is_zero() {
+                return Err(wait);
+            }
+            trickle.tokens -= 1.0;
+        }
+        self.sent.push_back(now);
+        Ok(())
+    }
+
+    /// `count` requests went at `now` without pacing (a burst).
+    fn record(&mut self, now: Instant, count: usize) {
+        self.forget_old(now);
+        for _ in 0..count.min(self.limit) {
+            if self.sent.len() >= self.limit {
+                self.sent.pop_front();
+            }
+            self.sent.push_back(now);
+        }
+    }
+
+    /// The target refused for the limit: trickle for a window.
+    fn drain(&mut self, now: Instant) {
+        self.drained = Some((Trickle::empty(self.limit as u32, now), now));
+    }
+}
+
+/// What a step does to an actor's allowance, for [`expected_wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use<'a> {
+    /// A paced request by `actor`, whose limit is `limit` a minute.
+    Request { actor: &'a str, limit: u32 },
+    /// A burst of `count` unpaced requests by `actor`.
+    Burst { actor: &'a str, limit: u32, count: u32 },
+    /// The target's clock moves on by this much.
+    Clock(Duration),
+}
+
+/// What pacing will likely make a scenario wait, from what its steps do
+/// in order: an actor whose window is full waits for it to turn. Used to
+/// start the scenarios that wait most first, so that their waits overlap
+/// the others'.
+pub(crate) fn expected_wait<'a>(uses: impl IntoIterator<Item = Use<'a>>) -> Duration {
+    // Per actor: requests in the current window.
+    let mut in_window: HashMap<&str, u32> = HashMap::new();
+    let mut waited = Duration::ZERO;
+    for u in uses {
+        match u {
+            Use::Request { actor, limit } => {
+                let n = in_window.entry(actor).or_default();
+                if *n >= limit.max(1) {
+                    waited += WINDOW;
+                    *n = 0;
+                }
+                *n += 1;
+            }
+            Use::Burst { actor, limit, count } => {
+                let n = in_window.entry(actor).or_default();
+                *n = (*n + count).min(limit.max(1));
+            }
+            Use::Clock(d) if d >= WINDOW => in_window.clear(),
+            Use::Clock(_) => {}
+        }
+    }
+    waited
+}
 
 /// The documented limit an operation is subject to (docs/api "Rate
 /// limits", llms.txt "Rate limits"), by `METHOD /path/{template}`, with the
@@ -95,22 +217,31 @@ pub(crate) fn documented_limit(operation: &str) -> (&'static str, Duration) {
     }
 }
 
-/// Run-wide buckets, keyed by account (so static credentials shared by
-/// scenarios share one bucket).
+/// Run-wide request logs, keyed by account (so static credentials shared
+/// by scenarios share one log).
 #[derive(Clone, Default)]
 pub(crate) struct Pacer {
     buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+    /// How far clock steps moved the target's clock ahead of ours.
+    ahead: Arc<Mutex<Duration>>,
 }
 
 impl Pacer {
+    /// Now on the target's clock (as an `Instant`).
+    fn now(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(*self.ahead.lock()).unwrap_or(now)
+    }
+
     /// Waits until `key` may send one request; answers the time waited.
     pub async fn acquire(&self, key: &str, limit: u32) -> Duration {
         let started = Instant::now();
         loop {
             let wait = {
+                let now = self.now();
                 let mut map = self.buckets.lock();
                 let b = map.entry(key.to_string()).or_insert_with(|| Bucket::new(limit));
-                match b.try_take(Instant::now()) {
+                match b.try_take(now) {
                     Ok(()) => return started.elapsed(),
                     Err(wait) => wait,
                 }
@@ -119,12 +250,31 @@ impl Pacer {
         }
     }
 
-    /// Empties `key`'s bucket (after an unexpected 429).
-    pub fn drain(&self, key: &str) {
-        if let Some(b) = self.buckets.lock().get_mut(key) {
-            b.tokens = 0.0;
-            b.last = Instant::now();
-        }
+    /// Counts `count` requests `key` just sent without pacing (a burst).
+    pub fn record(&self, key: &str, limit: u32, count: usize) {
+        let now = self.now();
+        self.buckets
+            .lock()
+            .entry(key.to_string())
+            .or_insert_with(|| Bucket::new(limit))
+            .record(now, count);
+    }
+
+    /// After an unexpected 429: `key`'s next requests trickle for a window.
+    pub fn drain(&self, key: &str, limit: u32) {
+        let now = self.now();
+        self.buckets
+            .lock()
+            .entry(key.to_string())
+            .or_insert_with(|| Bucket::new(limit))
+            .drain(now);
+    }
+
+    /// The target's clock moved ahead by `by` (a clock step): requests
+    /// that far back no longer count in its windows.
+    pub fn advance(&self, by: Duration) {
+        let mut ahead = self.ahead.lock();
+        *ahead = ahead.saturating_add(by);
     }
 }
 
@@ -184,38 +334,105 @@ mod tests {
         assert_eq!(requested_wait(None), Ok(None));
     }
 
+    /// The most requests `sent` (sorted) puts in any window of `len`.
+    fn busiest(sent: &[Instant], len: Duration) -> usize {
+        (0..sent.len())
+            .map(|i| sent[i..].iter().take_while(|t| t.duration_since(sent[i]) < len).count())
+            .max()
+            .unwrap_or(0)
+    }
+
     #[test]
-    fn bucket_keeps_every_minute_under_the_limit() {
+    fn no_minute_ever_sees_more_than_the_limit() {
         let t0 = Instant::now();
         let mut b = Bucket::new(30);
-        b.last = t0;
-        // 15 at once, then one every 4 s: 30 in any 60 s window.
-        for _ in 0..15 {
+        // 30 at once: an actor under its limit never waits.
+        for _ in 0..30 {
             assert!(b.try_take(t0).is_ok());
         }
+        let wait = b.try_take(t0).unwrap_err();
+        assert_eq!(wait, WINDOW);
+        // Asking every 100 ms for five minutes: every 61-second window holds
+        // at most 30, and about 30 go each window.
+        let mut sent = vec![t0; 30];
+        let mut t = t0;
+        while t < t0 + Duration::from_secs(300) {
+            t += Duration::from_millis(100);
+            if b.try_take(t).is_ok() {
+                sent.push(t);
+            }
+        }
+        assert_eq!(busiest(&sent, WINDOW), 30);
+        assert!(sent.len() >= 30 * 4 && sent.len() <= 30 * 5 + 1, "{}", sent.len());
+    }
+
+    #[test]
+    fn bursts_count_and_clock_steps_free_the_window() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(30);
+        for _ in 0..10 {
+            assert!(b.try_take(t0).is_ok());
+        }
+        // A burst of 25 (more than is left): the window is full.
+        b.record(t0, 25);
+        assert_eq!(b.sent.len(), 30);
+        assert!(b.try_take(t0 + Duration::from_secs(30)).is_err());
+        // A window later it is open again.
+        assert!(b.try_take(t0 + WINDOW).is_ok());
+    }
+
+    #[test]
+    fn a_429_makes_the_key_trickle_for_a_window() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(30);
+        b.drain(t0);
         let wait = b.try_take(t0).unwrap_err();
         assert!(
             wait >= Duration::from_millis(3900) && wait <= Duration::from_millis(4100),
             "{wait:?}"
         );
-        let mut sent = 15;
-        let mut t = t0;
-        while t < t0 + Duration::from_secs(60) {
-            t += Duration::from_millis(100);
-            if b.try_take(t).is_ok() {
-                sent += 1;
-            }
+        assert!(b.try_take(t0 + Duration::from_secs(4)).is_ok());
+        assert!(b.try_take(t0 + Duration::from_secs(5)).is_err());
+        // After the window, the log alone decides again.
+        for _ in 0..29 {
+            assert!(b.try_take(t0 + WINDOW).is_ok());
         }
-        assert!(sent <= 30, "{sent} requests in the first minute");
-        assert!(sent >= 28, "{sent} requests in the first minute");
     }
 
     #[tokio::test]
-    async fn keys_are_independent() {
+    async fn keys_are_independent_and_clock_steps_move_the_windows() {
         let p = Pacer::default();
-        for _ in 0..15 {
+        for _ in 0..30 {
             assert!(p.acquire("a", 30).await < Duration::from_millis(50));
         }
         assert!(p.acquire("b", 30).await < Duration::from_millis(50));
+        p.record("b", 30, 100);
+        // The target's clock moves on a minute and more: both windows are open.
+        p.advance(Duration::from_secs(61));
+        assert!(p.acquire("a", 30).await < Duration::from_millis(50));
+        assert!(p.acquire("b", 30).await < Duration::from_millis(50));
+    }
+
+    #[test]
+    fn expected_waits() {
+        let req = |actor| Use::Request { actor, limit: 30 };
+        // 23 requests by one free actor: no wait.
+        assert_eq!(expected_wait(std::iter::repeat_n(req("agent"), 23)), Duration::ZERO);
+        // 31 by one: a window; 31 spread over two actors: none.
+        assert_eq!(expected_wait(std::iter::repeat_n(req("agent"), 31)), WINDOW);
+        let two = (0..31).map(|i| req(if i % 2 == 0 { "a" } else { "b" }));
+        assert_eq!(expected_wait(two), Duration::ZERO);
+        // A burst to the limit, then a request: a window, unless the clock moved on.
+        let burst = Use::Burst {
+            actor: "agent",
+            limit: 30,
+            count: 61,
+        };
+        assert_eq!(expected_wait([burst, req("agent")]), WINDOW);
+        assert_eq!(expected_wait([burst, req("other")]), Duration::ZERO);
+        assert_eq!(
+            expected_wait([burst, Use::Clock(Duration::from_secs(61)), req("agent")]),
+            Duration::ZERO
+        );
     }
 }

@@ -299,11 +299,11 @@ async fn exchange(
         if let Some(a) = &account {
             a.note_sent(rep.attempts, limit);
         }
-        // A burst used the actor's allowance: later paced requests wait.
+        // A burst used the actor's allowance: it counts in the actor's window.
         if ctx.pace()
-            && let Some((key, _)) = pacing_key(st, step)
+            && let Some((key, limit)) = pacing_key(st, step)
         {
-            ctx.pacer.drain(&key);
+            ctx.pacer.record(&key, limit, rep.attempts as usize);
         }
         return outcome;
     }
@@ -437,8 +437,8 @@ async fn send_paced(
                 human(asked_for)
             )));
         }
-        if let Some((key, _)) = &pace {
-            ctx.pacer.drain(key);
+        if let Some((key, limit)) = &pace {
+            ctx.pacer.drain(key, *limit);
         }
         tokio::time::sleep(wait).await;
         dl.extend(wait);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::context::ScenarioContext;
+use super::pacing::{self, Use};
 use super::scenario::{bare_report, run_scenario};
 use super::{PlannedScenario, ProgressEvent, RunPlan};
 use crate::redact::Secrets;
@@ -33,6 +34,45 @@ fn runs_alone(p: &PlannedScenario, ctx: &ScenarioContext) -> bool {
             || p.steps.iter().any(|s| {
                 s.no_event.is_some() || s.event.as_ref().is_some_and(|e| e.exactly_once == Some(true))
             }))
+}
+
+/// The order scenarios start in: plan order, except against a paced
+/// target, where those pacing will likely hold up longest go first (ties
+/// keep plan order), so that their waits overlap the others' work.
+fn start_order(planned: &[Arc<PlannedScenario>], ctx: &ScenarioContext) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..planned.len()).collect();
+    if ctx.pace() {
+        let waits: Vec<Duration> = planned.iter().map(|p| pacing_wait(p, ctx.default_tier())).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(waits[i]));
+    }
+    order
+}
+
+/// What pacing will likely make `p` wait ([`pacing::expected_wait`]).
+fn pacing_wait(p: &PlannedScenario, default_tier: crate::scenario::Tier) -> Duration {
+    let uses = p.steps.iter().filter_map(|step| {
+        if let Some(c) = &step.clock {
+            return Some(Use::Clock(Duration::from_secs(c.advance_seconds.max(0).unsigned_abs())));
+        }
+        step.request.as_ref()?;
+        let actor = step.actor.as_deref()?;
+        let tier = p
+            .scenario
+            .actors
+            .get(actor)
+            .and_then(|a| a.tier)
+            .unwrap_or(default_tier);
+        let limit = pacing::per_minute(tier);
+        Some(match &step.repeat {
+            Some(r) => Use::Burst {
+                actor,
+                limit,
+                count: r.times,
+            },
+            None => Use::Request { actor, limit },
+        })
+    });
+    pacing::expected_wait(uses)
 }
 
 struct Shared {
@@ -185,11 +225,13 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     let planned: Vec<Arc<PlannedScenario>> = plan.scenarios.into_iter().map(Arc::new).collect();
     let mut results: Vec<Option<ScenarioReport>> = vec![None; planned.len()];
 
-    // Phase 1: everything that may share the target, in parallel.
+    // Phase 1: everything that may share the target, in parallel; those
+    // pacing will hold up the longest start first (results keep plan order).
     let semaphore = Arc::new(Semaphore::new(jobs));
     let mut set = tokio::task::JoinSet::new();
     let mut alone = Vec::new();
-    for (position, p) in planned.iter().enumerate() {
+    for position in start_order(&planned, &shared.ctx) {
+        let p = &planned[position];
         if runs_alone(p, &shared.ctx) {
             alone.push(position);
             continue;
@@ -210,6 +252,7 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
         }
     }
     // Phase 2: those that must run alone on a shared target, one by one.
+    alone.sort_unstable();
     for position in alone {
         let r = run_one(shared.clone(), position, planned[position].clone()).await;
         results[position] = Some(r);

@@ -30,7 +30,11 @@ pub(crate) async fn execute(
         return Ok(());
     }
     if let Some(c) = &step.clock {
-        return clock_step(st, c.advance_seconds, rep, dl).await;
+        clock_step(st, c.advance_seconds, rep, dl).await?;
+        // The target's rate-limit windows move with its clock.
+        ctx.pacer
+            .advance(Duration::from_secs(c.advance_seconds.max(0).unsigned_abs()));
+        return Ok(());
     }
     if let Some(a) = &step.attach {
         return attach_step(st, step, a, rep, dl).await;

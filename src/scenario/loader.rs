@@ -95,39 +95,33 @@ pub fn load_library_partial(root: &Path) -> (Library, Vec<LoadError>) {
         return (empty, vec![e]);
     }
 
-    for (rel, full) in scenario_files(root, &base, &mut errors) {
-        let label = format!("{base}/{}", slash_path(&rel));
-        let text = match read_text(&full) {
-            Ok(t) => t,
-            Err(msg) => {
-                errors.push(LoadError::new(file_start(&label), "", LoadErrorKind::Io(msg)));
-                continue;
-            }
-        };
-        let doc = match parse_yaml(&text, &label) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        if is_flow_path(&rel) {
-            let read = read_flow(&doc, &label);
-            errors.extend(read.errors);
-            if let Some(f) = read.model {
-                if let Some(first) = flows.get(&f.name) {
-                    let message = format!("duplicate flow `{}`: `{}` has the same name", f.name, first.source.file);
-                    errors.push(LoadError::new(f.source.clone(), "", LoadErrorKind::Invalid { message }));
-                } else {
-                    flows.insert(f.name.clone(), f);
+    let files: Vec<(String, bool, PathBuf)> = scenario_files(root, &base, &mut errors)
+        .into_iter()
+        .map(|(rel, full)| (format!("{base}/{}", slash_path(&rel)), is_flow_path(&rel), full))
+        .collect();
+    // Files are parsed in parallel, then taken in path order: the library,
+    // its errors and the duplicate-flow check do not depend on timing.
+    for ((label, _, _), parsed) in files.iter().zip(parse_files(&files)) {
+        match parsed {
+            Parsed::Failed(e) => errors.push(e),
+            Parsed::Flow(read, doc) => {
+                errors.extend(read.errors);
+                if let Some(f) = read.model {
+                    if let Some(first) = flows.get(&f.name) {
+                        let message = format!("duplicate flow `{}`: `{}` has the same name", f.name, first.source.file);
+                        errors.push(LoadError::new(f.source.clone(), "", LoadErrorKind::Invalid { message }));
+                    } else {
+                        flows.insert(f.name.clone(), f);
+                    }
                 }
+                docs.insert(label.clone(), doc);
             }
-        } else {
-            let read = read_scenario(&doc, &label);
-            errors.extend(read.errors);
-            scenarios.extend(read.model);
+            Parsed::Scenario(read, doc) => {
+                errors.extend(read.errors);
+                scenarios.extend(read.model);
+                docs.insert(label.clone(), doc);
+            }
         }
-        docs.insert(label, doc);
     }
 
     let library = Library {
@@ -138,6 +132,87 @@ pub fn load_library_partial(root: &Path) -> (Library, Vec<LoadError>) {
     errors.extend(flow::check_includes(&library, Some(&docs)));
     finish_errors(&mut errors);
     (library, errors)
+}
+
+/// What one file of the library gave.
+enum Parsed {
+    /// It could not be read or is not YAML.
+    Failed(LoadError),
+    Scenario(Read<Scenario>, Document),
+    Flow(Read<Flow>, Document),
+}
+
+/// Stack of a parsing thread: deserialising follows the nesting of the
+/// document (capped by the YAML reader), as on the main thread.
+const PARSE_STACK: usize = 8 * 1024 * 1024;
+
+/// Fewest files worth a second thread.
+const PARALLEL_FROM: usize = 8;
+
+/// Parses every `(label, is_flow, path)`, on up to one thread per core;
+/// the results are in the order of `files`.
+fn parse_files(files: &[(String, bool, PathBuf)]) -> Vec<Parsed> {
+    let one = |(label, is_flow, full): &(String, bool, PathBuf)| parse_file(label, *is_flow, full);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len() / (PARALLEL_FROM / 2).max(1));
+    if workers < 2 || files.len() < PARALLEL_FROM {
+        return files.iter().map(one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Parsed>> = std::iter::repeat_with(|| None).take(files.len()).collect();
+    std::thread::scope(|scope| {
+        let work = || {
+            let mut mine = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                mine.push((i, one(file)));
+            }
+            mine
+        };
+        let handles: Vec<_> = (0..workers)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("load-library".into())
+                    .stack_size(PARSE_STACK)
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        for handle in handles {
+            // A worker that could not finish leaves its files to the loop below.
+            if let Ok(done) = handle.join() {
+                for (i, parsed) in done {
+                    slots[i] = Some(parsed);
+                }
+            }
+        }
+    });
+    // Whatever no thread parsed (none could start, say) is parsed here.
+    slots
+        .into_iter()
+        .zip(files)
+        .map(|(slot, file)| slot.unwrap_or_else(|| one(file)))
+        .collect()
+}
+
+/// Reads and parses one file of the library.
+fn parse_file(label: &str, is_flow: bool, full: &Path) -> Parsed {
+    let text = match read_text(full) {
+        Ok(t) => t,
+        Err(msg) => return Parsed::Failed(LoadError::new(file_start(label), "", LoadErrorKind::Io(msg))),
+    };
+    let doc = match parse_yaml(&text, label) {
+        Ok(d) => d,
+        Err(e) => return Parsed::Failed(e),
+    };
+    if is_flow {
+        Parsed::Flow(read_flow(&doc, label), doc)
+    } else {
+        Parsed::Scenario(read_scenario(&doc, label), doc)
+    }
 }
 
 /// Sort errors by place and drop exact duplicates.

@@ -15,9 +15,11 @@
 //!   document that keeps its layout (see `convert`), so that a validation
 //!   error points at the keyword in the original document
 //!   (`#/components/schemas/Job/properties/id/format`).
-//! - One validator per response schema (operation, status, media type) is
-//!   compiled at load, against a single registry of the converted
-//!   document; responses shared through `$ref` share their validator.
+//! - One validator per response schema (operation, status, media type),
+//!   compiled the first time a response of that operation and status is
+//!   checked (start-up pays for none), against a single registry of the
+//!   converted document; responses shared through `$ref` share their
+//!   validator, and concurrent checks share one compilation.
 //!   Formats are validated (unknown ones such as `int64` are ignored).
 //! - Only local `#/...` references: an external one is a load error
 //!   naming it. A dangling local reference is not a load error; it is
@@ -40,6 +42,7 @@ mod tests;
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -172,7 +175,10 @@ pub struct Spec {
     response_view: Converted,
     validators: Option<Validators>,
     server_paths: Vec<String>,
-    warnings: Vec<String>,
+    /// The warnings of the load before and after the compile failures.
+    load_warnings: (Vec<String>, Vec<String>),
+    /// Every warning, compile failures included (compiled when asked for).
+    warnings: OnceLock<Vec<String>>,
 }
 
 impl std::fmt::Debug for Spec {
@@ -264,7 +270,7 @@ impl Spec {
                 reference: r.reference,
             });
         }
-        let response_view = convert::convert_document(&doc, View::Response);
+        let mut response_view = convert::convert_document(&doc, View::Response);
         let operations = model::build_operations(&cx)?;
 
         let mut pointers: Vec<String> = operations
@@ -276,16 +282,9 @@ impl Spec {
             .collect();
         pointers.sort();
         pointers.dedup();
-        let validators = match validate::compile(&response_view, &pointers) {
-            Ok(v) => {
-                for (p, e) in v.failures() {
-                    cx.warn(format!(
-                        "{}: response schema cannot be compiled, not checked: {e}",
-                        cx.at(&p)
-                    ));
-                }
-                Some(v)
-            }
+        // The registry takes the converted document: only validators read it.
+        let validators = match validate::prepare(std::mem::take(&mut response_view.doc), &pointers) {
+            Ok(v) => Some(v),
             Err(e) => {
                 cx.warn(format!(
                     "{origin}: response schemas cannot be compiled, none checked: {e}"
@@ -293,10 +292,13 @@ impl Spec {
                 None
             }
         };
+        // Schemas that fail to compile are known only once compiled: they
+        // join the warnings when those are asked for, in this place.
+        let load_warnings = cx.warnings.take();
         for u in refs::unresolved(&doc) {
             cx.warn(format!("{origin}: unresolved reference {u}"));
         }
-        let warnings = cx.warnings.into_inner();
+        let warnings = (load_warnings, cx.warnings.into_inner());
         let server_paths = server_paths(&doc);
         let locations = locations.map(|mut d| {
             d.value = Value::Null;
@@ -312,7 +314,8 @@ impl Spec {
             response_view,
             validators,
             server_paths,
-            warnings,
+            load_warnings: warnings,
+            warnings: OnceLock::new(),
         })
     }
 
@@ -415,8 +418,30 @@ impl Spec {
 
     /// Problems that did not stop the load: dangling references, schemas
     /// that could not be compiled (and so are not checked).
+    ///
+    /// Response validators are compiled when first needed, so the first
+    /// call compiles those not compiled yet, to name the ones that fail.
     pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        self.warnings.get_or_init(|| {
+            let (before, after) = &self.load_warnings;
+            let mut all = before.clone();
+            if let Some(v) = &self.validators {
+                for (p, e) in v.failures() {
+                    all.push(format!(
+                        "{}: response schema cannot be compiled, not checked: {e}",
+                        self.place(&p)
+                    ));
+                }
+            }
+            all.extend(after.iter().cloned());
+            all
+        })
+    }
+
+    /// How many response validators are compiled so far (they are compiled
+    /// when a response first needs one).
+    pub fn compiled_validators(&self) -> usize {
+        self.validators.as_ref().map_or(0, Validators::compiled)
     }
 
     /// Where a spec pointer (`#/paths/...`) was written, for a YAML spec.

@@ -458,3 +458,50 @@ fn json_media_types() {
     assert!(!is_json("multipart/form-data"));
     assert!(!is_json("json"));
 }
+
+#[test]
+fn validators_are_compiled_when_first_needed_and_once() {
+    let s = spec();
+    assert_eq!(s.compiled_validators(), 0, "nothing is compiled at load");
+    let op = s.find_operation("GET", "/api/wallet").unwrap();
+    let good = json!({"balance": 1});
+    let bad = json!({"balance": "one"});
+    // Concurrent checks of the same response share one compilation.
+    let findings: Vec<Vec<Finding>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (s, body) = (&s, if i % 2 == 0 { &good } else { &bad });
+                scope.spawn(move || s.check_response(op, &json_resp(200, &[], body), CheckSet::default()))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(findings[0].is_empty() && findings[2].is_empty());
+    assert_eq!(kinds(&findings[1]), [FindingKind::Schema]);
+    assert_eq!(findings[1], findings[3]);
+    assert_eq!(s.compiled_validators(), 1);
+    // Another status of the same operation is another validator.
+    let e = json!({"error": "x"});
+    assert!(
+        s.check_response(op, &json_resp(404, &[], &e), CheckSet::default())
+            .is_empty()
+    );
+    assert_eq!(s.compiled_validators(), 2);
+    // Asking for the warnings compiles the rest (to name any that fail).
+    assert!(s.warnings().is_empty(), "{:?}", s.warnings());
+    assert!(s.compiled_validators() > 2);
+}
+
+#[test]
+fn a_schema_that_cannot_be_compiled_is_a_warning_and_is_not_checked() {
+    let text = "openapi: 3.0.3\ninfo: {title: t, version: v}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: x\n          content:\n            application/json:\n              schema: {type: string, pattern: '(unclosed'}\n";
+    let s = Spec::from_text(text, "s.yaml").unwrap();
+    let op = s.find_operation("GET", "/a").unwrap();
+    let body = json!("anything");
+    let f = s.check_response(op, &json_resp(200, &[], &body), CheckSet::default());
+    assert!(f.is_empty(), "{f:?}");
+    let w = s.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("cannot be compiled, not checked"), "{}", w[0]);
+    assert!(w[0].starts_with("s.yaml:"), "the place is named: {}", w[0]);
+}

@@ -1,13 +1,15 @@
 //! Response checking: compiled JSON Schema validators and the automatic
 //! checks (status, content type, JSON, schema, required headers).
 //!
-//! Job: compile one validator per response schema once per spec, all
-//! against one registry holding the converted document, so that every
-//! error carries its absolute place in the document; turn a response into
+//! Job: compile one validator per response schema once per spec, the
+//! first time a response needs it, all against one registry holding the
+//! converted document, so that every error carries its absolute place in
+//! the document; turn a response into
 //! [`Finding`]s. It must not fetch anything (validators are offline) or
 //! know about scenarios.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Value, json};
@@ -27,55 +29,79 @@ pub(crate) const MAX_SCHEMA_FINDINGS: usize = 20;
 /// Longest message or value shown in a finding.
 const MAX_TEXT: usize = 300;
 
-/// Compiled validators by schema pointer (`#/.../schema`).
+/// The response validators by schema pointer (`#/.../schema`), each
+/// compiled the first time a response needs it: a run that meets a dozen
+/// operations does not pay for the hundred it never sees. Concurrent
+/// scenarios share them; a validator is compiled once (the first caller
+/// compiles, any other waits for it).
 pub(crate) struct Validators {
-    by_pointer: HashMap<String, Result<Validator, String>>,
+    /// The converted document, registered once (it owns a copy).
+    registry: Registry<'static>,
+    by_pointer: HashMap<String, OnceLock<Result<Validator, String>>>,
 }
 
 impl std::fmt::Debug for Validators {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Validators")
             .field("count", &self.by_pointer.len())
+            .field("compiled", &self.compiled())
             .finish()
     }
 }
 
-/// Compile a validator for each of `pointers` (response schemas).
-/// Failures are kept per pointer (and reported as warnings by the caller).
-pub(crate) fn compile(converted: &Converted, pointers: &[String]) -> Result<Validators, String> {
+/// Register the converted document (the validators' own: nothing else
+/// reads it) and make room for a validator for
+/// each of `pointers` (response schemas); none is compiled yet. A
+/// registry that cannot be built is an error (then nothing is checked);
+/// a schema that cannot be compiled fails on its own, when first met (and
+/// [`Validators::failures`] lists them all).
+pub(crate) fn prepare(doc: Value, pointers: &[String]) -> Result<Validators, String> {
     let registry = Registry::new()
         .draft(Draft::Draft202012)
-        .add(BASE, &converted.doc)
+        .add(BASE, doc)
         .map_err(|e| e.to_string())?
         .prepare()
         .map_err(|e| e.to_string())?;
-    let mut by_pointer = HashMap::new();
-    for p in pointers {
-        if by_pointer.contains_key(p) {
-            continue;
-        }
-        let fragment = percent_encode_fragment(p.strip_prefix('#').unwrap_or(p));
+    let by_pointer = pointers.iter().map(|p| (p.clone(), OnceLock::new())).collect();
+    Ok(Validators { registry, by_pointer })
+}
+
+impl Validators {
+    /// The validator of the schema at `pointer`, compiled on first use;
+    /// `None` for a pointer not prepared.
+    fn get(&self, pointer: &str) -> Option<&Result<Validator, String>> {
+        let cell = self.by_pointer.get(pointer)?;
+        Some(cell.get_or_init(|| self.compile(pointer)))
+    }
+
+    fn compile(&self, pointer: &str) -> Result<Validator, String> {
+        let fragment = percent_encode_fragment(pointer.strip_prefix('#').unwrap_or(pointer));
         let root = json!({ "$ref": format!("{BASE}#{fragment}") });
-        let built = jsonschema::options()
+        jsonschema::options()
             .with_draft(Draft::Draft202012)
-            .with_registry(&registry)
+            .with_registry(&self.registry)
             .should_validate_formats(true)
             .should_ignore_unknown_formats(true)
             .offline()
             .build(&root)
-            .map_err(|e| e.to_string());
-        by_pointer.insert(p.clone(), built);
+            .map_err(|e| e.to_string())
     }
-    Ok(Validators { by_pointer })
-}
 
-impl Validators {
-    /// The compile failures, as (schema pointer, message).
+    /// How many validators are compiled so far.
+    pub(crate) fn compiled(&self) -> usize {
+        self.by_pointer.values().filter(|c| c.get().is_some()).count()
+    }
+
+    /// The compile failures, as (schema pointer, message). This compiles
+    /// every validator not compiled yet.
     pub(crate) fn failures(&self) -> Vec<(String, String)> {
         let mut out: Vec<_> = self
             .by_pointer
-            .iter()
-            .filter_map(|(p, r)| r.as_ref().err().map(|e| (p.clone(), e.clone())))
+            .keys()
+            .filter_map(|p| match self.get(p) {
+                Some(Err(e)) => Some((p.clone(), e.clone())),
+                _ => None,
+            })
             .collect();
         out.sort();
         out
@@ -83,7 +109,7 @@ impl Validators {
 
     /// Validate `body` against the schema at `pointer`.
     fn schema_findings(&self, doc: &Value, converted: &Converted, pointer: &str, body: &Value) -> Vec<Finding> {
-        let Some(Ok(validator)) = self.by_pointer.get(pointer) else {
+        let Some(Ok(validator)) = self.get(pointer) else {
             return Vec::new();
         };
         let mut out = Vec::new();

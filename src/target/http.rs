@@ -12,7 +12,7 @@
 //! the runner judges.
 
 use std::error::Error as _;
-use std::sync::Once;
+use std::sync::{Arc, Once, OnceLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -52,15 +52,96 @@ pub fn install_crypto_provider() {
 
 /// Builds the run's client. It has no overall timeout, so event streams
 /// can stay open: callers set one per request (`RequestBuilder::timeout`).
+///
+/// The system's root certificates are read at the first TLS handshake,
+/// not here: a run against an `http://` target never reads them.
 pub fn build_client(options: &ClientOptions) -> Result<reqwest::Client, TargetError> {
     install_crypto_provider();
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("agentgigs-conformance/", env!("CARGO_PKG_VERSION")))
         .redirect(same_origin_redirects(options.max_redirects))
-        .connect_timeout(options.connect_timeout)
-        .tls_danger_accept_invalid_certs(options.insecure)
-        .build()
-        .map_err(|e| TargetError::Client(describe_error(&e)))
+        .connect_timeout(options.connect_timeout);
+    let builder = if options.insecure {
+        // Verification off: no roots are ever needed.
+        builder.tls_danger_accept_invalid_certs(true)
+    } else {
+        builder.tls_backend_preconfigured(lazy_roots_tls()?)
+    };
+    builder.build().map_err(|e| TargetError::Client(describe_error(&e)))
+}
+
+/// The TLS configuration reqwest builds for rustls (all protocol versions
+/// of the provider, SNI, ALPN `h2` then `http/1.1`), with a verifier that
+/// loads the platform's roots when first used.
+fn lazy_roots_tls() -> Result<rustls::ClientConfig, TargetError> {
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .map_err(|e| TargetError::Client(format!("TLS setup failed: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(LazyPlatformVerifier {
+            provider,
+            verifier: OnceLock::new(),
+        }))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The platform's certificate verifier (the one reqwest uses), created
+/// at the first certificate it has to check. Signatures are checked with
+/// the provider's algorithms, as that verifier does, without the roots.
+#[derive(Debug)]
+struct LazyPlatformVerifier {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verifier: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+}
+
+impl LazyPlatformVerifier {
+    fn verifier(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        self.verifier
+            .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for LazyPlatformVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.verifier()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// A redirect policy that follows at most `max` redirects, all within the
@@ -241,5 +322,31 @@ mod tests {
         assert!(matches!(read, Ok(Err(Capped::TooLarge))), "{read:?}");
         // 64 chunks fill the cap, the 65th crosses it; nothing after.
         assert_eq!(pulled.load(Ordering::SeqCst), 65);
+    }
+}
+
+#[cfg(test)]
+mod lazy_roots_tests {
+    use rustls::client::danger::ServerCertVerifier;
+
+    use super::*;
+
+    #[test]
+    fn roots_are_loaded_at_the_first_certificate_not_before() {
+        install_crypto_provider();
+        let v = LazyPlatformVerifier {
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            verifier: OnceLock::new(),
+        };
+        // Building a client and offering schemes needs no roots.
+        assert!(build_client(&ClientOptions::default()).is_ok());
+        assert!(!v.supported_verify_schemes().is_empty());
+        assert!(v.verifier.get().is_none());
+        // A certificate to check loads them, and a bogus one is refused.
+        let bogus = rustls::pki_types::CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let name = rustls::pki_types::ServerName::try_from("example.test").unwrap();
+        let checked = v.verify_server_cert(&bogus, &[], &name, &[], rustls::pki_types::UnixTime::now());
+        assert!(checked.is_err());
+        assert!(v.verifier.get().is_some());
     }
 }

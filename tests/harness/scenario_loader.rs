@@ -583,3 +583,69 @@ fn deep_nesting_and_odd_inputs_do_not_panic() {
         let _ = parse_flow_all(&text, "f.yaml");
     }
 }
+
+// ---------------------------------------------------------------------------
+// A library large enough to be parsed on several threads.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_large_library_loads_in_path_order_with_every_error_in_place_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("scenarios");
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let good = |id: &str| {
+        format!(
+            "id: {id}\ntitle: t\nactors: {{u: {{role: agent}}}}\nsteps:\n  - {{as: u, request: {{method: GET, path: /api/wallet}}}}\n"
+        )
+    };
+    let mut ids = Vec::new();
+    for area in ["b", "a", "c"] {
+        for n in (0..20).rev() {
+            let id = format!("{area}.s{n:02}");
+            write(&format!("{area}/s{n:02}.yaml"), &good(&id));
+            ids.push(id);
+        }
+    }
+    ids.sort();
+    // Two flows of the same name: the later path is the duplicate.
+    let flow = "actors: [u]\nsteps:\n  - {as: u, request: {method: GET, path: /x}}\n";
+    write("_flows/one/same.yaml", flow);
+    write("_flows/two/same.yaml", flow);
+    write("_flows/look.yaml", flow);
+    let lib = load_library(&root).unwrap_err().to_string();
+    assert_eq!(
+        lib,
+        "scenarios/_flows/two/same.yaml:1:1: duplicate flow `same`: `scenarios/_flows/one/same.yaml` has the same name"
+    );
+    std::fs::remove_file(root.join("_flows/two/same.yaml")).unwrap();
+    let lib = load_library(&root).unwrap();
+    let loaded: Vec<&str> = lib.scenarios.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(loaded, ids);
+    assert_eq!(lib.flows.keys().collect::<Vec<_>>(), ["look", "same"]);
+    // Broken files everywhere: every error, sorted by place, the same each time.
+    write("c/broken.yaml", "id: c.broken\ntitle: [unclosed\n");
+    write("a/typo.yaml", "id: a.typo\ntitel: t\nsteps: []\n");
+    write(
+        "b/actor.yaml",
+        "id: b.actor\ntitle: t\nsteps:\n  - {as: nobody, request: {method: GET, path: /x}}\n",
+    );
+    let first = load_library(&root).unwrap_err().to_string();
+    let mut files: Vec<&str> = first.lines().map(|l| l.split(':').next().unwrap()).collect();
+    files.dedup();
+    assert_eq!(
+        files,
+        [
+            "scenarios/a/typo.yaml",
+            "scenarios/b/actor.yaml",
+            "scenarios/c/broken.yaml"
+        ],
+        "{first}"
+    );
+    for _ in 0..5 {
+        assert_eq!(load_library(&root).unwrap_err().to_string(), first);
+    }
+}
