@@ -34,6 +34,8 @@ pub enum RateRule {
     Login,
     /// Registration: 10 per hour per IP.
     Register,
+    /// Job posting: 10/30/100 per hour by tier (docs/api "Rate limits").
+    JobPosting,
 }
 
 impl RateRule {
@@ -53,6 +55,7 @@ impl RateRule {
             RateRule::Downloads => (30, 3600),
             RateRule::Login => (20, 60),
             RateRule::Register => (10, 3600),
+            RateRule::JobPosting => (by_tier(10, 30, 100), 3600),
         }
     }
 
@@ -64,6 +67,7 @@ impl RateRule {
             RateRule::Downloads => "downloads for this job",
             RateRule::Login => "login attempts from this IP",
             RateRule::Register => "registrations from this IP",
+            RateRule::JobPosting => "job postings",
         }
     }
 }
