@@ -49,11 +49,13 @@ pub enum Fault {
     ProofersLockedOut,
     /// `posting_unlimited`: job posting is not held to its hourly limit (`create_job`).
     PostingUnlimited,
+    /// `applications_unlimited`: applications are not held to their hourly limit (`apply`).
+    ApplicationsUnlimited,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 18] = [
+    pub const ALL: [Fault; 19] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
@@ -72,6 +74,7 @@ impl Fault {
         Fault::NoFundedUpdate,
         Fault::ProofersLockedOut,
         Fault::PostingUnlimited,
+        Fault::ApplicationsUnlimited,
     ];
 
     /// The name used in `MockConfig::faults`.
@@ -95,6 +98,7 @@ impl Fault {
             Fault::NoFundedUpdate => "no_funded_update",
             Fault::ProofersLockedOut => "proofers_locked_out",
             Fault::PostingUnlimited => "posting_unlimited",
+            Fault::ApplicationsUnlimited => "applications_unlimited",
         }
     }
 

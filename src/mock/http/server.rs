@@ -81,6 +81,8 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "proofers_locked_out",
     // job posting has no hourly limit
     "posting_unlimited",
+    // applications have no hourly limit
+    "applications_unlimited",
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus
