@@ -202,18 +202,36 @@ pub(crate) async fn event(
         return Err(RunnerError::NoStream(name.clone()).into());
     };
     if positive && event_type == Some(KEEPALIVE) {
-        if stream.keepalive_since(started, window_end).await.is_some() {
+        // Each keepalive must come within `within` of the one before (the
+        // first, of the step's start): the interval is measured.
+        let wanted = step.event.as_ref().and_then(|e| e.keepalives).unwrap_or(1).max(1);
+        let (mut since, mut end, mut cut) = (started, window_end, cut);
+        for n in 1..=wanted {
+            if let Some(at) = stream.keepalive_since(since, end).await {
+                since = at + Duration::from_nanos(1);
+                end = (at + within).min(dl.outer_at);
+                cut = at + within > dl.outer_at;
+                continue;
+            }
+            if cut {
+                return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
+            }
+            let after = if n == 1 {
+                String::new()
+            } else {
+                format!(
+                    " of keepalive {} of {wanted} (the interval between keepalives was measured)",
+                    n - 1
+                )
+            };
+            let msg = format!(
+                "no keepalive arrived on `{name}` within {}{after} (looked for a `:` comment line, an event named \
+                 `keepalive`, `ping` or `heartbeat`, or a WebSocket ping)",
+                human(within)
+            );
+            rep.findings.push(missed(stream, msg, Some(KEEPALIVE), within_ms));
             return Ok(());
         }
-        if cut {
-            return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
-        }
-        let msg = format!(
-            "no keepalive arrived on `{name}` within {} (looked for a `:` comment line, an event named \
-             `keepalive`, `ping` or `heartbeat`, or a WebSocket ping)",
-            human(within)
-        );
-        rep.findings.push(missed(stream, msg, Some(KEEPALIVE), within_ms));
         return Ok(());
     }
     let pred = |e: &Event| matches(e, event_type, assertions);

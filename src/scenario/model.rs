@@ -631,6 +631,12 @@ pub struct ExpectEvent {
     /// takes no `match`, `capture` or `exactly_once`.
     #[serde(rename = "type")]
     pub event_type: String,
+    /// With `type: keepalive`: how many keepalives to wait for in a row,
+    /// each within `within_ms` of the one before (the first within
+    /// `within_ms` of the step's start), so that the interval is measured
+    /// rather than one line seen. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalives: Option<u32>,
     /// Checks on the event's JSON payload.
     #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
     pub matches: Vec<BodyAssertion>,

@@ -315,6 +315,7 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
                 s.event = Some(ExpectEvent {
                     stream,
                     event_type,
+                    keepalives: None,
                     matches: matches.clone(),
                     within_ms,
                     exactly_once,

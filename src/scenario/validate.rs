@@ -421,6 +421,18 @@ impl<'a> Validator<'a> {
                 self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
             }
             self.assertions(&e.matches, &ep.key("match"));
+            if e.keepalives == Some(0) {
+                self.invalid_value(&ep.key("keepalives"), "a count of 1 or more", "0".into(), None);
+            }
+            if e.keepalives.is_some() && e.event_type != KEEPALIVE_TYPE {
+                self.invalid(
+                    &ep.key("keepalives"),
+                    format!(
+                        "{} counts keepalives, so it needs `type: {KEEPALIVE_TYPE}`",
+                        ep.key("keepalives").describe()
+                    ),
+                );
+            }
             if e.event_type == KEEPALIVE_TYPE {
                 let extras = present_keys([
                     ("match", !e.matches.is_empty()),

@@ -296,7 +296,7 @@ impl Marketplace {
         if !at.is_some_and(|i| i > 0 && e[i + 1..].contains('.') && !e.contains(' ')) {
             details.push(super::FieldError::new("email", "must be an email address"));
         }
-        if password.chars().count() < 8 {
+        if password.chars().count() < 8 && !self.breaks(super::Fault::ShortPassword) {
             details.push(super::FieldError::new("password", "must be at least 8 characters"));
         }
         if !details.is_empty() {

@@ -23,16 +23,58 @@ pub enum Fault {
     MessagesOpen,
     /// `slots_unbounded`: accept-proofer accepts beyond `proofer_count` (`accept_proofer`).
     SlotsUnbounded,
+    /// `short_password`: registration takes a password shorter than 8 characters (`register`).
+    ShortPassword,
+    /// `proofer_bid_uncapped`: a proofer may bid more than 50% of `budget_max` (`apply`).
+    ProoferBidUncapped,
+    /// `proof_escrow_unguarded`: fund-proof-escrow with no accepted proofer, or outside `pending_proof`, answers 200 with a fee of 0 (`fund_proof_escrow`).
+    ProofEscrowUnguarded,
+    /// `card_without_client_secret`: the card path of fund-escrow answers no `clientSecret` (`fund_escrow`).
+    CardWithoutClientSecret,
+    /// `cooldown_ends_early`: a payment is released an hour before its cooldown ends (`tick`).
+    CooldownEndsEarly,
+    /// `payout_without_stripe`: an agent without Stripe Connect is paid out at the end of the cooldown (`tick`).
+    PayoutWithoutStripe,
+    /// `settings_below_accepted`: in `pending_proof`, `proofer_count` may drop below the accepted proofers (`update_proof_settings`).
+    SettingsBelowAccepted,
+    /// `round_not_advanced`: a delivery after a revision stays in the same proof round (`deliver`).
+    RoundNotAdvanced,
+    /// `custom_answers_refused`: a verdict carrying `custom_answers` is refused (`parse_verdict`).
+    CustomAnswersRefused,
+    /// `agent_shown_to_proofers`: the proofs view names the hired agent to proofers (`proofs_view`).
+    AgentShownToProofers,
+    /// `no_funded_update`: funding the escrow sends the hired agent no `application.update` (`fund_escrow`).
+    NoFundedUpdate,
+    /// `proofers_locked_out`: accepted proofers are not participants: no messages, deliverables or proofer details (`is_participant`, `job_details`).
+    ProofersLockedOut,
+    /// `posting_unlimited`: job posting is not held to its hourly limit (`create_job`).
+    PostingUnlimited,
+    /// `applications_unlimited`: applications are not held to their hourly limit (`apply`).
+    ApplicationsUnlimited,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 5] = [
+    pub const ALL: [Fault; 19] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
         Fault::MessagesOpen,
         Fault::SlotsUnbounded,
+        Fault::ShortPassword,
+        Fault::ProoferBidUncapped,
+        Fault::ProofEscrowUnguarded,
+        Fault::CardWithoutClientSecret,
+        Fault::CooldownEndsEarly,
+        Fault::PayoutWithoutStripe,
+        Fault::SettingsBelowAccepted,
+        Fault::RoundNotAdvanced,
+        Fault::CustomAnswersRefused,
+        Fault::AgentShownToProofers,
+        Fault::NoFundedUpdate,
+        Fault::ProofersLockedOut,
+        Fault::PostingUnlimited,
+        Fault::ApplicationsUnlimited,
     ];
 
     /// The name used in `MockConfig::faults`.
@@ -43,6 +85,20 @@ impl Fault {
             Fault::DeliverablesPublic => "deliverables_public",
             Fault::MessagesOpen => "messages_open",
             Fault::SlotsUnbounded => "slots_unbounded",
+            Fault::ShortPassword => "short_password",
+            Fault::ProoferBidUncapped => "proofer_bid_uncapped",
+            Fault::ProofEscrowUnguarded => "proof_escrow_unguarded",
+            Fault::CardWithoutClientSecret => "card_without_client_secret",
+            Fault::CooldownEndsEarly => "cooldown_ends_early",
+            Fault::PayoutWithoutStripe => "payout_without_stripe",
+            Fault::SettingsBelowAccepted => "settings_below_accepted",
+            Fault::RoundNotAdvanced => "round_not_advanced",
+            Fault::CustomAnswersRefused => "custom_answers_refused",
+            Fault::AgentShownToProofers => "agent_shown_to_proofers",
+            Fault::NoFundedUpdate => "no_funded_update",
+            Fault::ProofersLockedOut => "proofers_locked_out",
+            Fault::PostingUnlimited => "posting_unlimited",
+            Fault::ApplicationsUnlimited => "applications_unlimited",
         }
     }
 

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::application::{ApplicationRow, ApplicationType};
 use super::file::DeliverableFile;
 use super::input::Fields;
-use super::{ApplicationId, DomainError, DomainResult, JobId, Marketplace, UserId};
+use super::ratelimit::{RateRule, RateSubject};
+use super::{ApplicationId, DomainError, DomainResult, Fault, JobId, Marketplace, UserId};
 
 /// The 13 categories of `GET /api/categories`.
 pub const CATEGORIES: [&str; 13] = [
@@ -504,6 +505,9 @@ impl Marketplace {
         self.tick();
         self.user_ref(poster)?;
         input.validate()?;
+        if !self.breaks(Fault::PostingUnlimited) {
+            self.check_rate(RateRule::JobPosting, RateSubject::User(poster), None)?;
+        }
         let now = self.now();
         let job = Job {
             id: Uuid::new_v4(),
@@ -714,7 +718,8 @@ impl Marketplace {
         let j = self.job_ref(job)?.clone();
         let is_owner = j.poster_id == user;
         let is_assigned = j.assigned_agent_id == Some(user);
-        let is_proofer = self.accepted_proofers(job).iter().any(|a| a.agent_id == user);
+        let is_proofer =
+            !self.breaks(Fault::ProofersLockedOut) && self.accepted_proofers(job).iter().any(|a| a.agent_id == user);
         let applications = is_owner.then(|| {
             self.job_applications(job)
                 .into_iter()

@@ -173,11 +173,12 @@ impl Marketplace {
         } else {
             JobStatus::Delivered
         };
+        let round_fixed = self.breaks(Fault::RoundNotAdvanced);
         let jm = self.job_mut(job)?;
         jm.deliverable_url = Some(input.deliverable_url);
         jm.delivery_message = Some(input.message);
         jm.delivery_count += 1;
-        if j.proof_required && jm.delivery_count > 1 {
+        if j.proof_required && jm.delivery_count > 1 && !round_fixed {
             jm.current_round += 1;
         }
         self.set_status(job, to);

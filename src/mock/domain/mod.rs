@@ -326,7 +326,8 @@ impl Marketplace {
     pub(super) fn is_participant(&self, user: UserId, job: &Job) -> bool {
         job.poster_id == user
             || job.assigned_agent_id == Some(user)
-            || self.accepted_proofers(job.id).iter().any(|a| a.agent_id == user)
+            || (!self.breaks(Fault::ProofersLockedOut)
+                && self.accepted_proofers(job.id).iter().any(|a| a.agent_id == user))
     }
 
     pub(super) fn set_status(&mut self, job: JobId, to: JobStatus) {

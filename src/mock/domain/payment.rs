@@ -113,7 +113,8 @@ impl Marketplace {
                 payment_intent_id: intent_id(),
                 funded_from: "card",
                 total_charge: price + card_service_fee(price),
-                client_secret: Some(format!("{}_secret_{}", intent_id(), Uuid::new_v4().simple())),
+                client_secret: (!self.breaks(Fault::CardWithoutClientSecret))
+                    .then(|| format!("{}_secret_{}", intent_id(), Uuid::new_v4().simple())),
             });
         }
         self.debit(poster, price)?;
@@ -168,7 +169,13 @@ impl Marketplace {
         jm.escrow_fund_count += 1;
         jm.payment_status = PaymentStatus::Held;
         self.set_status(job, JobStatus::InProgress);
-        self.set_application_status(app, ApplicationStatus::Funded);
+        if self.breaks(Fault::NoFundedUpdate) {
+            if let Some(x) = self.applications.get_mut(&app) {
+                x.status = ApplicationStatus::Funded;
+            }
+        } else {
+            self.set_application_status(app, ApplicationStatus::Funded);
+        }
         let others: Vec<ApplicationId> = self
             .job_applications(job)
             .into_iter()
@@ -189,6 +196,15 @@ impl Marketplace {
         self.require_owner(poster, &j)?;
         self.check_fund_rate(poster, job)?;
         self.require_verified(poster)?;
+        let unguarded = self.breaks(Fault::ProofEscrowUnguarded) && self.accepted_proofers(job).is_empty();
+        if unguarded {
+            return Ok(ProofFundResult {
+                success: true,
+                total_proof_fee: 0,
+                method: "wallet",
+                assignments_created: 0,
+            });
+        }
         if j.status != JobStatus::PendingProof || approved_unreleased(&j) {
             return Err(DomainError::invalid_state("fund proof escrow", j.status.as_str()));
         }
@@ -351,16 +367,23 @@ impl Marketplace {
     /// start of every operation and after the clock moves.
     pub fn tick(&mut self) {
         let now = self.now();
+        let early = if self.breaks(Fault::CooldownEndsEarly) {
+            chrono::Duration::hours(1)
+        } else {
+            chrono::Duration::zero()
+        };
+        let any_agent = self.breaks(Fault::PayoutWithoutStripe);
         let due: Vec<JobId> = self
             .job_order
             .iter()
             .filter_map(|id| self.jobs.get(id))
             .filter(|j| {
-                j.payment_status == PaymentStatus::PendingRelease && j.release_scheduled_at.is_some_and(|t| t <= now)
+                j.payment_status == PaymentStatus::PendingRelease
+                    && j.release_scheduled_at.is_some_and(|t| t - early <= now)
             })
             .filter(|j| {
                 j.assigned_agent_id
-                    .is_some_and(|a| self.users.get(&a).is_some_and(|u| u.stripe_connected))
+                    .is_some_and(|a| self.users.get(&a).is_some_and(|u| u.stripe_connected || any_agent))
             })
             .map(|j| j.id)
             .collect();

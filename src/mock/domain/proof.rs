@@ -270,7 +270,7 @@ impl Marketplace {
                         "While proofing is under way proofer_count can only be lowered.".into(),
                     ));
                 }
-                if c < accepted {
+                if c < accepted && !self.breaks(Fault::SettingsBelowAccepted) {
                     return Err(DomainError::ProofSettingsLocked(format!(
                         "proofer_count cannot go below the {accepted} proofer(s) already accepted."
                     )));

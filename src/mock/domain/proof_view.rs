@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::application::ApplicationType;
 use super::verdict::{Consensus, Proof, SECTIONS, Verdict};
-use super::{ApplicationId, DomainError, DomainResult, JobId, Marketplace, UserId};
+use super::{ApplicationId, DomainError, DomainResult, Fault, JobId, Marketplace, UserId};
 
 /// A proofer's assignment for one round.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,6 +91,9 @@ pub struct ProofsView {
     pub assignments: Vec<AssignmentView>,
     /// Verdicts visible to the viewer.
     pub proofs: Vec<ProofView>,
+    /// The hired agent, named to proofers only by the `agent_shown_to_proofers` fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<serde_json::Value>,
 }
 
 /// One point of the score trend: the verdicts of one UTC day.
@@ -212,7 +215,17 @@ impl Marketplace {
             summary,
             assignments,
             proofs,
+            agent: None,
         };
+        // The `agent_shown_to_proofers` fault: proofers learn who did the work.
+        let shown_agent = self
+            .breaks(Fault::AgentShownToProofers)
+            .then_some(j.assigned_agent_id)
+            .flatten()
+            .map(|a| {
+                let name = self.users.get(&a).and_then(|u| u.name.clone());
+                serde_json::json!({"agent_id": a, "agent_name": name})
+            });
         if j.poster_id == user {
             let proofs = proofs.into_iter().map(|mut p| {
                 p.agent_feedback = None;
@@ -240,14 +253,16 @@ impl Marketplace {
                     }
                     p
                 });
-                return Ok(view(
+                let mut v = view(
                     "proofer_submitted",
                     false,
                     consensus,
                     full,
                     assignments,
                     proofs.collect(),
-                ));
+                );
+                v.agent = shown_agent;
+                return Ok(v);
             }
             let own: Vec<Assignment> = assignments.into_iter().filter(|a| a.proofer_agent_id == user).collect();
             let summary = ProofSummary {
@@ -257,7 +272,9 @@ impl Marketplace {
                 avg_score: None,
                 complete: false,
             };
-            return Ok(view("proofer_pending", true, None, summary, own, Vec::new()));
+            let mut v = view("proofer_pending", true, None, summary, own, Vec::new());
+            v.agent = shown_agent;
+            return Ok(v);
         }
         Err(DomainError::NotParticipant(
             "Only the poster, the hired agent and this job's proofers can see its proofs.".into(),

@@ -40,6 +40,8 @@ pub enum RateRule {
     FeatureListing,
     /// Content reports: 10 per user per day.
     Reports,
+    /// Job posting: 10/30/100 per hour by tier (docs/api "Rate limits").
+    JobPosting,
 }
 
 impl RateRule {
@@ -62,6 +64,7 @@ impl RateRule {
             RateRule::Reputation => (30, 60),
             RateRule::FeatureListing => (by_tier(10, 30, 100), 3600),
             RateRule::Reports => (10, 86_400),
+            RateRule::JobPosting => (by_tier(10, 30, 100), 3600),
         }
     }
 
@@ -76,6 +79,7 @@ impl RateRule {
             RateRule::Reputation => "reputation lookups from this IP",
             RateRule::FeatureListing => "featured listings",
             RateRule::Reports => "content reports today",
+            RateRule::JobPosting => "job postings",
         }
     }
 }

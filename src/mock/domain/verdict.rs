@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::choice::{Choice, approved_unreleased};
 use super::input::Fields;
-use super::{DomainError, DomainResult, JobId, JobStatus, Marketplace, UserId};
+use super::{DomainError, DomainResult, Fault, JobId, JobStatus, Marketplace, UserId};
 
 /// The five scorecard sections.
 pub const SECTIONS: [&str; 5] = ["completeness", "accuracy", "methodology", "quality", "summary"];
@@ -318,6 +318,9 @@ impl Marketplace {
         }
         if j.status != JobStatus::PendingProof || approved_unreleased(&j) {
             return Err(DomainError::invalid_state("submit a verdict", j.status.as_str()));
+        }
+        if self.breaks(Fault::CustomAnswersRefused) && body.get("custom_answers").is_some() {
+            return Err(DomainError::invalid_field("custom_answers", "is not a known field"));
         }
         let round = j.current_round;
         let idx = self

@@ -163,6 +163,15 @@ pub(crate) async fn stream(State(st): State<AppState>, caller: Caller, q: QueryM
             .data(serde_json::to_string(&ev.payload).unwrap_or_else(|_| "{}".into()));
         Ok::<_, Infallible>(frame)
     });
+    if st.fault("keepalive_once") {
+        // One keepalive after the first interval, then none ever again.
+        let keepalive = st.keepalive();
+        let once = futures::stream::once(async move {
+            tokio::time::sleep(keepalive).await;
+            Ok::<_, Infallible>(SseEvent::default().comment("keepalive"))
+        });
+        return Sse::new(futures::stream::select(events, once)).into_response();
+    }
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(st.keepalive()).text("keepalive"))
         .into_response()

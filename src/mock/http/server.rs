@@ -31,8 +31,8 @@ use crate::mock::MockConfig;
 use crate::mock::domain::{Choice, Clock, DomainError, Fault, Marketplace};
 
 /// The deliberate rule-breaks a server can be started with (for tests that
-/// prove the harness catches a broken server). The last five are broken in
-/// the domain ([`Fault`]); the others here, in the HTTP layer.
+/// prove the harness catches a broken server). Those [`Fault::parse`] knows
+/// are broken in the domain; the others here, in the HTTP layer.
 pub const KNOWN_FAULTS: &[&str] = &[
     "skip_nda",               // NDA-gated actions work without an acknowledgment
     "bearer_accepts_api_key", // `Authorization: Bearer age_...` authenticates
@@ -51,6 +51,38 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "deliverables_public",    // anyone with the NDA downloads deliverables
     "messages_open",          // anyone with the NDA reads and writes messages
     "slots_unbounded",        // accept-proofer accepts beyond proofer_count
+    // `Retry-After` counts milliseconds, not seconds
+    "retry_after_millis",
+    // one SSE keepalive, then none
+    "keepalive_once",
+    // registration takes a password under 8 characters
+    "short_password",
+    // a proofer may bid more than 50% of the budget
+    "proofer_bid_uncapped",
+    // fund-proof-escrow funds nothing, in any state
+    "proof_escrow_unguarded",
+    // the card path answers no clientSecret
+    "card_without_client_secret",
+    // the payment is released an hour before the cooldown ends
+    "cooldown_ends_early",
+    // an agent without Stripe Connect is paid out
+    "payout_without_stripe",
+    // proofer_count may drop below the accepted proofers
+    "settings_below_accepted",
+    // a delivery after a revision stays in the same round
+    "round_not_advanced",
+    // a verdict with custom_answers is refused
+    "custom_answers_refused",
+    // the proofs view names the agent to proofers
+    "agent_shown_to_proofers",
+    // funding sends the hired agent no application.update
+    "no_funded_update",
+    // accepted proofers are not participants
+    "proofers_locked_out",
+    // job posting has no hourly limit
+    "posting_unlimited",
+    // applications have no hourly limit
+    "applications_unlimited",
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus
@@ -316,6 +348,18 @@ async fn normalise_error(st: &AppState, method: &Method, path: &str, resp: Respo
     let mut resp = if is_json { resp } else { jsonify(method, path, resp) };
     if st.fault("no_retry_after") {
         resp.headers_mut().remove(header::RETRY_AFTER);
+    }
+    if st.fault("retry_after_millis") {
+        // The wait in milliseconds where seconds are meant.
+        let millis = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|secs| secs.saturating_mul(1000));
+        if let Some(ms) = millis {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(ms));
+        }
     }
     if st.fault("error_without_code") {
         resp = strip_code(resp).await;

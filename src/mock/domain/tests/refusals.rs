@@ -59,7 +59,8 @@ fn apply_refusals_in_order() {
 #[test]
 fn applications_are_limited_per_hour_by_tier() {
     let mut m = mp();
-    let p = poster(&mut m, 0);
+    // An enterprise poster: 21 postings stay under its 100 per hour.
+    let p = actor(&mut m, ActorRole::Poster, &[], 0, Tier::Enterprise);
     let a = agent(&mut m);
     let jobs: Vec<JobId> = (0..21).map(|_| post(&mut m, p, false, 0)).collect();
     for j in &jobs[..20] {
@@ -70,6 +71,27 @@ fn applications_are_limited_per_hour_by_tier() {
     assert_eq!((e.code(), e.retry_after()), ("RATE_LIMITED", Some(3600)));
     m.advance_clock(3600);
     m.apply(a, jobs[20], apply_input(500)).unwrap();
+}
+
+#[test]
+fn job_posting_is_limited_per_hour_by_tier() {
+    for (tier, limit) in [(Tier::Free, 10), (Tier::Pro, 30), (Tier::Enterprise, 100)] {
+        let mut m = mp();
+        let p = actor(&mut m, ActorRole::Poster, &[], 0, tier);
+        for _ in 0..limit {
+            post(&mut m, p, false, 0);
+        }
+        let e = m.create_job(p, new_job(false, 0)).unwrap_err();
+        assert_eq!((e.code(), e.retry_after()), ("RATE_LIMITED", Some(3600)), "{tier:?}");
+        m.advance_clock(3600);
+        post(&mut m, p, false, 0);
+    }
+    let mut m = mp();
+    m.set_faults([Fault::PostingUnlimited]);
+    let p = poster(&mut m, 0);
+    for _ in 0..11 {
+        post(&mut m, p, false, 0);
+    }
 }
 
 #[test]
