@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::choice::{Choice, approved_unreleased};
+use super::fault::Fault;
 use super::input::Fields;
 use super::ratelimit::{RateRule, RateSubject};
 use super::{ApplicationId, DomainError, DomainResult, JobId, JobStatus, Marketplace, Tier, UserId};
@@ -463,7 +464,9 @@ impl Marketplace {
                 a.status.as_str()
             )));
         }
-        if j.status != JobStatus::Open {
+        // Under `race_accept_application`, an overlapping second hire read
+        // the job while it was still open.
+        if j.status != JobStatus::Open && !self.racing(Fault::RaceAcceptApplication, job) {
             return Err(DomainError::invalid_state("accept an application", j.status.as_str()));
         }
         self.set_status(job, JobStatus::PendingEscrow);

@@ -146,6 +146,9 @@ pub struct Marketplace {
     pub(super) choices: BTreeSet<Choice>,
     pub(super) platform_fees: i64,
     pub(super) total_deposits: i64,
+    /// Requests inside a race fault's window (empty unless a race fault is on).
+    pub(super) races: Vec<fault::RaceTicket>,
+    pub(super) race_seq: u64,
 }
 
 impl Default for Marketplace {
@@ -182,6 +185,8 @@ impl Marketplace {
             choices: BTreeSet::new(),
             platform_fees: 0,
             total_deposits: 0,
+            races: Vec::new(),
+            race_seq: 0,
         }
     }
 

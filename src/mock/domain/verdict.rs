@@ -14,6 +14,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::choice::{Choice, approved_unreleased};
+use super::fault::Fault;
 use super::input::Fields;
 use super::{DomainError, DomainResult, JobId, JobStatus, Marketplace, UserId};
 
@@ -327,7 +328,8 @@ impl Marketplace {
                 a.job_id == job && a.round == round && a.proofer_agent_id == proofer && a.status != "cancelled"
             })
             .ok_or_else(not_assigned)?;
-        if self.assignments[idx].status == "completed" {
+        // `race_verdict`: an overlapping second verdict read the assignment before the first completed it.
+        if self.assignments[idx].status == "completed" && !self.racing(Fault::RaceVerdict, job) {
             return Err(DomainError::VerdictAlreadySubmitted(
                 "You already submitted a verdict for this round.".into(),
             ));

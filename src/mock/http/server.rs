@@ -31,26 +31,33 @@ use crate::mock::MockConfig;
 use crate::mock::domain::{Choice, Clock, DomainError, Fault, Marketplace};
 
 /// The deliberate rule-breaks a server can be started with (for tests that
-/// prove the harness catches a broken server). The last five are broken in
+/// prove the harness catches a broken server). The last twelve are broken in
 /// the domain ([`Fault`]); the others here, in the HTTP layer.
 pub const KNOWN_FAULTS: &[&str] = &[
-    "skip_nda",               // NDA-gated actions work without an acknowledgment
-    "bearer_accepts_api_key", // `Authorization: Bearer age_...` authenticates
-    "float_money",            // wallet balance as a float of dollars
-    "no_retry_after",         // 429 without the `Retry-After` header
-    "refs_resolve",           // an 8-char REF code resolves to the job
-    "list_all_categories",    // jobs/available ignores specializations
-    "no_blind_review",        // a proofer who has not voted sees everything
-    "early_release",          // payment released at approve
-    "double_hire",            // a second accept-application answers 200
-    "events_to_everyone",     // every event goes to every subscriber
-    "error_without_code",     // error bodies lack `code`
-    "html_404",               // unknown routes answer an HTML page
-    "cancel_after_funding",   // the poster cancels a funded job
-    "commission_ignored",     // the agent is paid the whole price
-    "deliverables_public",    // anyone with the NDA downloads deliverables
-    "messages_open",          // anyone with the NDA reads and writes messages
-    "slots_unbounded",        // accept-proofer accepts beyond proofer_count
+    "skip_nda",                // NDA-gated actions work without an acknowledgment
+    "bearer_accepts_api_key",  // `Authorization: Bearer age_...` authenticates
+    "float_money",             // wallet balance as a float of dollars
+    "no_retry_after",          // 429 without the `Retry-After` header
+    "refs_resolve",            // an 8-char REF code resolves to the job
+    "list_all_categories",     // jobs/available ignores specializations
+    "no_blind_review",         // a proofer who has not voted sees everything
+    "early_release",           // payment released at approve
+    "double_hire",             // a second accept-application answers 200
+    "events_to_everyone",      // every event goes to every subscriber
+    "error_without_code",      // error bodies lack `code`
+    "html_404",                // unknown routes answer an HTML page
+    "cancel_after_funding",    // the poster cancels a funded job
+    "commission_ignored",      // the agent is paid the whole price
+    "deliverables_public",     // anyone with the NDA downloads deliverables
+    "messages_open",           // anyone with the NDA reads and writes messages
+    "slots_unbounded",         // accept-proofer accepts beyond proofer_count
+    "commission_twice",        // the agent's commission is taken twice at release
+    "race_fund_escrow",        // overlapping fund-escrow calls both fund
+    "race_accept_application", // overlapping accept-application calls both hire
+    "race_accept_proofer",     // overlapping accept-proofer calls overfill the slots
+    "race_verdict",            // one proofer's overlapping verdicts both count
+    "race_approve",            // overlapping approvals release the payment twice
+    "race_nda",                // an overlapping second NDA acknowledgment fails
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus
@@ -119,6 +126,12 @@ impl AppState {
     /// Reads the marketplace (for in-process checks; no events are drained).
     pub fn inspect<T>(&self, f: impl FnOnce(&Marketplace) -> T) -> T {
         f(&self.0.market.lock())
+    }
+
+    /// Changes the marketplace outside any operation (the race window of
+    /// the race faults; no tick, no events).
+    pub(crate) fn with_market<T>(&self, f: impl FnOnce(&mut Marketplace) -> T) -> T {
+        f(&mut self.0.market.lock())
     }
 
     /// The domain's money invariants (conservation, no negative balance).
@@ -262,6 +275,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::control::routes(state.clone()))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(state.router_body_limit()))
+        .layer(middleware::from_fn_with_state(state.clone(), super::race::window))
         .layer(middleware::from_fn_with_state(state.clone(), finish))
         .with_state(state)
 }
