@@ -219,6 +219,7 @@ async fn run_on(
         waited: Duration::ZERO,
         lease: None,
         restore: Vec::new(),
+        wallets_open: BTreeMap::new(),
     };
     let scenario_deadline = started + ctx.options.scenario_timeout;
     if let Err(outcome) = provision(ctx, s, &planned.steps, &mut st, scenario_deadline).await {

@@ -37,6 +37,8 @@ pub(crate) struct ScenarioState {
     pub lease: Option<crate::target::Lease>,
     /// Specializations to set back after the scenario, per account.
     pub restore: Vec<(crate::target::ActorCredentials, Vec<String>)>,
+    /// The wallets a `conserve: {open}` step tracks: actor → opening balance (cents).
+    pub wallets_open: BTreeMap<String, i64>,
 }
 
 /// Why a step ended early.
@@ -126,6 +128,17 @@ pub(crate) fn default_name(step: &Step) -> String {
     if let Some(a) = &step.attach {
         return format!("attach `{}` to {}", a.file_name, a.job);
     }
+    if let Some(c) = &step.concurrent {
+        let n = c.times.unwrap_or(c.requests.len() as u32);
+        return format!("{n} requests at once");
+    }
+    if let Some(c) = &step.conserve {
+        return if c.open.is_empty() {
+            "the money balances".to_string()
+        } else {
+            format!("open the wallets of {}", c.open.join(", "))
+        };
+    }
     if let Some(i) = &step.include {
         return format!("include `{i}`");
     }
@@ -148,6 +161,10 @@ pub(crate) fn kind(step: &Step) -> &'static str {
         "set"
     } else if step.attach.is_some() {
         "attach"
+    } else if step.concurrent.is_some() {
+        "concurrent"
+    } else if step.conserve.is_some() {
+        "conserve"
     } else if step.include.is_some() {
         "include"
     } else {
