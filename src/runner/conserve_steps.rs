@@ -225,9 +225,11 @@ mod tests {
         let f = check_balance(&ch(&[("poster", -8000), ("agent", 6400)]), &[800], 0);
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("800 cents were lost"), "{}", f[0].message);
-        assert!(f[0].message.contains("poster -8000, agent +6400"), "{}", f[0].message);
+        assert!(f[0].message.contains("agent +6400, poster -8000"), "{}", f[0].message);
         // Documented alternatives: either proofer fee balances.
-        let both = ch(&[("poster", -7500), ("agent", 5400), ("p1", 500)]);
+        let both = ch(&[("poster", -7500), ("agent", 5400), ("proofers", 1500)]);
+        let fees = ch(&[("poster", -7500), ("agent", 5400), ("proofers", 1350)]);
+        assert!(check_balance(&fees, &[600, 750], 0).is_empty());
         assert!(check_balance(&both, &[600, 750], 0).is_empty());
         let created = check_balance(&ch(&[("poster", -6000), ("agent", 6000)]), &[600], 0);
         assert!(

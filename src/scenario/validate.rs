@@ -879,3 +879,68 @@ impl LoadError {
         self
     }
 }
+
+#[cfg(test)]
+mod concurrent_and_conserve_tests {
+    use crate::scenario::parse_scenario_all;
+
+    const HEAD: &str = "id: a\ntitle: t\nactors:\n  poster: {role: poster}\n  agent: {role: agent}\nsteps:\n";
+
+    fn errors(steps: &str) -> Vec<String> {
+        match parse_scenario_all(&format!("{HEAD}{steps}"), "s/a.yaml") {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors().iter().map(|x| x.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_concurrent_step_and_conserve_steps_load() {
+        let ok = errors(
+            "  - conserve: {open: [poster]}\n  - as: poster\n    concurrent:\n      times: 2\n      request: {method: POST, path: /api/jobs/x/nda}\n    expect_all: {count: {\"2xx\": 1, \"4xx\": 1}, none: 5xx, reference: {count: {\"400\": 1}}}\n  - conserve: {platform: [0, 10], held: 5, change: {poster: -5}}\n",
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+    }
+
+    #[test]
+    fn bad_concurrent_steps_name_the_place() {
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 1, request: {method: GET, path: /x}}\n    expect_all: {none: 5xx}\n",
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("a.yaml:8") && m.contains("times") && m.contains("at least 2")),
+            "{e:?}"
+        );
+        let e = errors("  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n");
+        assert!(e.iter().any(|m| m.contains("expect_all")), "{e:?}");
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n    expect_all: {count: {\"2xy\": 1}}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("2xy") && m.contains("family")), "{e:?}");
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n    expect_all: {count: {\"2xx\": 3}}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("at most 2")), "{e:?}");
+        let e = errors(
+            "  - concurrent: {requests: [{as: nobody, request: {method: GET, path: /x}}, {request: {method: GET, path: /y}}]}\n    expect_all: {none: 5xx}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("nobody")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("each request needs an actor")), "{e:?}");
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n    expect_all: {none: 5xx}\n    expect: {status: 200}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("expect")), "{e:?}");
+    }
+
+    #[test]
+    fn bad_conserve_steps_name_the_place() {
+        let e = errors("  - conserve: {open: [poster], platform: 0}\n");
+        assert!(e.iter().any(|m| m.contains("open in one step")), "{e:?}");
+        let e = errors("  - conserve: {held: 5}\n");
+        assert!(e.iter().any(|m| m.contains("platform")), "{e:?}");
+        let e = errors("  - conserve: {open: [posterr]}\n");
+        assert!(e.iter().any(|m| m.contains("posterr")), "{e:?}");
+        let e = errors("  - conserve: {platform: -1}\n");
+        assert!(e.iter().any(|m| m.contains("0 or more")), "{e:?}");
+    }
+}

@@ -262,7 +262,7 @@ impl Marketplace {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
-        if approved_unreleased(&j) && self.racing(Fault::RaceApprove, job) {
+        if j.payment_status == PaymentStatus::PendingRelease && self.racing(Fault::RaceApprove, job) {
             // The fault: an overlapping second approval read the job before
             // the first one wrote it, and schedules a second release.
             let jm = self.job_mut(job)?;
