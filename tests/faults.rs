@@ -117,11 +117,14 @@ const CASES: &[Case] = &[
         caught_by: &["money.commission-pro", "money.commission-enterprise"],
         strict: false,
     },
+    // The whole price paid to the agent shows only in its wallet credit and
+    // the payment.released payload, both reference reads (the docs pay
+    // agents to Stripe and name no payload field): judged as `--strict`.
     Case {
         area: "money",
         fault: "commission_ignored",
         caught_by: &["money.commission-pro", "money.commission-enterprise"],
-        strict: false,
+        strict: true,
     },
     Case {
         area: "ratelimit",

@@ -12,7 +12,6 @@ use super::RunnerError;
 use super::context::ScenarioContext;
 use super::exec::{self, Body, Prepared, Received};
 use super::money::{committed, money_step};
-use super::record::request_record;
 use super::request_steps::{hold_spending, prepare};
 use super::state::{Deadline, Halt, ScenarioState, auto_checks, interpolated, parse_json, register_sensitive};
 use crate::finding::{Finding, FindingKind};
@@ -97,7 +96,8 @@ pub(crate) async fn concurrent_step(
             held,
         });
     }
-    rep.request = members.first().map(|m| request_record(&m.prepared));
+    // No request record: the step's record is the set of answers (each
+    // with its request), not one exchange.
     let (limit, label) = dl.request_limit(ctx.options.request_timeout);
     if limit.is_zero() {
         for m in &members {
@@ -181,8 +181,12 @@ pub(crate) async fn concurrent_step(
         .iter()
         .map(|(i, r, json)| {
             let body = super::record::response_record(r, json.as_ref()).body;
-            let who = members[*i].step.actor.clone();
-            (r.status, json!({"status": r.status, "as": who, "body": body}))
+            let m = &members[*i];
+            let request = format!("{} {}", m.prepared.method, m.prepared.path);
+            (
+                r.status,
+                json!({"status": r.status, "as": m.step.actor, "request": request, "body": body}),
+            )
         })
         .collect();
     shown.sort_by_key(|(s, _)| *s);

@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use super::RunnerError;
 use super::context::ScenarioContext;
 use super::exec;
-use super::record::request_record;
 use super::request_steps::prepare;
 use super::state::{Deadline, Halt, ScenarioState, auto_checks, parse_json};
 use crate::finding::{Finding, FindingKind};
@@ -46,10 +45,9 @@ async fn balance(
         content_type: None,
         multipart: None,
     };
+    // No request record: the step's record is the balances, not one
+    // exchange (readers of a request and response pair must not mistake it).
     let prepared = prepare(ctx, st, &read, &req)?;
-    if rep.request.is_none() {
-        rep.request = Some(request_record(&prepared));
-    }
     let (limit, label) = dl.request_limit(ctx.options.request_timeout);
     if limit.is_zero() {
         return Err(RunnerError::Timeout(format!("the {label} was reached before `{actor}`'s wallet was read")).into());
