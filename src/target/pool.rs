@@ -378,6 +378,10 @@ impl Pool {
                     crate::scenario::Tier::Free => 2,
                 });
             }
+            // Accounts of the very role first: a proofer serves an agent
+            // need only when no agent account is free (a proofer is an
+            // eligible, registered account: not what an agent need means).
+            order.sort_by_key(|i| pool.accounts[*i].account.role != Some(need.spec.role));
             for i in order {
                 let a = &pool.accounts[i];
                 if taken[i] {
