@@ -35,6 +35,10 @@ pub enum FindingKind {
     Event,
     /// A capture found nothing.
     Capture,
+    /// A `concurrent` step's `expect_all` (answers by status).
+    Concurrent,
+    /// A `conserve` step's balance equation.
+    Conservation,
 }
 
 /// One way in which a response differs from what the spec or scenario demands.

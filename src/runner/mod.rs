@@ -8,6 +8,8 @@
 //! problem ends up inside the [`RunReport`](crate::report::model::RunReport).
 
 mod auth;
+mod concurrent_steps;
+mod conserve_steps;
 mod context;
 mod events;
 mod exec;

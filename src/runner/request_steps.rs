@@ -25,7 +25,12 @@ use crate::report::model::StepReport;
 use crate::scenario::{Capture, Expect, Repeat, Request, Step};
 
 /// Interpolates a request into a [`Prepared`] one.
-fn prepare(ctx: &ScenarioContext, st: &ScenarioState, step: &Step, req: &Request) -> Result<Prepared, RunnerError> {
+pub(crate) fn prepare(
+    ctx: &ScenarioContext,
+    st: &ScenarioState,
+    step: &Step,
+    req: &Request,
+) -> Result<Prepared, RunnerError> {
     let v = &st.vars;
     let path = v.interpolate_str(&req.path, "`request.path`")?;
     let method = reqwest::Method::from_bytes(req.method.trim().to_ascii_uppercase().as_bytes())
@@ -228,7 +233,7 @@ pub(crate) async fn request_step(
 /// The money guard of one money step: off a sandbox it needs
 /// `allow_real_money`; under a spending cap the most it can commit
 /// (`times` requests) must be known and fit. Answers the cents held.
-async fn hold_spending(
+pub(crate) async fn hold_spending(
     ctx: &ScenarioContext,
     st: &ScenarioState,
     prepared: &Prepared,

@@ -245,6 +245,7 @@ async fn run_on(
         lease: None,
         restore: Vec::new(),
         steps_from: Instant::now(),
+        wallets_open: BTreeMap::new(),
     };
     let scenario_deadline = started + ctx.options.scenario_timeout;
     if let Err(outcome) = provision(ctx, s, &planned.steps, &mut st, scenario_deadline).await {

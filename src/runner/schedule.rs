@@ -33,7 +33,10 @@ fn runs_alone(p: &PlannedScenario, ctx: &ScenarioContext) -> bool {
             // could answer a `no_event` or a second `exactly_once`.
             || p.steps.iter().any(|s| {
                 s.no_event.is_some() || s.event.as_ref().is_some_and(|e| e.exactly_once == Some(true))
-            }))
+            })
+            // Requests sent at once race each other, not other scenarios'
+            // load; a balance equation sums wallets nothing else may move.
+            || p.steps.iter().any(|s| s.concurrent.is_some() || s.conserve.is_some()))
 }
 
 /// The order scenarios start in: plan order, except against a paced

@@ -40,6 +40,8 @@ pub(crate) struct ScenarioState {
     /// When the steps began: what was sent as a pool account before it
     /// was sent by something else (another scenario, the probe, the lease).
     pub steps_from: Instant,
+    /// The wallets a `conserve: {open}` step tracks: actor → opening balance (cents).
+    pub wallets_open: BTreeMap<String, i64>,
 }
 
 impl ScenarioState {
@@ -141,6 +143,17 @@ pub(crate) fn default_name(step: &Step) -> String {
     if let Some(a) = &step.attach {
         return format!("attach `{}` to {}", a.file_name, a.job);
     }
+    if let Some(c) = &step.concurrent {
+        let n = c.times.unwrap_or(c.requests.len() as u32);
+        return format!("{n} requests at once");
+    }
+    if let Some(c) = &step.conserve {
+        return if c.open.is_empty() {
+            "the money balances".to_string()
+        } else {
+            format!("open the wallets of {}", c.open.join(", "))
+        };
+    }
     if let Some(i) = &step.include {
         return format!("include `{i}`");
     }
@@ -163,6 +176,10 @@ pub(crate) fn kind(step: &Step) -> &'static str {
         "set"
     } else if step.attach.is_some() {
         "attach"
+    } else if step.concurrent.is_some() {
+        "concurrent"
+    } else if step.conserve.is_some() {
+        "conserve"
     } else if step.include.is_some() {
         "include"
     } else {

@@ -39,6 +39,12 @@ pub(crate) async fn execute(
     if let Some(a) = &step.attach {
         return attach_step(st, step, a, rep, dl).await;
     }
+    if let Some(c) = &step.concurrent {
+        return super::concurrent_steps::concurrent_step(ctx, st, step, c, rep, dl).await;
+    }
+    if let Some(c) = &step.conserve {
+        return super::conserve_steps::conserve_step(ctx, st, step, c, rep, dl).await;
+    }
     if step.subscribe.is_some() {
         return super::stream_steps::subscribe(ctx, st, step, rep, dl).await;
     }

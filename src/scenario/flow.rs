@@ -294,9 +294,12 @@ pub fn empty_step(source: SourceLocation) -> Step {
         no_event: None,
         set: None,
         attach: None,
+        concurrent: None,
+        conserve: None,
         with: None,
         repeat: None,
         expect: None,
+        expect_all: None,
         capture: None,
         skip_checks: Vec::new(),
         level: None,
@@ -324,6 +327,24 @@ fn rename_step(step: &Step, renames: &BTreeMap<String, String>) -> Step {
         && let Some(b) = renames.get(a)
     {
         out.actor = Some(b.clone());
+    }
+    if let Some(c) = &mut out.concurrent {
+        for r in &mut c.requests {
+            if let Some(b) = r.actor.as_ref().and_then(|a| renames.get(a)) {
+                r.actor = Some(b.clone());
+            }
+        }
+    }
+    if let Some(c) = &mut out.conserve {
+        for a in &mut c.open {
+            if let Some(b) = renames.get(a) {
+                *a = b.clone();
+            }
+        }
+        c.change = std::mem::take(&mut c.change)
+            .into_iter()
+            .map(|(a, v)| (renames.get(&a).cloned().unwrap_or(a), v))
+            .collect();
     }
     if pairs.is_empty() {
         return out;

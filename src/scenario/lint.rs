@@ -405,7 +405,26 @@ fn lint_step(
             "a `no_event` with `match` relies on undocumented payload fields: drop the `match` (no event of the type at all) or mark the step `level: reference`".into(),
         ));
     }
+    if let Some(c) = &st.concurrent {
+        lint_concurrent(s, st, c, ops, must, out);
+    }
+    if let Some(c) = &st.conserve {
+        lint_conserve(s, st, c, must, out);
+    }
     let Some(r) = &st.request else { return };
+    lint_request(s, st, r, ops, must, out);
+}
+
+/// The lint of one request of a step (a `request` step's, or each of a
+/// `concurrent` step's): money, the operation, the documented layer.
+fn lint_request(
+    s: &Scenario,
+    st: &Step,
+    r: &super::model::Request,
+    ops: Option<&dyn OperationIndex>,
+    must: bool,
+    out: &mut Vec<LintFinding>,
+) {
     if moves_money(&r.method, &r.path) && !s.moves_money {
         out.push(finding(
             &st.source,
@@ -464,6 +483,114 @@ fn lint_step(
             }
         } else if must {
             documented_only(s, st, ops, &r.method, &concrete, &r.path, out);
+        }
+    }
+}
+
+/// A `concurrent` step: each request as a request step; at `must` level,
+/// an exact status counted in `expect_all.count` must be one the docs fix
+/// for the operation (the loser's exact code is usually our choice).
+fn lint_concurrent(
+    s: &Scenario,
+    st: &Step,
+    c: &super::model::Concurrent,
+    ops: Option<&dyn OperationIndex>,
+    must: bool,
+    out: &mut Vec<LintFinding>,
+) {
+    let requests: Vec<&super::model::Request> = c.request.iter().chain(c.requests.iter().map(|r| &r.request)).collect();
+    for r in &requests {
+        lint_request(s, st, r, ops, must, out);
+    }
+    let (Some(ops), true, Some(e)) = (ops, must, &st.expect_all) else {
+        return;
+    };
+    let codes: Vec<u16> = e
+        .count
+        .keys()
+        .filter_map(|k| super::validate::parse_status_key(k))
+        .chain(e.none.iter().copied())
+        .filter_map(StatusExpect::code)
+        .collect();
+    for r in &requests {
+        if r.path.starts_with("{{") {
+            continue;
+        }
+        let concrete = concrete_path(&r.path);
+        let Some(fixed) = ops.documented_statuses(&r.method, &concrete) else {
+            continue;
+        };
+        for code in codes.iter().filter(|c| !fixed.contains(c)) {
+            let shown = if fixed.is_empty() {
+                "none".to_string()
+            } else {
+                fixed.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            };
+            out.push(finding(
+                &st.source,
+                Severity::Error,
+                s,
+                format!(
+                    "`expect_all` counts status `{code}`, which the docs do not fix for `{} {}` (they fix {shown}): count the family `{}xx` and put `{code}` under `expect_all.reference`, or cite the doc that fixes it",
+                    r.method,
+                    r.path,
+                    code / 100
+                ),
+            ));
+        }
+    }
+}
+
+/// A `conserve` check: after an `open`, over opened actors only; at `must`
+/// level, never over an agent's or proofer's wallet (payouts go to their
+/// Stripe accounts: a wallet credit is our reference server's choice).
+fn lint_conserve(s: &Scenario, st: &Step, c: &super::model::Conserve, must: bool, out: &mut Vec<LintFinding>) {
+    if !c.open.is_empty() {
+        return;
+    }
+    let opened: Vec<&String> = s
+        .steps
+        .iter()
+        .filter_map(|x| x.conserve.as_ref())
+        .flat_map(|x| x.open.iter())
+        .collect();
+    if opened.is_empty() {
+        out.push(finding(
+            &st.source,
+            Severity::Error,
+            s,
+            "a `conserve` check needs the opening balances: add an earlier step `conserve: {open: [actors]}`".into(),
+        ));
+        return;
+    }
+    for a in c.wallets.iter().chain(c.change.keys()) {
+        if !opened.contains(&a) {
+            out.push(finding(
+                &st.source,
+                Severity::Error,
+                s,
+                format!("`conserve`: `{a}`'s wallet is not tracked (add it to the `conserve: {{open: [...]}}` step)"),
+            ));
+        }
+    }
+    let summed: Vec<&String> = if c.wallets.is_empty() {
+        opened
+    } else {
+        c.wallets.iter().collect()
+    };
+    if must {
+        for a in &summed {
+            let role = s.actors.get(*a).map(|x| x.role);
+            if matches!(role, Some(super::model::Role::Agent | super::model::Role::Proofer)) {
+                out.push(finding(
+                    &st.source,
+                    Severity::Error,
+                    s,
+                    format!(
+                        "the balance equation tracks `{a}`'s wallet, and the docs pay agents and proofers to their Stripe accounts (a wallet credit is our reference server's choice): mark the step `level: reference`, or sum only the poster's (`wallets: [poster]`)"
+                    ),
+                ));
+            }
         }
     }
 }

@@ -242,6 +242,13 @@ pub struct Step {
     /// the `attachments` feature: the docs name no route for posters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<Attach>,
+    /// Send several requests at once (races); checked by `expect_all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent: Option<Concurrent>,
+    /// Money conservation: open the tracked wallets, or check the balance
+    /// equation against them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conserve: Option<Conserve>,
 
     // ---- modifiers ----
     /// Parameters of an `include` (actor mapping and values).
@@ -253,6 +260,9 @@ pub struct Step {
     /// What the (last) response must look like.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
+    /// What the set of answers of a `concurrent` step must look like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_all: Option<ExpectAll>,
     /// Variables taken from the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<BTreeMap<String, Capture>>,
@@ -600,6 +610,84 @@ pub struct Attach {
     /// The file's text.
     #[serde(default)]
     pub content: String,
+}
+
+/// Requests sent at once: `times` copies of `request` by the step's actor,
+/// or a list of `requests`, each with its own actor. All are sent before
+/// any answer is awaited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concurrent {
+    /// How many copies of `request` (2 or more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// The request sent `times` times, as the step's actor (`as`, `auth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+    /// Different requests (2 or more), each as its own actor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<ConcurrentRequest>,
+}
+
+/// One of the different requests of a `concurrent` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcurrentRequest {
+    /// The actor; default the step's `as`.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The auth mode; default the step's `auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMode>,
+    pub request: Request,
+}
+
+/// Expectations on the set of answers of a `concurrent` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectAll {
+    /// How many answers have each status or family: `{"2xx": 1, "4xx": 1}`
+    /// is "exactly one success, the other refused". A status not named is
+    /// not counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub count: BTreeMap<String, u32>,
+    /// Statuses or families no answer may have (`5xx`).
+    #[serde(default, with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub none: Vec<StatusExpect>,
+    /// Our reference server's exact counts (a difference is a departure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Box<ExpectAll>>,
+}
+
+/// Money conservation over the wallets of some actors.
+///
+/// `conserve: {open: [poster, agent]}` reads each actor's wallet
+/// (`GET /api/wallet`) and keeps the balances as the opening ones.
+/// `conserve: {platform: 800}` reads the same wallets again and checks the
+/// balance equation: the sum of every change, plus the platform's take by
+/// the documented arithmetic (commission and proofer fees), plus what is
+/// still `held` in escrow, is zero: the poster's debit equals the payouts
+/// plus the take plus the escrow; nothing is created or lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Conserve {
+    /// Actors whose wallets are tracked from here on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open: Vec<String>,
+    /// The platform's take in cents; several values where the docs conflict
+    /// (the proofer's fee: 10% or none): any one balances.
+    #[serde(default, with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub platform: Vec<i64>,
+    /// The tracked wallets this check sums (default: every opened one);
+    /// before a release, the poster's alone balances with what is `held`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wallets: Vec<String>,
+    /// Cents still held in escrow (funded, not yet released). Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<i64>,
+    /// Expected change of some tracked wallets (`{poster: -8800}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub change: BTreeMap<String, i64>,
 }
 
 /// Advance the target's clock.

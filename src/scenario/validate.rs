@@ -12,7 +12,10 @@ use regex::Regex;
 use serde_json_path::JsonPath;
 
 use super::diagnostics::{KeyPath, LoadError, LoadErrorKind, Locator, and_list, did_you_mean, tick_list};
-use super::model::{BodyAssertion, Capture, Check, Expect, ExpectAt, Flow, Level, Request, Scenario, Step};
+use super::model::{
+    BodyAssertion, Capture, Check, Concurrent, Conserve, Expect, ExpectAll, ExpectAt, Flow, Level, Request, Scenario,
+    StatusExpect, Step,
+};
 use super::vars::{is_variable_name, replace_references};
 
 /// The `type` of an `event` step that waits for the stream's keepalive
@@ -37,6 +40,8 @@ pub const ACTIONS: &[&str] = &[
     "no_event",
     "set",
     "attach",
+    "concurrent",
+    "conserve",
 ];
 
 /// HTTP methods a request may use (upper-case).
@@ -47,15 +52,22 @@ pub const JSON_TYPES: &[&str] = &["string", "number", "integer", "boolean", "obj
 
 /// Modifier keys and the actions that take them.
 const MODIFIERS: &[(&str, &[&str])] = &[
-    ("as", &["request", "subscribe"]),
-    ("auth", &["request", "subscribe"]),
+    ("as", &["request", "subscribe", "concurrent"]),
+    ("auth", &["request", "subscribe", "concurrent"]),
     ("with", &["include"]),
     ("repeat", &["request"]),
     ("expect", &["request"]),
+    ("expect_all", &["concurrent"]),
     ("capture", &["request", "attach"]),
-    ("skip_checks", &["request"]),
-    ("timeout_ms", &["request", "subscribe", "event", "no_event"]),
-    ("level", &["request", "subscribe", "event", "no_event"]),
+    ("skip_checks", &["request", "concurrent"]),
+    (
+        "timeout_ms",
+        &["request", "subscribe", "event", "no_event", "concurrent", "conserve"],
+    ),
+    (
+        "level",
+        &["request", "subscribe", "event", "no_event", "concurrent", "conserve"],
+    ),
 ];
 
 /// The actions present in a step, in [`ACTIONS`] order.
@@ -69,6 +81,8 @@ pub fn step_actions(step: &Step) -> Vec<&'static str> {
         step.no_event.is_some(),
         step.set.is_some(),
         step.attach.is_some(),
+        step.concurrent.is_some(),
+        step.conserve.is_some(),
     ];
     ACTIONS
         .iter()
@@ -85,6 +99,7 @@ fn modifiers_present(step: &Step) -> Vec<&'static str> {
         step.with.is_some(),
         step.repeat.is_some(),
         step.expect.is_some(),
+        step.expect_all.is_some(),
         step.capture.is_some(),
         !step.skip_checks.is_empty(),
         step.timeout_ms.is_some(),
@@ -130,6 +145,25 @@ pub fn check_body_path(path: &str) -> Result<(), (String, String)> {
         }
     }
     Ok(())
+}
+
+/// A key of `expect_all.count`: an exact status (`409`) or a family (`4xx`).
+pub fn parse_status_key(key: &str) -> Option<StatusExpect> {
+    let k = key.trim();
+    if let Ok(c) = k.parse::<u16>() {
+        return (100..=599).contains(&c).then_some(StatusExpect::Code(c));
+    }
+    let b = k.as_bytes();
+    (b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx"))
+        .then(|| StatusExpect::Family(u16::from(b[0] - b'0')))
+}
+
+/// A status a [`StatusExpect`] stands for (the family's `x00`).
+fn status_of(s: StatusExpect) -> u16 {
+    match s {
+        StatusExpect::Code(c) => c,
+        StatusExpect::Family(h) => h * 100,
+    }
 }
 
 /// The last meaningful line of a multi-line error text.
@@ -306,7 +340,8 @@ impl<'a> Validator<'a> {
             }
         }
         self.actor(step, p);
-        let needs_actor = matches!(action, "request" | "subscribe")
+        let copies = step.concurrent.as_ref().is_some_and(|c| c.request.is_some());
+        let needs_actor = (matches!(action, "request" | "subscribe") || copies)
             && step.actor.is_none()
             && step.auth != Some(super::model::AuthMode::None);
         if needs_actor {
@@ -320,6 +355,12 @@ impl<'a> Validator<'a> {
         }
         if let Some(r) = &step.request {
             self.request(r, &p.key("request"));
+        }
+        if let Some(c) = &step.concurrent {
+            self.concurrent(step, c, p);
+        }
+        if let Some(c) = &step.conserve {
+            self.conserve(c, &p.key("conserve"));
         }
         if let Some(rep) = &step.repeat {
             let rp = p.key("repeat");
@@ -525,6 +566,254 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A `concurrent` step: copies (`times` ≥ 2 and `request`) or a list
+    /// of at least two `requests`, each with a known actor; `expect_all`
+    /// with counts by status that the number of requests can meet.
+    fn concurrent(&mut self, step: &Step, c: &Concurrent, p: &KeyPath) {
+        let cp = p.key("concurrent");
+        let n = match (&c.request, c.requests.is_empty()) {
+            (Some(r), true) => {
+                self.request(r, &cp.key("request"));
+                match c.times {
+                    Some(t) if t >= 2 => t,
+                    Some(t) => {
+                        self.invalid_value(&cp.key("times"), "at least 2 copies", t.to_string(), None);
+                        2
+                    }
+                    None => {
+                        let kind = LoadErrorKind::MissingKey {
+                            key: "times".into(),
+                            at: cp.describe(),
+                            hint: Some("copies of one `request` need `times` (2 or more)".into()),
+                        };
+                        self.errors.push(self.loc.error(&cp, kind));
+                        2
+                    }
+                }
+            }
+            (None, false) => {
+                if c.times.is_some() {
+                    self.invalid(
+                        &cp.key("times"),
+                        format!(
+                            "`times` in {} copies one `request`; with a list of `requests` each is sent once: remove `times`",
+                            cp.describe()
+                        ),
+                    );
+                }
+                if c.requests.len() < 2 {
+                    self.invalid_value(
+                        &cp.key("requests"),
+                        "at least two requests sent at once",
+                        format!("{} request", c.requests.len()),
+                        None,
+                    );
+                }
+                for (i, r) in c.requests.iter().enumerate() {
+                    let rp = cp.key("requests").index(i);
+                    self.request(&r.request, &rp.key("request"));
+                    match &r.actor {
+                        Some(actor) if !self.actors.contains(actor) => {
+                            let kind = LoadErrorKind::UndefinedActor {
+                                actor: actor.clone(),
+                                at: rp.key("as").describe(),
+                                declared: self.actors.clone(),
+                                suggestion: did_you_mean(actor, self.actors.iter()),
+                            };
+                            self.errors.push(self.loc.error(&rp.key("as"), kind));
+                        }
+                        Some(_) => {}
+                        None if step.actor.is_none() && r.auth.or(step.auth) != Some(super::model::AuthMode::None) => {
+                            let kind = LoadErrorKind::MissingKey {
+                                key: "as".into(),
+                                at: rp.describe(),
+                                hint: Some(
+                                    "each request needs an actor (its own `as`, or the step's) unless `auth: none`"
+                                        .into(),
+                                ),
+                            };
+                            self.errors.push(self.loc.error(&rp, kind));
+                        }
+                        None => {}
+                    }
+                }
+                c.requests.len() as u32
+            }
+            (Some(_), false) => {
+                self.invalid(
+                    &cp,
+                    format!(
+                        "{} has both `request` (copies) and `requests` (a list): use one",
+                        cp.describe()
+                    ),
+                );
+                return;
+            }
+            (None, true) => {
+                let kind = LoadErrorKind::MissingKey {
+                    key: "request".into(),
+                    at: cp.describe(),
+                    hint: Some("send `times` copies of a `request`, or a list of `requests`".into()),
+                };
+                self.errors.push(self.loc.error(&cp, kind));
+                return;
+            }
+        };
+        match &step.expect_all {
+            None => {
+                let kind = LoadErrorKind::MissingKey {
+                    key: "expect_all".into(),
+                    at: p.describe(),
+                    hint: Some(
+                        "say what the set of answers must be, e.g. `expect_all: {count: {\"2xx\": 1, \"4xx\": 1}, none: 5xx}`".into(),
+                    ),
+                };
+                self.errors.push(self.loc.error(p, kind));
+            }
+            Some(e) => self.expect_all(e, &p.key("expect_all"), n, false),
+        }
+    }
+
+    fn expect_all(&mut self, e: &ExpectAll, p: &KeyPath, n: u32, nested: bool) {
+        if e.count.is_empty() && e.none.is_empty() && e.reference.is_none() {
+            self.invalid(
+                p,
+                format!(
+                    "empty {}: give `count` (answers by status) or `none` (statuses no answer may have)",
+                    p.describe()
+                ),
+            );
+        }
+        let mut families: u32 = 0;
+        for (key, want) in &e.count {
+            let kp = p.key("count").key(key);
+            match parse_status_key(key) {
+                None => self.invalid_value(
+                    &kp,
+                    "an HTTP status (100 to 599) or a family such as `4xx`",
+                    format!("`{key}`"),
+                    None,
+                ),
+                Some(st) => {
+                    if *want > n {
+                        self.invalid_value(
+                            &kp,
+                            &format!("at most {n} (the step sends {n} requests)"),
+                            want.to_string(),
+                            None,
+                        );
+                    }
+                    if matches!(st, StatusExpect::Family(_)) {
+                        families += want;
+                    }
+                    if e.none.iter().any(|x| x.matches(status_of(st))) && *want > 0 {
+                        self.invalid(
+                            &kp,
+                            format!("`{key}` is counted in {} but listed under `none`", p.describe()),
+                        );
+                    }
+                }
+            }
+        }
+        if families > n {
+            self.invalid(
+                &p.key("count"),
+                format!(
+                    "the families in {} add up to {families} answers, more than the {n} requests sent",
+                    p.describe()
+                ),
+            );
+        }
+        if let Some(r) = &e.reference {
+            let rp = p.key("reference");
+            if nested {
+                self.invalid(&rp, "a `reference` block cannot hold another `reference`".into());
+            } else {
+                self.expect_all(r, &rp, n, true);
+            }
+        }
+    }
+
+    /// A `conserve` step: `open` a list of actors, or check (`platform`,
+    /// `held`, `change`) against the opened wallets; not both.
+    fn conserve(&mut self, c: &Conserve, p: &KeyPath) {
+        let check = present_keys([
+            ("wallets", !c.wallets.is_empty()),
+            ("platform", !c.platform.is_empty()),
+            ("held", c.held.is_some()),
+            ("change", !c.change.is_empty()),
+        ]);
+        if !c.open.is_empty() && !check.is_empty() {
+            self.invalid(
+                p,
+                format!(
+                    "{} both opens wallets (`open`) and checks them ({}): open in one step, check in a later one",
+                    p.describe(),
+                    tick_list(&check)
+                ),
+            );
+        }
+        if c.open.is_empty() && c.platform.is_empty() {
+            let kind = LoadErrorKind::MissingKey {
+                key: "platform".into(),
+                at: p.describe(),
+                hint: Some(
+                    "open the tracked wallets with `open: [actors]`, or check them with `platform: <cents>` (the platform's documented take; 0 when none)".into(),
+                ),
+            };
+            self.errors.push(self.loc.error(p, kind));
+        }
+        let declared = self.actors.clone();
+        let unknown = |a: &String| !declared.contains(a);
+        for (i, a) in c.open.iter().enumerate() {
+            if unknown(a) {
+                let kind = LoadErrorKind::UndefinedActor {
+                    actor: a.clone(),
+                    at: p.key("open").index(i).describe(),
+                    declared: self.actors.clone(),
+                    suggestion: did_you_mean(a, self.actors.iter()),
+                };
+                self.errors.push(self.loc.error(&p.key("open").index(i), kind));
+            }
+            if c.open[..i].contains(a) {
+                self.invalid(&p.key("open").index(i), format!("`{a}` is opened twice"));
+            }
+        }
+        for (i, a) in c.wallets.iter().enumerate().filter(|(_, a)| unknown(a)) {
+            let kind = LoadErrorKind::UndefinedActor {
+                actor: a.clone(),
+                at: p.key("wallets").index(i).describe(),
+                declared: self.actors.clone(),
+                suggestion: did_you_mean(a, self.actors.iter()),
+            };
+            self.errors.push(self.loc.error(&p.key("wallets").index(i), kind));
+        }
+        for a in c.change.keys().filter(|a| unknown(a)) {
+            let kind = LoadErrorKind::UndefinedActor {
+                actor: a.clone(),
+                at: p.key("change").key(a).describe(),
+                declared: self.actors.clone(),
+                suggestion: did_you_mean(a, self.actors.iter()),
+            };
+            self.errors.push(self.loc.error(&p.key("change").key(a), kind));
+        }
+        for (i, v) in c.platform.iter().enumerate() {
+            if *v < 0 {
+                let at = if c.platform.len() == 1 {
+                    p.key("platform")
+                } else {
+                    p.key("platform").index(i)
+                };
+                self.invalid_value(&at, "cents the platform keeps (0 or more)", v.to_string(), None);
+            }
+        }
+        if let Some(h) = c.held
+            && h < 0
+        {
+            self.invalid_value(&p.key("held"), "cents still in escrow (0 or more)", h.to_string(), None);
+        }
+    }
+
     fn status(&mut self, p: &KeyPath, s: u16) {
         if !(100..=599).contains(&s) {
             self.invalid_value(p, "an HTTP status from 100 to 599", s.to_string(), None);
@@ -613,5 +902,70 @@ impl LoadError {
     pub(crate) fn keyed(mut self, p: &KeyPath) -> Self {
         self.key = p.display.clone();
         self
+    }
+}
+
+#[cfg(test)]
+mod concurrent_and_conserve_tests {
+    use crate::scenario::parse_scenario_all;
+
+    const HEAD: &str = "id: a\ntitle: t\nactors:\n  poster: {role: poster}\n  agent: {role: agent}\nsteps:\n";
+
+    fn errors(steps: &str) -> Vec<String> {
+        match parse_scenario_all(&format!("{HEAD}{steps}"), "s/a.yaml") {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors().iter().map(|x| x.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_concurrent_step_and_conserve_steps_load() {
+        let ok = errors(
+            "  - conserve: {open: [poster]}\n  - as: poster\n    concurrent:\n      times: 2\n      request: {method: POST, path: /api/jobs/x/nda}\n    expect_all: {count: {\"2xx\": 1, \"4xx\": 1}, none: 5xx, reference: {count: {\"400\": 1}}}\n  - conserve: {platform: [0, 10], held: 5, change: {poster: -5}}\n",
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+    }
+
+    #[test]
+    fn bad_concurrent_steps_name_the_place() {
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 1, request: {method: GET, path: /x}}\n    expect_all: {none: 5xx}\n",
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("a.yaml:8") && m.contains("times") && m.contains("at least 2")),
+            "{e:?}"
+        );
+        let e = errors("  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n");
+        assert!(e.iter().any(|m| m.contains("expect_all")), "{e:?}");
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n    expect_all: {count: {\"2xy\": 1}}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("2xy") && m.contains("family")), "{e:?}");
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n    expect_all: {count: {\"2xx\": 3}}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("at most 2")), "{e:?}");
+        let e = errors(
+            "  - concurrent: {requests: [{as: nobody, request: {method: GET, path: /x}}, {request: {method: GET, path: /y}}]}\n    expect_all: {none: 5xx}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("nobody")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("each request needs an actor")), "{e:?}");
+        let e = errors(
+            "  - as: poster\n    concurrent: {times: 2, request: {method: GET, path: /x}}\n    expect_all: {none: 5xx}\n    expect: {status: 200}\n",
+        );
+        assert!(e.iter().any(|m| m.contains("expect")), "{e:?}");
+    }
+
+    #[test]
+    fn bad_conserve_steps_name_the_place() {
+        let e = errors("  - conserve: {open: [poster], platform: 0}\n");
+        assert!(e.iter().any(|m| m.contains("open in one step")), "{e:?}");
+        let e = errors("  - conserve: {held: 5}\n");
+        assert!(e.iter().any(|m| m.contains("platform")), "{e:?}");
+        let e = errors("  - conserve: {open: [posterr]}\n");
+        assert!(e.iter().any(|m| m.contains("posterr")), "{e:?}");
+        let e = errors("  - conserve: {platform: -1}\n");
+        assert!(e.iter().any(|m| m.contains("0 or more")), "{e:?}");
     }
 }

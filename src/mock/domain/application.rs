@@ -459,13 +459,16 @@ impl Marketplace {
                 "This is a proof application. Accept it with POST /api/jobs/{id}/accept-proofer.".into(),
             ));
         }
-        if a.status != ApplicationStatus::Pending {
+        // Under `race_accept_application`, an overlapping second hire read
+        // the application and the job before the first one wrote them.
+        let racing = self.racing(Fault::RaceAcceptApplication, job);
+        if a.status != ApplicationStatus::Pending && !racing {
             return Err(DomainError::ApplicationNotPending(format!(
                 "This application is already `{}`.",
                 a.status.as_str()
             )));
         }
-        if j.status != JobStatus::Open {
+        if j.status != JobStatus::Open && !racing {
             return Err(DomainError::invalid_state("accept an application", j.status.as_str()));
         }
         self.set_status(job, JobStatus::PendingEscrow);

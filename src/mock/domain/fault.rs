@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::Marketplace;
+use super::{JobId, Marketplace};
 
 /// A rule the marketplace breaks on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,11 +51,25 @@ pub enum Fault {
     PostingUnlimited,
     /// `applications_unlimited`: applications are not held to their hourly limit (`apply`).
     ApplicationsUnlimited,
+    /// `commission_twice`: the agent's commission is taken twice at release (`release`).
+    CommissionTwice,
+    /// `race_fund_escrow`: two fund-escrow calls that overlap both fund (`fund_escrow`).
+    RaceFundEscrow,
+    /// `race_accept_application`: two overlapping accept-application calls both hire (`accept_application`).
+    RaceAcceptApplication,
+    /// `race_accept_proofer`: overlapping accept-proofer calls overfill the slots (`accept_proofer`).
+    RaceAcceptProofer,
+    /// `race_verdict`: one proofer's overlapping verdicts are both recorded (`submit_verdict`).
+    RaceVerdict,
+    /// `race_approve`: two overlapping approvals both schedule a release (`approve`).
+    RaceApprove,
+    /// `race_nda`: of two overlapping NDA acknowledgments, the second fails on a duplicate key (`acknowledge_nda`).
+    RaceNda,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 19] = [
+    pub const ALL: [Fault; 26] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
@@ -75,6 +89,24 @@ impl Fault {
         Fault::ProofersLockedOut,
         Fault::PostingUnlimited,
         Fault::ApplicationsUnlimited,
+        Fault::CommissionTwice,
+        Fault::RaceFundEscrow,
+        Fault::RaceAcceptApplication,
+        Fault::RaceAcceptProofer,
+        Fault::RaceVerdict,
+        Fault::RaceApprove,
+        Fault::RaceNda,
+    ];
+
+    /// The race faults: each drops the exactly-once guard of one operation
+    /// for requests that overlap in time (see [`Marketplace::enter_race`]).
+    pub const RACES: [Fault; 6] = [
+        Fault::RaceFundEscrow,
+        Fault::RaceAcceptApplication,
+        Fault::RaceAcceptProofer,
+        Fault::RaceVerdict,
+        Fault::RaceApprove,
+        Fault::RaceNda,
     ];
 
     /// The name used in `MockConfig::faults`.
@@ -99,6 +131,13 @@ impl Fault {
             Fault::ProofersLockedOut => "proofers_locked_out",
             Fault::PostingUnlimited => "posting_unlimited",
             Fault::ApplicationsUnlimited => "applications_unlimited",
+            Fault::CommissionTwice => "commission_twice",
+            Fault::RaceFundEscrow => "race_fund_escrow",
+            Fault::RaceAcceptApplication => "race_accept_application",
+            Fault::RaceAcceptProofer => "race_accept_proofer",
+            Fault::RaceVerdict => "race_verdict",
+            Fault::RaceApprove => "race_approve",
+            Fault::RaceNda => "race_nda",
         }
     }
 
@@ -118,4 +157,61 @@ impl Marketplace {
     pub(super) fn breaks(&self, fault: Fault) -> bool {
         self.faults.contains(&fault)
     }
+
+    /// Whether the race fault `fault` is on (the HTTP layer then opens a
+    /// race window around the operation's requests).
+    pub fn race_fault_on(&self, fault: Fault) -> bool {
+        Fault::RACES.contains(&fault) && self.breaks(fault)
+    }
+
+    /// A request of the raced operation of `fault` on `job` starts: the
+    /// check-then-act race of a server that reads the state, releases its
+    /// lock, then writes. Requests that overlap in time (one enters while
+    /// another is still in its window) all read the state from before
+    /// either wrote, so the operation's state guard lets every one of them
+    /// through; a request alone meets the guard as usual. Answers the ticket
+    /// to give back with [`Marketplace::leave_race`].
+    pub fn enter_race(&mut self, fault: Fault, job: JobId) -> u64 {
+        self.race_seq += 1;
+        let id = self.race_seq;
+        let mut overlapped = false;
+        for t in self.races.iter_mut().filter(|t| t.fault == fault && t.job == job) {
+            t.overlapped = true;
+            overlapped = true;
+        }
+        self.races.push(RaceTicket {
+            id,
+            fault,
+            job,
+            overlapped,
+        });
+        id
+    }
+
+    /// The request holding `ticket` has been answered.
+    pub fn leave_race(&mut self, ticket: u64) {
+        self.races.retain(|t| t.id != ticket);
+    }
+
+    /// Whether the guard of `fault`'s operation on `job` is skipped: the
+    /// fault is on and the request overlaps another of the same operation
+    /// on the same job (it read the state before the other one wrote).
+    pub(super) fn racing(&self, fault: Fault, job: JobId) -> bool {
+        self.breaks(fault)
+            && self
+                .races
+                .iter()
+                .any(|t| t.fault == fault && t.job == job && t.overlapped)
+    }
+}
+
+/// A request inside the race window of a race fault.
+#[derive(Debug, Clone)]
+pub(in crate::mock) struct RaceTicket {
+    id: u64,
+    fault: Fault,
+    job: JobId,
+    /// Another request of the same operation on the same job was in its
+    /// window at the same time.
+    overlapped: bool,
 }

@@ -200,6 +200,9 @@ pub struct Job {
     /// Times the agent escrow was funded (must stay ≤ 1).
     #[serde(skip)]
     pub escrow_fund_count: u32,
+    /// Second releases scheduled by overlapping approvals (`race_approve` fault only).
+    #[serde(skip)]
+    pub duplicate_releases: u32,
     /// Whether the poster reviewed.
     #[serde(skip)]
     pub reviewed: bool,
@@ -541,6 +544,7 @@ impl Marketplace {
             accepted_application_id: None,
             proof_escrow_funded: false,
             escrow_fund_count: 0,
+            duplicate_releases: 0,
             reviewed: false,
             history: Vec::new(),
             delivery_message: None,
@@ -680,6 +684,13 @@ impl Marketplace {
         self.user_ref(user)?;
         self.job_ref(job)?;
         let now = self.now();
+        if self.racing(Fault::RaceNda, job) && self.ndas.contains_key(&(user, job)) {
+            // The fault: check-then-insert; the overlapping second insert
+            // hits the unique key the first one just wrote.
+            return Err(DomainError::InvalidState(
+                "duplicate key value violates unique constraint \"nda_acknowledgments_pkey\"".into(),
+            ));
+        }
         let at = *self.ndas.entry((user, job)).or_insert(now);
         Ok(NdaAck {
             success: true,

@@ -159,6 +159,9 @@ pub struct Marketplace {
     pub(super) total_deposits: i64,
     /// Earnings, referrals, subscriptions, featured jobs, reports, integrations, webhooks.
     pub(super) extras: extras::Extras,
+    /// Requests inside a race fault's window (empty unless a race fault is on).
+    pub(super) races: Vec<fault::RaceTicket>,
+    pub(super) race_seq: u64,
 }
 
 impl Default for Marketplace {
@@ -196,6 +199,8 @@ impl Marketplace {
             platform_fees: 0,
             total_deposits: 0,
             extras: extras::Extras::default(),
+            races: Vec::new(),
+            race_seq: 0,
         }
     }
 

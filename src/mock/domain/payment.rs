@@ -148,10 +148,13 @@ impl Marketplace {
                 "Fund proofers with POST /api/jobs/{id}/fund-proof-escrow.".into(),
             ));
         }
-        if j.status != JobStatus::PendingEscrow {
+        // Under `race_fund_escrow`, an overlapping second funding read the
+        // state before the first one wrote it.
+        let racing = self.racing(Fault::RaceFundEscrow, job);
+        if j.status != JobStatus::PendingEscrow && !racing {
             return Err(DomainError::invalid_state("fund escrow", j.status.as_str()));
         }
-        if j.accepted_application_id != Some(a.id) || a.status != ApplicationStatus::Accepted {
+        if j.accepted_application_id != Some(a.id) || (a.status != ApplicationStatus::Accepted && !racing) {
             return Err(DomainError::InvalidState(
                 "This application is not the accepted one. Fund the application you accepted.".into(),
             ));
@@ -295,6 +298,19 @@ impl Marketplace {
         self.tick();
         let j = self.job_ref(job)?.clone();
         self.require_owner(poster, &j)?;
+        if j.payment_status == PaymentStatus::PendingRelease && self.racing(Fault::RaceApprove, job) {
+            // The fault: an overlapping second approval read the job before
+            // the first one wrote it, and schedules a second release.
+            let jm = self.job_mut(job)?;
+            jm.duplicate_releases += 1;
+            let at = jm.release_scheduled_at.unwrap_or_else(|| self.now());
+            let hours = self.release_cooldown_hours(j.assigned_agent_id);
+            return Ok(ApproveResult {
+                success: true,
+                release_scheduled_at: at,
+                cooldown_hours: hours,
+            });
+        }
         if approved_unreleased(&j) {
             return Err(DomainError::InvalidState(
                 "This job is already approved; its payment is in the release cooldown.".into(),
@@ -414,6 +430,8 @@ impl Marketplace {
         let price = j.escrow_cents;
         let commission = if self.breaks(Fault::CommissionIgnored) {
             0
+        } else if self.breaks(Fault::CommissionTwice) {
+            2 * agent_commission(price, tier)
         } else {
             agent_commission(price, tier)
         };
@@ -471,6 +489,31 @@ impl Marketplace {
                 job,
                 json!({"amount_cents": amount, "role": role}),
             );
+        }
+        // `race_approve`: each duplicate approval releases the price again,
+        // taken from the poster's wallet as if the escrow still held it.
+        for _ in 0..j.duplicate_releases {
+            let Some(p) = self.users.get_mut(&j.poster_id) else {
+                break;
+            };
+            if p.wallet_cents < price {
+                break;
+            }
+            p.wallet_cents -= price;
+            let commission = agent_commission(price, tier);
+            if let Some(user) = self.users.get_mut(&agent) {
+                user.wallet_cents += price - commission;
+            }
+            self.platform_fees += commission;
+            self.emit(
+                agent,
+                "payment.released",
+                job,
+                json!({"amount_cents": price - commission, "role": "agent"}),
+            );
+        }
+        if let Some(jm) = self.jobs.get_mut(&job) {
+            jm.duplicate_releases = 0;
         }
     }
 }

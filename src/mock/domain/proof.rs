@@ -194,7 +194,11 @@ impl Marketplace {
             ));
         }
         let filled = self.accepted_proofers(job).len() as u32;
-        if filled >= j.proofer_count && !self.breaks(Fault::SlotsUnbounded) {
+        // `race_accept_proofer`: overlapping accepts all counted the slots before either wrote.
+        if filled >= j.proofer_count
+            && !self.breaks(Fault::SlotsUnbounded)
+            && !self.racing(Fault::RaceAcceptProofer, job)
+        {
             return Err(DomainError::SlotsFull("All proofer slots are filled".into()));
         }
         self.set_application_status(a.id, ApplicationStatus::Accepted);

@@ -330,7 +330,8 @@ impl Marketplace {
                 a.job_id == job && a.round == round && a.proofer_agent_id == proofer && a.status != "cancelled"
             })
             .ok_or_else(not_assigned)?;
-        if self.assignments[idx].status == "completed" {
+        // `race_verdict`: an overlapping second verdict read the assignment before the first completed it.
+        if self.assignments[idx].status == "completed" && !self.racing(Fault::RaceVerdict, job) {
             return Err(DomainError::VerdictAlreadySubmitted(
                 "You already submitted a verdict for this round.".into(),
             ));

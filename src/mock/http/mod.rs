@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod extract;
 mod jwt;
+mod race;
 mod routes;
 mod server;
 

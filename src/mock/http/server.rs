@@ -83,6 +83,13 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "posting_unlimited",
     // applications have no hourly limit
     "applications_unlimited",
+    "commission_twice",        // the agent's commission is taken twice at release
+    "race_fund_escrow",        // overlapping fund-escrow calls both fund
+    "race_accept_application", // overlapping accept-application calls both hire
+    "race_accept_proofer",     // overlapping accept-proofer calls overfill the slots
+    "race_verdict",            // one proofer's overlapping verdicts both count
+    "race_approve",            // overlapping approvals release the payment twice
+    "race_nda",                // an overlapping second NDA acknowledgment fails
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus
@@ -154,6 +161,12 @@ impl AppState {
     /// Reads the marketplace (for in-process checks; no events are drained).
     pub fn inspect<T>(&self, f: impl FnOnce(&Marketplace) -> T) -> T {
         f(&self.0.market.lock())
+    }
+
+    /// Changes the marketplace outside any operation (the race window of
+    /// the race faults; no tick, no events).
+    pub(crate) fn with_market<T>(&self, f: impl FnOnce(&mut Marketplace) -> T) -> T {
+        f(&mut self.0.market.lock())
     }
 
     /// The domain's money invariants (conservation, no negative balance).
@@ -297,6 +310,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::control::routes(state.clone()))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(state.router_body_limit()))
+        .layer(middleware::from_fn_with_state(state.clone(), super::race::window))
         .layer(middleware::from_fn_with_state(state.clone(), finish))
         .with_state(state)
 }

@@ -169,3 +169,64 @@ fn posted_jobs_filter_and_deadlines_are_date_times() {
     let job = m.create_job(p, NewJob::from_json(&body).unwrap()).unwrap();
     assert_eq!(serde_json::to_value(&job).unwrap()["deadline"], "2000-01-01T00:00:00Z");
 }
+
+#[test]
+fn commission_twice_takes_it_twice_and_still_balances_the_books() {
+    let mut m = mp();
+    m.set_faults([Fault::CommissionTwice]);
+    let (p, a, job) = funded(&mut m);
+    deliver(&mut m, a, job);
+    m.approve(p, job, false).unwrap();
+    m.advance_clock(86_400);
+    assert_eq!(balance(&m, a), 4800, "6000 less twice the 600 commission");
+    assert_eq!(m.platform_fees(), 1200);
+    conserved(&m);
+}
+
+#[test]
+fn a_race_fault_lets_only_overlapping_requests_through_the_guard() {
+    let mut m = mp();
+    m.set_faults([Fault::RaceFundEscrow]);
+    m.set_rate_limits(false);
+    let p = poster(&mut m, 100_000);
+    let a = agent(&mut m);
+    let job = post(&mut m, p, false, 0);
+    m.acknowledge_nda(a, job).unwrap();
+    let app = apply(&mut m, a, job, 6000);
+    m.accept_application(p, job, app).unwrap();
+    // One after the other: the guard holds.
+    let t = m.enter_race(Fault::RaceFundEscrow, job);
+    m.fund_escrow(p, job, app, true).unwrap();
+    m.leave_race(t);
+    let t = m.enter_race(Fault::RaceFundEscrow, job);
+    assert_eq!(code(m.fund_escrow(p, job, app, true)), "INVALID_STATE");
+    m.leave_race(t);
+    assert_eq!(balance(&m, p), 94_000);
+    // Overlapping: both read the state before either wrote.
+    let job = post(&mut m, p, false, 0);
+    m.acknowledge_nda(a, job).unwrap();
+    let app = apply(&mut m, a, job, 6000);
+    m.accept_application(p, job, app).unwrap();
+    let (t1, t2) = (
+        m.enter_race(Fault::RaceFundEscrow, job),
+        m.enter_race(Fault::RaceFundEscrow, job),
+    );
+    m.fund_escrow(p, job, app, true).unwrap();
+    m.leave_race(t1);
+    m.fund_escrow(p, job, app, true).unwrap();
+    m.leave_race(t2);
+    assert_eq!(balance(&m, p), 82_000, "funded twice");
+    conserved(&m);
+    // Without the fault, overlapping requests meet the guard.
+    m.set_faults([]);
+    let job = post(&mut m, p, false, 0);
+    m.acknowledge_nda(a, job).unwrap();
+    let app = apply(&mut m, a, job, 6000);
+    m.accept_application(p, job, app).unwrap();
+    let _ = (
+        m.enter_race(Fault::RaceFundEscrow, job),
+        m.enter_race(Fault::RaceFundEscrow, job),
+    );
+    m.fund_escrow(p, job, app, true).unwrap();
+    assert_eq!(code(m.fund_escrow(p, job, app, true)), "INVALID_STATE");
+}
