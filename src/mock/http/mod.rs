@@ -18,6 +18,7 @@ mod extract;
 mod jwt;
 mod routes;
 mod server;
+mod webhooks;
 
 pub use choice::KNOWN_CHOICES;
 pub use control::CONTROL_FEATURES;
