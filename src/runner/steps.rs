@@ -35,6 +35,12 @@ pub(crate) async fn execute(
     if let Some(a) = &step.attach {
         return attach_step(st, step, a, rep, dl).await;
     }
+    if let Some(k) = &step.sink {
+        return super::sink::open_step(ctx, st, k, rep, dl).await;
+    }
+    if let Some(w) = &step.webhook {
+        return super::sink::webhook_step(ctx, st, w, rep, dl).await;
+    }
     if step.subscribe.is_some() {
         return super::stream_steps::subscribe(ctx, st, step, rep, dl).await;
     }

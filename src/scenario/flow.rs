@@ -294,6 +294,8 @@ pub fn empty_step(source: SourceLocation) -> Step {
         no_event: None,
         set: None,
         attach: None,
+        sink: None,
+        webhook: None,
         with: None,
         repeat: None,
         expect: None,
