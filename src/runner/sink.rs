@@ -108,25 +108,30 @@ impl Sink {
         }
     }
 
-    /// The first buffered delivery of `event`, waiting until `until`.
-    async fn take(&mut self, event: &str, until: Instant) -> Option<Delivery> {
+    /// The first delivery of `event` that `wanted` accepts, waiting until
+    /// `until`; then, if none came, the first of `event` at all.
+    async fn take(&mut self, event: &str, until: Instant, wanted: impl Fn(&Delivery) -> bool) -> Option<Delivery> {
+        let of_type = |d: &Delivery| d.event().as_deref() == Some(event);
         loop {
             self.drain();
-            if let Some(i) = self.buffered.iter().position(|d| d.event().as_deref() == Some(event)) {
+            if let Some(i) = self.buffered.iter().position(|d| of_type(d) && wanted(d)) {
                 return Some(self.buffered.remove(i));
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return None;
+                break;
             }
             match tokio::time::timeout(left, self.rx.recv()).await {
                 Ok(Some(d)) => {
                     self.seen.push(d.event().unwrap_or_else(|| "(no `event` field)".into()));
                     self.buffered.push(d);
                 }
-                Ok(None) | Err(_) => return None,
+                Ok(None) | Err(_) => break,
             }
         }
+        self.drain();
+        let i = self.buffered.iter().position(of_type)?;
+        Some(self.buffered.remove(i))
     }
 }
 
@@ -280,7 +285,10 @@ pub(crate) async fn webhook_step(
         ))
         .into());
     };
-    let Some(d) = sink.take(&w.event_type, window_end).await else {
+    // Another scenario's job may be delivered too (`job.available`): wait
+    // for the one our reference checks describe, settle for any of the type.
+    let wanted = |d: &Delivery| d.json().is_some_and(|b| check::assertions_hold(&reference, &b));
+    let Some(d) = sink.take(&w.event_type, window_end, wanted).await else {
         if cut {
             return Err(RunnerError::Timeout(cut_message(dl.outer_label, within)).into());
         }
