@@ -99,7 +99,7 @@ fn actions_and_modifiers() {
     );
     assert_eq!(
         error_case("no-action"),
-        "scenarios/errors/no-action.yaml:8:5: no action in steps[0]: expected one of `request`, `include`, `clock`, `subscribe`, `event`, `no_event`, `set`, `attach`"
+        "scenarios/errors/no-action.yaml:8:5: no action in steps[0]: expected one of `request`, `include`, `clock`, `subscribe`, `event`, `no_event`, `set`, `attach`, `sink`, `webhook`"
     );
     assert_eq!(
         error_case("modifier-misplaced"),
