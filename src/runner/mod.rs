@@ -20,6 +20,7 @@ mod record;
 mod request_steps;
 mod scenario;
 mod schedule;
+mod sink;
 mod state;
 mod steps;
 mod stream_steps;

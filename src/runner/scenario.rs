@@ -63,6 +63,9 @@ pub(crate) fn needed_features(p: &PlannedScenario) -> Vec<String> {
     if p.steps.iter().any(|s| s.attach.is_some()) {
         add("attachments");
     }
+    if p.steps.iter().any(|s| s.sink.is_some()) {
+        add("webhook_loopback");
+    }
     need
 }
 
@@ -241,6 +244,7 @@ async fn run_on(
         control,
         features,
         streams: HashMap::new(),
+        sinks: HashMap::new(),
         waited: Duration::ZERO,
         lease: None,
         restore: Vec::new(),

@@ -31,6 +31,8 @@ pub(crate) struct ScenarioState {
     pub control: Option<ControlClient>,
     pub features: ControlInfo,
     pub streams: HashMap<String, Stream>,
+    /// Open webhook sinks (`sink` steps), closed when the scenario ends.
+    pub sinks: HashMap<String, super::sink::Sink>,
     /// Time spent pacing or waiting out `Retry-After` (extends the scenario limit).
     pub waited: Duration,
     /// Accounts leased from the target's pool, given back when dropped.
@@ -154,6 +156,12 @@ pub(crate) fn default_name(step: &Step) -> String {
             format!("open the wallets of {}", c.open.join(", "))
         };
     }
+    if let Some(k) = &step.sink {
+        return format!("open webhook sink `{}`", k.name);
+    }
+    if let Some(w) = &step.webhook {
+        return format!("expect a `{}` webhook at `{}`", w.event_type, w.sink);
+    }
     if let Some(i) = &step.include {
         return format!("include `{i}`");
     }
@@ -180,6 +188,10 @@ pub(crate) fn kind(step: &Step) -> &'static str {
         "concurrent"
     } else if step.conserve.is_some() {
         "conserve"
+    } else if step.sink.is_some() {
+        "sink"
+    } else if step.webhook.is_some() {
+        "webhook"
     } else if step.include.is_some() {
         "include"
     } else {

@@ -45,6 +45,12 @@ pub(crate) async fn execute(
     if let Some(c) = &step.conserve {
         return super::conserve_steps::conserve_step(ctx, st, step, c, rep, dl).await;
     }
+    if let Some(k) = &step.sink {
+        return super::sink::open_step(ctx, st, k, rep, dl).await;
+    }
+    if let Some(w) = &step.webhook {
+        return super::sink::webhook_step(ctx, st, w, rep, dl).await;
+    }
     if step.subscribe.is_some() {
         return super::stream_steps::subscribe(ctx, st, step, rep, dl).await;
     }
@@ -58,7 +64,7 @@ pub(crate) async fn execute(
         .into());
     }
     Err(
-        RunnerError::Unsupported("the step has no action (request, set, clock, subscribe, event, no_event)".into())
+        RunnerError::Unsupported("the step has no action (request, set, clock, attach, subscribe, event, no_event, concurrent, conserve, sink, webhook)".into())
             .into(),
     )
 }

@@ -296,6 +296,8 @@ pub fn empty_step(source: SourceLocation) -> Step {
         attach: None,
         concurrent: None,
         conserve: None,
+        sink: None,
+        webhook: None,
         with: None,
         repeat: None,
         expect: None,

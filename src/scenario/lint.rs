@@ -23,7 +23,7 @@ use super::validate::METHODS;
 use super::vars::{ACTOR_FIELD_ALIASES, ACTOR_FIELDS, BUILTINS, FILTERS, replace_references, step_references};
 
 /// Control-API features a scenario may require.
-pub const FEATURES: &[&str] = &["actors", "clock", "reset", "attachments"];
+pub const FEATURES: &[&str] = &["actors", "clock", "reset", "attachments", "webhook_loopback"];
 
 /// `POST` paths ending in one of these move money.
 pub const MONEY_SUFFIXES: &[&str] = &["fund-escrow", "fund-proof-escrow", "approve"];
@@ -225,6 +225,7 @@ fn lint_scenario(
     let mut defined: BTreeSet<String> = s.vars.keys().cloned().collect();
     let later: BTreeSet<String> = steps.iter().flat_map(defines).collect();
     let mut streams: BTreeSet<String> = BTreeSet::new();
+    let mut sinks: BTreeSet<String> = BTreeSet::new();
     for st in &steps {
         for r in step_references(st) {
             if let Some(msg) = check_reference(&r, &actors, &defined, &later) {
@@ -234,6 +235,12 @@ fn lint_scenario(
         lint_step(s, st, ops, &streams, out);
         if let Some(sub) = &st.subscribe {
             streams.insert(sub.stream.clone());
+        }
+        if let Some(k) = &st.sink {
+            sinks.insert(k.name.clone());
+        }
+        if let Some(msg) = super::lint_sink::check(s, st, &sinks) {
+            out.push(finding(&st.source, Severity::Error, s, msg));
         }
         defined.extend(defines(st));
     }
@@ -250,6 +257,9 @@ fn defines(st: &Step) -> Vec<String> {
     }
     if let Some(c) = st.event.as_ref().and_then(|e| e.capture.as_ref()) {
         v.extend(c.keys().cloned());
+    }
+    if let Some(k) = &st.sink {
+        v.push(k.name.clone());
     }
     v
 }

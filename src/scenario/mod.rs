@@ -14,6 +14,7 @@ mod de;
 pub mod diagnostics;
 pub mod flow;
 pub mod lint;
+mod lint_sink;
 pub mod loader;
 pub mod model;
 #[cfg(test)]

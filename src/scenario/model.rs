@@ -249,6 +249,12 @@ pub struct Step {
     /// equation against them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conserve: Option<Conserve>,
+    /// Open a local webhook sink (needs the `webhook_loopback` feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<SinkStep>,
+    /// Expect a webhook delivery at an open sink.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<ExpectWebhook>,
 
     // ---- modifiers ----
     /// Parameters of an `include` (actor mapping and values).
@@ -688,6 +694,45 @@ pub struct Conserve {
     /// Expected change of some tracked wallets (`{poster: -8800}`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub change: BTreeMap<String, i64>,
+}
+
+/// Open a webhook sink: a listener on `127.0.0.1:0` whose URL is set as
+/// `{{<name>.url}}`, let through the target's SSRF check by its control
+/// API (feature `webhook_loopback`). It lives until the scenario ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkStep {
+    /// The sink's name, used by later `webhook` steps and as the variable.
+    pub name: String,
+}
+
+/// Expect a webhook delivery (a POST with a JSON body) at an open sink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectWebhook {
+    /// The sink (opened by an earlier `sink` step).
+    pub sink: String,
+    /// The documented event name, read from the body's `event` field.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// How long to wait, in milliseconds of wall time. Default 5000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_ms: Option<u64>,
+    /// Check `X-AgentGigs-Signature`: the HMAC-SHA256 of the raw body under
+    /// this secret, in hex or base64, with or without a `sha256=` prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<WebhookSignature>,
+    /// Checks of our reference server's payload (departures only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<EventReference>,
+}
+
+/// How a webhook delivery is signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSignature {
+    /// The webhook's secret (`{{hook_secret}}`); redacted in reports.
+    pub secret: String,
 }
 
 /// Advance the target's clock.

@@ -42,6 +42,17 @@ pub const ACTIONS: &[&str] = &[
     "attach",
     "concurrent",
     "conserve",
+    "sink",
+    "webhook",
+];
+
+/// The webhook event names the docs list (docs/api#post-apiagentwebhooks).
+pub const WEBHOOK_EVENT_NAMES: [&str; 5] = [
+    "job.available",
+    "job.accepted",
+    "job.revision_requested",
+    "job.approved",
+    "payment.released",
 ];
 
 /// HTTP methods a request may use (upper-case).
@@ -62,11 +73,27 @@ const MODIFIERS: &[(&str, &[&str])] = &[
     ("skip_checks", &["request", "concurrent"]),
     (
         "timeout_ms",
-        &["request", "subscribe", "event", "no_event", "concurrent", "conserve"],
+        &[
+            "request",
+            "subscribe",
+            "event",
+            "no_event",
+            "concurrent",
+            "conserve",
+            "webhook",
+        ],
     ),
     (
         "level",
-        &["request", "subscribe", "event", "no_event", "concurrent", "conserve"],
+        &[
+            "request",
+            "subscribe",
+            "event",
+            "no_event",
+            "concurrent",
+            "conserve",
+            "webhook",
+        ],
     ),
 ];
 
@@ -83,6 +110,8 @@ pub fn step_actions(step: &Step) -> Vec<&'static str> {
         step.attach.is_some(),
         step.concurrent.is_some(),
         step.conserve.is_some(),
+        step.sink.is_some(),
+        step.webhook.is_some(),
     ];
     ACTIONS
         .iter()
@@ -511,6 +540,44 @@ impl<'a> Validator<'a> {
                     format!("`{KEEPALIVE_TYPE}`"),
                     None,
                 );
+            }
+        }
+        if let Some(k) = &step.sink {
+            self.name(&p.key("sink").key("name"), &k.name, "sink");
+        }
+        if let Some(w) = &step.webhook {
+            let wp = p.key("webhook");
+            if w.sink.trim().is_empty() {
+                self.invalid_value(&wp.key("sink"), "a sink name", "an empty string".into(), None);
+            }
+            if !WEBHOOK_EVENT_NAMES.contains(&w.event_type.as_str()) {
+                self.invalid_value(
+                    &wp.key("type"),
+                    &format!("a documented webhook event ({})", tick_list(&WEBHOOK_EVENT_NAMES)),
+                    format!("`{}`", w.event_type),
+                    None,
+                );
+            }
+            if w.within_ms == Some(0) {
+                self.invalid_value(
+                    &wp.key("within_ms"),
+                    "a positive number of milliseconds",
+                    "0".into(),
+                    None,
+                );
+            }
+            if let Some(sig) = &w.signature
+                && sig.secret.trim().is_empty()
+            {
+                self.invalid_value(
+                    &wp.key("signature").key("secret"),
+                    "the webhook's secret (`{{hook_secret}}`)",
+                    "an empty string".into(),
+                    None,
+                );
+            }
+            if let Some(r) = &w.reference {
+                self.assertions(&r.matches, &wp.key("reference").key("match"));
             }
         }
         if let Some(set) = &step.set {

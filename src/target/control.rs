@@ -237,6 +237,18 @@ impl ControlClient {
         Ok(v)
     }
 
+    /// `POST /__conformance/webhook-loopback`: lets this loopback URL (a
+    /// webhook sink) be registered as a webhook.
+    pub async fn allow_webhook_url(&self, url: &str) -> Result<(), TargetError> {
+        self.call(
+            reqwest::Method::POST,
+            "/__conformance/webhook-loopback",
+            Some(json!({ "url": url })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// `POST /__conformance/reset`: forgets all state on the target.
     pub async fn reset(&self) -> Result<(), TargetError> {
         self.call(reqwest::Method::POST, "/__conformance/reset", None)

@@ -155,6 +155,12 @@ const CASES: &[Case] = &[
         strict: false,
     },
     Case {
+        area: "events",
+        fault: "webhook_bad_signature",
+        caught_by: &["events.webhook-delivery"],
+        strict: false,
+    },
+    Case {
         area: "files",
         fault: "deliverables_public",
         caught_by: &["files.deliverable-access"],
@@ -492,6 +498,7 @@ fault_tests! {
     money_commission_ignored => "commission_ignored",
     ratelimit_no_retry_after => "no_retry_after",
     events_events_to_everyone => "events_to_everyone",
+    events_webhook_bad_signature => "webhook_bad_signature",
     files_deliverables_public => "deliverables_public",
     nda_error_without_code => "error_without_code",
     meta_html_404 => "html_404",

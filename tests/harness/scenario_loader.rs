@@ -93,7 +93,7 @@ fn actions_and_modifiers() {
     );
     assert_eq!(
         error_case("no-action"),
-        "scenarios/errors/no-action.yaml:8:5: no action in steps[0]: expected one of `request`, `include`, `clock`, `subscribe`, `event`, `no_event`, `set`, `attach`, `concurrent`, `conserve`"
+        "scenarios/errors/no-action.yaml:8:5: no action in steps[0]: expected one of `request`, `include`, `clock`, `subscribe`, `event`, `no_event`, `set`, `attach`, `concurrent`, `conserve`, `sink`, `webhook`"
     );
     assert_eq!(
         error_case("modifier-misplaced"),
@@ -505,7 +505,7 @@ fn lint_findings() {
         "scenarios/_flows/uses-var.yaml:3:5: error: undefined variable `flow_job` in `{{flow_job}}`: no earlier step, `vars` or built-in defines it (included from scenario `lint.problems`)",
         "scenarios/lint/b.yaml:1:1: error: duplicate id `lint.same`: also used by scenarios/lint/a.yaml:1:1",
         "scenarios/lint/problems.yaml:1:1: error: missing `doc`: name where the rule is documented (`llms.txt#section`, `docs/api#section` or `openapi:operationId`)",
-        "scenarios/lint/problems.yaml:1:1: error: unknown feature `clocks` in requires: expected one of `actors`, `clock`, `reset`, `attachments` (did you mean `clock`?)",
+        "scenarios/lint/problems.yaml:1:1: error: unknown feature `clocks` in requires: expected one of `actors`, `clock`, `reset`, `attachments`, `webhook_loopback` (did you mean `clock`?)",
         "scenarios/lint/problems.yaml:1:1: warning: missing `rule`: quote or paraphrase the documented rule",
         "scenarios/lint/problems.yaml:7:5: error: variable `job_id` in `{{job_id}}` is used before the step that defines it",
         "scenarios/lint/problems.yaml:13:5: error: undefined actor or variable `carol` in `{{carol.email}}`: no actor, earlier step or `vars` defines it",

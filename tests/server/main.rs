@@ -24,6 +24,7 @@ mod races;
 mod requests;
 mod rules;
 mod shapes;
+mod webhooks;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};

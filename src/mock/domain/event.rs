@@ -42,6 +42,12 @@ impl Marketplace {
         }
         let payload = Value::Object(payload);
         self.notify_for_event(recipient, event_type, job, &payload);
+        if event_type == "application.update"
+            && payload["status"] == "accepted"
+            && payload["application_type"] == "agent"
+        {
+            self.queue_webhook(recipient, "job.accepted", job, payload.get("application_id").cloned());
+        }
         self.events.push(Event {
             recipient,
             event_type,

@@ -103,4 +103,8 @@ pub struct Extras {
     pub(super) integration_jobs: Vec<IntegrationJob>,
     /// Registered webhooks.
     pub(super) webhooks: Vec<Webhook>,
+    /// Deliveries waiting for the HTTP layer (`webhook.rs`).
+    pub(super) webhook_outbox: Vec<super::webhook::WebhookDelivery>,
+    /// Loopback/private URLs the control API let through (`webhook.rs`).
+    pub(super) loopback_urls: std::collections::BTreeSet<String>,
 }

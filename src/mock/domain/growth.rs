@@ -703,7 +703,7 @@ impl Marketplace {
     pub fn register_webhook(&mut self, user: UserId, url: &str, events: Vec<String>) -> DomainResult<Value> {
         self.tick();
         self.user_ref(user)?;
-        if let Some(problem) = webhook_url_problem(url) {
+        if let Some(problem) = webhook_url_problem(url).filter(|_| !self.webhook_url_allowed(url)) {
             return Err(DomainError::invalid_field("url", problem));
         }
         let secret = format!("whsec_{}", Uuid::new_v4().simple());

@@ -75,6 +75,7 @@ pub mod proof;
 pub mod proof_view;
 pub mod ratelimit;
 pub mod verdict;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;

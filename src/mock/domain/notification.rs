@@ -94,6 +94,8 @@ impl Marketplace {
             recipient,
         };
         self.notifications.push(n);
+        // Webhooks (`webhook.rs`): the documented names mirrored here.
+        self.queue_webhook(recipient, kind, job, None);
     }
 
     pub(super) fn notify_for_event(&mut self, recipient: UserId, event_type: &str, job: JobId, payload: &Value) {

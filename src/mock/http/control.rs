@@ -1,5 +1,5 @@
 //! The conformance control API (`specs/control.openapi.yaml`): features,
-//! actors, clock, reset, attachments, behind an optional `X-Conformance-Token`.
+//! actors, clock, reset, attachments, webhook loopback, behind an optional `X-Conformance-Token`.
 //!
 //! Control calls are not rate limited and are not part of the AgentGigs API;
 //! they only create accounts, move the clock and wipe state.
@@ -29,6 +29,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/__conformance/clock", post(advance_clock))
         .route("/__conformance/reset", post(reset))
         .route("/__conformance/attachments", post(seed_attachment))
+        .route("/__conformance/webhook-loopback", post(allow_webhook_url))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
@@ -46,7 +47,7 @@ async fn require_token(State(st): State<AppState>, req: Request, next: Next) -> 
 }
 
 /// What the control API of the reference server offers.
-pub const CONTROL_FEATURES: &[&str] = &["actors", "clock", "reset", "attachments"];
+pub const CONTROL_FEATURES: &[&str] = &["actors", "clock", "reset", "attachments", "webhook_loopback"];
 
 async fn info() -> ApiResult {
     ok(json!({"version": 1, "features": CONTROL_FEATURES}))
@@ -134,6 +135,26 @@ async fn seed_attachment(State(st): State<AppState>, JsonBody(body): JsonBody) -
         )
     })?;
     created(json!({ "attachment": file }))
+}
+
+/// `POST /__conformance/webhook-loopback {url}` (feature `webhook_loopback`):
+/// lets exactly this URL, on a loopback or private address, be registered
+/// as a webhook (a harness's sink); every other such URL stays refused
+/// (DOCS SSRF protection). Only http(s) URLs with a host.
+async fn allow_webhook_url(State(st): State<AppState>, JsonBody(body): JsonBody) -> ApiResult {
+    let mut f = Fields::new(&body);
+    let url = f.string("url", true, 1, 2000);
+    f.finish()?;
+    let url = url.unwrap_or_default();
+    let parsed = url::Url::parse(url.trim()).ok();
+    if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+        return Err(DomainError::invalid_field("url", "must be an absolute http(s) URL").into());
+    }
+    st.run(|m| {
+        m.allow_webhook_url(&url);
+        Ok::<_, DomainError>(())
+    })?;
+    created(json!({"allowed": url.trim()}))
 }
 
 async fn reset(State(st): State<AppState>) -> Response {

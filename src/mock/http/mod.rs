@@ -19,6 +19,7 @@ mod jwt;
 mod race;
 mod routes;
 mod server;
+mod webhooks;
 
 pub use choice::KNOWN_CHOICES;
 pub use control::CONTROL_FEATURES;

@@ -46,6 +46,7 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "events_to_everyone",     // every event goes to every subscriber
     "error_without_code",     // error bodies lack `code`
     "html_404",               // unknown routes answer an HTML page
+    "webhook_bad_signature",  // webhooks signed with a key that is not the secret
     "cancel_after_funding",   // the poster cancels a funded job
     "commission_ignored",     // the agent is paid the whole price
     "deliverables_public",    // anyone with the NDA downloads deliverables
@@ -259,10 +260,12 @@ impl AppState {
             // Event payloads are entirely undocumented: every field is renamed.
             events.iter_mut().for_each(|e| rename_all(&mut e.payload));
         }
+        let hooks = market.drain_webhooks();
         let order = self.0.publish_order.lock();
         drop(market);
         self.0.hub.publish(events, self.fault("events_to_everyone"));
         drop(order);
+        super::webhooks::send_all(hooks, self.fault("webhook_bad_signature"));
         out
     }
 

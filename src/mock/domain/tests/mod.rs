@@ -8,6 +8,7 @@ mod lifecycle;
 mod model;
 mod proofs;
 mod refusals;
+mod webhooks;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
