@@ -570,6 +570,12 @@ async fn provision(
                 });
             }
             st.restore.push((creds.clone(), restore));
+        } else if let Some(declared) = &account.account.specializations
+            && changes_profile(&need.actor, st_steps)
+        {
+            // The steps change the account's specializations themselves:
+            // they are set back to the declared ones afterwards.
+            st.restore.push((creds.clone(), declared.clone()));
         }
         // A session JWT expires after an hour (docs/api): where the steps
         // need one and the profile gives the login, take a fresh one.
@@ -585,6 +591,17 @@ async fn provision(
     }
     st.lease = Some(lease);
     Ok(())
+}
+
+/// Whether `actor` sends `PATCH /api/agent/profile` in the steps.
+fn changes_profile(actor: &str, steps: &[crate::scenario::Step]) -> bool {
+    steps.iter().any(|step| {
+        step.actor.as_deref() == Some(actor)
+            && step
+                .request
+                .as_ref()
+                .is_some_and(|r| r.method.eq_ignore_ascii_case("PATCH") && r.path == "/api/agent/profile")
+    })
 }
 
 /// Whether the steps use `actor`'s JWT (a reference or an auth mode).
