@@ -108,10 +108,35 @@ pub(crate) async fn concurrent_step(
     }
     rep.attempts = members.len() as u32;
     // All in flight at once: the futures are built first, then polled together.
-    let sends = members
-        .iter()
-        .map(|m| exec::send(&ctx.http, &m.prepared, limit, label, ctx.options.max_body_bytes));
-    let results = join_all(sends).await;
+    let mut tries = 0;
+    let results = loop {
+        let sends = members
+            .iter()
+            .map(|m| exec::send(&ctx.http, &m.prepared, limit, label, ctx.options.max_body_bytes));
+        let results = join_all(sends).await;
+        tries += 1;
+        // Every answer a 429 (an account's allowance spent, on a shared
+        // target): none took effect, so the set is sent again once the
+        // longest Retry-After has passed, within the step's time.
+        let all_limited = results.iter().all(|r| r.as_ref().is_ok_and(|r| r.status == 429));
+        if all_limited && tries < 3 {
+            let wait = results
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|r| super::pacing::retry_after(r.header("retry-after")))
+                .max()
+                .unwrap_or(std::time::Duration::from_secs(1));
+            if wait < dl.outer_left() {
+                tokio::time::sleep(wait).await;
+                dl.extend(wait);
+                st.waited += wait;
+                rep.retries += 1;
+                rep.attempts += members.len() as u32;
+                continue;
+            }
+        }
+        break results;
+    };
 
     let n = members.len();
     let mut answers: Vec<(usize, Received, Option<Value>)> = Vec::new();
