@@ -691,3 +691,28 @@ fn register(ctx: &ScenarioContext, name: &str, c: &ActorCredentials) {
         ctx.secrets.add(&format!("PASSWORD:{name}"), p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(clock_steps: &str) -> PlannedScenario {
+        let text = format!(
+            "id: t.x\ntitle: t\ndoc: [llms.txt#x]\nrule: r\nlevel: must\nrequires: [actors, clock]\nactors:\n  a: {{role: agent}}\nsteps:\n{clock_steps}  - name: s\n    as: a\n    request: {{method: GET, path: /api/wallet}}\n    expect: {{status: 200}}\n"
+        );
+        let s = crate::scenario::parse_scenario(&text, "scenarios/t/x.yaml").expect("a scenario");
+        let steps = s.steps.clone();
+        PlannedScenario::new(s, steps)
+    }
+
+    #[test]
+    fn a_clock_step_of_a_minute_is_waited_out_but_a_longer_one_needs_the_clock() {
+        // Up to 65 s: a target without clock control waits it out.
+        assert!(!needed_features(&planned("  - clock: {advance_seconds: 61}\n")).contains(&"clock".to_string()));
+        // One longer step is enough to need the clock.
+        let long = planned("  - clock: {advance_seconds: 61}\n  - clock: {advance_seconds: 3601}\n");
+        assert!(needed_features(&long).contains(&"clock".to_string()));
+        // `requires: [clock]` with no clock step at all still needs it.
+        assert!(needed_features(&planned("")).contains(&"clock".to_string()));
+    }
+}
