@@ -302,10 +302,17 @@ fn a_deployment_without_the_control_api_runs_most_of_the_library_from_a_pool() {
             );
         }
     }
-    // No secret of the pool reached the output.
+    // No secret of the pool reached the output or the written report.
+    let written = std::fs::read_to_string(dir.path().join(format!("report-{}.json", env.len()))).unwrap();
     for m in &made {
         assert!(
-            !output.contains(&m.key) && !output.contains(&m.jwt),
+            !written.contains(&m.key) && !written.contains(&m.jwt) && !written.contains(&m.password),
+            "a pool secret reached the JSON report"
+        );
+    }
+    for m in &made {
+        assert!(
+            !output.contains(&m.key) && !output.contains(&m.jwt) && !output.contains(&m.password),
             "a pool secret leaked"
         );
     }
