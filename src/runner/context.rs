@@ -70,6 +70,7 @@ impl ScenarioContext {
         .map_err(|e| RunnerError::Setup(e.to_string()))?;
         let target = Arc::new(Target::resolve(target, &http, &secrets, options.request_timeout).await);
         let run_deadline = options.run_timeout.map(|d| Instant::now() + d);
+        let pacer = Pacer::with_rate(target.clock_rate());
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
         Ok(ScenarioContext {
             contract: contract.into(),
@@ -78,7 +79,7 @@ impl ScenarioContext {
             options: Arc::new(options),
             secrets,
             run_id,
-            pacer: Pacer::default(),
+            pacer,
             ledger: Ledger::default(),
             spent: Arc::default(),
             run_deadline,
@@ -122,6 +123,11 @@ impl ScenarioContext {
 
     pub(crate) fn pace(&self) -> bool {
         self.target.pace()
+    }
+
+    /// Seconds on the target's clock per real second.
+    pub(crate) fn clock_rate(&self) -> u32 {
+        self.target.clock_rate()
     }
 
     pub(crate) fn events_transport(&self) -> EventsTransport {

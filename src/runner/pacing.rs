@@ -219,18 +219,45 @@ pub(crate) fn documented_limit(operation: &str) -> (&'static str, Duration) {
 
 /// Run-wide request logs, keyed by account (so static credentials shared
 /// by scenarios share one log).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Pacer {
     buckets: Arc<Mutex<HashMap<String, Bucket>>>,
     /// How far clock steps moved the target's clock ahead of ours.
     ahead: Arc<Mutex<Duration>>,
+    /// Seconds on the target's clock per real second (the profile's
+    /// `clock_rate`), and the real instant its clock is counted from.
+    rate: u32,
+    origin: Instant,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer::with_rate(1)
+    }
 }
 
 impl Pacer {
+    /// A pacer for a target whose clock runs `rate` times as fast as ours.
+    pub fn with_rate(rate: u32) -> Self {
+        Pacer {
+            buckets: Arc::default(),
+            ahead: Arc::default(),
+            rate: rate.max(1),
+            origin: Instant::now(),
+        }
+    }
+
     /// Now on the target's clock (as an `Instant`).
     fn now(&self) -> Instant {
-        let now = Instant::now();
+        let real = Instant::now();
+        let elapsed = real.saturating_duration_since(self.origin).saturating_mul(self.rate);
+        let now = self.origin.checked_add(elapsed).unwrap_or(real);
         now.checked_add(*self.ahead.lock()).unwrap_or(now)
+    }
+
+    /// A wait on the target's clock, in real time.
+    fn real(&self, target: Duration) -> Duration {
+        (target / self.rate).max(Duration::from_millis(1))
     }
 
     /// Waits until `key` may send one request; answers the time waited.
@@ -243,7 +270,7 @@ impl Pacer {
                 let b = map.entry(key.to_string()).or_insert_with(|| Bucket::new(limit));
                 match b.try_take(now) {
                     Ok(()) => return started.elapsed(),
-                    Err(wait) => wait,
+                    Err(wait) => self.real(wait),
                 }
             };
             tokio::time::sleep(wait).await;
@@ -397,6 +424,20 @@ mod tests {
         for _ in 0..29 {
             assert!(b.try_take(t0 + WINDOW).is_ok());
         }
+    }
+
+    #[tokio::test]
+    async fn a_fast_target_clock_turns_the_windows_in_less_real_time() {
+        // 600 target seconds a second: the 61 s window passes in about 0.1 s.
+        let p = Pacer::with_rate(600);
+        for _ in 0..30 {
+            assert!(p.acquire("a", 30).await < Duration::from_millis(50));
+        }
+        let waited = p.acquire("a", 30).await;
+        assert!(
+            waited >= Duration::from_millis(60) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test]

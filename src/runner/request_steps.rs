@@ -297,6 +297,8 @@ async fn exchange(
         // earlier than the scenario counts by as many.
         let prior = account.as_ref().map_or(0, |a| {
             let now = std::time::Instant::now();
+            // The window is on the target's clock.
+            let window = window / ctx.clock_rate().max(1);
             let n = a.sent_before(limit, now.checked_sub(window).unwrap_or(st.steps_from), st.steps_from);
             u32::try_from(n).unwrap_or(u32::MAX)
         });

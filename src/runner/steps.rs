@@ -30,7 +30,7 @@ pub(crate) async fn execute(
         return Ok(());
     }
     if let Some(c) = &step.clock {
-        clock_step(st, c.advance_seconds, rep, dl).await?;
+        clock_step(st, c.advance_seconds, ctx.clock_rate(), rep, dl).await?;
         // The target's rate-limit windows move with its clock.
         ctx.pacer
             .advance(Duration::from_secs(c.advance_seconds.max(0).unsigned_abs()));
@@ -69,12 +69,20 @@ pub(crate) async fn execute(
     )
 }
 
-async fn clock_step(st: &mut ScenarioState, seconds: i64, rep: &mut StepReport, dl: &mut Deadline) -> Result<(), Halt> {
+async fn clock_step(
+    st: &mut ScenarioState,
+    seconds: i64,
+    rate: u32,
+    rep: &mut StepReport,
+    dl: &mut Deadline,
+) -> Result<(), Halt> {
     let Some(control) = st.control.as_ref().filter(|_| st.features.has("clock")) else {
         // No clock to move: a short advance is waited out in real time
-        // (the target's time passes as well); a long one cannot be run.
+        // (the target's time passes as well, `rate` times as fast as ours
+        // on a test deployment whose profile says so); a long one cannot
+        // be run.
         if (0..=super::scenario::WAITABLE_CLOCK_SECS).contains(&seconds) {
-            let wait = Duration::from_secs(seconds.unsigned_abs());
+            let wait = Duration::from_secs(seconds.unsigned_abs()) / rate.max(1);
             dl.extend(wait);
             st.waited += wait;
             tokio::time::sleep(wait).await;

@@ -150,6 +150,12 @@ impl Target {
         self.remote.as_ref().is_some_and(|r| r.profile.pace)
     }
 
+    /// Seconds on the target's clock per real second (1 for the bundled
+    /// server and, unless its profile says otherwise, any deployment).
+    pub fn clock_rate(&self) -> u32 {
+        self.remote.as_ref().map_or(1, |r| r.profile.clock_rate.max(1))
+    }
+
     /// How event streams are opened.
     pub fn events_transport(&self) -> EventsTransport {
         self.remote.as_ref().map_or(EventsTransport::Sse, |r| r.profile.events)

@@ -128,6 +128,12 @@ pub struct Profile {
     pub events: EventsTransport,
     /// Keep each actor under its tier's rate limit.
     pub pace: bool,
+    /// Seconds on the target's clock per real second: 1 for a real
+    /// deployment; more for a test deployment whose clock runs fast (as
+    /// `mock --clock-rate N`). Pacing windows and clock steps waited out in
+    /// real time are counted on the target's clock; `Retry-After` stays in
+    /// real seconds, as HTTP defines it.
+    pub clock_rate: u32,
     /// Accept invalid TLS certificates; set from the command line only.
     pub insecure: bool,
     /// The file the profile came from, if any.
@@ -158,6 +164,7 @@ impl Profile {
             tier: Tier::Free,
             events: EventsTransport::Sse,
             pace: true,
+            clock_rate: 1,
             insecure: false,
             source: None,
         })
@@ -188,7 +195,16 @@ impl Profile {
             root,
             "",
             &[
-                "base_url", "control", "accounts", "actors", "tier", "sandbox", "events", "pace", "insecure",
+                "base_url",
+                "control",
+                "accounts",
+                "actors",
+                "tier",
+                "sandbox",
+                "events",
+                "pace",
+                "clock_rate",
+                "insecure",
             ],
         )?;
         if root.contains_key("insecure") {
@@ -301,6 +317,20 @@ impl Profile {
             .opt_bool(root, "/sandbox", "sandbox")?
             .unwrap_or_else(|| is_loopback(&base_url));
         let pace = p.opt_bool(root, "/pace", "pace")?.unwrap_or(true);
+        let clock_rate = match root.get("clock_rate") {
+            None | Some(Value::Null) => 1,
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or_else(|| {
+                    p.err(
+                        "/clock_rate",
+                        "clock_rate",
+                        "expected a whole number from 1 to 3600 (seconds on the target's clock per real second)",
+                    )
+                })?,
+        };
         let events = match p.opt_string(root, "/events", "events")?.as_deref() {
             None | Some("sse") => EventsTransport::Sse,
             Some("websocket") => EventsTransport::WebSocket,
@@ -320,6 +350,7 @@ impl Profile {
             sandbox,
             events,
             pace,
+            clock_rate,
             insecure: false,
             source: Some(file.to_string()),
         })
@@ -554,9 +585,10 @@ mod tests {
 
     #[test]
     fn file_with_everything() {
-        let text = "base_url: https://api.example.com\nactors:\n  poster:\n    api_key_env: POSTER_KEY\ntier: pro\nsandbox: true\nevents: websocket\npace: false\n";
+        let text = "base_url: https://api.example.com\nactors:\n  poster:\n    api_key_env: POSTER_KEY\ntier: pro\nsandbox: true\nevents: websocket\npace: false\nclock_rate: 30\n";
         let p = Profile::parse(text, "p.yaml").unwrap();
         assert_eq!(p.tier, Tier::Pro);
+        assert_eq!(p.clock_rate, 30);
         assert!(p.sandbox && !p.pace && p.control.is_none());
         assert_eq!(p.events, EventsTransport::WebSocket);
         assert_eq!(p.accounts[0].api_key_env.as_deref(), Some("POSTER_KEY"));
@@ -633,5 +665,20 @@ mod tests {
         assert!(e.contains("AGENTGIGS_TEST_SURELY_UNSET_VAR"), "{e}");
         let e = Profile::parse("sandbox: true\n", "p.yaml").unwrap_err().to_string();
         assert!(e.contains("base_url"), "{e}");
+        for bad in ["0", "1.5", "fast", "-2", "100000"] {
+            let e = Profile::parse(&format!("base_url: https://x.example\nclock_rate: {bad}\n"), "p.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("p.yaml:2:") && e.contains("clock_rate") && e.contains("whole number"),
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(
+            Profile::parse("base_url: https://x.example\n", "p.yaml")
+                .unwrap()
+                .clock_rate,
+            1
+        );
     }
 }

@@ -24,6 +24,16 @@
 //!   the docs leave open done otherwise, the other documented alternative
 //!   wherever they conflict): a faithful server that chose differently, so
 //!   a departure is fine and only a documented failure fails the trial.
+//!
+//! Beside them, `deployment/…` (see `deployment.rs`) runs the library
+//! through the `run` command against a separate server process with an
+//! account pool and no control API.
+//!
+//! The trials wait on event windows and on servers far more than they
+//! compute, so they run four per core unless `--test-threads` (or
+//! `RUST_TEST_THREADS`) says otherwise.
+
+mod deployment;
 
 use std::path::Path;
 
@@ -39,14 +49,37 @@ use agentgigs_conformance::transcript::{snapshot_name, transcript};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    if args.test_threads.is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        args.test_threads = Some(
+            std::env::var("RUST_TEST_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(4 * cores),
+        );
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let trials = match build_trials(root) {
-        Ok(trials) => trials,
-        Err(message) => vec![Trial::test("scenario library loads", move || {
+    let mut trials = Vec::new();
+    // The longest trial first, so the others run beside it (the pool of
+    // libtest-mimic takes trials in order). Only when the library runs
+    // against the bundled server: it starts its own server process.
+    if TargetSpec::from_env().is_ok_and(|t| t.is_bundled()) {
+        trials.push(
+            Trial::test(
+                "deployment/a_deployment_without_the_control_api_runs_most_of_the_library_from_a_pool",
+                deployment::a_deployment_without_the_control_api_runs_most_of_the_library_from_a_pool,
+            )
+            .with_kind("deployment"),
+        );
+    }
+    match build_trials(root) {
+        Ok(more) => trials.extend(more),
+        Err(message) => trials.push(Trial::test("scenario library loads", move || {
             Err(Failed::from(message.clone()))
-        })],
-    };
+        })),
+    }
     libtest_mimic::run(&args, trials).exit();
 }
 
