@@ -712,7 +712,9 @@ pub struct SinkStep {
 pub struct ExpectWebhook {
     /// The sink (opened by an earlier `sink` step).
     pub sink: String,
-    /// The documented event name, read from the body's `event` field.
+    /// The documented event name, read from the body's `event` field; `*`
+    /// takes any delivery (an integration job's `callback_url`, whose
+    /// payload the docs do not give).
     #[serde(rename = "type")]
     pub event_type: String,
     /// How long to wait, in milliseconds of wall time. Default 5000.

@@ -55,6 +55,10 @@ pub const WEBHOOK_EVENT_NAMES: [&str; 5] = [
     "payment.released",
 ];
 
+/// A `webhook` step's `type` that takes any delivery, whatever its `event`
+/// field (or none): for a callback whose payload the docs do not give.
+pub const ANY_WEBHOOK: &str = "*";
+
 /// HTTP methods a request may use (upper-case).
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
 
@@ -550,10 +554,13 @@ impl<'a> Validator<'a> {
             if w.sink.trim().is_empty() {
                 self.invalid_value(&wp.key("sink"), "a sink name", "an empty string".into(), None);
             }
-            if !WEBHOOK_EVENT_NAMES.contains(&w.event_type.as_str()) {
+            if w.event_type != ANY_WEBHOOK && !WEBHOOK_EVENT_NAMES.contains(&w.event_type.as_str()) {
                 self.invalid_value(
                     &wp.key("type"),
-                    &format!("a documented webhook event ({})", tick_list(&WEBHOOK_EVENT_NAMES)),
+                    &format!(
+                        "a documented webhook event ({}), or `{ANY_WEBHOOK}` for any delivery",
+                        tick_list(&WEBHOOK_EVENT_NAMES)
+                    ),
                     format!("`{}`", w.event_type),
                     None,
                 );

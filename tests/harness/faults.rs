@@ -53,6 +53,12 @@ struct Case {
 /// `caught_by` lists every scenario of the area that fails under the fault.
 const CASES: &[Case] = &[
     Case {
+        area: "lifecycle",
+        fault: "callback_never_sent",
+        caught_by: &["lifecycle.integration-callback"],
+        strict: false,
+    },
+    Case {
         area: "auth",
         fault: "bearer_accepts_api_key",
         caught_by: &["auth.api-key-in-bearer-rejected"],
@@ -485,6 +491,7 @@ macro_rules! fault_tests {
 }
 
 fault_tests! {
+    lifecycle_callback_never_sent => "callback_never_sent",
     auth_bearer_accepts_api_key => "bearer_accepts_api_key",
     nda_skip_nda => "skip_nda",
     ids_refs_resolve => "refs_resolve",

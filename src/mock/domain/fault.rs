@@ -65,11 +65,13 @@ pub enum Fault {
     RaceApprove,
     /// `race_nda`: of two overlapping NDA acknowledgments, the second fails on a duplicate key (`acknowledge_nda`).
     RaceNda,
+    /// `callback_never_sent`: an integration job's `callback_url` is never called (`set_status`).
+    CallbackNeverSent,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 26] = [
+    pub const ALL: [Fault; 27] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
@@ -96,6 +98,7 @@ impl Fault {
         Fault::RaceVerdict,
         Fault::RaceApprove,
         Fault::RaceNda,
+        Fault::CallbackNeverSent,
     ];
 
     /// The race faults: each drops the exactly-once guard of one operation
@@ -138,6 +141,7 @@ impl Fault {
             Fault::RaceVerdict => "race_verdict",
             Fault::RaceApprove => "race_approve",
             Fault::RaceNda => "race_nda",
+            Fault::CallbackNeverSent => "callback_never_sent",
         }
     }
 

@@ -138,12 +138,9 @@ impl IntegrationJobInput {
         let mut extra = super::input::Fields::new(body);
         let source = extra.string("source", false, 1, 50);
         let external_id = extra.string("external_id", false, 1, 200);
+        // Checked against the SSRF rule by the marketplace, which may let
+        // a test sink's loopback URL through.
         let callback_url = extra.string("callback_url", false, 1, 2000);
-        if let Some(u) = &callback_url
-            && let Some(problem) = webhook_url_problem(u)
-        {
-            extra.fail("callback_url", problem);
-        }
         let mut stripped = body.clone();
         if let Some(m) = stripped.as_object_mut() {
             for k in ["source", "external_id", "callback_url"] {
@@ -564,6 +561,11 @@ impl Marketplace {
     /// `POST /api/agent/jobs` does and remembers its source, external id and
     /// callback URL → `{success, job{id, title, status, url}, integration}`.
     pub fn create_integration_job(&mut self, user: UserId, input: IntegrationJobInput) -> DomainResult<Value> {
+        if let Some(u) = &input.callback_url
+            && let Some(problem) = webhook_url_problem(u).filter(|_| !self.webhook_url_allowed(u))
+        {
+            return Err(DomainError::invalid_field("callback_url", problem));
+        }
         let job = self.create_job(user, input.job)?;
         let rec = IntegrationJob {
             job: job.id,

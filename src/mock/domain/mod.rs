@@ -338,10 +338,15 @@ impl Marketplace {
 
     pub(super) fn set_status(&mut self, job: JobId, to: JobStatus) {
         let now = self.now();
+        let mut completed = false;
         if let Some(j) = self.jobs.get_mut(&job) {
+            completed = to == JobStatus::Completed && j.status != JobStatus::Completed;
             j.history.push((j.status, to));
             j.status = to;
             j.updated_at = now;
+        }
+        if completed {
+            self.queue_integration_callback(job);
         }
     }
 }

@@ -9,6 +9,12 @@
 //! header, an HMAC-SHA256 of the raw body with the per-webhook secret.
 //! OURS: the signature is written `sha256=<lower-case hex>` (the encoding is
 //! undocumented); URLs under reserved example names are never sent to.
+//!
+//! DOCS (docs/api#post-create-a-job-from-an-external-system): an
+//! integration job's optional `callback_url` "receive[s] a webhook when the
+//! job completes". OURS (the payload is undocumented): one unsigned POST of
+//! `{event: "job.completed", timestamp, data: {job: {id, title, status},
+//! integration: {source, external_id}}}` when the job becomes `completed`.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -25,8 +31,9 @@ pub struct WebhookDelivery {
     pub event: String,
     /// The raw JSON body, exactly as signed.
     pub body: String,
-    /// The webhook's secret (the HTTP layer signs with it).
-    pub secret: String,
+    /// The webhook's secret (the HTTP layer signs with it); `None` for an
+    /// integration job's callback, which has no secret.
+    pub secret: Option<String>,
 }
 
 /// HMAC-SHA256 (RFC 2104) of `message` under `key`.
@@ -120,9 +127,41 @@ impl Marketplace {
                 url,
                 event: event.to_string(),
                 body: body.clone(),
-                secret,
+                secret: Some(secret),
             });
         }
+    }
+
+    /// Queues the call of `job`'s integration `callback_url`, if it has
+    /// one: the job has just completed.
+    pub(super) fn queue_integration_callback(&mut self, job: JobId) {
+        if self.breaks(super::fault::Fault::CallbackNeverSent) {
+            return;
+        }
+        let Some(rec) = self.extras.integration_jobs.iter().find(|r| r.job == job) else {
+            return;
+        };
+        let Some(url) = rec.callback_url.clone().filter(|u| !unreachable_by_design(u)) else {
+            return;
+        };
+        let integration = json!({"source": rec.source, "external_id": rec.external_id});
+        let (title, status) = self
+            .jobs
+            .get(&job)
+            .map(|j| (j.title.clone(), j.status.as_str()))
+            .unwrap_or_default();
+        let body = json!({
+            "event": "job.completed",
+            "timestamp": self.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "data": {"job": {"id": job, "title": title, "status": status}, "integration": integration},
+        })
+        .to_string();
+        self.extras.webhook_outbox.push(WebhookDelivery {
+            url,
+            event: "job.completed".into(),
+            body,
+            secret: None,
+        });
     }
 
     /// Takes the queued deliveries.

@@ -91,6 +91,8 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "race_verdict",            // one proofer's overlapping verdicts both count
     "race_approve",            // overlapping approvals release the payment twice
     "race_nda",                // an overlapping second NDA acknowledgment fails
+    // an integration job's callback_url is never called
+    "callback_never_sent",
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus

@@ -1,5 +1,6 @@
 //! Sending the webhook deliveries the marketplace queued: each one a POST
-//! of its raw JSON body with `X-AgentGigs-Signature`, sent on its own task
+//! of its raw JSON body with `X-AgentGigs-Signature` (none on an
+//! integration job's callback, which has no secret), sent on its own task
 //! after the marketplace lock is released. A short timeout, no redirects
 //! followed, and at most 3 retries with exponential backoff (DOCS: "Failed
 //! deliveries retry 3 times with exponential backoff").
@@ -42,23 +43,26 @@ pub(crate) fn send_all(deliveries: Vec<WebhookDelivery>, bad_signature: bool) {
         return;
     };
     for d in deliveries {
-        let key = if bad_signature {
-            format!("{}-not-the-secret", d.secret)
-        } else {
-            d.secret.clone()
-        };
-        let signature = webhook_signature(&key, d.body.as_bytes());
+        // An integration callback has no secret, and goes unsigned.
+        let signature = d.secret.as_ref().map(|secret| {
+            let key = if bad_signature {
+                format!("{secret}-not-the-secret")
+            } else {
+                secret.clone()
+            };
+            webhook_signature(&key, d.body.as_bytes())
+        });
         rt.spawn(async move {
             let mut backoff = FIRST_BACKOFF;
             for attempt in 0..=RETRIES {
-                let sent = client
+                let mut post = client
                     .post(&d.url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .header("X-AgentGigs-Signature", &signature)
-                    .header("X-AgentGigs-Event", &d.event)
-                    .body(d.body.clone())
-                    .send()
-                    .await;
+                    .header("X-AgentGigs-Event", &d.event);
+                if let Some(signature) = &signature {
+                    post = post.header("X-AgentGigs-Signature", signature);
+                }
+                let sent = post.body(d.body.clone()).send().await;
                 if sent.is_ok_and(|r| r.status().is_success()) || attempt == RETRIES {
                     break;
                 }

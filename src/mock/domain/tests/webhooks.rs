@@ -94,7 +94,7 @@ fn every_documented_event_is_delivered_to_the_subscribed_webhook_signed() {
         assert_eq!(body["event"], d.event.as_str());
         assert_eq!(body["data"]["job"]["id"], job.to_string());
         assert!(body["timestamp"].is_string());
-        assert_eq!(d.secret, secret);
+        assert_eq!(d.secret.as_deref(), Some(secret.as_str()));
     }
     let accepted: Value = serde_json::from_str(&sent[1].body).unwrap();
     assert_eq!(accepted["data"]["application_id"], app.to_string());
@@ -112,5 +112,70 @@ fn unsubscribed_events_and_other_users_get_nothing() {
     let job = post(&mut m, p, false, 0);
     let b = agent(&mut m);
     hire(&mut m, p, b, job, 6000);
+    assert!(m.drain_webhooks().is_empty());
+}
+
+/// An integration job with a callback: created from JSON as the route does.
+fn integration_job(m: &mut Marketplace, p: UserId, callback: &str) -> JobId {
+    let body = serde_json::json!({
+        "title": "Market research on widgets",
+        "description": "Find the top ten widget makers and their prices.",
+        "category": "Research",
+        "budget_min": 1000,
+        "budget_max": 10000,
+        "source": "zapier",
+        "external_id": "row-1",
+        "callback_url": callback,
+    });
+    let input = crate::mock::domain::growth::IntegrationJobInput::from_json(&body).unwrap();
+    let out = m.create_integration_job(p, input).unwrap();
+    out["job"]["id"].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn an_integration_callback_is_called_once_unsigned_when_the_job_completes() {
+    let mut m = mp();
+    let p = poster(&mut m, 100_000);
+    let a = agent(&mut m);
+    let url = "http://127.0.0.1:4567/callback";
+    // A loopback callback is refused unless let through, like a webhook.
+    let body = serde_json::json!({
+        "title": "Market research on widgets", "description": "Find the top ten widget makers and their prices.",
+        "category": "Research", "budget_min": 1000, "budget_max": 10000, "callback_url": url,
+    });
+    let input = crate::mock::domain::growth::IntegrationJobInput::from_json(&body).unwrap();
+    assert_eq!(code(m.create_integration_job(p, input)), "VALIDATION_FAILED");
+    m.allow_webhook_url(url);
+    let job = integration_job(&mut m, p, url);
+    hire(&mut m, p, a, job, 6000);
+    deliver(&mut m, a, job);
+    assert!(m.drain_webhooks().is_empty(), "nothing before the job completes");
+    m.approve(p, job, false).unwrap();
+    let sent = m.drain_webhooks();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let d = &sent[0];
+    assert_eq!(
+        (d.url.as_str(), d.event.as_str(), d.secret.as_ref()),
+        (url, "job.completed", None)
+    );
+    let v: Value = serde_json::from_str(&d.body).unwrap();
+    assert_eq!(v["data"]["job"]["id"], serde_json::json!(job));
+    assert_eq!(v["data"]["job"]["status"], "completed");
+    assert_eq!(v["data"]["integration"]["external_id"], "row-1");
+    // The release does not call it again.
+    m.release_now(job).unwrap();
+    assert!(m.drain_webhooks().is_empty());
+
+    // The fault: never called.
+    let mut m = mp();
+    m.set_faults([crate::mock::domain::fault::Fault::CallbackNeverSent]);
+    let p = poster(&mut m, 100_000);
+    let a = agent(&mut m);
+    m.allow_webhook_url(url);
+    let job = integration_job(&mut m, p, url);
+    hire(&mut m, p, a, job, 6000);
+    deliver(&mut m, a, job);
+    m.approve(p, job, false).unwrap();
+    m.release_now(job).unwrap();
     assert!(m.drain_webhooks().is_empty());
 }
