@@ -905,6 +905,34 @@ async fn a_static_profile_maps_actors_without_a_control_api() {
     );
 }
 
+/// A short clock step on a target without clock control is waited out in
+/// real time, for its length on the target's clock: a profile's
+/// `clock_rate: 600` makes a minute pass in a tenth of a second.
+#[tokio::test]
+async fn a_clock_step_without_clock_control_waits_on_the_targets_clock() {
+    let (url, _) = tiny(Behaviour {
+        features: vec![],
+        ..Behaviour::default()
+    })
+    .await;
+    let yaml = "id: test.wait\ntitle: x\nactors: {alice: {role: poster}}\nsteps:\n  - clock: {advance_seconds: 60}\n  - as: alice\n    request: {method: GET, path: /api/echo}\n";
+    let text = format!("base_url: {url}\nclock_rate: 600\nactors:\n  poster:\n    api_key_env: CARGO_PKG_NAME\n");
+    let profile = Profile::parse(&text, "profile.yaml").unwrap();
+    let started = std::time::Instant::now();
+    let report = run_all(TargetSpec::Remote(profile), &[yaml], options()).await;
+    let took = started.elapsed();
+    assert_eq!(
+        report.scenarios[0].outcome,
+        Outcome::Passed,
+        "{:?}",
+        report.scenarios[0].outcome
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(100) && took < std::time::Duration::from_secs(20),
+        "a minute at 600x waits 0.1 s, took {took:?}"
+    );
+}
+
 /// The whole library in one run on one bundled server, as `run` does it by
 /// default (many scenarios at once on a shared server; `tests/conformance.rs`
 /// gives each scenario its own): every scenario passes, strictly (our
