@@ -163,6 +163,9 @@ pub(crate) async fn request_step(
     rep: &mut StepReport,
     dl: &mut Deadline,
 ) -> Result<(), Halt> {
+    if let Some(r) = &step.repeat {
+        bind_over(st, r, 1)?;
+    }
     let prepared = prepare(ctx, st, step, req)?;
     rep.request = Some(request_record(&prepared));
     if let Body::Json(j) = &prepared.body {
@@ -183,6 +186,7 @@ pub(crate) async fn request_step(
         ctx,
         st,
         step,
+        req,
         &prepared,
         &expect,
         repeat.as_ref(),
@@ -272,6 +276,7 @@ async fn exchange(
     ctx: &ScenarioContext,
     st: &mut ScenarioState,
     step: &Step,
+    req: &Request,
     prepared: &Prepared,
     expect: &Expect,
     repeat: Option<&Repeat>,
@@ -302,7 +307,10 @@ async fn exchange(
             let n = a.sent_before(limit, now.checked_sub(window).unwrap_or(st.steps_from), st.steps_from);
             u32::try_from(n).unwrap_or(u32::MAX)
         });
-        let outcome = repeat_request(ctx, step, prepared, repeat, expect, rep, dl, money, cents, prior).await;
+        let outcome = repeat_request(
+            ctx, st, step, req, prepared, repeat, expect, rep, dl, money, cents, prior,
+        )
+        .await;
         if let Some(a) = &account {
             a.note_sent(rep.attempts, limit);
         }
@@ -459,8 +467,10 @@ async fn send_paced(
 #[allow(clippy::too_many_arguments)]
 async fn repeat_request(
     ctx: &ScenarioContext,
+    st: &mut ScenarioState,
     step: &Step,
-    prepared: &Prepared,
+    req: &Request,
+    first: &Prepared,
     repeat: &Repeat,
     expect: &Expect,
     rep: &mut StepReport,
@@ -472,11 +482,36 @@ async fn repeat_request(
     if repeat.times == 0 {
         return Err(RunnerError::BadRequest("`repeat.times` must be at least 1".into()));
     }
+    for (var, list) in &repeat.over {
+        let n = st.vars.get(list).and_then(Value::as_array).map(Vec::len);
+        if n.is_none_or(|n| n < repeat.times as usize) {
+            let held = n.map_or_else(|| "is not a list".to_string(), |n| format!("holds {n} items"));
+            return Err(RunnerError::BadRequest(format!(
+                "`repeat.over.{var}`: the list `{list}` {held}, fewer than the {} requests of the repeat",
+                repeat.times
+            )));
+        }
+    }
+    for name in repeat.collect.keys() {
+        st.vars.set(name, Value::Array(Vec::new()));
+    }
     let mut seen: Vec<Finding> = Vec::new();
     let mut departed: Vec<Finding> = Vec::new();
     let mut last = None;
     let mut hit_at = None;
+    let mut varied: Option<Prepared> = None;
     for i in 1..=repeat.times {
+        if let Some(pause) = &repeat.pause
+            && i > 1
+            && (i - 1) % pause.every.max(1) == 0
+        {
+            advance_clock(st, pause.advance_seconds, dl).await?;
+        }
+        if !repeat.over.is_empty() && i > 1 {
+            bind_over(st, repeat, i)?;
+            varied = Some(prepare(ctx, st, step, req)?);
+        }
+        let prepared = varied.as_ref().unwrap_or(first);
         let (limit, label) = dl.request_limit(ctx.options.request_timeout);
         if limit.is_zero() {
             return Err(RunnerError::Timeout(format!(
@@ -513,6 +548,9 @@ async fn repeat_request(
             Some(_) => false,
             None => i == repeat.times,
         };
+        if !is_final || repeat.until_status.is_none() {
+            collect(st, repeat, i, &r, json.as_ref(), &mut seen);
+        }
         if !is_final && let Some(each) = &repeat.each {
             let f = check::check_expect(each, r.status, &r.headers, json.as_ref());
             if !f.is_empty() {
@@ -592,6 +630,106 @@ async fn repeat_request(
     Ok(Some((r, json)))
 }
 
+/// Sets each `repeat.over` variable to item `i` (1-based) of its list; a
+/// list too short (or none) is left for the repeat to report.
+fn bind_over(st: &mut ScenarioState, repeat: &Repeat, i: u32) -> Result<(), RunnerError> {
+    for (var, list) in &repeat.over {
+        let item = st
+            .vars
+            .get(list)
+            .and_then(Value::as_array)
+            .and_then(|a| a.get(i as usize - 1))
+            .cloned();
+        match item {
+            Some(v) => st.vars.set(var, v),
+            None => {
+                return Err(RunnerError::BadRequest(format!(
+                    "`repeat.over.{var}`: the list `{list}` has no item {i} (an earlier `collect` builds it)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends what each `repeat.collect` capture finds in answer `i` to its
+/// list variable; a capture that finds nothing is a finding.
+fn collect(
+    st: &mut ScenarioState,
+    repeat: &Repeat,
+    i: u32,
+    r: &Received,
+    json: Option<&Value>,
+    seen: &mut Vec<Finding>,
+) {
+    for (name, cap) in &repeat.collect {
+        let (value, from) = capture_value(cap, r, json);
+        match value {
+            Some(v) => {
+                let mut list = match st.vars.get(name) {
+                    Some(Value::Array(a)) => a.clone(),
+                    _ => Vec::new(),
+                };
+                list.push(v);
+                st.vars.set(name, Value::Array(list));
+            }
+            None => seen.push(Finding::new(
+                FindingKind::Capture,
+                format!(
+                    "request {i} of {}: collect `{name}`: the response has nothing at {from}",
+                    repeat.times
+                ),
+            )),
+        }
+    }
+}
+
+/// Moves the target's clock between the groups of a `repeat` (the
+/// `clock` control feature).
+async fn advance_clock(st: &ScenarioState, seconds: i64, dl: &Deadline) -> Result<(), RunnerError> {
+    let Some(control) = st.control.as_ref().filter(|_| st.features.has("clock")) else {
+        return Err(RunnerError::Control(
+            "`repeat.pause` needs the target's `clock` control".into(),
+        ));
+    };
+    match tokio::time::timeout(dl.outer_left(), control.advance_clock(seconds)).await {
+        Err(_) => Err(RunnerError::Timeout(format!(
+            "the clock call of `repeat.pause` timed out ({})",
+            dl.outer_label
+        ))),
+        Ok(r) => r.map(|_| ()).map_err(|e| RunnerError::Control(e.to_string())),
+    }
+}
+
+/// The value a capture finds in an answer, and a description of where it looked.
+fn capture_value(cap: &Capture, r: &Received, json: Option<&Value>) -> (Option<Value>, String) {
+    match cap {
+        Capture::Body(path) => {
+            let v = json
+                .and_then(|j| check::resolve(path, j).ok())
+                .and_then(|l| l.first())
+                .map(|(_, v)| v.clone());
+            (v, format!("body `{path}`"))
+        }
+        Capture::Header { header } => (
+            r.header(header).map(|h| Value::String(h.to_string())),
+            format!("header `{header}`"),
+        ),
+        Capture::AnyOf(paths) => {
+            let v = json.and_then(|j| {
+                paths.iter().find_map(|p| {
+                    check::resolve(p, j)
+                        .ok()
+                        .and_then(|l| l.first())
+                        .map(|(_, v)| v.clone())
+                })
+            });
+            let list = paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
+            (v, format!("any of the body's {list}"))
+        }
+    }
+}
+
 /// True when a capture's name or path suggests a secret.
 fn secret_like(name: &str, path: &str) -> bool {
     let s = format!("{name} {path}").to_ascii_lowercase();
@@ -610,31 +748,7 @@ fn capture(
     rep: &mut StepReport,
 ) {
     for (name, cap) in caps {
-        let (value, from) = match cap {
-            Capture::Body(path) => {
-                let v = json
-                    .and_then(|j| check::resolve(path, j).ok())
-                    .and_then(|l| l.first())
-                    .map(|(_, v)| v.clone());
-                (v, format!("body `{path}`"))
-            }
-            Capture::Header { header } => (
-                r.header(header).map(|h| Value::String(h.to_string())),
-                format!("header `{header}`"),
-            ),
-            Capture::AnyOf(paths) => {
-                let v = json.and_then(|j| {
-                    paths.iter().find_map(|p| {
-                        check::resolve(p, j)
-                            .ok()
-                            .and_then(|l| l.first())
-                            .map(|(_, v)| v.clone())
-                    })
-                });
-                let list = paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
-                (v, format!("any of the body's {list}"))
-            }
-        };
+        let (value, from) = capture_value(cap, r, json);
         match value {
             Some(v) => {
                 if let Value::String(s) = &v

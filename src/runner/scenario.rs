@@ -60,6 +60,13 @@ pub(crate) fn needed_features(p: &PlannedScenario) -> Vec<String> {
     if !waits && p.steps.iter().any(|s| s.clock.is_some()) {
         add("clock");
     }
+    // A repeat's pauses move the clock: they are never waited out.
+    if p.steps
+        .iter()
+        .any(|s| s.repeat.as_ref().is_some_and(|r| r.pause.is_some()))
+    {
+        add("clock");
+    }
     if p.steps.iter().any(|s| s.attach.is_some()) {
         add("attachments");
     }

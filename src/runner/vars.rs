@@ -37,6 +37,11 @@ impl Vars {
         self.values.insert(name.to_string(), value);
     }
 
+    /// The value of a variable itself (no actor fields, built-ins or filters).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
     pub fn add_actor(&mut self, name: &str, creds: ActorCredentials) {
         self.actors.insert(name.to_string(), creds);
     }

@@ -226,11 +226,46 @@ fn lint_scenario(
     let later: BTreeSet<String> = steps.iter().flat_map(defines).collect();
     let mut streams: BTreeSet<String> = BTreeSet::new();
     let mut sinks: BTreeSet<String> = BTreeSet::new();
+    let requires_clock = s.requires.iter().any(|r| r == "clock");
     for st in &steps {
+        if let Some(rep) = &st.repeat {
+            for (var, list) in &rep.over {
+                if !defined.contains(list) {
+                    out.push(finding(
+                        &st.source,
+                        Severity::Error,
+                        s,
+                        format!(
+                            "`repeat.over.{var}` reads the list `{list}`, which no earlier step, `vars` or `collect` defines{}",
+                            hint(list, &defined.iter().map(String::as_str).collect::<Vec<_>>())
+                        ),
+                    ));
+                }
+            }
+            if rep.pause.is_some() && !requires_clock {
+                out.push(finding(
+                    &st.source,
+                    Severity::Error,
+                    s,
+                    "`repeat.pause` moves the target's clock: add `clock` to `requires`".into(),
+                ));
+            }
+        }
+        // The `over` variables are set for this step's own request.
+        let own: Vec<String> = st
+            .repeat
+            .iter()
+            .flat_map(|r| r.over.keys().cloned())
+            .filter(|k| !defined.contains(k))
+            .collect();
+        defined.extend(own.iter().cloned());
         for r in step_references(st) {
             if let Some(msg) = check_reference(&r, &actors, &defined, &later) {
                 out.push(finding(&st.source, Severity::Error, s, msg));
             }
+        }
+        for k in &own {
+            defined.remove(k);
         }
         lint_step(s, st, ops, &streams, out);
         if let Some(sub) = &st.subscribe {
@@ -254,6 +289,10 @@ fn defines(st: &Step) -> Vec<String> {
     }
     if let Some(c) = &st.capture {
         v.extend(c.keys().cloned());
+    }
+    if let Some(r) = &st.repeat {
+        v.extend(r.collect.keys().cloned());
+        v.extend(r.over.keys().cloned());
     }
     if let Some(c) = st.event.as_ref().and_then(|e| e.capture.as_ref()) {
         v.extend(c.keys().cloned());
@@ -725,7 +764,8 @@ fn documented_only(
             ));
         }
     }
-    for (name, cap) in st.capture.iter().flatten() {
+    let collected = st.repeat.iter().flat_map(|r| r.collect.iter());
+    for (name, cap) in st.capture.iter().flatten().chain(collected) {
         let paths: Vec<&String> = match cap {
             Capture::Body(p) => vec![p],
             Capture::AnyOf(ps) => ps.iter().collect(),

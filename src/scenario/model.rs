@@ -395,6 +395,39 @@ pub struct Repeat {
     /// difference is a departure): `{expect_at: 31}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<RepeatReference>,
+    /// Vary the request: variable → list variable. Request `i` (1-based) is
+    /// prepared with each variable set to item `i` of its list
+    /// (`{job_id: jobs}`), so a limit counted per user can be met with one
+    /// request per job. Every list must hold at least `times` items (an
+    /// earlier `collect` usually built it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub over: BTreeMap<String, String>,
+    /// List variables built from the answers: each answer but the one
+    /// `until_status` stopped at appends what the capture finds (a place, or
+    /// the first of several places) to its list (`{jobs: [/job/id, /id]}`).
+    /// An answer without a value there is a finding.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collect: BTreeMap<String, Capture>,
+    /// Advance the target's clock between groups of requests (needs the
+    /// `clock` control feature; the scenario lists it in `requires`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<RepeatPause>,
+}
+
+/// A clock advance between the groups of a `repeat`: after every `every`
+/// requests, unless the repeat has ended, the target's clock moves
+/// `advance_seconds` ahead (`{every: 3, advance_seconds: 61}` sends bursts
+/// of three a minute apart, under a 3-per-minute burst limit counted in
+/// sliding or clock-aligned minutes). A limit of an hour counted in
+/// clock-aligned windows may see its hour turn between two groups: say so
+/// with an `expect_at` range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatPause {
+    /// Requests per group (at least 1).
+    pub every: u32,
+    /// Seconds the clock moves between groups (at least 1).
+    pub advance_seconds: i64,
 }
 
 /// When the status of a `repeat` must arrive.

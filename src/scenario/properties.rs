@@ -283,6 +283,9 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
                 until_status,
                 each: each.map(Box::new),
                 reference: until_status.map(|_| RepeatReference { expect_at: Some(times) }),
+                over: BTreeMap::new(),
+                collect: BTreeMap::new(),
+                pause: None,
             });
             s.expect = expect;
             s.capture = capture;

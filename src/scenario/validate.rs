@@ -8,6 +8,8 @@
 //! It must not: look at other files (includes and flows are checked by
 //! `flow.rs`, cross-scenario rules by `lint.rs`), or stop at the first error.
 
+use std::collections::BTreeMap;
+
 use regex::Regex;
 use serde_json_path::JsonPath;
 
@@ -224,6 +226,28 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// The captures of a step (`capture`) or of a repeat (`collect`).
+    fn captures(&mut self, c: &BTreeMap<String, Capture>, cp: &KeyPath) {
+        for (name, cap) in c {
+            self.name(&cp.key(name), name, "variable");
+            match cap {
+                Capture::Body(path) => self.body_path(&cp.key(name), path),
+                Capture::Header { header } if header.trim().is_empty() => self.invalid_value(
+                    &cp.key(name).key("header"),
+                    "a header name",
+                    "an empty string".into(),
+                    None,
+                ),
+                Capture::Header { .. } => {}
+                Capture::AnyOf(paths) => {
+                    for (i, path) in paths.iter().enumerate() {
+                        self.body_path(&cp.key(name).index(i), path);
+                    }
+                }
+            }
+        }
+    }
+
     fn invalid(&mut self, p: &KeyPath, message: String) {
         self.errors.push(self.loc.error(p, LoadErrorKind::Invalid { message }));
     }
@@ -437,30 +461,44 @@ impl<'a> Validator<'a> {
             if let Some(each) = &rep.each {
                 self.expect(each, &rp.key("each"));
             }
+            let op = rp.key("over");
+            for (var, list) in &rep.over {
+                self.name(&op.key(var), var, "variable");
+                self.name(&op.key(var), list, "list variable");
+                if rep.over.contains_key(list) || rep.collect.contains_key(list) {
+                    self.invalid(
+                        &op.key(var),
+                        format!("`over.{var}` reads the list `{list}`, which this repeat itself sets: name a list an earlier step built"),
+                    );
+                }
+            }
+            self.captures(&rep.collect, &rp.key("collect"));
+            for name in rep.collect.keys().filter(|n| rep.over.contains_key(*n)) {
+                self.invalid(
+                    &rp.key("collect").key(name),
+                    format!("`{name}` is both an `over` variable and a `collect` list of this repeat"),
+                );
+            }
+            if let Some(pause) = &rep.pause {
+                let pp = rp.key("pause");
+                if pause.every < 1 {
+                    self.invalid_value(&pp.key("every"), "at least 1", pause.every.to_string(), None);
+                }
+                if pause.advance_seconds < 1 {
+                    self.invalid_value(
+                        &pp.key("advance_seconds"),
+                        "a positive number of seconds",
+                        pause.advance_seconds.to_string(),
+                        None,
+                    );
+                }
+            }
         }
         if let Some(e) = &step.expect {
             self.expect(e, &p.key("expect"));
         }
         if let Some(c) = &step.capture {
-            let cp = p.key("capture");
-            for (name, cap) in c {
-                self.name(&cp.key(name), name, "variable");
-                match cap {
-                    Capture::Body(path) => self.body_path(&cp.key(name), path),
-                    Capture::Header { header } if header.trim().is_empty() => self.invalid_value(
-                        &cp.key(name).key("header"),
-                        "a header name",
-                        "an empty string".into(),
-                        None,
-                    ),
-                    Capture::Header { .. } => {}
-                    Capture::AnyOf(paths) => {
-                        for (i, path) in paths.iter().enumerate() {
-                            self.body_path(&cp.key(name).index(i), path);
-                        }
-                    }
-                }
-            }
+            self.captures(c, &p.key("capture"));
         }
         for (i, sc) in step.skip_checks.iter().enumerate() {
             if sc.reason.trim().is_empty() {

@@ -143,7 +143,9 @@ const CASES: &[Case] = &[
         fault: "no_retry_after",
         caught_by: &[
             "ratelimit.applications-per-hour",
+            "ratelimit.applications-per-hour-free",
             "ratelimit.fund-escrow-burst",
+            "ratelimit.fund-escrow-per-hour",
             "ratelimit.job-posting-per-hour",
             "ratelimit.limit-applies-everywhere",
             "ratelimit.login-per-ip",
@@ -252,8 +254,10 @@ const CASES: &[Case] = &[
         fault: "retry_after_millis",
         caught_by: &[
             "ratelimit.applications-per-hour",
+            "ratelimit.applications-per-hour-free",
             "ratelimit.downloads-per-job",
             "ratelimit.fund-escrow-burst",
+            "ratelimit.fund-escrow-per-hour",
             "ratelimit.job-posting-per-hour",
             "ratelimit.login-per-ip",
             "ratelimit.register-per-ip",
@@ -272,7 +276,16 @@ const CASES: &[Case] = &[
     Case {
         area: "ratelimit",
         fault: "applications_unlimited",
-        caught_by: &["ratelimit.applications-per-hour"],
+        caught_by: &[
+            "ratelimit.applications-per-hour",
+            "ratelimit.applications-per-hour-free",
+        ],
+        strict: false,
+    },
+    Case {
+        area: "ratelimit",
+        fault: "funding_unlimited",
+        caught_by: &["ratelimit.fund-escrow-per-hour"],
         strict: false,
     },
     Case {
@@ -513,6 +526,7 @@ fault_tests! {
     ratelimit_retry_after_millis => "retry_after_millis",
     ratelimit_posting_unlimited => "posting_unlimited",
     ratelimit_applications_unlimited => "applications_unlimited",
+    ratelimit_funding_unlimited => "funding_unlimited",
     events_keepalive_once => "keepalive_once",
     events_no_funded_update => "no_funded_update",
     auth_short_password => "short_password",

@@ -987,3 +987,44 @@ async fn the_bundled_reference_server_runs_the_library() {
         not_passed.join("\n")
     );
 }
+
+const OVER: &str = r#"
+id: test.over
+title: repeat over a collected list, with clock pauses
+requires: [clock]
+actors: {poster: {role: poster}}
+steps:
+  - as: poster
+    request: {method: POST, path: /api/things}
+    repeat: {times: 5, each: {status: 201}, collect: {ids: /id}, pause: {every: 2, advance_seconds: 100}}
+    expect: {status: 201}
+  - as: poster
+    request: {method: GET, path: "/api/things/{{thing}}"}
+    repeat: {times: 5, over: {thing: ids}, each: {status: 200}}
+    expect:
+      body: [{path: /id, equals: "{{ids.4}}"}]
+  - as: poster
+    request: {method: GET, path: /api/clock}
+    expect:
+      body: [{path: /advanced, equals: 200}]
+  - as: poster
+    request: {method: GET, path: "/api/things/{{thing}}"}
+    repeat: {times: 6, over: {thing: ids}}
+"#;
+
+#[tokio::test]
+async fn a_repeat_collects_a_list_sends_one_request_per_item_and_pauses_on_the_clock() {
+    let (url, _) = tiny(Behaviour::default()).await;
+    let r = run_one(&url, OVER).await;
+    let steps: Vec<(u32, bool)> = r.steps.iter().map(|s| (s.attempts, s.outcome.is_passed())).collect();
+    // Five things made (the clock moved twice: before the 3rd and the 5th),
+    // each fetched by its own id (the last answer is the 5th thing's), and a
+    // list of five cannot feed six requests.
+    assert_eq!(steps[..3], [(5, true), (5, true), (1, true)], "{:#?}", all_findings(&r));
+    assert!(
+        errored_message(&r.outcome)
+            .contains("`repeat.over.thing`: the list `ids` holds 5 items, fewer than the 6 requests of the repeat"),
+        "{:?}",
+        r.outcome
+    );
+}

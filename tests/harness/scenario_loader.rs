@@ -649,3 +649,89 @@ fn a_large_library_loads_in_path_order_with_every_error_in_place_order() {
         assert_eq!(load_library(&root).unwrap_err().to_string(), first);
     }
 }
+
+// ---------------------------------------------------------------------------
+// `repeat`: `over`, `collect` and `pause`.
+// ---------------------------------------------------------------------------
+
+const REPEAT_OVER: &str = "id: lint.over
+title: t
+doc: llms.txt#x
+rule: r
+requires: [actors, clock]
+actors:
+  alice: {role: poster}
+steps:
+  - as: alice
+    request: {method: POST, path: /api/agent/jobs, json: {title: t}}
+    repeat: {times: 3, collect: {jobs: [/job/id, /id]}, pause: {every: 2, advance_seconds: 61}}
+  - as: alice
+    request: {method: POST, path: \"/api/jobs/{{job_id}}/nda\"}
+    repeat: {times: 3, over: {job_id: jobs}}
+";
+
+#[test]
+fn repeat_over_collect_and_pause_load() {
+    let s = parse_scenario(REPEAT_OVER, "scenarios/lint/over.yaml").unwrap();
+    let first = s.steps[0].repeat.as_ref().unwrap();
+    assert_eq!(
+        first.pause,
+        Some(RepeatPause {
+            every: 2,
+            advance_seconds: 61
+        })
+    );
+    assert_eq!(
+        first.collect.get("jobs"),
+        Some(&Capture::AnyOf(vec!["/job/id".into(), "/id".into()]))
+    );
+    let second = s.steps[1].repeat.as_ref().unwrap();
+    assert_eq!(second.over.get("job_id").map(String::as_str), Some("jobs"));
+}
+
+#[test]
+fn repeat_over_collect_and_pause_errors() {
+    let text = REPEAT_OVER
+        .replace("every: 2, advance_seconds: 61", "every: 0, advance_seconds: 0")
+        .replace(
+            "over: {job_id: jobs}",
+            "over: {job_id: job_id, 2x: jobs}, collect: {job_id: /id}",
+        );
+    let e = parse_scenario_all(&text, "scenarios/lint/over.yaml")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "scenarios/lint/over.yaml:11:72: invalid value for `steps[0].repeat.pause.every`: expected at least 1, found 0\n\
+         scenarios/lint/over.yaml:11:92: invalid value for `steps[0].repeat.pause.advance_seconds`: expected a positive number of seconds, found 0\n\
+         scenarios/lint/over.yaml:14:39: `over.job_id` reads the list `job_id`, which this repeat itself sets: name a list an earlier step built\n\
+         scenarios/lint/over.yaml:14:47: invalid variable name `2x` in steps[1].repeat.over.2x: expected letters, digits and `_`, not starting with a digit\n\
+         scenarios/lint/over.yaml:14:76: `job_id` is both an `over` variable and a `collect` list of this repeat"
+    );
+}
+
+#[test]
+fn repeat_over_collect_and_pause_lint() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("scenarios");
+    std::fs::create_dir_all(root.join("lint")).unwrap();
+    std::fs::write(root.join("lint/over.yaml"), REPEAT_OVER).unwrap();
+    let clean = lint_with(&load_library(&root).unwrap(), None);
+    assert!(clean.is_empty(), "{clean:?}");
+    // A list nobody built, a misspelt one, and a pause without the clock.
+    let broken = REPEAT_OVER
+        .replace("requires: [actors, clock]", "requires: [actors]")
+        .replace("over: {job_id: jobs}", "over: {job_id: jbos}");
+    std::fs::write(root.join("lint/over.yaml"), broken).unwrap();
+    let found: Vec<String> = lint_with(&load_library(&root).unwrap(), None)
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "scenarios/lint/over.yaml:9:5: error: `repeat.pause` moves the target's clock: add `clock` to `requires`",
+            "scenarios/lint/over.yaml:12:5: error: `repeat.over.job_id` reads the list `jbos`, which no earlier step, `vars` or `collect` defines (did you mean `jobs`?)",
+        ]
+    );
+}

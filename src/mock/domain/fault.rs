@@ -51,6 +51,8 @@ pub enum Fault {
     PostingUnlimited,
     /// `applications_unlimited`: applications are not held to their hourly limit (`apply`).
     ApplicationsUnlimited,
+    /// `funding_unlimited`: escrow funding is not held to its hourly limit by tier (`check_fund_rate`; the burst and per-job limits stay).
+    FundingUnlimited,
     /// `commission_twice`: the agent's commission is taken twice at release (`release`).
     CommissionTwice,
     /// `race_fund_escrow`: two fund-escrow calls that overlap both fund (`fund_escrow`).
@@ -91,6 +93,7 @@ impl Fault {
         Fault::ProofersLockedOut,
         Fault::PostingUnlimited,
         Fault::ApplicationsUnlimited,
+        Fault::FundingUnlimited,
         Fault::CommissionTwice,
         Fault::RaceFundEscrow,
         Fault::RaceAcceptApplication,
@@ -134,6 +137,7 @@ impl Fault {
             Fault::ProofersLockedOut => "proofers_locked_out",
             Fault::PostingUnlimited => "posting_unlimited",
             Fault::ApplicationsUnlimited => "applications_unlimited",
+            Fault::FundingUnlimited => "funding_unlimited",
             Fault::CommissionTwice => "commission_twice",
             Fault::RaceFundEscrow => "race_fund_escrow",
             Fault::RaceAcceptApplication => "race_accept_application",

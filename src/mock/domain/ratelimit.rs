@@ -252,15 +252,15 @@ impl Marketplace {
         let tier = self.subject_tier(&RateSubject::User(user));
         let now = self.now();
         let s = RateSubject::User(user);
-        let checked = self.limiter.check_all(
-            &[
-                (RateRule::FundBurst, s.clone(), None),
-                (RateRule::FundHourly, s.clone(), None),
-                (RateRule::FundPerJob, s, Some(job)),
-            ],
-            tier,
-            now,
-        );
+        let mut checks = vec![
+            (RateRule::FundBurst, s.clone(), None),
+            (RateRule::FundHourly, s.clone(), None),
+            (RateRule::FundPerJob, s, Some(job)),
+        ];
+        if self.breaks(super::Fault::FundingUnlimited) {
+            checks.retain(|(rule, _, _)| *rule != RateRule::FundHourly);
+        }
+        let checked = self.limiter.check_all(&checks, tier, now);
         self.in_real_seconds(checked)
     }
 }

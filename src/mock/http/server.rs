@@ -84,6 +84,8 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "posting_unlimited",
     // applications have no hourly limit
     "applications_unlimited",
+    // escrow funding has no hourly limit by tier
+    "funding_unlimited",
     "commission_twice",        // the agent's commission is taken twice at release
     "race_fund_escrow",        // overlapping fund-escrow calls both fund
     "race_accept_application", // overlapping accept-application calls both hire
