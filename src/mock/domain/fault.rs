@@ -73,7 +73,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 27] = [
+    pub const ALL: [Fault; 28] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
