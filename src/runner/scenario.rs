@@ -89,8 +89,11 @@ fn clock_by_waiting(p: &PlannedScenario) -> bool {
     advances.peek().is_some() && advances.all(|a| (0..=WAITABLE_CLOCK_SECS).contains(&a))
 }
 
-/// The longest `clock` step a target without clock control runs by
-/// waiting that long in real time: a rate-limit window of a minute.
+/// The longest `clock` step (on the target's clock) a target without clock
+/// control runs by waiting it out in real time: a rate-limit window of a
+/// minute. (On a target whose clock runs fast, the real wait is shorter;
+/// longer steps are not waited for even there, since the scenario would
+/// hold its pool accounts for that long.)
 pub(crate) const WAITABLE_CLOCK_SECS: i64 = 65;
 
 /// The actors a scenario needs, in declaration order.
@@ -667,23 +670,35 @@ pub(crate) async fn set_specializations(
     set: &[String],
 ) -> Result<(), String> {
     let url = super::state::join_url(base, "/api/agent/profile").map_err(|e| e.to_string())?;
-    let mut rb = ctx
-        .http
-        .patch(url)
-        .timeout(ctx.options.request_timeout)
-        .json(&serde_json::json!({ "specializations": set }));
-    if let Some(k) = &creds.api_key {
-        rb = rb.header("X-API-Key", k);
-    } else if let Some(t) = &creds.access_token {
-        rb = rb.bearer_auth(t);
+    // A 429 (the scenario may have spent the account's allowance) is
+    // waited out, twice at most: the account must not stay changed.
+    for attempt in 0..3 {
+        let mut rb = ctx
+            .http
+            .patch(url.clone())
+            .timeout(ctx.options.request_timeout)
+            .json(&serde_json::json!({ "specializations": set }));
+        if let Some(k) = &creds.api_key {
+            rb = rb.header("X-API-Key", k);
+        } else if let Some(t) = &creds.access_token {
+            rb = rb.bearer_auth(t);
+        }
+        let resp = rb.send().await.map_err(|e| crate::target::describe_error(&e))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        if status != 429 || attempt == 2 {
+            return Err(format!("`PATCH /api/agent/profile` answered {status}"));
+        }
+        let wait = super::pacing::retry_after(
+            resp.headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        tokio::time::sleep(wait).await;
     }
-    let resp = rb.send().await.map_err(|e| crate::target::describe_error(&e))?;
-    let status = resp.status().as_u16();
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        Err(format!("`PATCH /api/agent/profile` answered {status}"))
-    }
+    Err("`PATCH /api/agent/profile` answered 429".into())
 }
 
 /// Registers an actor's secrets under labelled names.
