@@ -5,6 +5,9 @@
 //! the public handle: configure, start, get the URL, shut down. It never
 //! prints (the CLI does).
 //!
+//! (The crate has no doctests, each of which is a separate compile: this
+//! example runs as the unit test `mock::doc_example::starts_and_stops`.)
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), agentgigs_conformance::mock::MockError> {
 //! use agentgigs_conformance::mock::{MockConfig, MockServer};
@@ -283,4 +286,24 @@ pub async fn serve_until_ctrl_c(config: MockConfig, on_ready: impl FnOnce(&str))
     let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await;
     Ok(())
+}
+
+/// The example at the top of this module, run (doctests are off: see
+/// `doctest = false` in `Cargo.toml`).
+#[cfg(test)]
+mod doc_example {
+    use super::{MockConfig, MockError, MockServer};
+
+    async fn demo() -> Result<String, MockError> {
+        let server = MockServer::start(MockConfig::default()).await?;
+        let base = server.url(); // e.g. "http://127.0.0.1:41234"
+        server.shutdown().await;
+        Ok(base)
+    }
+
+    #[tokio::test]
+    async fn starts_and_stops() {
+        let base = demo().await.expect("the server starts");
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    }
 }

@@ -1,6 +1,7 @@
-//! Coverage of the spec by the scenario library: runs every scenario once
-//! against the bundled reference server (in parallel, one fresh server per
-//! scenario) and fails, listing them all, when a documented
+//! Coverage of the spec by the scenario library: from the run of every
+//! scenario against the bundled reference server that
+//! `runner::the_bundled_reference_server_runs_the_library` checks (run once
+//! per test process, shared), fails, listing them all, when a documented
 //! (operation, status) pair or a documented error `code` is hit by no
 //! scenario, when an operation the docs name
 //! (`specs/documented-operations.yaml`) is missing from the spec, or when no
@@ -15,16 +16,12 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 use agentgigs_conformance::report::coverage::{
     DOCUMENTED_OPERATIONS, DocumentedOperation, coverage_of, parse_documented_operations,
 };
-use agentgigs_conformance::report::model::{Outcome, RunReport};
-use agentgigs_conformance::runner::{PlannedScenario, RunOptions, RunPlan, run};
-use agentgigs_conformance::scenario::load_library;
+use agentgigs_conformance::report::model::Outcome;
 use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY, Spec};
-use agentgigs_conformance::target::TargetSpec;
 
 /// What the library cannot cover today, and why. An entry is either
 /// `"METHOD /path STATUS"` or an error code.
@@ -39,38 +36,6 @@ fn reference_spec(root: &Path) -> Spec {
     Contract::reference_of(&documented, &overlay, REFERENCE_OVERLAY).expect("the overlay applies")
 }
 
-/// Runs the whole library against the bundled server.
-fn run_library(root: &Path) -> (Arc<Spec>, RunReport) {
-    let spec = Arc::new(reference_spec(root));
-    let library = load_library(&root.join("scenarios")).unwrap_or_else(|e| panic!("the scenario library loads:\n{e}"));
-    assert!(
-        !library.scenarios.is_empty(),
-        "no scenario found under scenarios/: discovery is broken"
-    );
-    let scenarios: Vec<PlannedScenario> = library
-        .scenarios
-        .iter()
-        .map(|s| {
-            let steps = library.expand(s).unwrap_or_else(|e| panic!("`{}`: {e}", s.id));
-            PlannedScenario::new(s.clone(), steps)
-        })
-        .collect();
-    // Scenarios mostly wait on the servers (event windows): more at once than cores.
-    let options = RunOptions {
-        jobs: 8,
-        ..RunOptions::default()
-    };
-    let plan = RunPlan {
-        contract: spec.clone().into(),
-        scenarios,
-        target: TargetSpec::Bundled,
-        options,
-    };
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let report = runtime.block_on(run(plan));
-    (spec, report)
-}
-
 /// Every operation the docs name, as checked in.
 fn documented_operations(root: &Path) -> Vec<DocumentedOperation> {
     let text = std::fs::read_to_string(root.join(DOCUMENTED_OPERATIONS)).expect("the documented operations list");
@@ -81,8 +46,11 @@ fn documented_operations(root: &Path) -> Vec<DocumentedOperation> {
 fn every_documented_status_and_error_code_is_exercised() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let documented = documented_operations(root);
-    let (spec, report) = run_library(root);
-    let coverage = coverage_of(&spec, &documented, &report);
+    let (contract, _, report) = &*crate::runner::WHOLE_LIBRARY;
+    let spec = contract
+        .reference()
+        .expect("the run's contract has the reference layer");
+    let coverage = coverage_of(spec, &documented, report);
     let missing = coverage.missing();
 
     let known: BTreeSet<&str> = KNOWN_GAPS.iter().map(|(k, _)| *k).collect();

@@ -3,15 +3,27 @@
 //! breaks on purpose, `MockConfig::faults`) fails at least one scenario of
 //! that area: the outcome is `Failed` (a conformance verdict, not `Errored`)
 //! and the rendered failure names the scenario and its rule. The same
-//! scenarios pass on the server without the fault, so the fault alone is
-//! what they caught.
+//! scenarios pass on the server without any fault
+//! (`every_catching_scenario_passes_without_a_fault`, from the whole-library
+//! run the runner tests share), so the fault alone is what they caught.
 //!
-//! Only the area's scenarios run for each fault, four at a time, each on
-//! its own fresh server.
+//! Only the scenarios a case names (`caught_by`) run under its fault, four at
+//! a time, each on its own fresh server: the other scenarios of the area are
+//! not run under it (whether a fault makes them fail or error is not what
+//! these tests check; `tests/conformance.rs` runs every scenario against the
+//! server without faults).
+//!
+//! `events.keepalive` waits the documented 30 s and a margin (35 s) for each
+//! keepalive; the bundled server sends one every 250 ms. The copy these
+//! tests run has that window divided by [`KEEPALIVE_SCALE`] (in memory only;
+//! the library keeps 35 s), so the `keepalive_once` fault, which sends one
+//! keepalive and then none, is caught in seconds rather than after 35 s, and
+//! the clean run shows the shorter window still passes a faithful server.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use agentgigs_conformance::mock::{KNOWN_FAULTS, MockConfig};
 use agentgigs_conformance::report::model::{Outcome, RunReport};
@@ -20,6 +32,11 @@ use agentgigs_conformance::runner::{self, PlannedScenario, RunOptions, RunPlan};
 use agentgigs_conformance::scenario::load_library;
 use agentgigs_conformance::spec::{Contract, DOCUMENTED_SPEC, REFERENCE_OVERLAY};
 use agentgigs_conformance::target::TargetSpec;
+
+/// How much shorter the keepalive windows of the scenarios run here are
+/// than the library's (35 s becomes 3.5 s, still 14 of the bundled server's
+/// 250 ms keepalive intervals).
+const KEEPALIVE_SCALE: u64 = 10;
 
 /// The contract (both layers: a fault must break the documented one, so
 /// that the run fails rather than departs) and every planned scenario of
@@ -33,9 +50,44 @@ static LIBRARY: LazyLock<(Contract, Vec<PlannedScenario>)> = LazyLock::new(|| {
         .scenarios
         .iter()
         .map(|s| PlannedScenario::new(s.clone(), library.expand(s).expect("includes expand")))
+        .map(scale_keepalive_windows)
         .collect();
     (contract, planned)
 });
+
+/// `planned` with every keepalive window divided by [`KEEPALIVE_SCALE`].
+fn scale_keepalive_windows(mut planned: PlannedScenario) -> PlannedScenario {
+    let interval = MockConfig::default().keepalive;
+    for step in &mut planned.steps {
+        let Some(event) = step.event.as_mut().filter(|e| e.event_type == "keepalive") else {
+            continue;
+        };
+        if let Some(window) = event.within_ms.as_mut() {
+            *window /= KEEPALIVE_SCALE;
+            assert!(
+                Duration::from_millis(*window) >= interval * 8,
+                "`{}`: a keepalive window of {window} ms is too short for the bundled server's {interval:?} interval",
+                planned.scenario.id
+            );
+        }
+    }
+    planned
+}
+
+/// The planned copies of `ids` (each must be a scenario of the library).
+fn planned(ids: &[&str]) -> Vec<PlannedScenario> {
+    let wanted: BTreeSet<&str> = ids.iter().copied().collect();
+    let found: Vec<PlannedScenario> = LIBRARY
+        .1
+        .iter()
+        .filter(|p| wanted.contains(p.scenario.id.as_str()))
+        .cloned()
+        .collect();
+    let have: BTreeSet<&str> = found.iter().map(|p| p.scenario.id.as_str()).collect();
+    let missing: Vec<&&str> = wanted.difference(&have).collect();
+    assert!(missing.is_empty(), "not scenarios of the library: {missing:?}");
+    found
+}
 
 /// One fault, the area whose scenarios must catch it, and the scenarios
 /// that do (each must fail under the fault and pass without it).
@@ -50,7 +102,9 @@ struct Case {
 }
 
 /// The area → fault → scenario table (every known fault appears once).
-/// `caught_by` lists every scenario of the area that fails under the fault.
+/// `caught_by` lists every scenario of the area that failed under the fault
+/// when the whole area was run under it (only these are run now, and each
+/// must still fail).
 const CASES: &[Case] = &[
     Case {
         area: "lifecycle",
@@ -402,28 +456,27 @@ fn outcomes(report: &RunReport) -> String {
         .join("\n")
 }
 
-/// The whole check of one fault.
+/// The whole check of one fault: every scenario the case names fails
+/// under it, with a failure that names the scenario and states its rule.
 fn caught(fault: &str) {
     let case = CASES.iter().find(|c| c.fault == fault).expect("the fault has a case");
-    let area: Vec<PlannedScenario> = LIBRARY.1.iter().filter(|p| p.area == case.area).cloned().collect();
-    assert!(!area.is_empty(), "no scenario in area `{}`", case.area);
+    let scenarios = planned(case.caught_by);
+    for p in &scenarios {
+        assert_eq!(
+            p.area, case.area,
+            "`{}` is not a scenario of area `{}`",
+            p.scenario.id, case.area
+        );
+    }
 
-    let broken = run(area, &[case.fault], case.strict);
-    assert!(
-        !broken
-            .scenarios
-            .iter()
-            .any(|s| matches!(s.outcome, Outcome::Errored { .. })),
-        "under `{fault}` every scenario of `{}` must still run to a verdict:\n{}",
-        case.area,
-        outcomes(&broken)
-    );
+    let broken = run(scenarios, &[case.fault], case.strict);
+    assert_eq!(broken.scenarios.len(), case.caught_by.len(), "{}", outcomes(&broken));
     for id in case.caught_by {
         let s = broken
             .scenarios
             .iter()
             .find(|s| s.id == *id)
-            .unwrap_or_else(|| panic!("`{id}` is not a scenario of area `{}`", case.area));
+            .unwrap_or_else(|| panic!("`{id}` did not run:\n{}", outcomes(&broken)));
         assert!(
             matches!(s.outcome, Outcome::Failed),
             "under `{fault}`, `{id}` should fail (a verdict, not an error):\n{}",
@@ -438,18 +491,54 @@ fn caught(fault: &str) {
             "the failure of `{id}` does not state its rule:\n{text}"
         );
     }
+}
 
-    let expected: BTreeSet<&str> = case.caught_by.iter().copied().collect();
-    let same: Vec<PlannedScenario> = LIBRARY
-        .1
+/// Whether `planned` has a keepalive window, scaled here.
+fn scaled(planned: &PlannedScenario) -> bool {
+    planned
+        .steps
         .iter()
-        .filter(|p| expected.contains(p.scenario.id.as_str()))
-        .cloned()
+        .filter_map(|step| step.event.as_ref())
+        .any(|e| e.event_type == "keepalive" && e.within_ms.is_some())
+}
+
+/// Every scenario some case names passes against the server without any
+/// fault, strictly (the reference server departs from none of its own
+/// choices). As the library has them, they ran in the whole-library run
+/// that `runner::the_bundled_reference_server_runs_the_library` checks (run
+/// once per test process, shared): their outcomes are read from it. The
+/// copies run here with a scaled keepalive window are not what that run
+/// ran, so they run again here, without a fault.
+#[test]
+fn every_catching_scenario_passes_without_a_fault() {
+    let ids: BTreeSet<&str> = CASES.iter().flat_map(|c| c.caught_by.iter().copied()).collect();
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let (_, _, whole) = &*crate::runner::WHOLE_LIBRARY;
+    let not_passed: Vec<String> = ids
+        .iter()
+        .filter_map(|id| match whole.scenarios.iter().find(|s| s.id == *id) {
+            Some(s) if matches!(s.outcome, Outcome::Passed) => None,
+            Some(s) => Some(format!("  {id}: {:?}", s.outcome)),
+            None => Some(format!("  {id}: not in the whole-library run")),
+        })
         .collect();
-    let clean = run(same, &[], case.strict);
+    assert!(
+        not_passed.is_empty(),
+        "without any fault the scenarios that catch one must pass:\n{}",
+        not_passed.join("\n")
+    );
+
+    let copies: Vec<PlannedScenario> = planned(&ids).into_iter().filter(scaled).collect();
+    assert!(
+        copies.iter().any(|p| p.scenario.id == "events.keepalive"),
+        "`events.keepalive` has no keepalive window to scale any more: update this file"
+    );
+    let count = copies.len();
+    let clean = run(copies, &[], true);
+    assert_eq!(clean.scenarios.len(), count, "{}", outcomes(&clean));
     assert!(
         clean.scenarios.iter().all(|s| matches!(s.outcome, Outcome::Passed)),
-        "without `{fault}` the same scenarios must pass:\n{}",
+        "without any fault, the copies with a scaled keepalive window must pass:\n{}",
         outcomes(&clean)
     );
 }

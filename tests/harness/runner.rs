@@ -4,7 +4,7 @@
 use crate::tiny;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use agentgigs_conformance::finding::FindingKind;
@@ -935,14 +935,19 @@ async fn a_clock_step_without_clock_control_waits_on_the_targets_clock() {
 
 /// The whole library in one run on one bundled server, as `run` does it by
 /// default (many scenarios at once on a shared server; `tests/conformance.rs`
-/// gives each scenario its own): every scenario passes, strictly (our
-/// reference server departs from none of its own choices).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_bundled_reference_server_runs_the_library() {
+/// gives each scenario its own), judged strictly: the contract it ran with,
+/// how many scenarios were planned, and the report. Run once per test
+/// process: `coverage::every_documented_status_and_error_code_is_exercised`
+/// computes the library's coverage from this same run.
+pub(crate) static WHOLE_LIBRARY: LazyLock<(Contract, usize, RunReport)> = LazyLock::new(|| {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let contract = Contract::load(&root.join(DOCUMENTED_SPEC), Some(&root.join(REFERENCE_OVERLAY)))
         .unwrap_or_else(|e| panic!("the contract loads: {e}"));
     let lib = load_library(&root.join("scenarios")).unwrap_or_else(|e| panic!("the scenario library loads:\n{e}"));
+    assert!(
+        !lib.scenarios.is_empty(),
+        "no scenario found under scenarios/: discovery is broken"
+    );
     let scenarios: Vec<PlannedScenario> = lib
         .scenarios
         .iter()
@@ -954,8 +959,14 @@ async fn the_bundled_reference_server_runs_the_library() {
     let areas: std::collections::BTreeSet<&str> = scenarios.iter().map(|p| p.area.as_str()).collect();
     assert!(areas.len() >= 10, "{} areas: {areas:?}", areas.len());
     let count = scenarios.len();
-    let report = run(RunPlan {
-        contract,
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    // Scenarios mostly wait on the server (event windows): more at once than cores.
+    let report = runtime.block_on(run(RunPlan {
+        contract: contract.clone(),
         scenarios,
         target: TargetSpec::Bundled,
         options: RunOptions {
@@ -963,8 +974,16 @@ async fn the_bundled_reference_server_runs_the_library() {
             strict: true,
             ..RunOptions::default()
         },
-    })
-    .await;
+    }));
+    (contract, count, report)
+});
+
+/// Every scenario of the whole library passes against the bundled server,
+/// strictly (our reference server departs from none of its own choices).
+#[test]
+fn the_bundled_reference_server_runs_the_library() {
+    let (_, count, report) = &*WHOLE_LIBRARY;
+    let count = *count;
     assert_eq!(report.scenarios.len(), count);
     assert_eq!(report.target.kind, "bundled");
     assert!(report.target.features.contains(&"actors".to_string()));
