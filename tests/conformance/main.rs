@@ -30,8 +30,9 @@
 //! account pool and no control API.
 //!
 //! The trials wait on event windows and on servers far more than they
-//! compute, so they run four per core unless `--test-threads` (or
-//! `RUST_TEST_THREADS`) says otherwise.
+//! compute, so they run four per core unless `--test-threads` says
+//! otherwise (`RUST_TEST_THREADS`, which `.cargo/config.toml` sets for the
+//! libtest binaries, is not read here).
 
 mod deployment;
 
@@ -52,13 +53,7 @@ fn main() {
     let mut args = Arguments::from_args();
     if args.test_threads.is_none() {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        args.test_threads = Some(
-            std::env::var("RUST_TEST_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or(4 * cores),
-        );
+        args.test_threads = Some(4 * cores);
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut trials = Vec::new();
