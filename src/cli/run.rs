@@ -15,7 +15,7 @@ use crate::report::RunState;
 use crate::report::model::{Outcome, RunReport};
 use crate::report::terminal::{TerminalStyle, render_failure, render_summary};
 use crate::report::{Format, coverage, write_report};
-use crate::runner::{PlannedScenario, ProgressEvent, RunOptions, RunPlan, run_with_secrets};
+use crate::runner::{PlannedScenario, ProgressEvent, Recording, RunOptions, RunPlan, run_with_secrets};
 use crate::spec::Contract;
 use crate::target::TargetSpec;
 
@@ -198,6 +198,14 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
             .map(|s| s.spent_limits)
             .unwrap_or_default(),
         progress: Some(callback),
+        // The callback hears scenarios only.
+        progress_steps: false,
+        // Only failures are shown unless a report or transcripts are written.
+        record: if reports.is_empty() && args.snapshots.is_none() {
+            Recording::Failures
+        } else {
+            Recording::All
+        },
         ..RunOptions::default()
     };
     let plan = RunPlan {
@@ -220,10 +228,11 @@ pub fn run(args: &RunArgs, out: &mut Out) -> Result<ExitCode, UsageError> {
         out.line("");
     }
     out.text(&render_summary(&report, &style));
-    let coverage = coverage::coverage_of(spec.reference().unwrap_or(spec.documented()), &[], &report);
+    let coverage = (!reports.is_empty())
+        .then(|| coverage::coverage_of(spec.reference().unwrap_or(spec.documented()), &[], &report));
     let mut written: Vec<PathBuf> = Vec::new();
     for (format, path) in &reports {
-        write_report(*format, &report, Some(&coverage), path).map_err(|e| UsageError::Other(e.to_string()))?;
+        write_report(*format, &report, coverage.as_ref(), path).map_err(|e| UsageError::Other(e.to_string()))?;
         written.push(path.clone());
         out.line(&format!("wrote {} report to {}", format.name(), path.display()));
     }
@@ -273,6 +282,7 @@ pub fn coverage(args: &CoverageArgs, out: &mut Out) -> Result<ExitCode, UsageErr
     let (spec, planned) = plan(&args.library, &SelectArgs::default(), None, out)?;
     let options = RunOptions {
         jobs: default_jobs(&TargetSpec::Bundled),
+        progress_steps: false,
         ..RunOptions::default()
     };
     let plan = RunPlan {

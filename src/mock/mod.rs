@@ -45,8 +45,9 @@ pub struct MockConfig {
     /// When set, every `/__conformance` call must carry it in `X-Conformance-Token`.
     pub control_token: Option<String>,
     /// Interval of the `: keepalive` comment on an idle event stream.
-    /// The default is 250 ms, so that a test or a run against the bundled
-    /// server sees one at once (the docs ask for one at least every 30 s;
+    /// The default is 100 ms, so that a test or a run against the bundled
+    /// server sees one at once: `events.keepalive` waits for three in a row,
+    /// the longest wait of the library against it (the docs ask for one at least every 30 s;
     /// `agentgigs-conformance mock` sends one every 30 s unless told
     /// otherwise).
     pub keepalive: Duration,
@@ -82,7 +83,7 @@ impl Default for MockConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             control_token: None,
-            keepalive: Duration::from_millis(250),
+            keepalive: Duration::from_millis(100),
             faults: BTreeSet::new(),
             choices: BTreeSet::new(),
             contract: None,

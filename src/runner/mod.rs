@@ -80,6 +80,26 @@ pub struct RunOptions {
     pub spent_limits: Vec<crate::report::model::SpentLimit>,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
+    /// Whether the progress callback hears [`ProgressEvent::StepFinished`]
+    /// (each step redacted as it ends). Off, a step is redacted once, when
+    /// its scenario ends.
+    pub progress_steps: bool,
+    /// Which scenarios keep their steps' requests and responses in the report.
+    pub record: Recording,
+}
+
+/// Which scenarios keep their steps' exchanges (requests and responses)
+/// in the report. Either way a scenario's steps keep their exchanges raw
+/// while it runs, and what is kept is redacted once, when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recording {
+    /// Every step keeps its exchanges: for reports and transcripts.
+    #[default]
+    All,
+    /// Only the steps of scenarios that failed or errored keep them (what
+    /// the terminal shows); the others keep their outcomes, findings and
+    /// departures, and `request`/`response` are `None`.
+    Failures,
 }
 
 impl Default for RunOptions {
@@ -100,6 +120,8 @@ impl Default for RunOptions {
             min_executed: None,
             spent_limits: Vec::new(),
             progress: None,
+            progress_steps: true,
+            record: Recording::All,
         }
     }
 }
@@ -121,6 +143,8 @@ impl std::fmt::Debug for RunOptions {
             .field("strict", &self.strict)
             .field("min_executed", &self.min_executed)
             .field("progress", &self.progress.is_some())
+            .field("progress_steps", &self.progress_steps)
+            .field("record", &self.record)
             .finish()
     }
 }

@@ -63,55 +63,83 @@ pub(crate) fn response_record(r: &Received, json: Option<&Value>) -> ResponseRec
     }
 }
 
-fn redact_finding(s: &Secrets, f: &Finding) -> Finding {
-    Finding {
-        kind: f.kind,
-        message: s.redact_str(&f.message),
-        expected: f.expected.as_ref().map(|v| s.redact_json(v)),
-        actual: f.actual.as_ref().map(|v| s.redact_json(v)),
-        body_pointer: f.body_pointer.as_ref().map(|p| s.redact_str(p)),
-        schema_pointer: f.schema_pointer.clone(),
+fn redact_in(s: &Secrets, text: &mut String) {
+    *text = s.redact_str(text);
+}
+
+fn redact_finding(s: &Secrets, f: &mut Finding) {
+    redact_in(s, &mut f.message);
+    for v in [&mut f.expected, &mut f.actual].into_iter().flatten() {
+        *v = s.redact_json(v);
+    }
+    if let Some(p) = &mut f.body_pointer {
+        redact_in(s, p);
+    }
+    if let Some(p) = &mut f.schema_pointer {
+        redact_in(s, p);
     }
 }
 
-fn redact_outcome(s: &Secrets, o: &Outcome) -> Outcome {
+fn redact_outcome(s: &Secrets, o: &mut Outcome) {
     match o {
-        Outcome::Skipped { reason } => Outcome::Skipped {
-            reason: s.redact_str(reason),
-        },
-        Outcome::Errored { message } => Outcome::Errored {
-            message: s.redact_str(message),
-        },
-        other => other.clone(),
+        Outcome::Skipped { reason: text } | Outcome::Errored { message: text } => redact_in(s, text),
+        Outcome::Passed | Outcome::Failed => {}
     }
 }
 
-/// Redacts everything a step report holds with the secrets known now.
+/// Redacts every text a step report holds, in place, with the secrets
+/// known now: the exchanges (URL, headers, bodies), findings, departures,
+/// outcome, and the names taken from the scenario.
+fn redact_step_in(s: &Secrets, step: &mut StepReport) {
+    redact_in(s, &mut step.name);
+    redact_in(s, &mut step.location);
+    for t in [&mut step.actor, &mut step.path_template, &mut step.operation]
+        .into_iter()
+        .flatten()
+    {
+        redact_in(s, t);
+    }
+    if let Some(r) = &mut step.request {
+        redact_in(s, &mut r.url);
+        r.headers = s.redact_headers(&r.headers);
+        if let Some(b) = &mut r.body {
+            *b = s.redact_json(b);
+        }
+    }
+    if let Some(r) = &mut step.response {
+        r.headers = s.redact_headers(&r.headers);
+        if let Some(c) = &mut r.content_type {
+            redact_in(s, c);
+        }
+        if let Some(b) = &mut r.body {
+            *b = s.redact_json(b);
+        }
+    }
+    step.skipped_checks.iter_mut().for_each(|c| redact_in(s, c));
+    step.findings.iter_mut().for_each(|f| redact_finding(s, f));
+    step.departures.iter_mut().for_each(|f| redact_finding(s, f));
+    redact_outcome(s, &mut step.outcome);
+}
+
+/// A redacted copy of a step report (for a progress callback).
 pub(crate) fn redact_step(s: &Secrets, step: &StepReport) -> StepReport {
-    StepReport {
-        name: s.redact_str(&step.name),
-        request: step.request.as_ref().map(|r| RequestRecord {
-            method: r.method.clone(),
-            url: s.redact_str(&r.url),
-            headers: s.redact_headers(&r.headers),
-            body: r.body.as_ref().map(|b| s.redact_json(b)),
-        }),
-        response: step.response.as_ref().map(|r| ResponseRecord {
-            headers: s.redact_headers(&r.headers),
-            body: r.body.as_ref().map(|b| s.redact_json(b)),
-            ..r.clone()
-        }),
-        findings: step.findings.iter().map(|f| redact_finding(s, f)).collect(),
-        outcome: redact_outcome(s, &step.outcome),
-        ..step.clone()
-    }
+    let mut step = step.clone();
+    redact_step_in(s, &mut step);
+    step
 }
 
-/// Redacts a whole scenario report.
-pub(crate) fn redact_scenario(s: &Secrets, r: &ScenarioReport) -> ScenarioReport {
-    ScenarioReport {
-        outcome: redact_outcome(s, &r.outcome),
-        steps: r.steps.iter().map(|st| redact_step(s, st)).collect(),
-        ..r.clone()
+/// Redacts a whole scenario report: every text it holds. This is the one
+/// redaction of a step's exchanges, done when they are kept (see
+/// [`Recording`](super::Recording)); the run's last pass repeats it with
+/// the secrets learnt later.
+pub(crate) fn redact_scenario(s: &Secrets, mut r: ScenarioReport) -> ScenarioReport {
+    for t in [&mut r.id, &mut r.title, &mut r.file, &mut r.area] {
+        redact_in(s, t);
     }
+    for t in r.tags.iter_mut().chain(r.doc.iter_mut()).chain(r.rule.iter_mut()) {
+        redact_in(s, t);
+    }
+    redact_outcome(s, &mut r.outcome);
+    r.steps.iter_mut().for_each(|st| redact_step_in(s, st));
+    r
 }

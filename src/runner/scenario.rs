@@ -263,7 +263,7 @@ async fn run_on(
     };
     let scenario_deadline = started + ctx.options.scenario_timeout;
     if let Err(outcome) = provision(ctx, s, &planned.steps, &mut st, scenario_deadline).await {
-        return redact_scenario(&ctx.secrets, &bare_report(planned, outcome, started.elapsed()));
+        return redact_scenario(&ctx.secrets, bare_report(planned, outcome, started.elapsed()));
     }
     st.steps_from = Instant::now();
     for (name, v) in &s.vars {
@@ -271,7 +271,7 @@ async fn run_on(
             Ok(value) => st.vars.set(name, value),
             Err(e) => {
                 let outcome = Outcome::Errored { message: e.to_string() };
-                return redact_scenario(&ctx.secrets, &bare_report(planned, outcome, started.elapsed()));
+                return redact_scenario(&ctx.secrets, bare_report(planned, outcome, started.elapsed()));
             }
         }
     }
@@ -372,11 +372,12 @@ async fn run_on(
         if !rep.outcome.is_passed() && !departed_skip {
             stop = Some((index, rep.outcome.clone()));
         }
-        let rep = redact_step(&ctx.secrets, &rep);
-        if let Some(progress) = &ctx.options.progress {
+        // The step is kept raw: it is redacted when the scenario ends (and
+        // here only for a callback that hears steps).
+        if let Some(progress) = ctx.options.progress.as_ref().filter(|_| ctx.options.progress_steps) {
             progress(ProgressEvent::StepFinished {
                 scenario: s.id.clone(),
-                step: Box::new(rep.clone()),
+                step: Box::new(redact_step(&ctx.secrets, &rep)),
             });
         }
         steps.push(rep);
@@ -413,9 +414,17 @@ async fn run_on(
         },
         Some(_) => Outcome::Failed,
     };
+    if ctx.options.record == super::Recording::Failures && !matches!(outcome, Outcome::Failed | Outcome::Errored { .. })
+    {
+        // Nothing will show these exchanges: they are dropped unredacted.
+        for step in &mut steps {
+            step.request = None;
+            step.response = None;
+        }
+    }
     let mut report = bare_report(planned, outcome, started.elapsed());
     report.steps = steps;
-    redact_scenario(&ctx.secrets, &report)
+    redact_scenario(&ctx.secrets, report)
 }
 
 fn check_name(c: crate::scenario::AutoCheck) -> &'static str {

@@ -283,12 +283,18 @@ pub async fn run_with_secrets(plan: RunPlan, secrets: Secrets) -> RunReport {
     let layers = (spec_info, reference_info, strict, min_executed);
     let mut report = finish(scenarios, target, layers, started_at, t0, money, &None);
     report.spent_limits = spent;
-    // Last pass: secrets learnt late (or by other scenarios) are redacted everywhere.
+    // Last pass: secrets learnt late (or by other scenarios) are redacted
+    // everywhere: the scenarios field by field, the rest through its JSON.
+    let scenarios = std::mem::take(&mut report.scenarios);
     if let Ok(v) = serde_json::to_value(&report)
         && let Ok(r) = serde_json::from_value::<RunReport>(secrets.redact_json(&v))
     {
         report = r;
     }
+    report.scenarios = scenarios
+        .into_iter()
+        .map(|s| super::record::redact_scenario(&secrets, s))
+        .collect();
     if let Some(p) = &progress {
         p(ProgressEvent::RunFinished {
             totals: report.totals.clone(),

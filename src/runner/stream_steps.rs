@@ -170,7 +170,6 @@ pub(crate) async fn event(
     rep: &mut StepReport,
     dl: &mut Deadline,
 ) -> Result<(), Halt> {
-    let _ = ctx;
     let (name, event_type, assertions, within_ms, positive) = match (&step.event, &step.no_event) {
         (Some(e), _) => (
             &e.stream,
@@ -195,9 +194,16 @@ pub(crate) async fn event(
         None => Vec::new(),
     };
     let within = Duration::from_millis(within_ms);
+    // A quiet window need not outlast the target's longest event lag (the
+    // bundled server publishes while it answers): `within` stays the limit
+    // reported.
+    let watched = match ctx.target().event_lag() {
+        Some(lag) if !positive && event_type != Some(KEEPALIVE) => within.min(lag),
+        _ => within,
+    };
     let started = Instant::now();
-    let window_end = (started + within).min(dl.outer_at);
-    let cut = started + within > dl.outer_at;
+    let window_end = (started + watched).min(dl.outer_at);
+    let cut = started + watched > dl.outer_at;
     let Some(stream) = st.streams.get_mut(name) else {
         return Err(RunnerError::NoStream(name.clone()).into());
     };
@@ -307,7 +313,11 @@ pub(crate) async fn event(
                         .streams
                         .get_mut(name)
                         .ok_or_else(|| RunnerError::NoStream(name.clone()))?;
-                    let watch_until = window_end.min(Instant::now() + DUPLICATE_GRACE);
+                    let grace = ctx
+                        .target()
+                        .event_lag()
+                        .map_or(DUPLICATE_GRACE, |lag| lag.min(DUPLICATE_GRACE));
+                    let watch_until = window_end.min(Instant::now() + grace);
                     if let Some(second) = stream.take(watch_until, &pred).await {
                         rep.findings.push(
                             Finding::new(

@@ -161,6 +161,14 @@ impl Target {
         self.remote.as_ref().map_or(EventsTransport::Sse, |r| r.profile.events)
     }
 
+    /// The longest delay between a response and an event it caused
+    /// reaching the stream, when the target guarantees one
+    /// ([`BUNDLED_EVENT_LAG`](super::BUNDLED_EVENT_LAG) for the bundled
+    /// server); `None`: unknown, event windows are watched in full.
+    pub fn event_lag(&self) -> Option<std::time::Duration> {
+        self.remote.is_none().then_some(super::BUNDLED_EVENT_LAG)
+    }
+
     /// The tier of an actor that does not say.
     pub fn default_tier(&self) -> Tier {
         self.remote.as_ref().map_or(Tier::Free, |r| r.profile.tier)

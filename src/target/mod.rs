@@ -18,6 +18,21 @@ pub use profile::{Account, ControlConfig, EventsTransport, Profile, Secret, Stat
 
 use crate::mock::MockConfig;
 
+/// The longest a bundled server's event takes to reach a subscriber's
+/// stream after the response to the request that caused it.
+///
+/// The bundled server publishes every event while it handles the request
+/// that causes it, before it answers (`AppState::run_at` in
+/// `src/mock/http/server.rs`; clock-control calls go through it too, and
+/// nothing else publishes: no timer, no background task). What is left is
+/// the hop from its broadcast channel through the SSE or WebSocket writer
+/// and the loopback socket to the runner's reader task: under a
+/// millisecond on an idle machine, tens of milliseconds when a loaded
+/// 2-core machine runs 32 scenarios at once. So against it a `no_event`
+/// window, and the watch for a duplicate after an `exactly_once` event,
+/// last at most this long. Any other target keeps the scenario's windows.
+pub const BUNDLED_EVENT_LAG: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// What a run is pointed at.
 #[derive(Debug, Clone)]
 pub enum TargetSpec {

@@ -1047,3 +1047,85 @@ async fn a_repeat_collects_a_list_sends_one_request_per_item_and_pauses_on_the_c
         r.outcome
     );
 }
+
+fn bundled_contract() -> Contract {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Contract::load(&root.join(DOCUMENTED_SPEC), Some(&root.join(REFERENCE_OVERLAY)))
+        .unwrap_or_else(|e| panic!("the contract loads: {e}"))
+}
+
+/// The bundled server publishes an event while it answers the request that
+/// causes it, so a quiet window against it lasts at most
+/// `BUNDLED_EVENT_LAG`; against any other target, the scenario's window.
+#[tokio::test]
+async fn quiet_windows_against_the_bundled_server_last_its_event_lag() {
+    use agentgigs_conformance::target::BUNDLED_EVENT_LAG;
+    let yaml = |within: u64| {
+        format!(
+            "id: test.quiet\ntitle: quiet\nactors: {{agent: {{role: agent}}}}\nsteps:\n  - as: agent\n    \
+             subscribe: {{stream: s}}\n  - no_event: {{stream: s, within_ms: {within}}}\n"
+        )
+    };
+    let bundled = run(RunPlan {
+        contract: bundled_contract(),
+        scenarios: vec![planned(&yaml(20_000))],
+        target: TargetSpec::Bundled,
+        options: options(),
+    })
+    .await;
+    let s = &bundled.scenarios[0];
+    assert_eq!(s.outcome, Outcome::Passed, "{:#?}", all_findings(s));
+    let quiet = s.steps[1].duration_ms;
+    assert!(
+        quiet >= BUNDLED_EVENT_LAG.as_millis() as u64 && quiet < 20_000,
+        "watched {quiet} ms"
+    );
+
+    let (url, _) = tiny(Behaviour::default()).await;
+    let remote = run_one(&url, &yaml(400)).await;
+    assert_eq!(remote.outcome, Outcome::Passed, "{:#?}", all_findings(&remote));
+    assert!(
+        remote.steps[1].duration_ms >= 400,
+        "watched {} ms",
+        remote.steps[1].duration_ms
+    );
+}
+
+/// `Recording::Failures` (what `run` uses without reports or transcripts):
+/// a passing scenario's steps keep no exchanges, a failing one's keep them
+/// all, redacted.
+#[tokio::test]
+async fn recording_failures_keeps_the_exchanges_of_failing_scenarios_only() {
+    use agentgigs_conformance::runner::Recording;
+    let yaml = |id: &str, status: u16| {
+        format!(
+            "id: test.{id}\ntitle: {id}\nactors: {{agent: {{role: agent}}}}\nsteps:\n  - as: agent\n    \
+             request: {{method: GET, path: /api/wallet}}\n    expect: {{status: {status}}}\n"
+        )
+    };
+    let report = run(RunPlan {
+        contract: bundled_contract(),
+        scenarios: vec![planned(&yaml("passes", 200)), planned(&yaml("fails", 404))],
+        target: TargetSpec::Bundled,
+        options: RunOptions {
+            record: Recording::Failures,
+            progress_steps: false,
+            ..options()
+        },
+    })
+    .await;
+    let (passes, fails) = (&report.scenarios[0], &report.scenarios[1]);
+    assert_eq!(passes.outcome, Outcome::Passed, "{:#?}", all_findings(passes));
+    assert!(passes.steps.iter().all(|s| s.request.is_none() && s.response.is_none()));
+    assert_eq!(fails.outcome, Outcome::Failed);
+    let step = &fails.steps[0];
+    let req = step.request.as_ref().expect("the failing step keeps its request");
+    assert_eq!(step.response.as_ref().map(|r| r.status), Some(200));
+    let auth: Vec<&str> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("x-api-key") || n.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(!auth.is_empty() && auth.iter().all(|v| v.contains('[')), "{auth:?}");
+}
