@@ -72,7 +72,7 @@ for i in $(seq 1 "$RUNS"); do
   start_server
   report="$WORK/run-$i.json"
   code=0
-  /usr/bin/time -v "$BIN" run --target "$URL" --state-file "$WORK/state-$i.json" \
+  /usr/bin/time -v "$BIN" run --target "$URL" ${JOBS:+--jobs "$JOBS"} --state-file "$WORK/state-$i.json" \
     --report "json=$report" > "$WORK/run-$i.out" 2> "$WORK/time-$i.txt" || code=$?
   stop_server
   wall="$(grep 'Elapsed (wall clock)' "$WORK/time-$i.txt" | awk '{print $NF}')"

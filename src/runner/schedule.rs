@@ -23,16 +23,29 @@ use crate::scenario::Level;
 /// is aborted (its own limits stop it well before, normally).
 const RUN_GRACE: Duration = Duration::from_secs(5);
 
+/// Event types sent beyond a job's parties (every agent whose
+/// specializations match a new job: llms.txt, "Real-time events").
+fn reaches_others(event_type: &str) -> bool {
+    event_type == "job.available"
+}
+
 /// True when the scenario must not share a remote target with others.
 fn runs_alone(p: &PlannedScenario, ctx: &ScenarioContext) -> bool {
     ctx.target().shared()
         && (p.scenario.exclusive
             || p.steps.iter().any(|s| s.clock.is_some())
             || (p.scenario.moves_money && !ctx.sandbox())
-            // Events reach every matching agent: another scenario's job
-            // could answer a `no_event` or a second `exactly_once`.
+            // `job.available` reaches every matching agent: another
+            // scenario's job could answer a `no_event` or a second
+            // `exactly_once` of it. The other types go to a job's own
+            // parties, whose accounts no other scenario holds at once.
             || p.steps.iter().any(|s| {
-                s.no_event.is_some() || s.event.as_ref().is_some_and(|e| e.exactly_once == Some(true))
+                s.no_event
+                    .as_ref()
+                    .is_some_and(|n| n.event_type.as_deref().is_none_or(reaches_others))
+                    || s.event
+                        .as_ref()
+                        .is_some_and(|e| e.exactly_once == Some(true) && reaches_others(&e.event_type))
             })
             // Requests sent at once race each other, not other scenarios'
             // load; a balance equation sums wallets nothing else may move.
