@@ -8,6 +8,7 @@
 //! problem ends up inside the [`RunReport`](crate::report::model::RunReport).
 
 mod auth;
+mod clock;
 mod concurrent_steps;
 mod conserve_steps;
 mod context;

@@ -505,7 +505,7 @@ async fn repeat_request(
             && i > 1
             && (i - 1) % pause.every.max(1) == 0
         {
-            advance_clock(st, pause.advance_seconds, dl).await?;
+            super::clock::advance(ctx, st, pause.advance_seconds, dl).await?;
         }
         if !repeat.over.is_empty() && i > 1 {
             bind_over(st, repeat, i)?;
@@ -681,23 +681,6 @@ fn collect(
                 ),
             )),
         }
-    }
-}
-
-/// Moves the target's clock between the groups of a `repeat` (the
-/// `clock` control feature).
-async fn advance_clock(st: &ScenarioState, seconds: i64, dl: &Deadline) -> Result<(), RunnerError> {
-    let Some(control) = st.control.as_ref().filter(|_| st.features.has("clock")) else {
-        return Err(RunnerError::Control(
-            "`repeat.pause` needs the target's `clock` control".into(),
-        ));
-    };
-    match tokio::time::timeout(dl.outer_left(), control.advance_clock(seconds)).await {
-        Err(_) => Err(RunnerError::Timeout(format!(
-            "the clock call of `repeat.pause` timed out ({})",
-            dl.outer_label
-        ))),
-        Ok(r) => r.map(|_| ()).map_err(|e| RunnerError::Control(e.to_string())),
     }
 }
 

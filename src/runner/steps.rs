@@ -3,7 +3,7 @@
 //! not decide the scenario's outcome or record unredacted data for good
 //! (the scenario redacts every step report).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::RunnerError;
 use super::context::ScenarioContext;
@@ -30,11 +30,7 @@ pub(crate) async fn execute(
         return Ok(());
     }
     if let Some(c) = &step.clock {
-        clock_step(st, c.advance_seconds, ctx.clock_rate(), rep, dl).await?;
-        // The target's rate-limit windows move with its clock.
-        ctx.pacer
-            .advance(Duration::from_secs(c.advance_seconds.max(0).unsigned_abs()));
-        return Ok(());
+        return clock_step(ctx, st, c.advance_seconds, rep, dl).await;
     }
     if let Some(a) = &step.attach {
         return attach_step(st, step, a, rep, dl).await;
@@ -70,38 +66,22 @@ pub(crate) async fn execute(
 }
 
 async fn clock_step(
+    ctx: &ScenarioContext,
     st: &mut ScenarioState,
     seconds: i64,
-    rate: u32,
     rep: &mut StepReport,
     dl: &mut Deadline,
 ) -> Result<(), Halt> {
-    let Some(control) = st.control.as_ref().filter(|_| st.features.has("clock")) else {
-        // No clock to move: a short advance is waited out in real time
-        // (the target's time passes as well, `rate` times as fast as ours
-        // on a test deployment whose profile says so); a long one cannot
-        // be run.
-        if (0..=super::scenario::WAITABLE_CLOCK_SECS).contains(&seconds) {
-            let wait = Duration::from_secs(seconds.unsigned_abs()) / rate.max(1);
-            dl.extend(wait);
-            st.waited += wait;
-            tokio::time::sleep(wait).await;
-            return Ok(());
-        }
-        return Err(RunnerError::Control("the target offers no `clock` control".into()).into());
+    let started = Instant::now();
+    let super::clock::Moved::Controlled { now } = super::clock::advance(ctx, st, seconds, dl).await? else {
+        return Ok(());
     };
-    let body = serde_json::json!({ "advance_seconds": seconds });
     rep.request = Some(RequestRecord {
         method: "POST".into(),
         url: format!("{}__conformance/clock", control_base(st)),
         headers: vec![],
-        body: Some(body),
+        body: Some(serde_json::json!({ "advance_seconds": seconds })),
     });
-    let started = Instant::now();
-    let now = match tokio::time::timeout(dl.outer_left(), control.advance_clock(seconds)).await {
-        Err(_) => return Err(RunnerError::Timeout(format!("the clock call timed out ({})", dl.outer_label)).into()),
-        Ok(r) => r.map_err(|e| RunnerError::Control(e.to_string()))?,
-    };
     rep.response = Some(ResponseRecord {
         status: 200,
         headers: vec![],
