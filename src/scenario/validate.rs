@@ -252,6 +252,13 @@ impl<'a> Validator<'a> {
         self.errors.push(self.loc.error(p, LoadErrorKind::Invalid { message }));
     }
 
+    /// An error when `value` is empty or blank: `expected` says what belongs there.
+    fn non_empty(&mut self, p: &KeyPath, value: &str, expected: &str) {
+        if value.trim().is_empty() {
+            self.invalid_value(p, expected, "an empty string".into(), None);
+        }
+    }
+
     fn invalid_value(&mut self, p: &KeyPath, expected: &str, found: String, suggestion: Option<String>) {
         let kind = LoadErrorKind::InvalidValue {
             at: p.quoted(),
@@ -274,9 +281,7 @@ impl<'a> Validator<'a> {
                 None,
             );
         }
-        if s.title.trim().is_empty() {
-            self.invalid_value(&root.key("title"), "a non-empty title", "an empty string".into(), None);
-        }
+        self.non_empty(&root.key("title"), &s.title, "a non-empty title");
         for name in s.actors.keys() {
             self.name(&root.key("actors").key(name), name, "actor");
         }
@@ -517,21 +522,12 @@ impl<'a> Validator<'a> {
             let cp = p.key("clock").key("advance_seconds");
             self.invalid_value(&cp, "a positive number of seconds", c.advance_seconds.to_string(), None);
         }
-        if let Some(s) = &step.subscribe
-            && s.stream.trim().is_empty()
-        {
-            self.invalid_value(
-                &p.key("subscribe").key("stream"),
-                "a stream name",
-                "an empty string".into(),
-                None,
-            );
+        if let Some(s) = &step.subscribe {
+            self.non_empty(&p.key("subscribe").key("stream"), &s.stream, "a stream name");
         }
         if let Some(e) = &step.event {
             let ep = p.key("event");
-            if e.stream.trim().is_empty() {
-                self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
-            }
+            self.non_empty(&ep.key("stream"), &e.stream, "a stream name");
             self.assertions(&e.matches, &ep.key("match"));
             if e.keepalives == Some(0) {
                 self.invalid_value(&ep.key("keepalives"), "a count of 1 or more", "0".into(), None);
@@ -571,9 +567,7 @@ impl<'a> Validator<'a> {
         }
         if let Some(e) = &step.no_event {
             let ep = p.key("no_event");
-            if e.stream.trim().is_empty() {
-                self.invalid_value(&ep.key("stream"), "a stream name", "an empty string".into(), None);
-            }
+            self.non_empty(&ep.key("stream"), &e.stream, "a stream name");
             self.assertions(&e.matches, &ep.key("match"));
             if e.event_type.as_deref() == Some(KEEPALIVE_TYPE) {
                 self.invalid_value(
@@ -589,9 +583,7 @@ impl<'a> Validator<'a> {
         }
         if let Some(w) = &step.webhook {
             let wp = p.key("webhook");
-            if w.sink.trim().is_empty() {
-                self.invalid_value(&wp.key("sink"), "a sink name", "an empty string".into(), None);
-            }
+            self.non_empty(&wp.key("sink"), &w.sink, "a sink name");
             if w.event_type != ANY_WEBHOOK && !WEBHOOK_EVENT_NAMES.contains(&w.event_type.as_str()) {
                 self.invalid_value(
                     &wp.key("type"),
@@ -611,14 +603,11 @@ impl<'a> Validator<'a> {
                     None,
                 );
             }
-            if let Some(sig) = &w.signature
-                && sig.secret.trim().is_empty()
-            {
-                self.invalid_value(
+            if let Some(sig) = &w.signature {
+                self.non_empty(
                     &wp.key("signature").key("secret"),
+                    &sig.secret,
                     "the webhook's secret (`{{hook_secret}}`)",
-                    "an empty string".into(),
-                    None,
                 );
             }
             if let Some(r) = &w.reference {
@@ -630,10 +619,8 @@ impl<'a> Validator<'a> {
                 self.name(&p.key("set").key(name), name, "variable");
             }
         }
-        if let Some(name) = &step.include
-            && name.trim().is_empty()
-        {
-            self.invalid_value(&p.key("include"), "a flow name", "an empty string".into(), None);
+        if let Some(name) = &step.include {
+            self.non_empty(&p.key("include"), name, "a flow name");
         }
     }
 
