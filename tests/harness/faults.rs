@@ -106,6 +106,15 @@ struct Case {
 /// when the whole area was run under it (only these are run now, and each
 /// must still fail).
 const CASES: &[Case] = &[
+    // Counted in clock-aligned minutes, the burst limit alone may refuse
+    // the same attempt, so only the reference read (the 6th attempt on the
+    // job refused at once) sees the per-job limit gone: judged `--strict`.
+    Case {
+        area: "ratelimit",
+        fault: "funding_per_job_unlimited",
+        caught_by: &["ratelimit.fund-escrow-burst"],
+        strict: true,
+    },
     Case {
         area: "lifecycle",
         fault: "callback_never_sent",
@@ -593,6 +602,7 @@ macro_rules! fault_tests {
 }
 
 fault_tests! {
+    ratelimit_funding_per_job_unlimited => "funding_per_job_unlimited",
     lifecycle_callback_never_sent => "callback_never_sent",
     auth_bearer_accepts_api_key => "bearer_accepts_api_key",
     nda_skip_nda => "skip_nda",

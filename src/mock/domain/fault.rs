@@ -69,11 +69,13 @@ pub enum Fault {
     RaceNda,
     /// `callback_never_sent`: an integration job's `callback_url` is never called (`set_status`).
     CallbackNeverSent,
+    /// `funding_per_job_unlimited`: escrow funding is not held to its 5 per hour per job (`check_fund_rate`).
+    FundingPerJobUnlimited,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 28] = [
+    pub const ALL: [Fault; 29] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
@@ -102,6 +104,7 @@ impl Fault {
         Fault::RaceApprove,
         Fault::RaceNda,
         Fault::CallbackNeverSent,
+        Fault::FundingPerJobUnlimited,
     ];
 
     /// The race faults: each drops the exactly-once guard of one operation
@@ -146,6 +149,7 @@ impl Fault {
             Fault::RaceApprove => "race_approve",
             Fault::RaceNda => "race_nda",
             Fault::CallbackNeverSent => "callback_never_sent",
+            Fault::FundingPerJobUnlimited => "funding_per_job_unlimited",
         }
     }
 

@@ -260,6 +260,9 @@ impl Marketplace {
         if self.breaks(super::Fault::FundingUnlimited) {
             checks.retain(|(rule, _, _)| *rule != RateRule::FundHourly);
         }
+        if self.breaks(super::Fault::FundingPerJobUnlimited) {
+            checks.retain(|(rule, _, _)| *rule != RateRule::FundPerJob);
+        }
         let checked = self.limiter.check_all(&checks, tier, now);
         self.in_real_seconds(checked)
     }
