@@ -232,12 +232,23 @@ fn the_html_report_renders_in_chromium() {
     // How it looks: kept for people to look at. One screenshot, of the
     // page as it opens: each Chromium start costs 1 to 2 s of the test, and
     // the filtered views below are checked in their DOM (open
-    // `html-report.html#failed` or `#departs` to see them).
+    // `html-report.html#failed` or `#departs` to see them). The four
+    // browsers run at once, each with its own profile.
     std::fs::write(target.join("html-report.html"), &html).unwrap();
-    screenshot(&chromium, &profile, &url, &target.join("html-report.png"));
+    let failed_url = format!("{url}#failed");
+    let departs_url = format!("{url}#departs");
+    let [dom, failed_dom, departs_dom] = std::thread::scope(|s| {
+        let shot = s.spawn(|| screenshot(&chromium, &profile.join("shot"), &url, &target.join("html-report.png")));
+        let doms = [(&url, "open"), (&failed_url, "failed"), (&departs_url, "departs")].map(|(u, name)| {
+            let (chromium, profile) = (&chromium, &profile);
+            s.spawn(move || browser(chromium, &profile.join(name), &["--dump-dom"], u))
+        });
+        let doms = doms.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        shot.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        doms
+    });
 
     // The DOM after the script ran: totals, filters, the failure open with both panes.
-    let dom = browser(&chromium, &profile, &["--dump-dom"], &url);
     assert!(dom.contains("<html"), "no DOM dumped:\n{dom}");
     for (n, label) in [(t.total, "scenarios"), (t.passed, "passed")] {
         let stat = format!("<span class=\"num\">{n}</span><span class=\"lbl\">{label}</span>");
@@ -270,8 +281,7 @@ fn the_html_report_renders_in_chromium() {
     );
 
     // `#failed` preselects the outcome filter: only failures stay visible.
-    let failed_url = format!("{url}#failed");
-    let dom = browser(&chromium, &profile, &["--dump-dom"], &failed_url);
+    let dom = failed_dom;
     let passing = scenario_tag(&dom, REAL[0]);
     assert!(
         passing.contains("hidden"),
@@ -293,8 +303,7 @@ fn the_html_report_renders_in_chromium() {
     // `#departs` keeps the scenarios that depart from the reference server
     // (a passed one here), whatever their outcome, and hides the rest:
     // the failure and the scenarios that pass without departing.
-    let departs_url = format!("{url}#departs");
-    let dom = browser(&chromium, &profile, &["--dump-dom"], &departs_url);
+    let dom = departs_dom;
     let departing = scenario_tag(&dom, DEPARTING);
     assert!(
         !departing.contains("hidden") && departing.contains("data-outcome=\"passed\""),
