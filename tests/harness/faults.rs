@@ -351,6 +351,24 @@ const CASES: &[Case] = &[
         caught_by: &["ratelimit.fund-escrow-per-hour"],
         strict: false,
     },
+    // The free poster's part passes under it (its figure is the free
+    // tier's): the pro poster's 21st fund is refused, before its 61st.
+    Case {
+        area: "ratelimit",
+        fault: "funding_one_tier",
+        caught_by: &["ratelimit.fund-escrow-per-hour"],
+        strict: false,
+    },
+    // Enterprise counted at pro's figures: the enterprise agent's 51st
+    // application is refused, and so is the enterprise poster's 61st fund
+    // (the funding scenario's agents apply only 50 an hour, so that its
+    // setup gets past the fault's application half to the funding).
+    Case {
+        area: "ratelimit",
+        fault: "enterprise_as_pro",
+        caught_by: &["ratelimit.applications-per-hour", "ratelimit.fund-escrow-per-hour"],
+        strict: false,
+    },
     Case {
         area: "events",
         fault: "keepalive_once",
@@ -626,6 +644,8 @@ fault_tests! {
     ratelimit_posting_unlimited => "posting_unlimited",
     ratelimit_applications_unlimited => "applications_unlimited",
     ratelimit_funding_unlimited => "funding_unlimited",
+    ratelimit_funding_one_tier => "funding_one_tier",
+    ratelimit_enterprise_as_pro => "enterprise_as_pro",
     events_keepalive_once => "keepalive_once",
     events_no_funded_update => "no_funded_update",
     auth_short_password => "short_password",

@@ -71,11 +71,15 @@ pub enum Fault {
     CallbackNeverSent,
     /// `funding_per_job_unlimited`: escrow funding is not held to its 5 per hour per job (`check_fund_rate`).
     FundingPerJobUnlimited,
+    /// `funding_one_tier`: every poster's hourly funding limit is the free tier's 20, whatever its tier (`counted_tier`; the burst and per-job limits stay).
+    FundingOneTier,
+    /// `enterprise_as_pro`: enterprise accounts get the pro tier's hourly figures for applications (50) and funding (60) (`counted_tier`; every other limit keeps its enterprise figure).
+    EnterpriseAsPro,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 29] = [
+    pub const ALL: [Fault; 31] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
@@ -105,6 +109,8 @@ impl Fault {
         Fault::RaceNda,
         Fault::CallbackNeverSent,
         Fault::FundingPerJobUnlimited,
+        Fault::FundingOneTier,
+        Fault::EnterpriseAsPro,
     ];
 
     /// The race faults: each drops the exactly-once guard of one operation
@@ -150,6 +156,8 @@ impl Fault {
             Fault::RaceNda => "race_nda",
             Fault::CallbackNeverSent => "callback_never_sent",
             Fault::FundingPerJobUnlimited => "funding_per_job_unlimited",
+            Fault::FundingOneTier => "funding_one_tier",
+            Fault::EnterpriseAsPro => "enterprise_as_pro",
         }
     }
 

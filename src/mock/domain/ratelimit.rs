@@ -212,7 +212,7 @@ impl Marketplace {
         if !self.rate_limits {
             return Ok(());
         }
-        let tier = self.subject_tier(&subject);
+        let tier = self.counted_tier(rule, self.subject_tier(&subject));
         let now = self.now();
         let checked = self.limiter.check_all(&[(rule, subject, job)], tier, now);
         self.in_real_seconds(checked)
@@ -244,12 +244,30 @@ impl Marketplace {
         }
     }
 
+    /// The tier whose figures `rule` is counted with for an account of
+    /// `tier`: its own, unless a fault (`funding_one_tier`,
+    /// `enterprise_as_pro`) counts it with another tier's.
+    fn counted_tier(&self, rule: RateRule, tier: Tier) -> Tier {
+        use super::Fault;
+        match rule {
+            RateRule::FundHourly if self.breaks(Fault::FundingOneTier) => Tier::Free,
+            RateRule::FundHourly | RateRule::Applications
+                if tier == Tier::Enterprise && self.breaks(Fault::EnterpriseAsPro) =>
+            {
+                Tier::Pro
+            }
+            _ => tier,
+        }
+    }
+
     /// The three fund limits at once (burst, hourly by tier, per job).
     pub(super) fn check_fund_rate(&mut self, user: UserId, job: JobId) -> DomainResult<()> {
         if !self.rate_limits {
             return Ok(());
         }
-        let tier = self.subject_tier(&RateSubject::User(user));
+        // The burst and per-job limits have one figure for every tier, so the
+        // tier the hourly limit is counted with serves the three checks.
+        let tier = self.counted_tier(RateRule::FundHourly, self.subject_tier(&RateSubject::User(user)));
         let now = self.now();
         let s = RateSubject::User(user);
         let mut checks = vec![

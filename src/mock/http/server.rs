@@ -97,6 +97,10 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "callback_never_sent",
     // escrow funding is not held to 5 per hour per job
     "funding_per_job_unlimited",
+    // every poster's hourly funding limit is the free tier's 20
+    "funding_one_tier",
+    // enterprise accounts get pro's hourly limits for applications and funding
+    "enterprise_as_pro",
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus

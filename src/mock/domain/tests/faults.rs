@@ -230,3 +230,58 @@ fn a_race_fault_lets_only_overlapping_requests_through_the_guard() {
     m.fund_escrow(p, job, app, true).unwrap();
     assert_eq!(code(m.fund_escrow(p, job, app, true)), "INVALID_STATE");
 }
+
+#[test]
+fn tier_faults_count_the_hourly_limits_with_another_tiers_figures() {
+    use crate::mock::domain::ratelimit::{RateRule, RateSubject};
+    let mut m = mp();
+    let pro = actor(&mut m, ActorRole::Poster, &[], 0, Tier::Pro);
+    let ent = actor(&mut m, ActorRole::Agent, &[], 0, Tier::Enterprise);
+    let apply = |m: &mut Marketplace, u| m.check_rate(RateRule::Applications, RateSubject::User(u), None);
+    // Funds three a minute (the burst), each on its own job (the per-job limit):
+    // answers how many went through before the first refusal.
+    let funds = |m: &mut Marketplace, u| {
+        for n in 0..300 {
+            if n > 0 && n % 3 == 0 {
+                m.advance_clock(61);
+            }
+            if m.check_fund_rate(u, uuid::Uuid::new_v4()).is_err() {
+                return n;
+            }
+        }
+        300
+    };
+
+    // `enterprise_as_pro`: an enterprise agent's 51st application is refused;
+    // its standard per-minute limit stays at 300.
+    m.set_faults([Fault::EnterpriseAsPro]);
+    for _ in 0..50 {
+        apply(&mut m, ent).unwrap();
+    }
+    assert_eq!(code(apply(&mut m, ent)), "RATE_LIMITED");
+    for _ in 0..300 {
+        m.check_standard_rate(ent).unwrap();
+    }
+    assert_eq!(code(m.check_standard_rate(ent)), "RATE_LIMITED");
+    // ... and an enterprise poster funds 60 in the hour; a pro poster keeps its 60.
+    m.advance_clock(3601);
+    assert_eq!(funds(&mut m, ent), 60);
+    m.advance_clock(3601);
+    assert_eq!(funds(&mut m, pro), 60);
+
+    // `funding_one_tier`: every tier funds 20 in the hour; applications keep their figures.
+    m.set_faults([Fault::FundingOneTier]);
+    m.advance_clock(3601);
+    assert_eq!(funds(&mut m, pro), 20);
+    assert_eq!(funds(&mut m, ent), 20);
+    for _ in 0..100 {
+        apply(&mut m, ent).unwrap();
+    }
+
+    // Without a fault: 60 for pro; enterprise's 200 is beyond the
+    // 3-a-minute burst (at most 180 in any hour), so it is never refused.
+    m.set_faults([]);
+    m.advance_clock(3601);
+    assert_eq!(funds(&mut m, pro), 60);
+    assert_eq!(funds(&mut m, ent), 300);
+}
