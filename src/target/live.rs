@@ -28,6 +28,10 @@ struct Remote {
     control: Option<ControlClient>,
     /// The features, or why they could not be read (then nothing runs).
     features: Result<ControlInfo, String>,
+    /// How long an event may take to reach a stream after the answer to
+    /// the request that caused it, when the target declares
+    /// [`EVENTS_SYNC`](super::EVENTS_SYNC).
+    event_lag: Option<Duration>,
     pool: Arc<Pool>,
 }
 
@@ -63,10 +67,17 @@ impl Target {
                     }
                     ControlClient::new(http.clone(), c.url.clone(), c.token.clone()).with_timeout(timeout)
                 });
+                let asked = std::time::Instant::now();
                 let features = match &control {
                     Some(c) => c.features().await.map_err(|e| secrets.redact_str(&e.to_string())),
                     None => Ok(ControlInfo::default()),
                 };
+                // The hop of an event, as for the bundled server, plus the
+                // network: twice the round trip of this first answer.
+                let event_lag = features
+                    .as_ref()
+                    .is_ok_and(|f| f.has(super::EVENTS_SYNC))
+                    .then(|| super::BUNDLED_EVENT_LAG + 2 * asked.elapsed());
                 let pool = Pool::new(&profile.accounts, profile.tier);
                 for a in pool.accounts() {
                     if let Ok(c) = &a.credentials {
@@ -80,6 +91,7 @@ impl Target {
                     profile: profile.clone(),
                     control,
                     features,
+                    event_lag,
                     pool,
                 })
             }
@@ -164,9 +176,14 @@ impl Target {
     /// The longest delay between a response and an event it caused
     /// reaching the stream, when the target guarantees one
     /// ([`BUNDLED_EVENT_LAG`](super::BUNDLED_EVENT_LAG) for the bundled
-    /// server); `None`: unknown, event windows are watched in full.
+    /// server; a little more for a remote one that declares
+    /// [`EVENTS_SYNC`](super::EVENTS_SYNC)); `None`: unknown, event windows
+    /// are watched in full.
     pub fn event_lag(&self) -> Option<std::time::Duration> {
-        self.remote.is_none().then_some(super::BUNDLED_EVENT_LAG)
+        match &self.remote {
+            None => Some(super::BUNDLED_EVENT_LAG),
+            Some(r) => r.event_lag,
+        }
     }
 
     /// The tier of an actor that does not say.

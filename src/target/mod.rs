@@ -30,8 +30,19 @@ use crate::mock::MockConfig;
 /// millisecond on an idle machine, tens of milliseconds when a loaded
 /// 2-core machine runs 32 scenarios at once. So against it a `no_event`
 /// window, and the watch for a duplicate after an `exactly_once` event,
-/// last at most this long. Any other target keeps the scenario's windows.
+/// last at most this long. A remote target gets the same promise only by
+/// declaring [`EVENTS_SYNC`]; any other keeps the scenario's windows.
 pub const BUNDLED_EVENT_LAG: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The control-API feature by which a target declares what the bundled
+/// server does: every event is published while the request that causes it
+/// is handled, before its answer, and nothing publishes later (no timer,
+/// no background task; keepalives excepted). The reference server started
+/// with `mock` declares it. Against such a target a quiet window lasts
+/// [`BUNDLED_EVENT_LAG`] plus twice the round trip of the control API's
+/// first answer (the network between the two), when that is shorter than
+/// the scenario's window.
+pub const EVENTS_SYNC: &str = "events_sync";
 
 /// What a run is pointed at.
 #[derive(Debug, Clone)]

@@ -47,7 +47,16 @@ async fn require_token(State(st): State<AppState>, req: Request, next: Next) -> 
 }
 
 /// What the control API of the reference server offers.
-pub const CONTROL_FEATURES: &[&str] = &["actors", "clock", "reset", "attachments", "webhook_loopback"];
+pub const CONTROL_FEATURES: &[&str] = &[
+    "actors",
+    "clock",
+    "reset",
+    "attachments",
+    "webhook_loopback",
+    // Every event is published while the request that causes it is
+    // handled (`AppState::run_at`), and nothing publishes later.
+    "events_sync",
+];
 
 async fn info() -> ApiResult {
     ok(json!({"version": 1, "features": CONTROL_FEATURES}))
