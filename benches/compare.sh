@@ -57,7 +57,8 @@ P="$(free_port)"; BASE="http://127.0.0.1:$P"
 "$BIN" mock --port "$P" >/dev/null 2>&1 & PIDS+=($!)
 wait_http "$BASE/__conformance"
 
-# Ours: REPEATS copies of the bench flows, ids prefixed; paced off, one at a time.
+# Ours: REPEATS copies of the bench flows, ids prefixed; paced off, one at a time;
+# `--strict`, since the flows hold Hurl's exact assertions as reference checks.
 mkdir -p "$WORK/scenarios"
 for i in $(seq 1 "$REPEATS"); do
   mkdir -p "$WORK/scenarios/r$i"
@@ -77,7 +78,7 @@ for f in benches/hurl/*.hurl; do REQ_PER_REP=$((REQ_PER_REP + $(grep -cE '^(GET|
 REQS=$((REQ_PER_REP * REPEATS))
 
 for jobs in 1 2; do
-  t0=$(ms); "$BIN" run --profile "$WORK/profile.yaml" --scenarios "$WORK/scenarios" -j "$jobs" \
+  t0=$(ms); "$BIN" run --strict --profile "$WORK/profile.yaml" --scenarios "$WORK/scenarios" -j "$jobs" \
       --state-file "$WORK/state.json" >"$WORK/ours.txt" 2>&1 || { tail -20 "$WORK/ours.txt"; exit 1; }; t1=$(ms)
   ours_ms=$(( (t1 - t0) / 1000000 ))
   line="ours  -j $jobs: $(grep -E '^(PASSED|FAILED)' "$WORK/ours.txt" | head -1); ${ours_ms} ms for $REQS requests = $(python3 -c "print(f'{$ours_ms*1000/$REQS:.0f}')") µs/request"

@@ -625,6 +625,19 @@ fn lint_passes_a_clean_library_and_names_an_undefined_variable() {
     assert!(done.stderr.contains("undefined variable `job_idd`"), "{}", done.stderr);
 }
 
+/// The flows `benches/compare.sh` times beside Hurl hold Hurl's own
+/// assertions (exact statuses, our error codes), so they are reference-level
+/// and run `--strict`: any difference fails, as in Hurl. They must pass
+/// against the reference server, or the comparison times a failing run.
+#[test]
+fn the_benchmark_flows_pass_strictly_against_the_reference_server() {
+    let dir = tmp();
+    let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/flows");
+    let done = cli(dir.path(), &["run", "--strict", "--scenarios", flows.to_str().unwrap()]);
+    done.expect_code(0);
+    assert!(done.stdout.contains("PASSED: 2 of 2"), "{}", done.stdout);
+}
+
 #[test]
 fn explain_prints_the_rule_and_the_steps() {
     let dir = tmp();
