@@ -27,7 +27,9 @@
 //!
 //! Beside them, `deployment/…` (see `deployment.rs`) runs the library
 //! through the `run` command against a separate server process with an
-//! account pool and no control API.
+//! account pool and no control API, and `spec::…` (see `spec/mod.rs`)
+//! checks the contract itself, some trials with material from beside the
+//! repository.
 //!
 //! The trials wait on event windows and on servers far more than they
 //! compute, so they run four per core unless `--test-threads` says
@@ -35,6 +37,7 @@
 //! libtest binaries, is not read here).
 
 mod deployment;
+mod spec;
 
 use std::path::Path;
 
@@ -69,6 +72,7 @@ fn main() {
             .with_kind("deployment"),
         );
     }
+    trials.extend(spec::trials());
     match build_trials(root) {
         Ok(more) => trials.extend(more),
         Err(message) => trials.push(Trial::test("scenario library loads", move || {

@@ -15,9 +15,9 @@
 //! - `runner`: the runner against a tiny in-test server and the bundled one.
 //! - `scenario_loader`: loading, include expansion and lint of scenarios.
 //!
-//! The reference server over HTTP is tested by `tests/server/`, the spec and
-//! what needs material from outside the repository by `tests/spec/`, the
-//! scenario library itself by `tests/conformance.rs`.
+//! The reference server over HTTP is tested by `tests/server/`; the scenario
+//! library itself, the deployment run, and the spec with what needs
+//! material from outside the repository by `tests/conformance/`.
 
 // Helpers shared by the hostile-target, secrets and money tests, a raw
 // HTTP/1.1 server that answers whatever a test writes, and a tiny in-test

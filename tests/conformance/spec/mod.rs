@@ -1,6 +1,6 @@
 //! The contract, and the tests that need material from outside the
-//! repository, as libtest-mimic trials named `<module>::<test>` (filter
-//! them as usual: `cargo test --test spec -- layers::`):
+//! repository, as trials named `spec::<module>::<test>` (filter them as
+//! usual: `cargo test --test conformance -- spec::layers::`):
 //!
 //! - `model`: the spec model against inline fixtures and against the
 //!   upstream OpenAPI document;
@@ -19,22 +19,22 @@
 //! it runs.
 //!
 //! A test function is registered in its module's `trials()`; one left out
-//! is dead code, which the lints refuse. A `#[test]` attribute here would
-//! compile to nothing (this binary has no built-in harness), so the trial
-//! `every_test_is_a_trial` fails on one.
+//! is dead code, which the lints refuse. A `#[test]` attribute in this
+//! binary would compile to nothing (it has no built-in harness), so the
+//! trial `spec::every_test_is_a_trial` fails on one.
 
 use std::path::{Path, PathBuf};
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Completion, Failed, Trial};
 
 /// A trial named `<module>::<function>` (as the built-in harness would name
 /// the test), optionally with what it needs from outside the repository.
 macro_rules! trial {
     ($f:ident) => {
-        $crate::test(module_path!(), stringify!($f), $f, Ok(()))
+        $crate::spec::test(module_path!(), stringify!($f), $f, Ok(()))
     };
     ($f:ident, needs $need:expr) => {
-        $crate::test(module_path!(), stringify!($f), $f, $need)
+        $crate::spec::test(module_path!(), stringify!($f), $f, $need)
     };
 }
 
@@ -43,27 +43,26 @@ mod layers;
 mod model;
 mod soundness;
 
-fn main() {
-    let args = Arguments::from_args();
-    // The longest trials first (the HTML report's run and its browsers, the
-    // upstream document's run of the library), so they overlap the rest.
-    let trials = [
+/// Every trial of this module; the longest first (the HTML report's run
+/// and its browsers, the upstream document's run of the library), so they
+/// overlap the rest.
+pub fn trials() -> Vec<Trial> {
+    [
         html_report::trials(),
         soundness::trials(),
         model::trials(),
         layers::trials(),
-        vec![Trial::test("every_test_is_a_trial", every_test_is_a_trial)],
+        vec![Trial::test("spec::every_test_is_a_trial", every_test_is_a_trial)],
     ]
     .into_iter()
     .flatten()
-    .collect();
-    libtest_mimic::run(&args, trials).exit();
+    .collect()
 }
 
 /// The trial of `function` in `module` (a `module_path!()`, whose first
 /// segment, the crate, is dropped). When `need` is an error, the trial is
 /// ignored with it as the reason and `function` never runs.
-fn test(module: &str, function: &str, f: fn(), need: Result<(), String>) -> Trial {
+pub(crate) fn test(module: &str, function: &str, f: fn(), need: Result<(), String>) -> Trial {
     let module = module.split_once("::").map_or(module, |(_, rest)| rest);
     let name = format!("{module}::{function}");
     match need {
@@ -81,12 +80,12 @@ fn root() -> &'static Path {
 }
 
 /// The reference material beside the repository (`../shared`).
-fn shared_dir() -> PathBuf {
+pub(crate) fn shared_dir() -> PathBuf {
     root().join("../shared")
 }
 
 /// Each of `files` (relative to `../shared`) is there; else which is not.
-fn shared(files: &[&str]) -> Result<(), String> {
+pub(crate) fn shared(files: &[&str]) -> Result<(), String> {
     match files.iter().find(|f| !shared_dir().join(f).is_file()) {
         None => Ok(()),
         Some(f) => Err(format!(
@@ -98,11 +97,10 @@ fn shared(files: &[&str]) -> Result<(), String> {
 /// No file of this binary holds a `#[test]` (or `#[tokio::test]`) function,
 /// which would silently never run: tests are registered in `trials()`.
 fn every_test_is_a_trial() -> Result<(), Failed> {
-    let dir = root().join("tests/spec");
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = root().join("tests/conformance");
     let mut found = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
+    for entry in walkdir::WalkDir::new(&dir) {
+        let path = entry.map_err(|e| e.to_string())?.into_path();
         if path.extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             for (i, line) in text.lines().enumerate() {

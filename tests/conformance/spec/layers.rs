@@ -795,7 +795,7 @@ fn every_choice_switch_is_explained_and_every_named_switch_exists() {
 // ----------------------------------------------------------------- the docs themselves
 
 fn shared_doc_references_resolve() {
-    let shared = crate::shared_dir();
+    let shared = crate::spec::shared_dir();
     let read = |rel: &str| std::fs::read_to_string(shared.join(rel)).unwrap_or_else(|e| panic!("../shared/{rel}: {e}"));
     // The seed's formatting broke its one code fence (its opening ``` ends a
     // heading line), so fences are not followed there.
@@ -869,6 +869,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         trial!(the_reference_keeps_every_required_field_and_event_schema_of_before),
         trial!(every_overlay_action_names_its_decision),
         trial!(every_choice_switch_is_explained_and_every_named_switch_exists),
-        trial!(shared_doc_references_resolve, needs crate::shared(SHARED_DOCS)),
+        trial!(shared_doc_references_resolve, needs crate::spec::shared(SHARED_DOCS)),
     ]
 }

@@ -151,7 +151,7 @@ fn the_server_serves_exactly_the_spec() {
 
 fn upstream_openapi_validates_the_reference_server() {
     let upstream =
-        Spec::load(&crate::shared_dir().join("upstream/openapi.json")).expect("the upstream openapi.json loads");
+        Spec::load(&crate::spec::shared_dir().join("upstream/openapi.json")).expect("the upstream openapi.json loads");
     let spec = Arc::new(ours());
     let library = load_library(&root().join("scenarios")).expect("library");
     let scenarios: Vec<PlannedScenario> = library
@@ -226,6 +226,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         trial!(the_specs_are_sound),
         trial!(every_error_code_is_in_the_enum_and_the_decisions_table),
         trial!(the_server_serves_exactly_the_spec),
-        trial!(upstream_openapi_validates_the_reference_server, needs crate::shared(&["upstream/openapi.json"])),
+        trial!(upstream_openapi_validates_the_reference_server, needs crate::spec::shared(&["upstream/openapi.json"])),
     ]
 }

@@ -13,7 +13,7 @@ const UPSTREAM: &str = "upstream/openapi.json";
 
 /// The upstream spec (its trials are ignored when it is missing).
 fn upstream() -> Spec {
-    Spec::load(&crate::shared_dir().join(UPSTREAM)).expect("the upstream spec loads")
+    Spec::load(&crate::spec::shared_dir().join(UPSTREAM)).expect("the upstream spec loads")
 }
 
 fn check(
@@ -448,10 +448,10 @@ fn our_spec_operations_are_all_found() {
 
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     vec![
-        trial!(upstream_loads_cleanly, needs crate::shared(&[UPSTREAM])),
-        trial!(upstream_every_operation_is_found_by_a_concrete_path, needs crate::shared(&[UPSTREAM])),
-        trial!(upstream_wallet_valid_and_invalid, needs crate::shared(&[UPSTREAM])),
-        trial!(upstream_refs_stray_nullable_and_type_arrays, needs crate::shared(&[UPSTREAM])),
+        trial!(upstream_loads_cleanly, needs crate::spec::shared(&[UPSTREAM])),
+        trial!(upstream_every_operation_is_found_by_a_concrete_path, needs crate::spec::shared(&[UPSTREAM])),
+        trial!(upstream_wallet_valid_and_invalid, needs crate::spec::shared(&[UPSTREAM])),
+        trial!(upstream_refs_stray_nullable_and_type_arrays, needs crate::spec::shared(&[UPSTREAM])),
         trial!(nullable_in_30),
         trial!(ref_cycles_load_and_validate),
         trial!(find_operation_precedence),
