@@ -19,8 +19,6 @@ use body::{Marks, base64, body, deepest_existing};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use sha2::{Digest, Sha256};
-
 use super::coverage::Coverage;
 use super::model::{Finding, Outcome, RunReport, ScenarioReport, StepReport};
 use super::text::{
@@ -54,7 +52,7 @@ pub fn render(r: &RunReport, coverage: Option<&Coverage>) -> String {
         super::Verdict::TooLittleRan => ("errored", "Too little ran"),
         super::Verdict::Passed => ("passed", "Passed"),
     };
-    let script_hash = base64(&Sha256::digest(assets::JS.as_bytes()));
+    let script_hash = base64(ring::digest::digest(&ring::digest::SHA256, assets::JS.as_bytes()).as_ref());
     let _ = write!(
         out,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\

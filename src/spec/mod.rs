@@ -45,7 +45,6 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::finding::Finding;
 use crate::yaml::{self, Location};
@@ -240,7 +239,7 @@ impl Spec {
 
     /// Load a spec from text; `origin` names it in errors and reports.
     pub fn from_text(text: &str, origin: &str) -> Result<Spec, SpecError> {
-        let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
+        let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()));
         let body = text.strip_prefix('\u{feff}').unwrap_or(text);
         let (doc, locations) = parse_text(body, origin)?;
         Spec::build(doc, locations, sha256, origin)
@@ -249,7 +248,7 @@ impl Spec {
     /// A spec from a document already in memory (an overlay's result, say);
     /// its SHA-256 is that of the compact JSON text.
     pub fn from_document(doc: Value, origin: &str) -> Result<Spec, SpecError> {
-        let sha256 = hex::encode(Sha256::digest(doc.to_string().as_bytes()));
+        let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, doc.to_string().as_bytes()));
         Spec::build(doc, None, sha256, origin)
     }
 

@@ -7,7 +7,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::job::CATEGORIES;
@@ -18,7 +17,7 @@ use super::{DomainError, DomainResult, Marketplace, UserId};
 
 /// SHA-256 hex of a string.
 pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, s.as_bytes()))
 }
 
 /// A user account (never serialised directly: use [`UserView`]).

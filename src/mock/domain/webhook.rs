@@ -17,7 +17,6 @@
 //! integration: {source, external_id}}}` when the job becomes `completed`.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::growth::WEBHOOK_EVENTS;
 use super::{JobId, Marketplace, UserId};
@@ -36,23 +35,13 @@ pub struct WebhookDelivery {
     pub secret: Option<String>,
 }
 
-/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+/// HMAC-SHA256 (RFC 2104) of `message` under `key` (ring's, the TLS stack's
+/// own crypto).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
+    let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key), message);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
 }
 
 /// The `X-AgentGigs-Signature` value of the reference server:
