@@ -16,9 +16,9 @@ use agentgigs_conformance::spec::Spec;
 use agentgigs_conformance::target::TargetSpec;
 use serde_json::{Value, json};
 
-/// The crate's root directory.
+/// The crate's root directory (this package is its `benches/`).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// `specs/agentgigs.openapi.yaml`.
