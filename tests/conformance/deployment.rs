@@ -280,7 +280,16 @@ pub fn a_deployment_without_the_control_api_runs_most_of_the_library_from_a_pool
     let mut slowest: Vec<_> = report
         .scenarios
         .iter()
-        .map(|s| (s.duration_ms, s.id.as_str()))
+        .map(|s| {
+            // Its slowest step too: a long wait (a `Retry-After`) shows where.
+            let step = s
+                .steps
+                .iter()
+                .max_by_key(|st| st.duration_ms)
+                .map(|st| format!("{} ms in step {} `{}`", st.duration_ms, st.index + 1, st.name))
+                .unwrap_or_default();
+            (s.duration_ms, s.id.as_str(), step)
+        })
         .collect();
     slowest.sort_unstable_by(|a, b| b.cmp(a));
     eprintln!(
@@ -291,8 +300,8 @@ pub fn a_deployment_without_the_control_api_runs_most_of_the_library_from_a_pool
         report.totals.must_total,
         slowest.iter().map(|s| s.0).sum::<u64>() as f64 / 1000.0
     );
-    for (ms, id) in slowest.iter().take(10) {
-        eprintln!("{:>8} ms  {id}", ms);
+    for (ms, id, step) in slowest.iter().take(10) {
+        eprintln!("{:>8} ms  {id}  ({step})", ms);
     }
     let t = &report.totals;
     let failures: Vec<String> = report
