@@ -75,11 +75,13 @@ pub enum Fault {
     FundingOneTier,
     /// `enterprise_as_pro`: enterprise accounts get the pro tier's hourly figures for applications (50) and funding (60) (`counted_tier`; every other limit keeps its enterprise figure).
     EnterpriseAsPro,
+    /// `posting_one_tier`: every poster's hourly job-posting limit is the free tier's 10, whatever its tier (`counted_tier`).
+    PostingOneTier,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 31] = [
+    pub const ALL: [Fault; 32] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
@@ -111,6 +113,7 @@ impl Fault {
         Fault::FundingPerJobUnlimited,
         Fault::FundingOneTier,
         Fault::EnterpriseAsPro,
+        Fault::PostingOneTier,
     ];
 
     /// The race faults: each drops the exactly-once guard of one operation
@@ -158,6 +161,7 @@ impl Fault {
             Fault::FundingPerJobUnlimited => "funding_per_job_unlimited",
             Fault::FundingOneTier => "funding_one_tier",
             Fault::EnterpriseAsPro => "enterprise_as_pro",
+            Fault::PostingOneTier => "posting_one_tier",
         }
     }
 

@@ -101,6 +101,8 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "funding_one_tier",
     // enterprise accounts get pro's hourly limits for applications and funding
     "enterprise_as_pro",
+    // every poster's hourly job-posting limit is the free tier's 10
+    "posting_one_tier",
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus

@@ -278,6 +278,15 @@ fn tier_faults_count_the_hourly_limits_with_another_tiers_figures() {
         apply(&mut m, ent).unwrap();
     }
 
+    // `posting_one_tier`: a pro poster's 11th posting in the hour is refused.
+    m.set_faults([Fault::PostingOneTier]);
+    m.advance_clock(3601);
+    let post = |m: &mut Marketplace, u| m.check_rate(RateRule::JobPosting, RateSubject::User(u), None);
+    for _ in 0..10 {
+        post(&mut m, pro).unwrap();
+    }
+    assert_eq!(code(post(&mut m, pro)), "RATE_LIMITED");
+
     // Without a fault: 60 for pro; enterprise's 200 is beyond the
     // 3-a-minute burst (at most 180 in any hour), so it is never refused.
     m.set_faults([]);
