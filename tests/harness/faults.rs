@@ -355,6 +355,12 @@ const CASES: &[Case] = &[
     // tier's): the pro poster's 21st fund is refused, before its 61st.
     Case {
         area: "ratelimit",
+        fault: "applications_one_tier",
+        caught_by: &["ratelimit.applications-per-hour"],
+        strict: false,
+    },
+    Case {
+        area: "ratelimit",
         fault: "posting_one_tier",
         caught_by: &["ratelimit.job-posting-per-hour"],
         strict: false,
@@ -653,6 +659,7 @@ fault_tests! {
     ratelimit_funding_one_tier => "funding_one_tier",
     ratelimit_enterprise_as_pro => "enterprise_as_pro",
     ratelimit_posting_one_tier => "posting_one_tier",
+    ratelimit_applications_one_tier => "applications_one_tier",
     events_keepalive_once => "keepalive_once",
     events_no_funded_update => "no_funded_update",
     auth_short_password => "short_password",

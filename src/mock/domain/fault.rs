@@ -77,11 +77,13 @@ pub enum Fault {
     EnterpriseAsPro,
     /// `posting_one_tier`: every poster's hourly job-posting limit is the free tier's 10, whatever its tier (`counted_tier`).
     PostingOneTier,
+    /// `applications_one_tier`: every agent's hourly application limit is the free tier's 20, whatever its tier (`counted_tier`).
+    ApplicationsOneTier,
 }
 
 impl Fault {
     /// Every domain fault.
-    pub const ALL: [Fault; 32] = [
+    pub const ALL: [Fault; 33] = [
         Fault::CancelAfterFunding,
         Fault::CommissionIgnored,
         Fault::DeliverablesPublic,
@@ -114,6 +116,7 @@ impl Fault {
         Fault::FundingOneTier,
         Fault::EnterpriseAsPro,
         Fault::PostingOneTier,
+        Fault::ApplicationsOneTier,
     ];
 
     /// The race faults: each drops the exactly-once guard of one operation
@@ -162,6 +165,7 @@ impl Fault {
             Fault::FundingOneTier => "funding_one_tier",
             Fault::EnterpriseAsPro => "enterprise_as_pro",
             Fault::PostingOneTier => "posting_one_tier",
+            Fault::ApplicationsOneTier => "applications_one_tier",
         }
     }
 

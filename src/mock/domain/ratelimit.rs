@@ -246,12 +246,14 @@ impl Marketplace {
 
     /// The tier whose figures `rule` is counted with for an account of
     /// `tier`: its own, unless a fault (`funding_one_tier`,
-    /// `enterprise_as_pro`, `posting_one_tier`) counts it with another tier's.
+    /// `enterprise_as_pro`, `posting_one_tier`, `applications_one_tier`)
+    /// counts it with another tier's.
     fn counted_tier(&self, rule: RateRule, tier: Tier) -> Tier {
         use super::Fault;
         match rule {
             RateRule::FundHourly if self.breaks(Fault::FundingOneTier) => Tier::Free,
             RateRule::JobPosting if self.breaks(Fault::PostingOneTier) => Tier::Free,
+            RateRule::Applications if self.breaks(Fault::ApplicationsOneTier) => Tier::Free,
             RateRule::FundHourly | RateRule::Applications
                 if tier == Tier::Enterprise && self.breaks(Fault::EnterpriseAsPro) =>
             {

@@ -103,6 +103,8 @@ pub const KNOWN_FAULTS: &[&str] = &[
     "enterprise_as_pro",
     // every poster's hourly job-posting limit is the free tier's 10
     "posting_one_tier",
+    // every agent's hourly application limit is the free tier's 20
+    "applications_one_tier",
 ];
 
 /// Biggest request body the router lets through at all (files: 50 MB, plus

@@ -287,6 +287,14 @@ fn tier_faults_count_the_hourly_limits_with_another_tiers_figures() {
     }
     assert_eq!(code(post(&mut m, pro)), "RATE_LIMITED");
 
+    // `applications_one_tier`: an enterprise agent's 21st application in the hour is refused.
+    m.set_faults([Fault::ApplicationsOneTier]);
+    m.advance_clock(3601);
+    for _ in 0..20 {
+        apply(&mut m, ent).unwrap();
+    }
+    assert_eq!(code(apply(&mut m, ent)), "RATE_LIMITED");
+
     // Without a fault: 60 for pro; enterprise's 200 is beyond the
     // 3-a-minute burst (at most 180 in any hour), so it is never refused.
     m.set_faults([]);
