@@ -217,6 +217,25 @@ pub(crate) fn documented_limit(operation: &str) -> (&'static str, Duration) {
     }
 }
 
+/// The documented hourly limit by tier an operation counts against, as
+/// [`documented_limit`] labels it, with its free, pro and enterprise
+/// figures; `None` for the limits with one figure (or none).
+pub(crate) fn hourly_by_tier(operation: &str) -> Option<(&'static str, [u32; 3])> {
+    let (label, window) = documented_limit(operation);
+    if window != Duration::from_secs(3600) {
+        return None;
+    }
+    let figures = match operation {
+        "POST /api/jobs/{id}/fund-escrow"
+        | "POST /api/jobs/{id}/fund-proof-escrow"
+        | "POST /api/agent/jobs/{id}/fund" => [20, 60, 200],
+        "POST /api/jobs/{id}/apply" | "POST /api/agent/jobs/{id}/accept" => [20, 50, 100],
+        "POST /api/agent/jobs" | "POST /api/integrations/jobs" | "POST /api/jobs/{id}/feature" => [10, 30, 100],
+        _ => return None,
+    };
+    Some((label, figures))
+}
+
 /// Run-wide request logs, keyed by account (so static credentials shared
 /// by scenarios share one log).
 #[derive(Clone)]

@@ -18,7 +18,7 @@ use super::{PlannedScenario, ProgressEvent, RunnerError};
 use crate::mock::MockServer;
 use crate::report::model::{Outcome, ScenarioReport, StepReport};
 use crate::scenario::{AuthMode, Level, Scenario};
-use crate::target::{ActorCredentials, ControlClient, ControlInfo, Leased, Need, Target, bundled_token};
+use crate::target::{ActorCredentials, ControlClient, ControlInfo, HourlyUse, Leased, Need, Target, bundled_token};
 
 /// A scenario report with no steps and the given outcome.
 pub(crate) fn bare_report(p: &PlannedScenario, outcome: Outcome, duration: Duration) -> ScenarioReport {
@@ -104,8 +104,39 @@ pub(crate) fn needs_of(p: &PlannedScenario) -> Vec<Need> {
         .map(|(name, spec)| Need {
             actor: name.clone(),
             spec: spec.clone(),
+            hourly: Vec::new(),
         })
         .collect()
+}
+
+/// The hourly limits by tier (applications, job postings, funding) that
+/// `actor`'s requests in `steps` count against, and how many it sends: a
+/// pool account whose allowance would run out is leased only when no
+/// other can serve ([`Pool::lease`](crate::target::Pool::lease)).
+fn hourly_uses(ctx: &ScenarioContext, steps: &[crate::scenario::Step], actor: &str) -> Vec<HourlyUse> {
+    // An hour of the target's clock, in real time.
+    let window = Duration::from_secs(3600) / ctx.clock_rate().max(1);
+    let mut out: Vec<HourlyUse> = Vec::new();
+    for step in steps.iter().filter(|s| s.actor.as_deref() == Some(actor)) {
+        let Some(req) = &step.request else { continue };
+        let Some(op) = ctx.contract.documented().find_operation(&req.method, &req.path) else {
+            continue;
+        };
+        let Some((limit, per_tier)) = super::pacing::hourly_by_tier(&op.label()) else {
+            continue;
+        };
+        let count = step.repeat.as_ref().map_or(1, |r| r.times);
+        match out.iter_mut().find(|u| u.limit == limit) {
+            Some(u) => u.count = u.count.saturating_add(count),
+            None => out.push(HourlyUse {
+                limit,
+                per_tier,
+                count,
+                window,
+            }),
+        }
+    }
+    out
 }
 
 /// Whether the target can run a scenario at all, decided before it starts:
@@ -502,6 +533,7 @@ async fn provision(
         .map(|(name, spec)| Need {
             actor: name.clone(),
             spec: spec.clone(),
+            hourly: hourly_uses(ctx, st_steps, name),
         })
         .collect();
     let lease = match pool.lease(&needs, scenario_deadline.into()).await {

@@ -13,7 +13,7 @@ mod profile;
 pub use control::{ActorCredentials, ControlClient, ControlInfo};
 pub use http::{Capped, ClientOptions, build_client, describe_error, install_crypto_provider, read_capped, too_large};
 pub use live::{Target, bundled_token};
-pub use pool::{Lease, Leased, Need, Pool, PoolAccount};
+pub use pool::{HourlyUse, Lease, Leased, Need, Pool, PoolAccount};
 pub use profile::{Account, ControlConfig, EventsTransport, Profile, Secret, StaticActor, is_loopback, role_name};
 
 use crate::mock::MockConfig;

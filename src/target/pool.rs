@@ -89,6 +89,18 @@ impl PoolAccount {
             .count()
     }
 
+    /// True when sending `uses` as this account would take it past one of
+    /// those hourly limits, counting what the harness sent as it within
+    /// the window.
+    fn over_budget(&self, uses: &[HourlyUse]) -> bool {
+        let now = std::time::Instant::now();
+        uses.iter().any(|u| {
+            let since = now.checked_sub(u.window).unwrap_or(now);
+            let sent = self.sent_before(Some(u.limit), since, now);
+            sent.saturating_add(u.count as usize) > u.figure(self.tier) as usize
+        })
+    }
+
     fn usable(&self) -> Result<(), String> {
         self.credentials.as_ref().map(|_| ()).map_err(Clone::clone)?;
         self.check.lock().usable.clone()
@@ -183,6 +195,33 @@ pub struct Need {
     /// The actor's name in the scenario.
     pub actor: String,
     pub spec: ActorSpec,
+    /// The hourly limits by tier its requests count against (applications,
+    /// job postings, funding), and how many it will send.
+    pub hourly: Vec<HourlyUse>,
+}
+
+/// Requests an actor will send that count against one documented hourly
+/// limit by tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourlyUse {
+    /// The limit, as [`PoolAccount::note_sent`] labels it.
+    pub limit: &'static str,
+    /// Its figures for free, pro and enterprise.
+    pub per_tier: [u32; 3],
+    /// How many requests the scenario sends against it as this actor.
+    pub count: u32,
+    /// The window in real time (an hour of the target's clock).
+    pub window: std::time::Duration,
+}
+
+impl HourlyUse {
+    fn figure(&self, tier: Tier) -> u32 {
+        match tier {
+            Tier::Free => self.per_tier[0],
+            Tier::Pro => self.per_tier[1],
+            Tier::Enterprise => self.per_tier[2],
+        }
+    }
 }
 
 impl Need {
@@ -331,7 +370,18 @@ impl Pool {
             let notified = self.freed.notified();
             {
                 let mut leased = self.leased.lock();
-                if let Some(choice) = self.assign(needs, &leased) {
+                // Accounts that still have the hourly allowance the
+                // scenario will use, if the pool has such: a leased one is
+                // waited for (a scenario takes seconds) rather than an
+                // account taken that would meet a 429 and wait out the
+                // rest of the hour. Else any account, as before.
+                let none = vec![false; self.accounts.len()];
+                let budget = if self.assign(needs, &none, Budget::Within).is_some() {
+                    Budget::Within
+                } else {
+                    Budget::Any
+                };
+                if let Some(choice) = self.assign(needs, &leased, budget) {
                     let held: Vec<usize> = choice.iter().map(|(i, _)| *i).collect();
                     for i in &held {
                         leased[*i] = true;
@@ -360,7 +410,7 @@ impl Pool {
     /// `Err(reason)` when no assignment exists even with every account free.
     pub fn feasible(&self, needs: &[Need]) -> Result<(), String> {
         let none = vec![false; self.accounts.len()];
-        if self.assign(needs, &none).is_some() {
+        if self.assign(needs, &none, Budget::Any).is_some() {
             return Ok(());
         }
         if self.accounts.is_empty() {
@@ -397,8 +447,14 @@ impl Pool {
 
     /// A distinct free account per need (depth-first), with the
     /// specializations to set.
-    fn assign(&self, needs: &[Need], leased: &[bool]) -> Option<Vec<(usize, Option<Vec<String>>)>> {
-        fn go(pool: &Pool, needs: &[Need], taken: &mut Vec<bool>, out: &mut Vec<(usize, Option<Vec<String>>)>) -> bool {
+    fn assign(&self, needs: &[Need], leased: &[bool], budget: Budget) -> Option<Vec<(usize, Option<Vec<String>>)>> {
+        fn go(
+            pool: &Pool,
+            needs: &[Need],
+            budget: Budget,
+            taken: &mut Vec<bool>,
+            out: &mut Vec<(usize, Option<Vec<String>>)>,
+        ) -> bool {
             let Some((need, rest)) = needs.split_first() else {
                 return true;
             };
@@ -421,13 +477,13 @@ impl Pool {
             });
             for i in order {
                 let a = &pool.accounts[i];
-                if taken[i] {
+                if taken[i] || (budget == Budget::Within && a.over_budget(&need.hourly)) {
                     continue;
                 }
                 if let Ok(patch) = a.serves(&need.actor, &need.spec) {
                     taken[i] = true;
                     out.push((i, patch));
-                    if go(pool, rest, taken, out) {
+                    if go(pool, rest, budget, taken, out) {
                         return true;
                     }
                     out.pop();
@@ -438,8 +494,15 @@ impl Pool {
         }
         let mut taken = leased.to_vec();
         let mut out = Vec::new();
-        go(self, needs, &mut taken, &mut out).then_some(out)
+        go(self, needs, budget, &mut taken, &mut out).then_some(out)
     }
+}
+
+/// Whether an assignment may use accounts past an hourly allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Budget {
+    Within,
+    Any,
 }
 
 /// An authenticated GET of `path`: status and JSON body.
@@ -520,6 +583,55 @@ mod tests {
         assert_eq!(a.sent_before(None, t1, t1 + std::time::Duration::from_secs(1)), 4);
     }
 
+    /// An account whose hourly allowance the scenario would exhaust is
+    /// passed over for one that has it, and waited for while that one is
+    /// leased; when no account has it, any serves (as without the check).
+    #[tokio::test]
+    async fn an_account_past_an_hourly_allowance_is_leased_last() {
+        let pool = Pool::new(
+            &[
+                account("agent#1", Role::Agent, |_| {}),
+                account("agent#2", Role::Agent, |_| {}),
+            ],
+            Tier::Free,
+        );
+        ready(&pool, &[Some(0), Some(0)], &[None, None]);
+        const LIMIT: &str = "application limit of 20/50/100 per hour by tier";
+        let applies = |count| {
+            let mut n = need("agent", "{role: agent}");
+            n.hourly = vec![HourlyUse {
+                limit: LIMIT,
+                per_tier: [20, 50, 100],
+                count,
+                window: std::time::Duration::from_secs(60),
+            }];
+            vec![n]
+        };
+        let name = |l: &Lease| l.assigned[0].1.account.label.clone();
+        let soon = || tokio::time::Instant::now() + std::time::Duration::from_millis(200);
+        // agent#1 (first in order) applied 20 times in the window: agent#2 serves.
+        pool.accounts[0].note_sent(20, Some(LIMIT));
+        let Leased::Granted(lease) = pool.lease(&applies(1), soon()).await else {
+            panic!("agent#2 has its allowance")
+        };
+        assert_eq!(name(&lease), "agent#2");
+        // While agent#2 is leased, the lease waits for it rather than take agent#1.
+        assert!(matches!(pool.lease(&applies(1), soon()).await, Leased::Never(_)));
+        drop(lease);
+        // Requests of another limit do not count against this one.
+        pool.accounts[1].note_sent(30, Some("job posting limit of 10/30/100 per hour by tier"));
+        let Leased::Granted(lease) = pool.lease(&applies(1), soon()).await else {
+            panic!("agent#2 still has its application allowance")
+        };
+        assert_eq!(name(&lease), "agent#2");
+        drop(lease);
+        // No account has 21 applications left: any serves, the first in order.
+        let Leased::Granted(lease) = pool.lease(&applies(21), soon()).await else {
+            panic!("without an account in budget, any serves")
+        };
+        assert_eq!(name(&lease), "agent#1");
+    }
+
     fn ready(pool: &Pool, wallets: &[Option<i64>], proofs: &[Option<Vec<&str>>]) {
         for (i, a) in pool.accounts.iter().enumerate() {
             let mut c = a.check.lock();
@@ -537,6 +649,7 @@ mod tests {
         Need {
             actor: actor.into(),
             spec: serde_json::from_value(crate::yaml::parse_value(yaml).unwrap()).unwrap(),
+            hourly: Vec::new(),
         }
     }
 
