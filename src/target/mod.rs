@@ -38,7 +38,7 @@ pub const BUNDLED_EVENT_LAG: std::time::Duration = std::time::Duration::from_mil
 /// server does: every event is published while the request that causes it
 /// is handled, before its answer, and nothing publishes later (no timer,
 /// no background task; keepalives excepted). The reference server started
-/// with `mock` declares it. Against such a target a quiet window lasts
+/// with `mock` declares it when its clock runs at real speed. Against such a target a quiet window lasts
 /// [`BUNDLED_EVENT_LAG`] plus twice the round trip of the control API's
 /// first answer (the network between the two), when that is shorter than
 /// the scenario's window.

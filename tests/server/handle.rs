@@ -66,6 +66,26 @@ async fn non_loopback_bind_needs_a_token_and_faults_must_be_known() {
     ));
 }
 
+/// `events_sync` promises that every event is published by the request
+/// that causes it; a clock faster than real time releases payments between
+/// requests, so such a server does not make the promise.
+#[tokio::test]
+async fn events_sync_is_offered_only_on_a_clock_at_real_speed() {
+    let features = |rate| async move {
+        let s = start_with(MockConfig {
+            clock_rate: rate,
+            ..MockConfig::default()
+        })
+        .await;
+        s.get("/__conformance", &Auth::None).await.ok()["features"].clone()
+    };
+    let offered = |v: &serde_json::Value| v.as_array().unwrap().iter().any(|f| f == "events_sync");
+    assert!(offered(&features(1).await));
+    let fast = features(60).await;
+    assert!(!offered(&fast), "{fast}");
+    assert!(fast.as_array().unwrap().iter().any(|f| f == "clock"), "{fast}");
+}
+
 #[tokio::test]
 async fn control_api_and_its_token() {
     let s = start_with(MockConfig {

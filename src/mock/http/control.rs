@@ -46,7 +46,8 @@ async fn require_token(State(st): State<AppState>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
-/// What the control API of the reference server offers.
+/// What the control API of the reference server offers (`events_sync` only
+/// on a clock at real speed: [`AppState::events_sync`]).
 pub const CONTROL_FEATURES: &[&str] = &[
     "actors",
     "clock",
@@ -55,11 +56,18 @@ pub const CONTROL_FEATURES: &[&str] = &[
     "webhook_loopback",
     // Every event is published while the request that causes it is
     // handled (`AppState::run_at`), and nothing publishes later.
-    "events_sync",
+    EVENTS_SYNC,
 ];
 
-async fn info() -> ApiResult {
-    ok(json!({"version": 1, "features": CONTROL_FEATURES}))
+const EVENTS_SYNC: &str = "events_sync";
+
+async fn info(State(st): State<AppState>) -> ApiResult {
+    let features: Vec<&str> = CONTROL_FEATURES
+        .iter()
+        .copied()
+        .filter(|f| *f != EVENTS_SYNC || st.events_sync())
+        .collect();
+    ok(json!({"version": 1, "features": features}))
 }
 
 fn parse_actor(body: &serde_json::Value) -> Result<ActorSpec, ApiError> {

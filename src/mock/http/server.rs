@@ -138,6 +138,8 @@ struct Shared {
     contract: Option<Arc<Contract>>,
     /// Whether rate limits apply (kept across resets).
     rate_limits: bool,
+    /// Server seconds per real second (`MockConfig::clock_rate`).
+    clock_rate: u32,
     base_url: String,
 }
 
@@ -169,6 +171,7 @@ impl AppState {
             choices: config.choices.clone(),
             contract,
             rate_limits: config.rate_limits,
+            clock_rate: config.clock_rate,
             base_url: base_url.to_string(),
         }))
     }
@@ -230,6 +233,15 @@ impl AppState {
     }
 
     /// The SSE keepalive interval.
+    /// Whether every event is published by the request that causes it
+    /// (the control feature `events_sync`). Not on a clock that runs
+    /// faster than real time: there a payment whose cooldown ends between
+    /// two requests is released, and its event published, by whichever
+    /// request comes next.
+    pub(crate) fn events_sync(&self) -> bool {
+        self.0.clock_rate <= 1
+    }
+
     pub(crate) fn keepalive(&self) -> Duration {
         self.0.keepalive
     }
