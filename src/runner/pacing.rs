@@ -186,54 +186,60 @@ pub(crate) fn expected_wait<'a>(uses: impl IntoIterator<Item = Use<'a>>) -> Dura
     waited
 }
 
+/// A documented rate limit beyond the standard per-minute one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DocumentedLimit {
+    /// The limit in words (also the label pool accounts count sends by).
+    pub label: &'static str,
+    /// The longest window it counts over: a `Retry-After` longer than that
+    /// answers no documented limit.
+    pub window: Duration,
+    /// Its hourly figures for free, pro and enterprise, when it has one by
+    /// tier.
+    pub hourly_by_tier: Option<[u32; 3]>,
+}
+
 /// The documented limit an operation is subject to (docs/api "Rate
-/// limits", llms.txt "Rate limits"), by `METHOD /path/{template}`, with the
-/// longest window it counts over: a `Retry-After` longer than that window
-/// answers no documented limit.
-pub(crate) fn documented_limit(operation: &str) -> (&'static str, Duration) {
+/// limits", llms.txt "Rate limits"), by `METHOD /path/{template}`.
+pub(crate) fn documented_limit(operation: &str) -> DocumentedLimit {
     const MINUTE: Duration = Duration::from_secs(60);
     const HOUR: Duration = Duration::from_secs(3600);
     const DAY: Duration = Duration::from_secs(86_400);
-    match operation {
-        "POST /api/auth/register" => ("registration limit of 10 per hour per IP", HOUR),
-        "POST /api/auth/login" => ("login limit of 20 per minute per IP", MINUTE),
+    let (label, window, hourly_by_tier) = match operation {
+        "POST /api/auth/register" => ("registration limit of 10 per hour per IP", HOUR, None),
+        "POST /api/auth/login" => ("login limit of 20 per minute per IP", MINUTE, None),
         "POST /api/jobs/{id}/fund-escrow"
         | "POST /api/jobs/{id}/fund-proof-escrow"
         | "POST /api/agent/jobs/{id}/fund" => (
             "funding limit (3 per minute; 20/60/200 per hour by tier; 5 per hour per job)",
             HOUR,
+            Some([20, 60, 200]),
         ),
-        "POST /api/jobs/{id}/apply" | "POST /api/agent/jobs/{id}/accept" => {
-            ("application limit of 20/50/100 per hour by tier", HOUR)
-        }
-        "GET /api/jobs/{id}/download" => ("download limit of 30 per hour per user per job", HOUR),
-        "POST /api/agent/jobs" | "POST /api/integrations/jobs" => {
-            ("job posting limit of 10/30/100 per hour by tier", HOUR)
-        }
-        "POST /api/jobs/{id}/feature" => ("featured-listing limit of 10/30/100 per hour by tier", HOUR),
-        "GET /api/public/agents/{id}/reputation" => ("reputation limit of 30 per minute per IP", MINUTE),
-        "POST /api/reports" => ("report limit of 10 per user per day", DAY),
-        _ => (STANDARD_LIMIT, MINUTE),
-    }
-}
-
-/// The documented hourly limit by tier an operation counts against, as
-/// [`documented_limit`] labels it, with its free, pro and enterprise
-/// figures; `None` for the limits with one figure (or none).
-pub(crate) fn hourly_by_tier(operation: &str) -> Option<(&'static str, [u32; 3])> {
-    let (label, window) = documented_limit(operation);
-    if window != Duration::from_secs(3600) {
-        return None;
-    }
-    let figures = match operation {
-        "POST /api/jobs/{id}/fund-escrow"
-        | "POST /api/jobs/{id}/fund-proof-escrow"
-        | "POST /api/agent/jobs/{id}/fund" => [20, 60, 200],
-        "POST /api/jobs/{id}/apply" | "POST /api/agent/jobs/{id}/accept" => [20, 50, 100],
-        "POST /api/agent/jobs" | "POST /api/integrations/jobs" | "POST /api/jobs/{id}/feature" => [10, 30, 100],
-        _ => return None,
+        "POST /api/jobs/{id}/apply" | "POST /api/agent/jobs/{id}/accept" => (
+            "application limit of 20/50/100 per hour by tier",
+            HOUR,
+            Some([20, 50, 100]),
+        ),
+        "GET /api/jobs/{id}/download" => ("download limit of 30 per hour per user per job", HOUR, None),
+        "POST /api/agent/jobs" | "POST /api/integrations/jobs" => (
+            "job posting limit of 10/30/100 per hour by tier",
+            HOUR,
+            Some([10, 30, 100]),
+        ),
+        "POST /api/jobs/{id}/feature" => (
+            "featured-listing limit of 10/30/100 per hour by tier",
+            HOUR,
+            Some([10, 30, 100]),
+        ),
+        "GET /api/public/agents/{id}/reputation" => ("reputation limit of 30 per minute per IP", MINUTE, None),
+        "POST /api/reports" => ("report limit of 10 per user per day", DAY, None),
+        _ => (STANDARD_LIMIT, MINUTE, None),
     };
-    Some((label, figures))
+    DocumentedLimit {
+        label,
+        window,
+        hourly_by_tier,
+    }
 }
 
 /// Run-wide request logs, keyed by account (so static credentials shared

@@ -293,8 +293,9 @@ async fn exchange(
         .find_operation(prepared.method.as_str(), &prepared.path)
         .map(|o| o.label())
         .unwrap_or_else(|| format!("{} {}", prepared.method, prepared.path));
-    let (limit, window) = super::pacing::documented_limit(&operation);
-    let limit = (limit != super::pacing::STANDARD_LIMIT).then_some(limit);
+    let documented = super::pacing::documented_limit(&operation);
+    let window = documented.window;
+    let limit = (documented.label != super::pacing::STANDARD_LIMIT).then_some(documented.label);
     let account = step.actor.as_deref().and_then(|a| st.pool_account(a)).cloned();
     if let Some(repeat) = repeat {
         // A pool account may have been used by other scenarios within the
@@ -422,7 +423,9 @@ async fn send_paced(
                 .find_operation(prepared.method.as_str(), &prepared.path)
                 .map(|o| o.label())
                 .unwrap_or_else(|| format!("{} {}", prepared.method, prepared.path));
-            let (limit, window) = super::pacing::documented_limit(&operation);
+            let super::pacing::DocumentedLimit {
+                label: limit, window, ..
+            } = super::pacing::documented_limit(&operation);
             let asked_for = asked.ok().flatten().unwrap_or(wait);
             if asked_for > window {
                 // No documented limit asks for longer than its window.

@@ -113,18 +113,26 @@ pub(crate) fn needs_of(p: &PlannedScenario) -> Vec<Need> {
 /// `actor`'s requests in `steps` count against, and how many it sends: a
 /// pool account whose allowance would run out is leased only when no
 /// other can serve ([`Pool::lease`](crate::target::Pool::lease)).
-fn hourly_uses(ctx: &ScenarioContext, steps: &[crate::scenario::Step], actor: &str) -> Vec<HourlyUse> {
+/// `clock_rate`: the target's seconds per real second.
+fn hourly_uses(
+    spec: &crate::spec::Spec,
+    clock_rate: u32,
+    steps: &[crate::scenario::Step],
+    actor: &str,
+) -> Vec<HourlyUse> {
     // An hour of the target's clock, in real time.
-    let window = Duration::from_secs(3600) / ctx.clock_rate().max(1);
+    let window = Duration::from_secs(3600) / clock_rate.max(1);
     let mut out: Vec<HourlyUse> = Vec::new();
     for step in steps.iter().filter(|s| s.actor.as_deref() == Some(actor)) {
         let Some(req) = &step.request else { continue };
-        let Some(op) = ctx.contract.documented().find_operation(&req.method, &req.path) else {
+        let Some(op) = spec.find_operation(&req.method, &req.path) else {
             continue;
         };
-        let Some((limit, per_tier)) = super::pacing::hourly_by_tier(&op.label()) else {
+        let limit = super::pacing::documented_limit(&op.label());
+        let Some(per_tier) = limit.hourly_by_tier else {
             continue;
         };
+        let limit = limit.label;
         let count = step.repeat.as_ref().map_or(1, |r| r.times);
         match out.iter_mut().find(|u| u.limit == limit) {
             Some(u) => u.count = u.count.saturating_add(count),
@@ -533,7 +541,7 @@ async fn provision(
         .map(|(name, spec)| Need {
             actor: name.clone(),
             spec: spec.clone(),
-            hourly: hourly_uses(ctx, st_steps, name),
+            hourly: hourly_uses(ctx.contract.documented(), ctx.clock_rate(), st_steps, name),
         })
         .collect();
     let lease = match pool.lease(&needs, scenario_deadline.into()).await {
@@ -766,6 +774,52 @@ mod tests {
         let s = crate::scenario::parse_scenario(&text, "scenarios/t/x.yaml").expect("a scenario");
         let steps = s.steps.clone();
         PlannedScenario::new(s, steps)
+    }
+
+    /// What a pool lease weighs: each actor's requests against the hourly
+    /// limits by tier, bursts counted, other limits and other actors not.
+    #[test]
+    fn hourly_uses_count_an_actors_applications_postings_and_funds() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let spec = crate::spec::Spec::load(&root.join(crate::spec::DOCUMENTED_SPEC)).expect("the spec loads");
+        let text = r#"
+id: t.x
+title: t
+doc: [llms.txt#x]
+rule: r
+level: must
+requires: [actors]
+actors:
+  a: {role: agent}
+  p: {role: poster}
+steps:
+  - as: p
+    request: {method: POST, path: /api/agent/jobs, json: {}}
+    repeat: {times: 3}
+    expect: {status: 2xx}
+  - as: a
+    request: {method: POST, path: "/api/jobs/{{job_id}}/apply", json: {}}
+    expect: {status: 2xx}
+  - as: a
+    request: {method: POST, path: "/api/jobs/{{job_id}}/apply", json: {}}
+    expect: {status: 2xx}
+  - as: a
+    request: {method: GET, path: /api/wallet}
+    expect: {status: 200}
+"#;
+        let s = crate::scenario::parse_scenario(text, "scenarios/t/x.yaml").expect("a scenario");
+        let agent = hourly_uses(&spec, 60, &s.steps, "a");
+        assert_eq!(agent.len(), 1, "{agent:?}");
+        assert_eq!(agent[0].count, 2);
+        assert_eq!(agent[0].per_tier, [20, 50, 100]);
+        assert_eq!(
+            agent[0].window,
+            Duration::from_secs(60),
+            "an hour of a clock 60 times as fast"
+        );
+        let poster = hourly_uses(&spec, 1, &s.steps, "p");
+        assert_eq!((poster[0].count, poster[0].per_tier), (3, [10, 30, 100]), "{poster:?}");
+        assert_eq!(poster[0].window, Duration::from_secs(3600));
     }
 
     #[test]
