@@ -17,16 +17,14 @@
 
 #![allow(clippy::print_stderr)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use agentgigs_conformance::report::json;
 use agentgigs_conformance::report::model::{Outcome, RunReport};
-use regex::Regex;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_agentgigs-conformance");
@@ -70,23 +68,8 @@ fn start_server(dir: &Path) -> (Killed, String) {
             .expect("the mock starts"),
     );
     let stdout = child.0.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let url_re = Regex::new(r"listening on (http://127\.0\.0\.1:\d+)").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).expect("the mock prints its URL within 30 s");
-        if let Some(c) = url_re.captures(&line) {
-            return (child, c[1].to_string());
-        }
-    }
+    let (url, _, _) = crate::mock_stdout::until_url(stdout);
+    (child, url)
 }
 
 /// A POST with the control token; the JSON answer.

@@ -37,6 +37,8 @@
 //! libtest binaries, is not read here).
 
 mod deployment;
+#[path = "../fixtures/mock_stdout.rs"]
+mod mock_stdout;
 mod spec;
 
 use std::path::Path;

@@ -7,11 +7,10 @@
 
 #![allow(clippy::print_stderr)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use agentgigs_conformance::report::json;
@@ -941,25 +940,7 @@ fn spawn_mock(dir: &Path, extra: &[&str]) -> (Killed, String, Vec<String>) {
     cmd.stderr(Stdio::null());
     let mut child = Killed(cmd.spawn().expect("the binary starts"));
     let stdout = child.0.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let url_re = Regex::new(r"listening on (http://127\.0\.0\.1:\d+)").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut lines = Vec::new();
-    let url = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).expect("the mock prints its URL within 30 s");
-        lines.push(line.clone());
-        if let Some(c) = url_re.captures(&line) {
-            break c[1].to_string();
-        }
-    };
+    let (url, mut lines, rx) = crate::mock_stdout::until_url(stdout);
     // The line after the URL, if it comes at once (the rate-limit note).
     if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
         lines.push(line);

@@ -24,6 +24,8 @@
 // server for the runner's tests.
 #[path = "../fixtures/hostile/common.rs"]
 mod common;
+#[path = "../fixtures/mock_stdout.rs"]
+mod mock_stdout;
 #[path = "../fixtures/hostile/raw.rs"]
 mod raw;
 #[path = "../fixtures/runner/tiny.rs"]
