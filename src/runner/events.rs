@@ -26,8 +26,8 @@ use tokio::task::JoinHandle;
 
 use super::RunnerError;
 use super::exec::{Prepared, Received, header_list};
-use crate::target::EventsTransport;
 use crate::target::{Capped, read_capped};
+use crate::target::{EventsTransport, FLUSH_EVENT};
 
 /// Events kept waiting for a later step, at most.
 const MAX_BUFFERED: usize = 1000;
@@ -35,6 +35,9 @@ const MAX_BUFFERED: usize = 1000;
 const CHANNEL: usize = 256;
 /// Notes about unparseable events kept, at most (then one says how many more).
 const MAX_PROBLEMS: usize = 20;
+/// Flush markers' tokens kept unclaimed, at most (on a shared target every
+/// scenario's markers reach every stream).
+const MAX_FLUSHES: usize = 64;
 
 /// The pseudo-type an `event` step names to wait for a keepalive.
 pub(crate) const KEEPALIVE: &str = crate::scenario::validate::KEEPALIVE_TYPE;
@@ -56,7 +59,12 @@ pub(crate) struct Event {
 
 enum Item {
     Event(Event),
-    Unparseable { event_type: String, raw: String },
+    /// The flush marker ([`FLUSH_EVENT`]) with its token.
+    Flush(String),
+    Unparseable {
+        event_type: String,
+        raw: String,
+    },
     Keepalive(Instant),
     Closed(String),
 }
@@ -72,6 +80,8 @@ pub(crate) struct Stream {
     seen: Vec<String>,
     /// When the latest keepalive arrived.
     last_keepalive: Option<Instant>,
+    /// Tokens of flush markers received and not yet awaited.
+    flushes: VecDeque<String>,
     task: JoinHandle<()>,
 }
 
@@ -83,6 +93,19 @@ impl Drop for Stream {
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// What a parsed frame is: an event, or the flush marker.
+fn item_of(event_type: String, data: Value) -> Item {
+    if event_type == FLUSH_EVENT {
+        let token = data.get("token").and_then(Value::as_str).unwrap_or_default();
+        return Item::Flush(token.to_string());
+    }
+    Item::Event(Event {
+        event_type,
+        data,
+        received_at: now(),
+    })
 }
 
 /// The event type: the frame's `event:` name, else the payload's `type`.
@@ -111,6 +134,7 @@ impl Stream {
             closed: None,
             seen: Vec::new(),
             last_keepalive: None,
+            flushes: VecDeque::new(),
             task,
         }
     }
@@ -129,11 +153,7 @@ impl Stream {
                     Ok(ev) if is_keepalive_name(&ev.event) => {}
                     Ok(ev) => {
                         let item = match serde_json::from_str::<Value>(&ev.data) {
-                            Ok(data) => Item::Event(Event {
-                                event_type: event_type(&ev.event, &data),
-                                data,
-                                received_at: now(),
-                            }),
+                            Ok(data) => item_of(event_type(&ev.event, &data), data),
                             Err(_) => Item::Unparseable {
                                 event_type: ev.event.clone(),
                                 raw: ev.data.clone(),
@@ -205,11 +225,7 @@ impl Stream {
                         Item::Keepalive(Instant::now())
                     }
                     Ok(frame) => match (frame.get("event").and_then(Value::as_str), frame.get("data")) {
-                        (Some(name), Some(data)) => Item::Event(Event {
-                            event_type: event_type(name, data),
-                            data: data.clone(),
-                            received_at: now(),
-                        }),
+                        (Some(name), Some(data)) => item_of(event_type(name, data), data.clone()),
                         _ => Item::Unparseable {
                             event_type: String::new(),
                             raw: text,
@@ -252,6 +268,13 @@ impl Stream {
                 ));
                 None
             }
+            Item::Flush(token) => {
+                if self.flushes.len() >= MAX_FLUSHES {
+                    self.flushes.pop_front();
+                }
+                self.flushes.push_back(token);
+                None
+            }
             Item::Keepalive(at) => {
                 self.last_keepalive = Some(self.last_keepalive.map_or(at, |l| l.max(at)));
                 None
@@ -275,10 +298,34 @@ impl Stream {
                 Ok(Some(item)) => item,
             };
             if let Some(e) = self.absorb(item) {
-                if self.buffer.len() >= MAX_BUFFERED {
-                    self.buffer.pop_front();
-                }
-                self.buffer.push_back(e);
+                self.keep(e);
+            }
+        }
+    }
+
+    /// Keeps an event for a later step (the oldest goes when full).
+    fn keep(&mut self, e: Event) {
+        if self.buffer.len() >= MAX_BUFFERED {
+            self.buffer.pop_front();
+        }
+        self.buffer.push_back(e);
+    }
+
+    /// Waits for the flush marker carrying `token` ([`EVENTS_FLUSH`](crate::target::EVENTS_FLUSH)):
+    /// true when it arrived before `deadline`. Every event the stream
+    /// delivered before it is then buffered.
+    pub async fn await_flush(&mut self, token: &str, deadline: Instant) -> bool {
+        loop {
+            if let Some(pos) = self.flushes.iter().position(|t| t == token) {
+                self.flushes.remove(pos);
+                return true;
+            }
+            let item = match tokio::time::timeout_at(deadline.into(), self.rx.recv()).await {
+                Err(_) | Ok(None) => return false,
+                Ok(Some(item)) => item,
+            };
+            if let Some(e) = self.absorb(item) {
+                self.keep(e);
             }
         }
     }
@@ -298,10 +345,7 @@ impl Stream {
                 if pred(&e) {
                     return Some(e);
                 }
-                if self.buffer.len() >= MAX_BUFFERED {
-                    self.buffer.pop_front();
-                }
-                self.buffer.push_back(e);
+                self.keep(e);
             }
         }
     }
@@ -609,4 +653,59 @@ pub(crate) async fn open(
         }
     };
     Ok(opened)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u64) -> Item {
+        Item::Event(Event {
+            event_type: "job.message".into(),
+            data: serde_json::json!({ "n": n }),
+            received_at: now(),
+        })
+    }
+
+    /// A stream fed by hand: the items, then nothing (never closed).
+    fn fed(items: Vec<Item>) -> Stream {
+        Stream::spawn(|tx| async move {
+            for item in items {
+                let _ = tx.send(item).await;
+            }
+            std::future::pending::<()>().await;
+        })
+    }
+
+    #[tokio::test]
+    async fn a_flush_marker_ends_the_wait_with_every_event_before_it_buffered() {
+        let mut s = fed(vec![
+            event(1),
+            item_of(
+                FLUSH_EVENT.into(),
+                serde_json::json!({"type": FLUSH_EVENT, "token": "other"}),
+            ),
+            event(2),
+            item_of(
+                FLUSH_EVENT.into(),
+                serde_json::json!({"type": FLUSH_EVENT, "token": "mine"}),
+            ),
+            event(3),
+        ]);
+        let far = Instant::now() + Duration::from_secs(30);
+        assert!(s.await_flush("mine", far).await, "another run's marker is not ours");
+        let got: Vec<Value> = s
+            .buffered_of("job.message")
+            .into_iter()
+            .map(|e| e.data["n"].clone())
+            .collect();
+        assert_eq!(
+            got,
+            [1, 2],
+            "the events before the marker are buffered; markers are not events"
+        );
+        assert!(s.seen().iter().all(|t| t == "job.message"));
+        // A marker that never comes: the wait ends at its deadline.
+        assert!(!s.await_flush("never", Instant::now() + Duration::from_millis(20)).await);
+    }
 }

@@ -52,16 +52,37 @@ fn runs_alone(p: &PlannedScenario, ctx: &ScenarioContext) -> bool {
             || p.steps.iter().any(|s| s.concurrent.is_some() || s.conserve.is_some()))
 }
 
-/// The order scenarios start in: plan order, except against a paced
-/// target, where those pacing will likely hold up longest go first (ties
-/// keep plan order), so that their waits overlap the others' work.
+/// The order scenarios start in (ties keep plan order). Against a paced
+/// target, those pacing will likely hold up longest go first, so that their
+/// waits overlap the others' work. Against any other, the longest go
+/// first: those that wait for keepalives, then by requests sent, so that
+/// no long scenario starts last and runs on alone.
 fn start_order(planned: &[Arc<PlannedScenario>], ctx: &ScenarioContext) -> Vec<usize> {
     let mut order: Vec<usize> = (0..planned.len()).collect();
     if ctx.pace() {
         let waits: Vec<Duration> = planned.iter().map(|p| pacing_wait(p, ctx.default_tier())).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(waits[i]));
+    } else {
+        let lengths: Vec<(bool, u64)> = planned.iter().map(|p| length(p)).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
     }
     order
+}
+
+/// How long `p` likely runs, unpaced: whether it waits for keepalives (a
+/// wait no other work shortens), and the requests it sends.
+fn length(p: &PlannedScenario) -> (bool, u64) {
+    let keepalives = p.steps.iter().any(|s| {
+        s.event
+            .as_ref()
+            .is_some_and(|e| e.event_type == super::events::KEEPALIVE)
+    });
+    let requests = p
+        .steps
+        .iter()
+        .map(|s| s.repeat.as_ref().map_or(1, |r| u64::from(r.times)))
+        .sum();
+    (keepalives, requests)
 }
 
 /// What pacing will likely make `p` wait ([`pacing::expected_wait`]).

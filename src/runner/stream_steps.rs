@@ -19,7 +19,7 @@ use crate::check;
 use crate::finding::{Finding, FindingKind};
 use crate::report::model::{ResponseRecord, StepReport};
 use crate::scenario::{BodyAssertion, Step};
-use crate::target::EventsTransport;
+use crate::target::{EVENTS_FLUSH, EventsTransport};
 
 /// Path of the event stream.
 const EVENTS_PATH: &str = "/api/agent/events";
@@ -148,6 +148,36 @@ fn event_record(e: &Event) -> ResponseRecord {
     }
 }
 
+/// Asks the target for a flush marker ([`EVENTS_FLUSH`]) and waits for it
+/// on stream `name` until `deadline`, when the target promises that every
+/// event is published before the answer to the request that causes it (the
+/// bundled server, or [`EVENTS_SYNC`](crate::target::EVENTS_SYNC)) and
+/// offers the marker. True when the marker came: every event the
+/// scenario's requests caused is then buffered. False otherwise, asked or
+/// not (the control call failed, the marker was late): the caller watches
+/// its window as it would without the feature.
+async fn flushed(ctx: &ScenarioContext, st: &mut ScenarioState, name: &str, deadline: Instant) -> bool {
+    if ctx.target().event_lag().is_none() || !st.features.has(EVENTS_FLUSH) || !st.streams.contains_key(name) {
+        return false;
+    }
+    let Some(control) = st.control.as_ref() else {
+        return false;
+    };
+    // Unique across runs: on a shared target every stream hears every marker.
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let left = deadline.saturating_duration_since(Instant::now());
+    if !matches!(
+        tokio::time::timeout(left, control.flush_events(&token)).await,
+        Ok(Ok(()))
+    ) {
+        return false;
+    }
+    match st.streams.get_mut(name) {
+        Some(stream) => stream.await_flush(&token, deadline).await,
+        None => false,
+    }
+}
+
 /// The finding for something awaited on `stream` that never came: `msg`,
 /// why the stream ended (if it did) and the types it did receive.
 fn missed(stream: &Stream, mut msg: String, event_type: Option<&str>, within_ms: u64) -> Finding {
@@ -202,8 +232,15 @@ pub(crate) async fn event(
         _ => within,
     };
     let started = Instant::now();
-    let window_end = (started + watched).min(dl.outer_at);
-    let cut = started + watched > dl.outer_at;
+    let mut window_end = (started + watched).min(dl.outer_at);
+    let mut cut = started + watched > dl.outer_at;
+    // Every event the scenario's requests caused is in once the marker is:
+    // the window ends there (what is buffered then is all there will be).
+    let settled = event_type != Some(KEEPALIVE) && flushed(ctx, st, name, window_end).await;
+    if settled {
+        window_end = Instant::now();
+        cut = false;
+    }
     let Some(stream) = st.streams.get_mut(name) else {
         return Err(RunnerError::NoStream(name.clone()).into());
     };
@@ -317,7 +354,12 @@ pub(crate) async fn event(
                         .target()
                         .event_lag()
                         .map_or(DUPLICATE_GRACE, |lag| lag.min(DUPLICATE_GRACE));
-                    let watch_until = window_end.min(Instant::now() + grace);
+                    let watch_until = if settled {
+                        // A duplicate would have come before the marker.
+                        Instant::now()
+                    } else {
+                        window_end.min(Instant::now() + grace)
+                    };
                     if let Some(second) = stream.take(watch_until, &pred).await {
                         rep.findings.push(
                             Finding::new(

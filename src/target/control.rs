@@ -249,6 +249,19 @@ impl ControlClient {
         .map(|_| ())
     }
 
+    /// `POST /__conformance/events/flush` (feature
+    /// [`EVENTS_FLUSH`](super::EVENTS_FLUSH)): the flush marker carrying
+    /// `token` on every open event stream.
+    pub async fn flush_events(&self, token: &str) -> Result<(), TargetError> {
+        self.call(
+            reqwest::Method::POST,
+            "/__conformance/events/flush",
+            Some(json!({ "token": token })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// `POST /__conformance/reset`: forgets all state on the target.
     pub async fn reset(&self) -> Result<(), TargetError> {
         self.call(reqwest::Method::POST, "/__conformance/reset", None)

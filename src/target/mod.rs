@@ -44,6 +44,17 @@ pub const BUNDLED_EVENT_LAG: std::time::Duration = std::time::Duration::from_mil
 /// the scenario's window.
 pub const EVENTS_SYNC: &str = "events_sync";
 
+/// The control-API feature by which a target sends, on request
+/// (`POST /__conformance/events/flush`), a marker on every open event stream
+/// after every event published before it. With [`EVENTS_SYNC`] a quiet window,
+/// or the wait for an event that never came, ends when the marker arrives
+/// (the bundled server and `mock` offer both): exact, where a lag is a guess.
+pub const EVENTS_FLUSH: &str = "events_flush";
+
+/// The type of the flush marker's frame ([`EVENTS_FLUSH`]); its payload is
+/// `{"type": "conformance.flush", "token": ...}`.
+pub const FLUSH_EVENT: &str = "conformance.flush";
+
 /// What a run is pointed at.
 #[derive(Debug, Clone)]
 pub enum TargetSpec {

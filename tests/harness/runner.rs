@@ -1076,9 +1076,10 @@ async fn quiet_windows_against_the_bundled_server_last_its_event_lag() {
     .await;
     let s = &bundled.scenarios[0];
     assert_eq!(s.outcome, Outcome::Passed, "{:#?}", all_findings(s));
+    // It ends at the flush marker (`events_flush`), at most at the lag.
     let quiet = s.steps[1].duration_ms;
     assert!(
-        quiet >= BUNDLED_EVENT_LAG.as_millis() as u64 && quiet < 20_000,
+        quiet <= BUNDLED_EVENT_LAG.as_millis() as u64 + 1_000,
         "watched {quiet} ms"
     );
 

@@ -61,6 +61,37 @@ async fn sse_delivers_events_with_filters() {
     );
 }
 
+/// `POST /__conformance/events/flush` (feature `events_flush`): the marker
+/// comes on every open stream, a filtered one too, after the events
+/// published before it, with the token given.
+#[tokio::test]
+async fn the_flush_marker_follows_the_events_published_before_it() {
+    let s = start().await;
+    let p = s.actor("poster", json!({"wallet_cents": 10_000})).await;
+    let a = s.actor("agent", json!({"specializations": ["Research"]})).await;
+    let mut all = open_sse(&s, &a, "").await;
+    let mut filtered = open_sse(&s, &a, "?types=application.update").await;
+    s.job(&p, 0).await;
+    let control = |body: Value| {
+        s.http
+            .post(format!("{}/__conformance/events/flush", s.base))
+            .json(&body)
+            .send()
+    };
+    let r = control(json!({"token": "t-1"})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"streams": 2}));
+    assert_eq!(next_event(&mut all).await.event, "job.available");
+    for stream in [&mut all, &mut filtered] {
+        let marker = next_event(stream).await;
+        assert_eq!(marker.event, "conformance.flush");
+        let data: Value = serde_json::from_str(&marker.data).unwrap();
+        assert_eq!(data, json!({"type": "conformance.flush", "token": "t-1"}));
+    }
+    let r = control(json!({})).await.unwrap();
+    assert_eq!(r.status(), 400, "the token is required");
+}
+
 #[tokio::test]
 async fn sse_keepalive_and_reset_closes_streams() {
     let s = start_with(MockConfig {

@@ -106,7 +106,7 @@ async fn control_api_and_its_token() {
     let info = s.get("/__conformance", &tok).await;
     assert_eq!(
         info.ok(),
-        &json!({"version": 1, "features": ["actors", "clock", "reset", "attachments", "webhook_loopback", "events_sync"]})
+        &json!({"version": 1, "features": ["actors", "clock", "reset", "attachments", "webhook_loopback", "events_sync", "events_flush"]})
     );
     s.post("/__conformance/actors", &Auth::None, json!({"role": "agent"}))
         .await

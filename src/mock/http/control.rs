@@ -30,6 +30,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/__conformance/reset", post(reset))
         .route("/__conformance/attachments", post(seed_attachment))
         .route("/__conformance/webhook-loopback", post(allow_webhook_url))
+        .route("/__conformance/events/flush", post(flush_events))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
 
@@ -57,6 +58,8 @@ pub const CONTROL_FEATURES: &[&str] = &[
     // Every event is published while the request that causes it is
     // handled (`AppState::run_at`), and nothing publishes later.
     EVENTS_SYNC,
+    // A marker on every open stream, after every event published before it.
+    "events_flush",
 ];
 
 const EVENTS_SYNC: &str = "events_sync";
@@ -172,6 +175,17 @@ async fn allow_webhook_url(State(st): State<AppState>, JsonBody(body): JsonBody)
         Ok::<_, DomainError>(())
     })?;
     created(json!({"allowed": url.trim()}))
+}
+
+/// `POST /__conformance/events/flush {token}` (feature `events_flush`):
+/// the flush marker, an event of type `conformance.flush` with this token,
+/// on every open event stream; answers how many streams it reached.
+async fn flush_events(State(st): State<AppState>, JsonBody(body): JsonBody) -> ApiResult {
+    let mut f = Fields::new(&body);
+    let token = f.string("token", true, 1, 200);
+    f.finish()?;
+    let streams = st.hub().flush(token.as_deref().unwrap_or_default());
+    ok(json!({ "streams": streams }))
 }
 
 async fn reset(State(st): State<AppState>) -> Response {

@@ -38,6 +38,12 @@ use crate::mock::domain::{DomainError, EVENT_TYPES, Event};
 /// Events buffered per user before the slowest subscriber starts losing them.
 const CHANNEL_CAPACITY: usize = 256;
 
+/// The type of the flush marker (control feature `events_flush`): sent on
+/// every open stream, whatever its `?types=` filter, when the control API
+/// asks, with the payload `{"type": "conformance.flush", "token": ...}`.
+/// Not an AgentGigs event: only a harness asks for it.
+pub(crate) const FLUSH_EVENT: &str = "conformance.flush";
+
 /// One published event.
 #[derive(Debug)]
 pub(crate) struct HubEvent {
@@ -86,6 +92,19 @@ impl EventHub {
             }
         }
         subs.retain(|_, tx| tx.receiver_count() > 0);
+    }
+
+    /// Sends the flush marker carrying `token` on every open stream; answers
+    /// how many streams it reached. A stream's events go out in the order
+    /// they were published, so once a client reads the marker it has read
+    /// every event published before this call.
+    pub(crate) fn flush(&self, token: &str) -> usize {
+        let item = Arc::new(HubEvent {
+            event_type: FLUSH_EVENT,
+            payload: json!({"type": FLUSH_EVENT, "token": token}),
+        });
+        let subs = self.subs.lock();
+        subs.values().map(|tx| tx.send(item.clone()).unwrap_or(0)).sum()
     }
 
     /// Drops every channel: open streams end.
@@ -147,7 +166,9 @@ pub(crate) async fn stream(State(st): State<AppState>, caller: Caller, q: QueryM
     let events = BroadcastStream::new(rx)
         .filter_map(move |item| {
             let keep = match item {
-                Ok(ev) if types.as_ref().is_none_or(|t| t.contains(&ev.event_type)) => Some(ev),
+                Ok(ev) if ev.event_type == FLUSH_EVENT || types.as_ref().is_none_or(|t| t.contains(&ev.event_type)) => {
+                    Some(ev)
+                }
                 _ => None, // filtered out, or lost by a lagging subscriber
             };
             futures::future::ready(keep)
@@ -219,7 +240,7 @@ async fn websocket(
         tokio::select! {
             ev = rx.recv() => match ev {
                 Ok(ev) => {
-                    if types.as_ref().is_some_and(|t| !t.contains(&ev.event_type)) {
+                    if ev.event_type != FLUSH_EVENT && types.as_ref().is_some_and(|t| !t.contains(&ev.event_type)) {
                         continue;
                     }
                     let text = json!({"event": ev.event_type, "data": ev.payload}).to_string();
@@ -287,5 +308,20 @@ mod tests {
         assert!(ra.try_recv().is_ok(), "the recipient too");
         hub.close_all();
         assert!(matches!(ra.try_recv(), Err(broadcast::error::TryRecvError::Closed)));
+    }
+
+    #[test]
+    fn the_flush_marker_reaches_every_stream_after_the_events_before_it() {
+        let hub = EventHub::new();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (mut ra, mut rb) = (hub.subscribe(a), hub.subscribe(b));
+        hub.publish(vec![ev(a, 1), ev(a, 2)], false);
+        assert_eq!(hub.flush("t1"), 2, "both streams");
+        let types: Vec<&str> = std::iter::from_fn(|| ra.try_recv().ok())
+            .map(|e| e.event_type)
+            .collect();
+        assert_eq!(types, ["job.message", "job.message", FLUSH_EVENT]);
+        let marker = rb.try_recv().unwrap();
+        assert_eq!(marker.payload, json!({"type": FLUSH_EVENT, "token": "t1"}));
     }
 }
