@@ -5,6 +5,7 @@
 //! record unredacted data for good (the scenario redacts every step report).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::Value;
 use url::Url;
@@ -365,6 +366,11 @@ async fn send_paced(
 ) -> Result<Received, RunnerError> {
     let pace = if ctx.pace() { pacing_key(st, step) } else { None };
     loop {
+        if pace.is_some() {
+            let waited = pace_hourly(ctx, st, step, prepared, dl).await?;
+            dl.extend(waited);
+            st.waited += waited;
+        }
         if let Some((key, limit)) = &pace {
             let waited = ctx.pacer.acquire(key, *limit).await;
             dl.extend(waited);
@@ -465,6 +471,62 @@ async fn send_paced(
     }
 }
 
+/// Keeps a pool account under the hourly limit by tier the request counts
+/// against (applications, postings, funding): when what the run sent as the
+/// account within the target's hour leaves no room, waits for the oldest of
+/// those sends to leave the hour, if the scenario's time allows; else the
+/// scenario does not run (the limit is spent), rather than send a request
+/// the documented limit refuses. Answers the time waited. Other actors
+/// (made for the scenario) send only what the scenario sends.
+async fn pace_hourly(
+    ctx: &ScenarioContext,
+    st: &ScenarioState,
+    step: &Step,
+    prepared: &Prepared,
+    dl: &Deadline,
+) -> Result<Duration, RunnerError> {
+    let Some(account) = step.actor.as_deref().and_then(|a| st.pool_account(a)) else {
+        return Ok(Duration::ZERO);
+    };
+    let Some(op) = ctx
+        .contract
+        .documented()
+        .find_operation(prepared.method.as_str(), &prepared.path)
+    else {
+        return Ok(Duration::ZERO);
+    };
+    let operation = op.label();
+    let limit = super::pacing::documented_limit(&operation);
+    let Some(per_tier) = limit.hourly_by_tier else {
+        return Ok(Duration::ZERO);
+    };
+    let figure = crate::target::pool::figure_for(per_tier, account.tier);
+    // An hour of the target's clock, in real time.
+    let window = limit.window / ctx.clock_rate().max(1);
+    let wait = account.hourly_wait(limit.label, figure, window);
+    if wait.is_zero() {
+        return Ok(wait);
+    }
+    if wait >= dl.outer_left() {
+        let until =
+            chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_else(|_| chrono::Duration::hours(1));
+        ctx.spent.lock().push(crate::report::model::SpentLimit {
+            operation: operation.clone(),
+            limit: limit.label.to_string(),
+            until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+        return Err(RunnerError::LimitSpent(format!(
+            "not run: the run already sent {figure} requests as pool account `{}` against the {} within the hour ({figure} for its tier); `{operation}` would pass it, and the hour frees one in {}, longer than the {} leaves",
+            account.account.label,
+            limit.label,
+            human(wait),
+            dl.outer_label
+        )));
+    }
+    tokio::time::sleep(wait).await;
+    Ok(wait)
+}
+
 /// Sends a request `repeat.times` times (never paced or retried); answers
 /// the response `expect` applies to, or `None` when it does not apply.
 #[allow(clippy::too_many_arguments)]
@@ -502,7 +564,13 @@ async fn repeat_request(
     let mut departed: Vec<Finding> = Vec::new();
     let mut last = None;
     let mut hit_at = None;
-    let mut varied: Option<Prepared> = None;
+    // Requests sent together (`in_flight`), answered, not yet judged.
+    let mut wave: std::collections::VecDeque<(Option<Prepared>, Result<Received, RunnerError>)> =
+        std::collections::VecDeque::new();
+    let width = match repeat.until_status {
+        Some(_) => 1,
+        None => repeat.in_flight.unwrap_or(1).max(1),
+    };
     for i in 1..=repeat.times {
         if let Some(pause) = &repeat.pause
             && i > 1
@@ -510,21 +578,44 @@ async fn repeat_request(
         {
             super::clock::advance(ctx, st, pause.advance_seconds, dl).await?;
         }
-        if !repeat.over.is_empty() && i > 1 {
-            bind_over(st, repeat, i)?;
-            varied = Some(prepare(ctx, st, step, req)?);
+        if wave.is_empty() {
+            // This request and those that may go with it: never past the
+            // repeat's end or the next pause.
+            let mut end = (i + width - 1).min(repeat.times);
+            if let Some(pause) = &repeat.pause {
+                let every = pause.every.max(1);
+                end = end.min((i - 1) / every * every + every);
+            }
+            let mut batch = Vec::new();
+            for j in i..=end {
+                batch.push(if !repeat.over.is_empty() && j > 1 {
+                    bind_over(st, repeat, j)?;
+                    Some(prepare(ctx, st, step, req)?)
+                } else {
+                    None
+                });
+            }
+            let (limit, label) = dl.request_limit(ctx.options.request_timeout);
+            if limit.is_zero() {
+                return Err(RunnerError::Timeout(format!(
+                    "the {label} was reached after {} of {} requests",
+                    i - 1,
+                    repeat.times
+                )));
+            }
+            let sent = futures::future::join_all(batch.iter().map(|p| {
+                let p = p.as_ref().unwrap_or(first);
+                exec::send(&ctx.http, p, limit, label, ctx.options.max_body_bytes)
+            }))
+            .await;
+            wave.extend(batch.into_iter().zip(sent));
         }
+        let Some((varied, sent)) = wave.pop_front() else {
+            break;
+        };
         let prepared = varied.as_ref().unwrap_or(first);
-        let (limit, label) = dl.request_limit(ctx.options.request_timeout);
-        if limit.is_zero() {
-            return Err(RunnerError::Timeout(format!(
-                "the {label} was reached after {} of {} requests",
-                i - 1,
-                repeat.times
-            )));
-        }
         rep.attempts += 1;
-        let r = exec::send(&ctx.http, prepared, limit, label, ctx.options.max_body_bytes).await?;
+        let r = sent?;
         let json = parse_json(&r);
         if let Some(m) = money
             && (200..300).contains(&r.status)

@@ -412,7 +412,18 @@ pub struct Repeat {
     /// `clock` control feature; the scenario lists it in `requires`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<RepeatPause>,
+    /// Requests in flight at once (default 1: one after another, each
+    /// sent when the one before is answered). For setup whose order the
+    /// server need not see (posting jobs, acknowledging NDAs, applying):
+    /// up to this many go out together, never across a `pause`, and their
+    /// answers are checked and collected in request order. Not with
+    /// `until_status`, where the order of arrival is what is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<u32>,
 }
+
+/// The most requests a `repeat` may keep in flight at once.
+pub const MAX_IN_FLIGHT: u32 = 16;
 
 /// A clock advance between the groups of a `repeat`: after every `every`
 /// requests, unless the repeat has ended, the target's clock moves

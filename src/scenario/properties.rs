@@ -286,6 +286,7 @@ fn step(actors: Vec<String>) -> impl Strategy<Value = Step> {
                 over: BTreeMap::new(),
                 collect: BTreeMap::new(),
                 pause: None,
+                in_flight: None,
             });
             s.expect = expect;
             s.capture = capture;

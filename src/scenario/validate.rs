@@ -463,6 +463,18 @@ impl<'a> Validator<'a> {
             if let Some(s) = rep.until_status {
                 self.status(&rp.key("until_status"), s);
             }
+            if let Some(n) = rep.in_flight {
+                let at = rp.key("in_flight");
+                if !(1..=super::model::MAX_IN_FLIGHT).contains(&n) {
+                    let expected = format!("from 1 to {}", super::model::MAX_IN_FLIGHT);
+                    self.invalid_value(&at, &expected, n.to_string(), None);
+                } else if n > 1 && rep.until_status.is_some() {
+                    self.invalid(
+                        &at,
+                        "`in_flight` above 1 cannot go with `until_status`: the request at which a status arrives needs the requests sent one after another".into(),
+                    );
+                }
+            }
             if let Some(each) = &rep.each {
                 self.expect(each, &rp.key("each"));
             }

@@ -89,6 +89,31 @@ impl PoolAccount {
             .count()
     }
 
+    /// How long until one more request counting against `limit` may go as
+    /// this account without passing `figure` in any `window` (real time),
+    /// counting what the harness sent as it: zero when it may go now.
+    pub fn hourly_wait(&self, limit: &str, figure: u32, window: std::time::Duration) -> std::time::Duration {
+        let now = std::time::Instant::now();
+        let since = now.checked_sub(window).unwrap_or(now);
+        let mut within: Vec<std::time::Instant> = self
+            .sent
+            .lock()
+            .iter()
+            .filter(|(at, l)| *at >= since && *at <= now && *l == Some(limit))
+            .map(|(at, _)| *at)
+            .collect();
+        let figure = figure.max(1) as usize;
+        if within.len() < figure {
+            return std::time::Duration::ZERO;
+        }
+        // The send that must leave the window before one more fits.
+        within.sort();
+        let frees = within[within.len() - figure] + window;
+        frees
+            .saturating_duration_since(now)
+            .max(std::time::Duration::from_millis(1))
+    }
+
     /// True when sending `uses` as this account would take it past one of
     /// those hourly limits, counting what the harness sent as it within
     /// the window.
@@ -216,11 +241,16 @@ pub struct HourlyUse {
 
 impl HourlyUse {
     fn figure(&self, tier: Tier) -> u32 {
-        match tier {
-            Tier::Free => self.per_tier[0],
-            Tier::Pro => self.per_tier[1],
-            Tier::Enterprise => self.per_tier[2],
-        }
+        figure_for(self.per_tier, tier)
+    }
+}
+
+/// The figure of `tier` among figures for free, pro and enterprise.
+pub fn figure_for(per_tier: [u32; 3], tier: Tier) -> u32 {
+    match tier {
+        Tier::Free => per_tier[0],
+        Tier::Pro => per_tier[1],
+        Tier::Enterprise => per_tier[2],
     }
 }
 
@@ -581,6 +611,29 @@ mod tests {
         assert_eq!(a.sent_before(Some("application limit"), t0, t1), 2);
         // Nothing before `since`, nothing from `before` on.
         assert_eq!(a.sent_before(None, t1, t1 + std::time::Duration::from_secs(1)), 4);
+    }
+
+    #[test]
+    fn the_hourly_wait_is_until_the_oldest_send_past_the_figure_leaves_the_window() {
+        let pool = Pool::new(&[account("agent#1", Role::Agent, |_| {})], Tier::Free);
+        let a = &pool.accounts[0];
+        const LIMIT: &str = "application limit";
+        let hour = std::time::Duration::from_secs(3600);
+        a.note_sent(2, Some(LIMIT));
+        a.note_sent(5, Some("another limit"));
+        assert!(
+            a.hourly_wait(LIMIT, 3, hour).is_zero(),
+            "two of three sent: one more may go"
+        );
+        a.note_sent(1, Some(LIMIT));
+        let wait = a.hourly_wait(LIMIT, 3, hour);
+        assert!(
+            wait > hour - std::time::Duration::from_secs(5) && wait <= hour,
+            "{wait:?}"
+        );
+        // A window that has passed holds nothing.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(a.hourly_wait(LIMIT, 3, std::time::Duration::from_millis(2)).is_zero());
     }
 
     /// An account whose hourly allowance the scenario would exhaust is

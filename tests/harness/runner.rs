@@ -1048,6 +1048,33 @@ async fn a_repeat_collects_a_list_sends_one_request_per_item_and_pauses_on_the_c
     );
 }
 
+/// `repeat.in_flight`: requests go out together, never across a pause, and
+/// their answers are judged and collected in request order.
+#[tokio::test]
+async fn a_repeat_in_flight_sends_requests_together_and_keeps_their_order() {
+    let (url, t) = tiny(Behaviour {
+        thing_ms: 30,
+        ..Behaviour::default()
+    })
+    .await;
+    let yaml = OVER
+        .replace(
+            "repeat: {times: 5, each: {status: 201}",
+            "repeat: {times: 5, in_flight: 4, each: {status: 201}",
+        )
+        .replace(
+            "repeat: {times: 5, over: {thing: ids}",
+            "repeat: {times: 5, in_flight: 3, over: {thing: ids}",
+        );
+    let r = run_one(&url, &yaml).await;
+    let steps: Vec<(u32, bool)> = r.steps.iter().map(|s| (s.attempts, s.outcome.is_passed())).collect();
+    // As one after another: five made, the clock moved between the groups
+    // of two (a wave of four never crosses a pause), and the 5th answer is
+    // the 5th thing's, though three were asked at once.
+    assert_eq!(steps[..3], [(5, true), (5, true), (1, true)], "{:#?}", all_findings(&r));
+    assert_eq!(t.seen.lock().things_max, 3, "three in flight at once");
+}
+
 fn bundled_contract() -> Contract {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Contract::load(&root.join(DOCUMENTED_SPEC), Some(&root.join(REFERENCE_OVERLAY)))

@@ -711,6 +711,30 @@ fn repeat_over_collect_and_pause_errors() {
 }
 
 #[test]
+fn repeat_in_flight_is_bounded_and_never_with_until_status() {
+    let ok = REPEAT_OVER.replace("repeat: {times: 3, over:", "repeat: {times: 3, in_flight: 2, over:");
+    let s = parse_scenario(&ok, "scenarios/lint/over.yaml").unwrap();
+    assert_eq!(s.steps[1].repeat.as_ref().unwrap().in_flight, Some(2));
+    let text = REPEAT_OVER
+        .replace(
+            "repeat: {times: 3, collect:",
+            "repeat: {times: 3, in_flight: 17, collect:",
+        )
+        .replace(
+            "repeat: {times: 3, over:",
+            "repeat: {times: 3, in_flight: 2, until_status: 429, over:",
+        );
+    let e = parse_scenario_all(&text, "scenarios/lint/over.yaml")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "scenarios/lint/over.yaml:11:35: invalid value for `steps[0].repeat.in_flight`: expected from 1 to 16, found 17\n\
+         scenarios/lint/over.yaml:14:35: `in_flight` above 1 cannot go with `until_status`: the request at which a status arrives needs the requests sent one after another"
+    );
+}
+
+#[test]
 fn repeat_over_collect_and_pause_lint() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("scenarios");
