@@ -229,6 +229,11 @@ pub struct MockArgs {
     /// seconds; `Retry-After` stays in real seconds.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub clock_rate: u32,
+    /// Threads answering requests. Default: one fewer than the cores (at
+    /// least one), leaving a core to the client that drives the server on
+    /// the same machine (an agent, the harness, a load generator).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
     /// Flip a choice the docs leave open (repeatable), to test a client
     /// against another faithful server; see `--list-choices`.
     #[arg(long = "choice", value_name = "NAME")]

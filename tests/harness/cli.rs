@@ -961,6 +961,18 @@ fn mock_serves_on_a_free_port_and_prints_its_url() {
     assert!(child.0.try_wait().unwrap().is_none(), "the mock exited while serving");
 }
 
+/// `--workers N` sets the threads that answer; none is a usage error.
+#[test]
+fn mock_workers_can_be_chosen_and_zero_is_refused() {
+    let dir = tmp();
+    let (_child, url, _) = spawn_mock(dir.path(), &["--workers", "3"]);
+    let (status, body) = get(&url, "/__conformance");
+    assert_eq!(status, 200, "{body}");
+    let done = cli(dir.path(), &["mock", "--workers", "0"]);
+    done.expect_code(2);
+    assert!(done.stderr.contains("--workers"), "{}", done.stderr);
+}
+
 /// The actor's API key, then `n` authenticated GETs: how many were 429.
 fn throttled_of(url: &str, n: usize) -> usize {
     let (status, body) = call(url, "POST", "/__conformance/actors", &[], r#"{"role":"agent"}"#);
