@@ -933,6 +933,48 @@ async fn a_clock_step_without_clock_control_waits_on_the_targets_clock() {
     );
 }
 
+/// A pool account's hourly limit by tier is paced within a scenario: after
+/// a burst of 20 funds (the free tier's hour), the next paced fund waits
+/// for the first to leave the target's hour (`clock_rate: 3600`: a second),
+/// or, when the scenario has not that long left, is never sent and the
+/// scenario is skipped as "limit spent".
+#[tokio::test]
+async fn a_pool_accounts_hourly_limit_is_paced_within_a_scenario() {
+    let yaml = "id: test.hourly\ntitle: x\nmoves_money: true\nactors: {poster: {role: poster}}\nsteps:\n  \
+                - as: poster\n    request: {method: POST, path: /api/jobs/j1/fund-escrow}\n    \
+                repeat: {times: 20, each: {status: 200}}\n  \
+                - as: poster\n    request: {method: POST, path: /api/jobs/j1/fund-escrow}\n    expect: {status: 200}\n";
+    let profile = |url: &str| {
+        let text = format!(
+            "base_url: {url}\nsandbox: true\nclock_rate: 3600\nactors:\n  poster:\n    api_key_env: CARGO_PKG_NAME\n"
+        );
+        TargetSpec::Remote(Profile::parse(&text, "profile.yaml").unwrap())
+    };
+
+    let (url, t) = tiny(Behaviour::default()).await;
+    let report = run_all(profile(&url), &[yaml], options()).await;
+    let s = &report.scenarios[0];
+    assert_eq!(s.outcome, Outcome::Passed, "{:#?}", all_findings(s));
+    let funds = t.seen.lock().funds.clone();
+    assert_eq!(funds.len(), 21);
+    assert!(
+        funds[20].duration_since(funds[0]) >= Duration::from_millis(990),
+        "the 21st fund came {:?} after the first, within the hour",
+        funds[20].duration_since(funds[0])
+    );
+
+    let (url, t) = tiny(Behaviour::default()).await;
+    let short = RunOptions {
+        scenario_timeout: Duration::from_millis(400),
+        ..options()
+    };
+    let report = run_all(profile(&url), &[yaml], short).await;
+    let reason = skipped_reason(&report.scenarios[0].outcome);
+    assert!(reason.contains("as pool account `poster`"), "{reason}");
+    assert!(reason.contains("funding limit"), "{reason}");
+    assert_eq!(t.seen.lock().funds.len(), 20, "the 21st fund is never sent");
+}
+
 /// The whole library in one run on one bundled server, as `run` does it by
 /// default (many scenarios at once on a shared server; `tests/conformance.rs`
 /// gives each scenario its own), judged strictly: the contract it ran with,
