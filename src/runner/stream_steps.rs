@@ -19,7 +19,7 @@ use crate::check;
 use crate::finding::{Finding, FindingKind};
 use crate::report::model::{ResponseRecord, StepReport};
 use crate::scenario::{BodyAssertion, Step};
-use crate::target::{EVENTS_FLUSH, EventsTransport};
+use crate::target::{EVENTS_FLUSH, EVENTS_SYNC, EventsTransport};
 
 /// Path of the event stream.
 const EVENTS_PATH: &str = "/api/agent/events";
@@ -151,13 +151,17 @@ fn event_record(e: &Event) -> ResponseRecord {
 /// Asks the target for a flush marker ([`EVENTS_FLUSH`]) and waits for it
 /// on stream `name` until `deadline`, when the target promises that every
 /// event is published before the answer to the request that causes it (the
-/// bundled server, or [`EVENTS_SYNC`](crate::target::EVENTS_SYNC)) and
+/// bundled server, or [`EVENTS_SYNC`]) and
 /// offers the marker. True when the marker came: every event the
 /// scenario's requests caused is then buffered. False otherwise, asked or
 /// not (the control call failed, the marker was late): the caller watches
 /// its window as it would without the feature.
 async fn flushed(ctx: &ScenarioContext, st: &mut ScenarioState, name: &str, deadline: Instant) -> bool {
-    if ctx.target().event_lag().is_none() || !st.features.has(EVENTS_FLUSH) || !st.streams.contains_key(name) {
+    if ctx.target().event_lag().is_none()
+        || !st.features.has(EVENTS_SYNC)
+        || !st.features.has(EVENTS_FLUSH)
+        || !st.streams.contains_key(name)
+    {
         return false;
     }
     let Some(control) = st.control.as_ref() else {

@@ -139,9 +139,15 @@ impl Target {
     /// The control features offered (`Err` when they could not be read).
     pub fn features(&self) -> Result<ControlInfo, String> {
         match &self.remote {
+            // As the bundled server's `GET /__conformance` answers:
+            // `events_sync` only on a clock at real speed.
             None => Ok(ControlInfo {
                 version: 1,
-                features: CONTROL_FEATURES.iter().map(|f| f.to_string()).collect(),
+                features: CONTROL_FEATURES
+                    .iter()
+                    .filter(|f| **f != super::EVENTS_SYNC || !self.bundled_fast_clock())
+                    .map(|f| f.to_string())
+                    .collect(),
             }),
             Some(r) => r.features.clone(),
         }
@@ -181,8 +187,18 @@ impl Target {
     /// are watched in full.
     pub fn event_lag(&self) -> Option<std::time::Duration> {
         match &self.remote {
-            None => Some(super::BUNDLED_EVENT_LAG),
+            None => (!self.bundled_fast_clock()).then_some(super::BUNDLED_EVENT_LAG),
             Some(r) => r.event_lag,
+        }
+    }
+
+    /// True when the bundled server's clock runs faster than real time: it
+    /// then releases payments between requests, and its events need not
+    /// come while the request that caused them is answered.
+    fn bundled_fast_clock(&self) -> bool {
+        match &self.spec {
+            TargetSpec::BundledWith(c) => c.clock_rate > 1,
+            TargetSpec::Bundled | TargetSpec::Remote(_) => false,
         }
     }
 

@@ -1161,6 +1161,22 @@ async fn quiet_windows_against_the_bundled_server_last_its_event_lag() {
         remote.steps[1].duration_ms
     );
 
+    // A bundled server whose clock runs fast makes no such promise (it
+    // releases payments between requests): the window is watched in full.
+    let fast = run(RunPlan {
+        contract: bundled_contract(),
+        scenarios: vec![planned(&yaml(400))],
+        target: TargetSpec::BundledWith(MockConfig {
+            clock_rate: 60,
+            ..MockConfig::default()
+        }),
+        options: options(),
+    })
+    .await;
+    let s = &fast.scenarios[0];
+    assert_eq!(s.outcome, Outcome::Passed, "{:#?}", all_findings(s));
+    assert!(s.steps[1].duration_ms >= 400, "watched {} ms", s.steps[1].duration_ms);
+
     // A remote target whose control API declares `events_sync` makes the
     // bundled server's promise: the window lasts its event lag plus the
     // network's round trip, far less than the scenario's 20 s.
