@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use agentgigs_conformance::finding::{Finding, FindingKind};
-use agentgigs_conformance::spec::{CheckSet, OpenApiVersion, ResponseView, Spec, SpecError};
+use agentgigs_conformance::spec::{CheckSet, OpenApiVersion, Operation, ResponseView, Spec, SpecError};
 use serde_json::{Value, json};
 
 /// The upstream OpenAPI document, under `../shared`.
@@ -67,19 +67,26 @@ fn upstream_loads_cleanly() {
     );
 }
 
+/// `op`'s path with a UUID in each parameter; asserts that finding an
+/// operation by it gives `op` back. Answers the path.
+fn found_by_a_concrete_path(spec: &Spec, op: &Operation) -> String {
+    let concrete = op
+        .path
+        .split('/')
+        .map(|s| if s.starts_with('{') { UUID } else { s })
+        .collect::<Vec<_>>()
+        .join("/");
+    let found = spec
+        .find_operation(&op.method, &concrete)
+        .unwrap_or_else(|| panic!("{} not found", op.label()));
+    assert_eq!(found.pointer, op.pointer, "{concrete}");
+    concrete
+}
+
 fn upstream_every_operation_is_found_by_a_concrete_path() {
     let spec = upstream();
     for op in spec.operations() {
-        let concrete = op
-            .path
-            .split('/')
-            .map(|s| if s.starts_with('{') { UUID } else { s })
-            .collect::<Vec<_>>()
-            .join("/");
-        let found = spec
-            .find_operation(&op.method, &concrete)
-            .unwrap_or_else(|| panic!("{} not found", op.label()));
-        assert_eq!(found.pointer, op.pointer, "{concrete}");
+        let concrete = found_by_a_concrete_path(&spec, op);
         let lower = spec.find_operation(&op.method.to_lowercase(), &format!("{concrete}?page=2"));
         assert_eq!(lower.map(|o| &o.pointer), Some(&op.pointer));
         assert!(!op.statuses.is_empty(), "{}", op.label());
@@ -433,16 +440,7 @@ fn our_spec_operations_are_all_found() {
     let spec = Spec::load(&path).unwrap_or_else(|e| panic!("our spec does not load: {e}"));
     assert_eq!(spec.openapi_version(), OpenApiVersion::V30);
     for op in spec.operations() {
-        let concrete = op
-            .path
-            .split('/')
-            .map(|s| if s.starts_with('{') { UUID } else { s })
-            .collect::<Vec<_>>()
-            .join("/");
-        let found = spec
-            .find_operation(&op.method, &concrete)
-            .unwrap_or_else(|| panic!("{} not found", op.label()));
-        assert_eq!(found.pointer, op.pointer, "{concrete}");
+        found_by_a_concrete_path(&spec, op);
     }
 }
 
