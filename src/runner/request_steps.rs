@@ -516,7 +516,7 @@ async fn pace_hourly(
             until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
         return Err(RunnerError::LimitSpent(format!(
-            "not run: the run already sent {figure} requests as pool account `{}` against the {} within the hour ({figure} for its tier); `{operation}` would pass it, and the hour frees one in {}, longer than the {} leaves",
+            "not run: what this run sent as pool account `{}` within the hour fills the {} ({figure} for its tier); `{operation}` would pass it, and the hour frees room in {}, longer than the {} leaves",
             account.account.label,
             limit.label,
             human(wait),

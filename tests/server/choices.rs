@@ -569,6 +569,27 @@ async fn sse_type_in_data_drops_the_event_line_and_pings() {
         assert!(frame.contains("\"type\":\"job.available\""), "{frame}");
         assert_eq!(frame.contains("event: job.available"), !typeless, "{frame}");
         assert!(frame.lines().any(|l| l.starts_with("id: ")), "{frame}");
+        // The flush marker (control feature `events_flush`) comes in the
+        // same form as events: its type in the payload, an `event:` line
+        // only when frames have one.
+        let r = s
+            .http
+            .post(format!("{}/__conformance/events/flush", s.base))
+            .json(&json!({"token": "t-typeless"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        read_until(&mut bytes, &mut seen, |t| {
+            t.contains("t-typeless") && t.ends_with("\n\n")
+        })
+        .await;
+        let marker = seen
+            .split("\n\n")
+            .find(|f| f.contains("t-typeless"))
+            .expect("the marker's frame");
+        assert!(marker.contains("\"type\":\"conformance.flush\""), "{marker}");
+        assert_eq!(marker.contains("event: conformance.flush"), !typeless, "{marker}");
         if typeless {
             assert!(!seen.contains(": keepalive"), "no comment keepalive: {seen:?}");
             assert!(
