@@ -965,7 +965,7 @@ async fn a_pool_accounts_hourly_limit_is_paced_within_a_scenario() {
 
     let (url, t) = tiny(Behaviour::default()).await;
     let short = RunOptions {
-        scenario_timeout: Duration::from_millis(400),
+        scenario_timeout: Duration::from_millis(800),
         ..options()
     };
     let report = run_all(profile(&url), &[yaml], short).await;
@@ -1095,7 +1095,7 @@ async fn a_repeat_collects_a_list_sends_one_request_per_item_and_pauses_on_the_c
 #[tokio::test]
 async fn a_repeat_in_flight_sends_requests_together_and_keeps_their_order() {
     let (url, t) = tiny(Behaviour {
-        thing_ms: 30,
+        thing_ms: 100,
         ..Behaviour::default()
     })
     .await;
